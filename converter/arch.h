@@ -1,7 +1,7 @@
 /* arch.h — graphs for weight-only files: named architectures (torchvision families and
  * nn.Sequential templates) instantiated from a set of named weights.
  * Used by import_torch.c (state_dict, TorchScript, whole-model pickles of torchvision
- * classes) and import_weights.c (safetensors, .npz). Implemented in converter/arch/*.c. */
+ * classes) and import_weights.c (safetensors, .npz). Implemented in converter/arch/ (one file per family). */
 #ifndef FCV_ARCH_H
 #define FCV_ARCH_H
 #include "converter/ir.h"
@@ -25,4 +25,8 @@ int fcv_arch_build(const char *arch, const char *file, fcv_weights *w,
 const char *fcv_arch_guess(const fcv_weights *w);
 /* Comma-separated list of supported names, for --help and errors. */
 const char *fcv_arch_list(void);
+/* Reads every tensor of a weight-only file into w (file order, all converted to f32), with
+ * every structural check done (converter/import_weights.c). */
+int fcv_read_safetensors(const char *path, fcv_weights *w, fc_error *err);
+int fcv_read_npz_weights(const char *path, fcv_weights *w, fc_error *err);
 #endif

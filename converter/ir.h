@@ -3,7 +3,7 @@
  *   graph     ir_graph_new / ir_graph_free, values (ir_value) and nodes (ir_node)
  *   import    fcv_import (by extension/magic) -> import_onnx.c, import_torch.c, import_tfjs.c,
  *             import_weights.c (safetensors/npz + --arch)
- *   passes    passes/*.c: fold_constants, dce, shape_infer, fold_bn, fuse_act, fc_to_conv,
+ *   passes    passes/ (one file each): fold_constants, dce, shape_infer, fold_bn, fuse_act, fc_to_conv,
  *             gap_head, quantize
  *   verify    verify.c: old vs new graph, both run in the runtime
  *   write     write_fcn.c: IR -> .fcn bytes (deterministic), atomic save
@@ -121,6 +121,17 @@ int fcv_import(const char *path, const fcv_import_options *opt, ir_graph **out, 
 int fcv_import_onnx(const char *path, const fcv_import_options *opt, ir_graph **out, fc_error *err);
 int fcv_import_onnx_memory(const uint8_t *buf, size_t size, const char *path,
                            const fcv_import_options *opt, ir_graph **out, fc_error *err);
+
+/* Format-specific importers (fcv_import dispatches to these; converter/import.c). */
+int fcv_import_torch(const char *path, const fcv_import_options *opt, ir_graph **out, fc_error *err);   /* .pt/.pth zip: state_dict, whole model, TorchScript */
+int fcv_import_tfjs(const char *path, const fcv_import_options *opt, ir_graph **out, fc_error *err);    /* TF.js model.json + shards */
+int fcv_import_safetensors(const char *path, const fcv_import_options *opt, ir_graph **out, fc_error *err);
+int fcv_import_npz(const char *path, const fcv_import_options *opt, ir_graph **out, fc_error *err);    /* .npz weights + --arch */
+
+/* Basic passes the importers and the pipeline share (converter/passes/). */
+int fcv_fold_constants(ir_graph *g, fc_error *err);  /* nodes with all-constant inputs evaluated via fcn_eval_op */
+int fcv_dce(ir_graph *g, fc_error *err);             /* drops nodes/values not reaching an output */
+int fcv_infer_shapes(ir_graph *g, fc_error *err);    /* fills value dims by running the runtime's shape inference */
 
 /* ---- write (write_fcn.c) ----------------------------------------------------------------- */
 /* Serializes deterministically (same graph -> same bytes). *buf is 64-byte aligned (free()). */

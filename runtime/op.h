@@ -1,4 +1,4 @@
-/* op.h — the contract between the session and every operator (runtime/ops/*.c).
+/* op.h — the contract between the session and every operator (runtime/ops/, one file per family).
  *
  * Life cycle (XNNPACK's create/reshape/setup/run, folded to three calls):
  *   infer(node)    input shapes/dtypes known (constant inputs also have data): validate
@@ -49,6 +49,7 @@ typedef struct fcn_node {
     void *scratch;                /* 64-byte aligned, valid during run only */
     const char *kernel;           /* algorithm chosen in prepare ("ref" by default) */
     uint64_t macs;
+    int nthreads;                 /* the session's thread count (set before prepare; 0 = 1) */
     /* Fast path (runtime/kernels/select.c): after def->prepare, when fcn_simd_enabled(), the
      * session calls fcn_fast_prepare(node); it may set run_fast (used instead of def->run),
      * fast (its packed state, freed with free_fast), kernel, and raise scratch_bytes. */

@@ -1,0 +1,183 @@
+/* cmd_inspect.c — `fullconv inspect MODEL [--json]`: per node the op, output shape, parameters,
+ * multiply-accumulates and weight bytes (as the runtime infers them at the model's input
+ * shape), totals, and for a .fcn the META summary (producer, source, passes with their
+ * verified errors). Other formats are shown as imported, before any rewrite. */
+#include "cli/commands.h"
+#include "converter/cmd_util.h"
+
+#include <cjson/cJSON.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char inspect_usage[] =
+    "usage: fullconv inspect MODEL [--json] [--input-shape NxCxHxW]\n"
+    "\n"
+    "Lists every node of a model (.fcn or any importable file, shown as imported): op, output\n"
+    "shape, parameters, MACs and weight bytes at the model's input shape, with totals; for a .fcn\n"
+    "also its metadata (producer, source, passes applied with their verified errors).\n"
+    "\n"
+    "  --json                   the same as JSON on stdout\n"
+    "  --input-shape NxCxHxW    inspect at this input shape (models with free dimensions)\n"
+    "  -h, --help               this help\n";
+
+static cJSON *shape_array(const fcn_shape *s)
+{
+    cJSON *a = cJSON_CreateArray();
+    for (int d = 0; a && d < s->ndim; d++) cJSON_AddItemToArray(a, cJSON_CreateNumber((double)s->dims[d]));
+    return a;
+}
+
+static void print_meta_summary(const cJSON *meta)
+{
+    const cJSON *p = cJSON_GetObjectItemCaseSensitive(meta, "producer");
+    if (cJSON_IsString(p)) printf("producer: %s\n", p->valuestring);
+    const cJSON *src = cJSON_GetObjectItemCaseSensitive(meta, "source");
+    if (cJSON_IsObject(src)) {
+        const cJSON *f = cJSON_GetObjectItemCaseSensitive(src, "file");
+        const cJSON *fmt = cJSON_GetObjectItemCaseSensitive(src, "format");
+        const cJSON *pr = cJSON_GetObjectItemCaseSensitive(src, "producer");
+        const cJSON *sha = cJSON_GetObjectItemCaseSensitive(src, "sha256");
+        printf("source: %s%s%s%s%s%s%.16s\n", cJSON_IsString(f) ? f->valuestring : "?",
+               cJSON_IsString(fmt) ? " (" : "", cJSON_IsString(fmt) ? fmt->valuestring : "",
+               cJSON_IsString(fmt) ? ")" : "", cJSON_IsString(pr) ? ", from " : "",
+               cJSON_IsString(pr) ? pr->valuestring : "", cJSON_IsString(sha) ? "" : "");
+        if (cJSON_IsString(sha)) printf("source sha256: %s\n", sha->valuestring);
+    }
+    const cJSON *passes = cJSON_GetObjectItemCaseSensitive(meta, "passes");
+    const cJSON *it;
+    if (cJSON_IsArray(passes) && cJSON_GetArraySize(passes) > 0) {
+        printf("passes:\n");
+        cJSON_ArrayForEach(it, passes) {
+            const cJSON *name = cJSON_GetObjectItemCaseSensitive(it, "pass");
+            const cJSON *n = cJSON_GetObjectItemCaseSensitive(it, "rewrites");
+            const cJSON *v = cJSON_GetObjectItemCaseSensitive(it, "verify");
+            printf("  %-18s", cJSON_IsString(name) ? name->valuestring : "?");
+            if (cJSON_IsNumber(n)) printf(" rewrites=%d", n->valueint);
+            if (cJSON_IsObject(v)) {
+                const cJSON *ra = cJSON_GetObjectItemCaseSensitive(v, "max_abs_err");
+                const cJSON *rr = cJSON_GetObjectItemCaseSensitive(v, "max_rel_err");
+                const cJSON *t1 = cJSON_GetObjectItemCaseSensitive(v, "top1_agreement");
+                if (cJSON_IsNumber(ra)) printf(" max_abs_err=%.3g", ra->valuedouble);
+                if (cJSON_IsNumber(rr)) printf(" max_rel_err=%.3g", rr->valuedouble);
+                if (cJSON_IsNumber(t1)) printf(" top1=%.1f%%", 100.0 * t1->valuedouble);
+            }
+            printf("\n");
+        }
+    }
+    const cJSON *labels = cJSON_GetObjectItemCaseSensitive(meta, "labels");
+    if (cJSON_IsArray(labels)) printf("labels: %d\n", cJSON_GetArraySize(labels));
+}
+
+int fcv_cmd_inspect(int argc, char **argv)
+{
+    const char *cmd = "inspect", *model = NULL, *v;
+    int json = 0;
+    fcv_import_options iopt;
+    memset(&iopt, 0, sizeof iopt);
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        int r;
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            fputs(inspect_usage, stdout);
+            return 0;
+        }
+        if (!strcmp(a, "--json")) { json = 1; continue; }
+        if ((r = fcv_cli_opt(argc, argv, &i, "--input-shape", &v, cmd))) {
+            if (r < 0) return 2;
+            if (fc_parse_dims(v, &iopt.n_input_dims, iopt.input_dims) || iopt.n_input_dims < 1)
+                return fcv_cli_usage_error(cmd, "--input-shape '%s' is not like 1x3x224x224", v);
+            continue;
+        }
+        if (a[0] == '-' && a[1]) return fcv_cli_usage_error(cmd, "unknown option '%s' (see fullconv inspect --help)", a);
+        if (model) return fcv_cli_usage_error(cmd, "more than one model ('%s' and '%s')", model, a);
+        model = a;
+    }
+    if (!model) return fcv_cli_usage_error(cmd, "no model (usage: fullconv inspect MODEL [--json])");
+
+    fc_error err = {0};
+    fcv_loaded lm;
+    if (fcv_load_model(model, &iopt, 0, &lm, &err)) return fcv_cli_fail(&err);
+    int is_fcn = lm.graph == NULL;
+    fcn_session *s = NULL;
+    fcn_session_options so = {0};
+    so.threads = 1;
+    fcn_shape shapes[1];
+    if (iopt.n_input_dims && is_fcn) {
+        if (fcn_model_num_inputs(lm.model) != 1) {
+            fc_fail(&err, FC_EINPUT, "%s: --input-shape needs a model with one input", model);
+            fcv_loaded_free(&lm);
+            return fcv_cli_fail(&err);
+        }
+        shapes[0].ndim = iopt.n_input_dims;
+        memcpy(shapes[0].dims, iopt.input_dims, sizeof iopt.input_dims);
+        so.n_input_shapes = 1;
+        so.input_shapes = shapes;
+    }
+    if (fcn_session_create(lm.model, &so, &s, &err)) {
+        fc_wrap(&err, "%s (use --input-shape for free dimensions)", model);
+        fcv_loaded_free(&lm);
+        return fcv_cli_fail(&err);
+    }
+    size_t meta_len;
+    const char *meta_text = fcn_model_metadata(lm.model, &meta_len);
+    cJSON *meta = (is_fcn && meta_text) ? cJSON_ParseWithLength(meta_text, meta_len) : NULL;
+
+    int n = fcn_session_num_nodes(s);
+    uint64_t tot_params = 0, tot_macs = 0, tot_bytes = 0;
+    cJSON *root = json ? cJSON_CreateObject() : NULL, *nodes = NULL;
+    if (json) {
+        cJSON_AddStringToObject(root, "model", model);
+        cJSON_AddStringToObject(root, "format", is_fcn ? "fcn" : (lm.graph->source_format ? lm.graph->source_format : "?"));
+        nodes = cJSON_AddArrayToObject(root, "nodes");
+    } else {
+        if (meta) print_meta_summary(meta);
+        printf("%-36s %-18s %-20s %12s %14s %12s\n", "node", "op", "output shape", "params", "MACs", "bytes");
+    }
+    for (int i = 0; i < n; i++) {
+        fcn_node_info info;
+        fcn_session_node_info(s, i, &info);
+        tot_params += info.params;
+        tot_macs += info.macs;
+        tot_bytes += info.weight_bytes;
+        char dims[128];
+        fc_format_dims(info.out_shape.ndim, info.out_shape.dims, dims, sizeof dims);
+        if (json) {
+            cJSON *o = cJSON_CreateObject();
+            cJSON_AddStringToObject(o, "node", info.name ? info.name : "");
+            cJSON_AddStringToObject(o, "op", info.op ? info.op : "?");
+            cJSON_AddItemToObject(o, "output_shape", shape_array(&info.out_shape));
+            cJSON_AddNumberToObject(o, "params", (double)info.params);
+            cJSON_AddNumberToObject(o, "macs", (double)info.macs);
+            cJSON_AddNumberToObject(o, "bytes", (double)info.weight_bytes);
+            cJSON_AddItemToArray(nodes, o);
+        } else {
+            printf("%-36.36s %-18.18s %-20.20s %12llu %14llu %12llu\n", info.name ? info.name : "", info.op ? info.op : "?",
+                   dims, (unsigned long long)info.params, (unsigned long long)info.macs,
+                   (unsigned long long)info.weight_bytes);
+        }
+    }
+    if (json) {
+        cJSON *t = cJSON_AddObjectToObject(root, "totals");
+        cJSON_AddNumberToObject(t, "nodes", n);
+        cJSON_AddNumberToObject(t, "params", (double)tot_params);
+        cJSON_AddNumberToObject(t, "macs", (double)tot_macs);
+        cJSON_AddNumberToObject(t, "bytes", (double)tot_bytes);
+        cJSON_AddNumberToObject(t, "file_bytes", (double)fcn_model_file_size(lm.model));
+        if (meta) cJSON_AddItemToObject(root, "meta", meta);
+        meta = NULL;
+        char *text = cJSON_Print(root);
+        if (text) printf("%s\n", text);
+        free(text);
+        cJSON_Delete(root);
+    } else {
+        printf("%-36s %-18s %-20s %12llu %14llu %12llu\n", "total", "", "", (unsigned long long)tot_params,
+               (unsigned long long)tot_macs, (unsigned long long)tot_bytes);
+        printf("%d nodes, %llu params, %llu MACs, %llu weight bytes, file %llu bytes%s\n", n,
+               (unsigned long long)tot_params, (unsigned long long)tot_macs, (unsigned long long)tot_bytes,
+               (unsigned long long)fcn_model_file_size(lm.model), is_fcn ? "" : " (as .fcn, unconverted)");
+    }
+    cJSON_Delete(meta);
+    fcn_session_destroy(s);
+    fcv_loaded_free(&lm);
+    return 0;
+}

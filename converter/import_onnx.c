@@ -1,0 +1,802 @@
+/* import_onnx.c — ONNX (protobuf) -> IR graph.
+ *
+ * The protobuf is decoded by protobuf-c from our own schema subset (converter/onnx.proto, no
+ * recursive fields, so no hostile nesting) through an allocator with a byte budget. Then:
+ * initializers become constants (also when old IR files list them among the graph inputs),
+ * the remaining graph inputs become inputs, each node is mapped to fcn ops
+ * (import_onnx_ops.c), nodes still carrying tensor parameters are lowered once constant
+ * folding (which folds torch's Shape->Gather->Concat->Reshape chains once shapes are known)
+ * has made those tensors constants, and dead code is dropped.
+ *
+ * Every message starts with the file name; node errors name the node, its op_type and the
+ * opset. */
+
+#include "converter/import_onnx.h"
+#include "converter/passes/basic_passes.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define ONNX_MIN_OPSET 1      /* ops whose semantics changed at 7 are refused below 7 (ops file) */
+#define ONNX_MAX_OPSET 18
+
+/* ---- dtypes ------------------------------------------------------------------------------ */
+
+int onnx_dtype(int32_t t)
+{
+    switch (t) {
+    case 1: return FC_DT_F32;
+    case 2: return FC_DT_U8;
+    case 3: return FC_DT_I8;
+    case 4: return FC_DT_U16;
+    case 5: return FC_DT_I16;
+    case 6: return FC_DT_I32;
+    case 7: return FC_DT_I64;
+    case 9: return FC_DT_BOOL;
+    case 10: return FC_DT_F16;
+    case 11: return FC_DT_F64;
+    case 12: return FC_DT_U32;
+    case 13: return FC_DT_U64;
+    case 16: return FC_DT_BF16;
+    default: return FC_DT_INVALID;
+    }
+}
+
+const char *onnx_dtype_name(int32_t t)
+{
+    static const char *names[] = {"UNDEFINED", "FLOAT", "UINT8", "INT8", "UINT16", "INT16", "INT32",
+                                  "INT64", "STRING", "BOOL", "FLOAT16", "DOUBLE", "UINT32", "UINT64",
+                                  "COMPLEX64", "COMPLEX128", "BFLOAT16"};
+    if (t >= 0 && t < (int32_t)(sizeof names / sizeof names[0])) return names[t];
+    return "unknown";
+}
+
+/* ---- protobuf decoding with a memory budget ------------------------------------------------ */
+
+typedef struct pb_budget {
+    size_t used, cap;
+} pb_budget;
+
+typedef union { max_align_t a; size_t n; } pb_header;
+
+static void *pb_alloc(void *ctx, size_t size)
+{
+    pb_budget *b = ctx;
+    size_t total;
+    if (fc_add_size(size, sizeof(pb_header), &total) || total > b->cap - b->used) return NULL;
+    pb_header *h = malloc(total);
+    if (!h) return NULL;
+    h->n = total;
+    b->used += total;
+    return h + 1;
+}
+
+static void pb_free(void *ctx, void *p)
+{
+    pb_budget *b = ctx;
+    if (!p) return;
+    pb_header *h = (pb_header *)p - 1;
+    b->used -= h->n;
+    free(h);
+}
+
+/* ---- tensors ------------------------------------------------------------------------------ */
+
+static const char *tname(const Onnx__TensorProto *t)
+{
+    return (t->name && *t->name) ? t->name : "(unnamed)";
+}
+
+static int parse_u64(const char *s, uint64_t *out)
+{
+    if (!s || !*s || *s == '-' || *s == '+') return -1;
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || *end) return -1;
+    *out = v;
+    return 0;
+}
+
+/* External data: the location is relative to the model's folder and must stay inside it
+ * (no absolute path, no "..", and the resolved path - symlinks followed - under the folder). */
+static int read_external(const Onnx__TensorProto *t, const char *file, const char *base_dir,
+                         void *dst, size_t nbytes, fc_error *err)
+{
+    const char *location = NULL;
+    uint64_t offset = 0, length = 0;
+    int has_length = 0;
+    for (size_t i = 0; i < t->n_external_data; i++) {
+        const Onnx__StringStringEntryProto *e = t->external_data[i];
+        if (!e->key) continue;
+        if (strcmp(e->key, "location") == 0) {
+            location = e->value;
+        } else if (strcmp(e->key, "offset") == 0) {
+            if (parse_u64(e->value, &offset))
+                return fc_fail(err, FC_EINPUT, "%s: tensor '%s': external data offset '%s' is not a number",
+                               file, tname(t), e->value ? e->value : "");
+        } else if (strcmp(e->key, "length") == 0) {
+            if (parse_u64(e->value, &length))
+                return fc_fail(err, FC_EINPUT, "%s: tensor '%s': external data length '%s' is not a number",
+                               file, tname(t), e->value ? e->value : "");
+            has_length = 1;
+        }
+    }
+    if (!location || !*location)
+        return fc_fail(err, FC_EINPUT, "%s: tensor '%s': external data without a location", file, tname(t));
+    if (!base_dir)
+        return fc_fail(err, FC_EINPUT, "%s: tensor '%s': external data needs the model's folder", file,
+                       tname(t));
+    if (location[0] == '/')
+        return fc_fail(err, FC_EINPUT, "%s: tensor '%s': external data location '%s' is an absolute path",
+                       file, tname(t), location);
+    for (const char *p = location; *p;) {
+        size_t len = strcspn(p, "/\\");
+        if (len == 2 && p[0] == '.' && p[1] == '.')
+            return fc_fail(err, FC_EINPUT, "%s: tensor '%s': external data location '%s' leaves the model's folder ('..')",
+                           file, tname(t), location);
+        p += len;
+        if (*p) p++;
+    }
+    if (has_length && length != nbytes)
+        return fc_fail(err, FC_EINPUT, "%s: tensor '%s': external data length %llu, the shape needs %zu bytes",
+                       file, tname(t), (unsigned long long)length, nbytes);
+    char *joined = NULL;
+    if (asprintf(&joined, "%s/%s", base_dir, location) < 0)
+        return fc_fail(err, FC_ENOMEM, "%s: out of memory", file);
+    char *real = realpath(joined, NULL);
+    free(joined);
+    if (!real)
+        return fc_fail(err, FC_EINPUT, "%s: tensor '%s': external data file '%s': %s", file, tname(t),
+                       location, strerror(errno));
+    size_t blen = strlen(base_dir);
+    int inside = strncmp(real, base_dir, blen) == 0 && (real[blen] == '/' || (blen == 1 && base_dir[0] == '/'));
+    if (!inside) {
+        free(real);
+        return fc_fail(err, FC_EINPUT, "%s: tensor '%s': external data location '%s' resolves outside the model's folder",
+                       file, tname(t), location);
+    }
+    int fd = open(real, O_RDONLY | O_CLOEXEC);
+    free(real);
+    if (fd < 0)
+        return fc_fail(err, FC_EINPUT, "%s: tensor '%s': cannot open external data '%s': %s", file, tname(t),
+                       location, strerror(errno));
+    struct stat st;
+    int rc = 0;
+    if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+        rc = fc_fail(err, FC_EINPUT, "%s: tensor '%s': external data '%s' is not a regular file", file,
+                     tname(t), location);
+    } else if (offset > (uint64_t)st.st_size || nbytes > (uint64_t)st.st_size - offset) {
+        rc = fc_fail(err, FC_EINPUT, "%s: tensor '%s': external data '%s' has %lld bytes, needs %zu at offset %llu",
+                     file, tname(t), location, (long long)st.st_size, nbytes, (unsigned long long)offset);
+    } else {
+        size_t done = 0;
+        while (done < nbytes) {
+            ssize_t r = pread(fd, (char *)dst + done, nbytes - done, (off_t)(offset + done));
+            if (r <= 0) {
+                rc = fc_fail(err, FC_EIO, "%s: tensor '%s': reading external data '%s' failed", file,
+                             tname(t), location);
+                break;
+            }
+            done += (size_t)r;
+        }
+    }
+    close(fd);
+    return rc;
+}
+
+static int typed_count_ok(size_t have, size_t numel, const Onnx__TensorProto *t, const char *file,
+                          const char *field, fc_error *err)
+{
+    if (have != numel)
+        return fc_fail(err, FC_EINPUT, "%s: tensor '%s': %s has %zu values, the shape needs %zu", file,
+                       tname(t), field, have, numel);
+    return 0;
+}
+
+int onnx_tensor_data(const Onnx__TensorProto *t, const char *file, const char *base_dir, int *dtype_out,
+                     int *ndim_out, int64_t *dims, void **data_out, size_t *nbytes_out, fc_error *err)
+{
+    int dtype = onnx_dtype(t->data_type);
+    if (dtype == FC_DT_INVALID)
+        return fc_fail(err, FC_EINPUT, "%s: tensor '%s': data type %s (%d) is not supported", file, tname(t),
+                       onnx_dtype_name(t->data_type), (int)t->data_type);
+    if (t->n_dims > FCN_MAX_DIMS)
+        return fc_fail(err, FC_EINPUT, "%s: tensor '%s': %zu dims (at most %d)", file, tname(t), t->n_dims,
+                       FCN_MAX_DIMS);
+    int ndim = (int)t->n_dims;
+    size_t numel = 1, nbytes;
+    for (int i = 0; i < ndim; i++) {
+        if (t->dims[i] < 0 || fc_mul_size(numel, (size_t)t->dims[i], &numel))
+            return fc_fail(err, FC_EINPUT, "%s: tensor '%s': dims are negative or overflow", file, tname(t));
+        dims[i] = t->dims[i];
+    }
+    size_t esize = fc_dtype_size(dtype);
+    if (fc_mul_size(numel, esize, &nbytes) || nbytes > fc_limits_current.max_tensor_bytes)
+        return fc_fail(err, FC_EINPUT, "%s: tensor '%s': dims overflow or exceed the tensor size limit", file,
+                       tname(t));
+    int external = t->has_data_location && t->data_location == 1;
+    if (external || !t->has_raw_data) {
+        /* sizes below come from data actually present in the file, so nbytes is bounded by it;
+         * external data is bounded by the checked file size before reading */
+    }
+    uint8_t *data = malloc(nbytes ? nbytes : 1);
+    if (!data) return fc_fail(err, FC_ENOMEM, "%s: tensor '%s': out of memory (%zu bytes)", file, tname(t), nbytes);
+    int rc = 0;
+    if (external) {
+        rc = read_external(t, file, base_dir, data, nbytes, err);
+    } else if (t->has_raw_data) {
+        if (t->raw_data.len != nbytes)
+            rc = fc_fail(err, FC_EINPUT, "%s: tensor '%s': raw_data has %zu bytes, the shape needs %zu", file,
+                         tname(t), t->raw_data.len, nbytes);
+        else if (nbytes)
+            memcpy(data, t->raw_data.data, nbytes);
+    } else {
+        switch (dtype) {
+        case FC_DT_F32:
+            if (!(rc = typed_count_ok(t->n_float_data, numel, t, file, "float_data", err)) && numel)
+                memcpy(data, t->float_data, nbytes);
+            break;
+        case FC_DT_F64:
+            if (!(rc = typed_count_ok(t->n_double_data, numel, t, file, "double_data", err)) && numel)
+                memcpy(data, t->double_data, nbytes);
+            break;
+        case FC_DT_I64:
+            if (!(rc = typed_count_ok(t->n_int64_data, numel, t, file, "int64_data", err)) && numel)
+                memcpy(data, t->int64_data, nbytes);
+            break;
+        case FC_DT_U32: case FC_DT_U64:
+            if (!(rc = typed_count_ok(t->n_uint64_data, numel, t, file, "uint64_data", err)))
+                for (size_t i = 0; i < numel; i++) {
+                    if (dtype == FC_DT_U64) memcpy(data + 8 * i, &t->uint64_data[i], 8);
+                    else { uint32_t v = (uint32_t)t->uint64_data[i]; memcpy(data + 4 * i, &v, 4); }
+                }
+            break;
+        default:   /* int32, int16, int8, uint16, uint8, bool, float16 and bfloat16 (bits) live in int32_data */
+            if (!(rc = typed_count_ok(t->n_int32_data, numel, t, file, "int32_data", err)))
+                for (size_t i = 0; i < numel; i++) {
+                    int32_t v = t->int32_data[i];
+                    if (esize == 4) memcpy(data + 4 * i, &v, 4);
+                    else if (esize == 2) { uint16_t h = (uint16_t)v; memcpy(data + 2 * i, &h, 2); }
+                    else data[i] = (uint8_t)v;
+                }
+            break;
+        }
+    }
+    if (rc) {
+        free(data);
+        return -1;
+    }
+    *dtype_out = dtype;
+    *ndim_out = ndim;
+    *data_out = data;
+    *nbytes_out = nbytes;
+    return 0;
+}
+
+/* ---- value names ---------------------------------------------------------------------------- */
+
+/* Open-addressing index over the graph's value names (the strings are the graph's own, stable
+ * until the final compaction), so resolving names stays linear in the model size. */
+typedef struct onnx_names {
+    const char **keys;
+    int *ids;
+    size_t cap, n;
+} onnx_names;
+
+static uint64_t hash_name(const char *s)
+{
+    uint64_t h = 1469598103934665603ull;
+    while (*s) h = (h ^ (uint8_t)*s++) * 1099511628211ull;
+    return h;
+}
+
+static int names_put(onnx_names *m, const char *key, int id)
+{
+    if (2 * (m->n + 1) > m->cap) {
+        size_t cap = m->cap ? m->cap * 2 : 1024;
+        const char **keys = calloc(cap, sizeof *keys);
+        int *ids = calloc(cap, sizeof *ids);
+        if (!keys || !ids) {
+            free(keys);
+            free(ids);
+            return -1;
+        }
+        for (size_t i = 0; i < m->cap; i++) {
+            if (!m->keys[i]) continue;
+            size_t h = hash_name(m->keys[i]) & (cap - 1);
+            while (keys[h]) h = (h + 1) & (cap - 1);
+            keys[h] = m->keys[i];
+            ids[h] = m->ids[i];
+        }
+        free(m->keys);
+        free(m->ids);
+        m->keys = keys;
+        m->ids = ids;
+        m->cap = cap;
+    }
+    size_t h = hash_name(key) & (m->cap - 1);
+    while (m->keys[h]) h = (h + 1) & (m->cap - 1);
+    m->keys[h] = key;
+    m->ids[h] = id;
+    m->n++;
+    return 0;
+}
+
+static int names_get(const onnx_names *m, const char *key)
+{
+    if (!m || !m->cap) return -1;
+    size_t h = hash_name(key) & (m->cap - 1);
+    while (m->keys[h]) {
+        if (strcmp(m->keys[h], key) == 0) return m->ids[h];
+        h = (h + 1) & (m->cap - 1);
+    }
+    return -1;
+}
+
+static void names_free(onnx_names *m)
+{
+    if (!m) return;
+    free(m->keys);
+    free(m->ids);
+    free(m);
+}
+
+/* Records value id (just added) under its name. */
+static int index_value(onnx_import *im, int id, fc_error *err)
+{
+    if (names_put(im->names, im->g->values[id].name, id))
+        return fc_fail(err, FC_ENOMEM, "%s: out of memory", im->file);
+    return 0;
+}
+
+int onnx_value_id(onnx_import *im, const char *name)
+{
+    if (!name || !*name) return -1;
+    return names_get(im->names, name);
+}
+
+int onnx_add_pending(onnx_import *im, int node_index, const char *op_type, fc_error *err)
+{
+    if (im->n_pending == im->cap_pending) {
+        int cap = im->cap_pending ? im->cap_pending * 2 : 16;
+        onnx_pending *p = realloc(im->pending, sizeof(onnx_pending) * (size_t)cap);
+        if (!p) return fc_fail(err, FC_ENOMEM, "%s: out of memory", im->file);
+        im->pending = p;
+        im->cap_pending = cap;
+    }
+    onnx_pending *p = &im->pending[im->n_pending];
+    p->name = strdup(im->g->nodes[node_index].name);
+    p->op_type = strdup(op_type);
+    if (!p->name || !p->op_type) {
+        free(p->name);
+        free(p->op_type);
+        return fc_fail(err, FC_ENOMEM, "%s: out of memory", im->file);
+    }
+    im->n_pending++;
+    return 0;
+}
+
+static void drop_pending(onnx_pending *p)
+{
+    free(p->name);
+    free(p->op_type);
+    p->name = p->op_type = NULL;
+}
+
+static int is_pending(const ir_graph *g, int node, void *ctx)
+{
+    const onnx_import *im = ctx;
+    for (int i = 0; i < im->n_pending; i++)
+        if (im->pending[i].name && strcmp(im->pending[i].name, g->nodes[node].name) == 0) return 1;
+    return 0;
+}
+
+/* ---- graph inputs, initializers, value infos ---------------------------------------------- */
+
+static int add_initializers(onnx_import *im, const Onnx__GraphProto *graph, fc_error *err)
+{
+    if (graph->n_initializer > fc_limits_current.max_tensors)
+        return fc_fail(err, FC_EINPUT, "%s: %zu initializers (limit %u)", im->file, graph->n_initializer,
+                       fc_limits_current.max_tensors);
+    for (size_t i = 0; i < graph->n_initializer; i++) {
+        const Onnx__TensorProto *t = graph->initializer[i];
+        if (!t->name || !*t->name)
+            return fc_fail(err, FC_EINPUT, "%s: initializer %zu has no name", im->file, i);
+        int dtype, ndim;
+        int64_t dims[FCN_MAX_DIMS];
+        void *data;
+        size_t nbytes;
+        if (onnx_tensor_data(t, im->file, im->base_dir, &dtype, &ndim, dims, &data, &nbytes, err)) return -1;
+        if (onnx_value_id(im, t->name) >= 0) {
+            free(data);
+            return fc_fail(err, FC_EINPUT, "%s: initializer '%s' is defined twice", im->file, t->name);
+        }
+        int id = ir_add_const_owned(im->g, t->name, dtype, ndim, dims, data, nbytes, err);
+        if (id < 0) return fc_wrap(err, "%s", im->file);
+        if (index_value(im, id, err)) return -1;
+    }
+    return 0;
+}
+
+static int value_info_shape(onnx_import *im, const Onnx__ValueInfoProto *vi, int *dtype, int *ndim,
+                            int64_t *dims, fc_error *err)
+{
+    *dtype = FC_DT_F32;
+    *ndim = -1;
+    const Onnx__TypeProto *tp = vi->type;
+    if (!tp || tp->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE || !tp->tensor_type) {
+        if (tp && tp->value_case == ONNX__TYPE_PROTO__VALUE__NOT_SET && !tp->tensor_type) return 0;
+        if (!tp) return 0;
+        return fc_fail(err, FC_EINPUT, "%s: value '%s' is not a tensor (sequence/map types are not supported)",
+                       im->file, vi->name);
+    }
+    const Onnx__TypeProto__Tensor *tt = tp->tensor_type;
+    if (tt->has_elem_type && tt->elem_type != 0) {
+        *dtype = onnx_dtype(tt->elem_type);
+        if (*dtype == FC_DT_INVALID)
+            return fc_fail(err, FC_EINPUT, "%s: value '%s': element type %s (%d) is not supported", im->file,
+                           vi->name, onnx_dtype_name(tt->elem_type), (int)tt->elem_type);
+    }
+    if (!tt->shape) return 0;
+    if (tt->shape->n_dim > FCN_MAX_DIMS)
+        return fc_fail(err, FC_EINPUT, "%s: value '%s': %zu dims (at most %d)", im->file, vi->name,
+                       tt->shape->n_dim, FCN_MAX_DIMS);
+    *ndim = (int)tt->shape->n_dim;
+    for (int i = 0; i < *ndim; i++) {
+        const Onnx__TensorShapeProto__Dimension *d = tt->shape->dim[i];
+        if (d->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE) {
+            if (d->dim_value < 0 || d->dim_value > (int64_t)1 << 40)
+                return fc_fail(err, FC_EINPUT, "%s: value '%s': dimension %d is %lld", im->file, vi->name, i,
+                               (long long)d->dim_value);
+            dims[i] = d->dim_value;
+        } else {
+            dims[i] = -1;   /* symbolic (dim_param) or absent: free */
+        }
+    }
+    return 0;
+}
+
+static int add_graph_inputs(onnx_import *im, const Onnx__GraphProto *graph, const fcv_import_options *opt,
+                            fc_error *err)
+{
+    ir_graph *g = im->g;
+    g->inputs = malloc(sizeof(int) * (graph->n_input + 1));
+    if (!g->inputs) return fc_fail(err, FC_ENOMEM, "%s: out of memory", im->file);
+    for (size_t i = 0; i < graph->n_input; i++) {
+        const Onnx__ValueInfoProto *vi = graph->input[i];
+        if (!vi->name || !*vi->name)
+            return fc_fail(err, FC_EINPUT, "%s: graph input %zu has no name", im->file, i);
+        int existing = onnx_value_id(im, vi->name);
+        if (existing >= 0) {
+            if (g->values[existing].data) continue;   /* old IR: initializer listed as input */
+            return fc_fail(err, FC_EINPUT, "%s: graph input '%s' is listed twice", im->file, vi->name);
+        }
+        int dtype, ndim;
+        int64_t dims[FCN_MAX_DIMS];
+        if (value_info_shape(im, vi, &dtype, &ndim, dims, err)) return -1;
+        if (opt && opt->n_input_dims > 0 && g->n_inputs == 0 && dtype == FC_DT_F32) {
+            if (ndim >= 0 && ndim != opt->n_input_dims)
+                return fc_fail(err, FC_EINPUT, "%s: --input-shape has %d dims, input '%s' has %d", im->file,
+                               opt->n_input_dims, vi->name, ndim);
+            ndim = opt->n_input_dims;
+            memcpy(dims, opt->input_dims, sizeof(int64_t) * (size_t)ndim);
+        }
+        int id = ir_add_value(g, vi->name, dtype, ndim, dims, err);
+        if (id < 0) return fc_wrap(err, "%s", im->file);
+        if (index_value(im, id, err)) return -1;
+        g->inputs[g->n_inputs++] = id;
+    }
+    return 0;
+}
+
+/* ---- nodes -------------------------------------------------------------------------------------- */
+
+/* Pass 1: one value per node output, so nodes may refer to values produced later (an unsorted
+ * file) and a cycle is reported by the toposort rather than as a missing input. */
+static int add_node_outputs(onnx_import *im, const Onnx__GraphProto *graph, fc_error *err)
+{
+    for (size_t n = 0; n < graph->n_node; n++) {
+        const Onnx__NodeProto *node = graph->node[n];
+        for (size_t k = 0; k < node->n_output; k++) {
+            const char *name = node->output[k];
+            if (!name || !*name) continue;
+            if (onnx_value_id(im, name) >= 0)
+                return fc_fail(err, FC_EINPUT, "%s: value '%s' is produced twice (node %zu '%s' and before)",
+                               im->file, name, n, node->name ? node->name : "");
+            int id = ir_add_value(im->g, name, FC_DT_F32, -1, NULL, err);
+            if (id < 0) return fc_wrap(err, "%s", im->file);
+            if (index_value(im, id, err)) return -1;
+        }
+    }
+    return 0;
+}
+
+/* The node's own name, or op_type + index when it has none; ir_add_node makes any duplicate
+ * unique. */
+static char *node_name(const Onnx__NodeProto *node, size_t index)
+{
+    if (node->name && *node->name) return strdup(node->name);
+    char base[96];
+    snprintf(base, sizeof base, "%.64s_%zu", node->op_type ? node->op_type : "node", index);
+    return strdup(base);
+}
+
+static int add_nodes(onnx_import *im, const Onnx__GraphProto *graph, fc_error *err)
+{
+    if (graph->n_node > fc_limits_current.max_nodes)
+        return fc_fail(err, FC_EINPUT, "%s: %zu nodes (limit %u)", im->file, graph->n_node,
+                       fc_limits_current.max_nodes);
+    for (size_t n = 0; n < graph->n_node; n++) {
+        const Onnx__NodeProto *node = graph->node[n];
+        if (!node->op_type || !*node->op_type)
+            return fc_fail(err, FC_EINPUT, "%s: node %zu has no op_type", im->file, n);
+        char *name = node_name(node, n);
+        if (!name) return fc_fail(err, FC_ENOMEM, "%s: out of memory", im->file);
+        int rc = onnx_map_node(im, node, name, err);
+        free(name);
+        if (rc) return -1;
+    }
+    return 0;
+}
+
+static int add_graph_outputs(onnx_import *im, const Onnx__GraphProto *graph, fc_error *err)
+{
+    ir_graph *g = im->g;
+    if (graph->n_output == 0) return fc_fail(err, FC_EINPUT, "%s: the graph has no outputs", im->file);
+    g->outputs = malloc(sizeof(int) * graph->n_output);
+    if (!g->outputs) return fc_fail(err, FC_ENOMEM, "%s: out of memory", im->file);
+    for (size_t i = 0; i < graph->n_output; i++) {
+        const char *name = graph->output[i]->name;
+        int id = onnx_value_id(im, name);
+        if (id < 0)
+            return fc_fail(err, FC_EINPUT, "%s: graph output '%s' is not produced by any node", im->file,
+                           name ? name : "");
+        g->outputs[g->n_outputs++] = id;
+    }
+    ir_update_links(g);
+    /* every node input must be produced by something: a node, an initializer or a graph input */
+    for (int n = 0; n < g->n_nodes; n++) {
+        const ir_node *node = &g->nodes[n];
+        for (int k = 0; k < node->n_in; k++) {
+            int v = node->in[k];
+            if (v < 0) continue;
+            const ir_value *val = &g->values[v];
+            if (val->data || val->producer >= 0) continue;
+            int is_input = 0;
+            for (int j = 0; j < g->n_inputs; j++) is_input |= g->inputs[j] == v;
+            if (!is_input)
+                return fc_fail(err, FC_EINPUT, "%s: node '%s': input '%s' is not produced by any node, initializer or graph input",
+                               im->file, node->name, val->name);
+        }
+    }
+    return 0;
+}
+
+/* A Reshape whose target depends on a free (batch) dimension, as torch's x.view(x.size(0), -1)
+ * exports with dynamic axes: evaluate the target with the free dimensions at 1 and at 2; the
+ * entries that agree are constants, and a leading entry that follows the batch becomes 0
+ * (ONNX: copy the input's dimension). 1 lowered, 0 not this case. */
+static int lower_reshape_free_batch(onnx_import *im, int idx, fc_error *err)
+{
+    ir_graph *g = im->g;
+    ir_node *n = &g->nodes[idx];
+    if (n->op != FCN_OP_RESHAPE || n->n_in < 2 || n->in[1] < 0 || ir_get_int(n, FCN_ATTR_ALLOWZERO, 0)) return 0;
+    const ir_value *x = &g->values[n->in[0]];
+    int64_t a1[IR_MAX_ATTR_VALUES], a2[IR_MAX_ATTR_VALUES], shape[IR_MAX_ATTR_VALUES];
+    int count;
+    if (fcv_eval_at_free_dims(g, is_pending, im, n->in[1], a1, a2, IR_MAX_ATTR_VALUES, &count, err)) return -1;
+    if (count < 0) return 0;
+    for (int i = 0; i < count; i++) {
+        if (a1[i] == a2[i]) shape[i] = a1[i];
+        else if (i == 0 && a1[i] == 1 && a2[i] == 2 && x->ndim >= 1 && x->dims[0] < 0) shape[i] = 0;
+        else return 0;
+    }
+    n = &g->nodes[idx];
+    ir_set_ints(n, FCN_ATTR_SHAPE, shape, count);
+    n->n_in = 1;
+    ir_update_links(g);
+    return 1;
+}
+
+static int count_constants(const ir_graph *g)
+{
+    int c = 0;
+    for (int v = 0; v < g->n_values; v++) c += g->values[v].data != NULL;
+    return c;
+}
+
+/* Lower pending nodes and fold constants until nothing changes; what stays pending names the
+ * node whose shape parameter is not a constant. Each round: shapes (lowering may need a rank),
+ * lowering, folding. */
+static int resolve_pending(onnx_import *im, fc_error *err)
+{
+    for (int round = 0;; round++) {
+        int progress = 0, left = 0;
+        for (int i = 0; i < im->n_pending; i++) left += im->pending[i].name != NULL;
+        if (left && fcv_infer_shapes_filtered(im->g, is_pending, im, 1, err)) return fc_wrap(err, "%s", im->file);
+        for (int i = 0; i < im->n_pending; i++) {
+            if (!im->pending[i].name) continue;
+            int idx = ir_find_node(im->g, im->pending[i].name);
+            int r = idx < 0 ? 1 : onnx_lower(im, idx, err);
+            if (r < 0) return -1;
+            if (r == 1) {
+                drop_pending(&im->pending[i]);
+                progress = 1;
+            }
+        }
+        /* lowering may insert nodes (legacy Softmax): restore the topological order */
+        if (progress && ir_toposort(im->g, err)) return fc_wrap(err, "%s", im->file);
+        left = 0;
+        for (int i = 0; i < im->n_pending; i++) left += im->pending[i].name != NULL;
+        int before = count_constants(im->g);
+        if (fcv_fold_constants_filtered(im->g, left ? is_pending : NULL, im, err) < 0)
+            return fc_wrap(err, "%s", im->file);
+        if (!left) return 0;
+        if (progress || count_constants(im->g) != before) continue;
+        /* stuck: last resort for shapes that follow a free batch dimension */
+        for (int i = 0; i < im->n_pending; i++) {
+            if (!im->pending[i].name) continue;
+            int idx = ir_find_node(im->g, im->pending[i].name);
+            int r = idx < 0 ? 0 : lower_reshape_free_batch(im, idx, err);
+            if (r < 0) return -1;
+            if (r == 1) {
+                drop_pending(&im->pending[i]);
+                progress = 1;
+            }
+        }
+        if (progress) continue;
+        for (int i = 0; i < im->n_pending; i++) {
+            if (!im->pending[i].name) continue;
+            int idx = ir_find_node(im->g, im->pending[i].name);
+            if (idx >= 0) return onnx_lower_fail(im, idx, im->pending[i].op_type, err);
+        }
+        return 0;
+        if (round > 10000) return fc_fail(err, FC_EINTERNAL, "%s: constant folding does not converge", im->file);
+    }
+}
+
+/* x * sigmoid(x), as torch exports SiLU/Swish, becomes one Swish node (format.h: importers fuse
+ * it) when the Sigmoid's output feeds only that Mul. */
+static void fuse_swish(ir_graph *g)
+{
+    ir_update_links(g);
+    for (int i = 0; i < g->n_nodes; i++) {
+        ir_node *mul = &g->nodes[i];
+        if (mul->dead || mul->op != FCN_OP_MUL || mul->n_in != 2 || mul->n_attrs) continue;
+        for (int k = 0; k < 2; k++) {
+            int s = mul->in[k], x = mul->in[1 - k];
+            if (s < 0 || x < 0 || g->values[s].n_consumers != 1) continue;
+            int p = g->values[s].producer;
+            if (p < 0) continue;
+            ir_node *sig = &g->nodes[p];
+            if (sig->dead || sig->op != FCN_OP_SIGMOID || sig->n_in != 1 || sig->in[0] != x || sig->n_attrs) continue;
+            int is_output = 0;
+            for (int o = 0; o < g->n_outputs; o++) is_output |= g->outputs[o] == s;
+            if (is_output) continue;
+            sig->dead = 1;
+            mul->op = FCN_OP_SWISH;
+            mul->in[0] = x;
+            mul->n_in = 1;
+            break;
+        }
+    }
+    ir_update_links(g);
+}
+
+static char *model_folder(const char *path)
+{
+    if (!path) return NULL;
+    char *copy = strdup(path);
+    if (!copy) return NULL;
+    char *slash = strrchr(copy, '/');
+    const char *dir = ".";
+    if (slash == copy) dir = "/";
+    else if (slash) { *slash = 0; dir = copy; }
+    char *real = realpath(dir, NULL);
+    free(copy);
+    return real;
+}
+
+static int import_model(onnx_import *im, const Onnx__ModelProto *model, const fcv_import_options *opt,
+                        fc_error *err)
+{
+    int64_t opset = -1;
+    for (size_t i = 0; i < model->n_opset_import; i++) {
+        const Onnx__OperatorSetIdProto *o = model->opset_import[i];
+        if (!o->domain || !*o->domain || strcmp(o->domain, "ai.onnx") == 0) opset = o->version;
+    }
+    if (opset < 0 && model->n_opset_import == 0 && model->has_ir_version && model->ir_version <= 2)
+        opset = 1;
+    if (opset < 0) return fc_fail(err, FC_EINPUT, "%s: no opset for the default ONNX domain", im->file);
+    if (opset < ONNX_MIN_OPSET || opset > ONNX_MAX_OPSET)
+        return fc_fail(err, FC_EINPUT, "%s: opset %lld is not supported (%d to %d)", im->file, (long long)opset,
+                       ONNX_MIN_OPSET, ONNX_MAX_OPSET);
+    im->opset = opset;
+    const Onnx__GraphProto *graph = model->graph;
+    if (!graph) return fc_fail(err, FC_EINPUT, "%s: the model has no graph", im->file);
+
+    ir_graph *g = im->g;
+    g->source_format = strdup("onnx");
+    if (model->producer_name && *model->producer_name) {
+        const char *ver = model->producer_version ? model->producer_version : "";
+        if (asprintf(&g->producer, "%s%s%s", model->producer_name, *ver ? " " : "", ver) < 0) g->producer = NULL;
+    }
+    g->extra_meta = cJSON_CreateObject();
+    if (g->extra_meta) {
+        cJSON_AddNumberToObject(g->extra_meta, "onnx_opset", (double)opset);
+        if (model->has_ir_version) cJSON_AddNumberToObject(g->extra_meta, "onnx_ir_version", (double)model->ir_version);
+    }
+
+    if (add_initializers(im, graph, err) || add_graph_inputs(im, graph, opt, err) ||
+        add_node_outputs(im, graph, err) || add_nodes(im, graph, err) || add_graph_outputs(im, graph, err))
+        return -1;
+    if (ir_toposort(g, err)) return fc_wrap(err, "%s", im->file);
+    if (resolve_pending(im, err)) return -1;
+    fuse_swish(g);
+    if (fcv_dce(g, err) || fcv_infer_shapes(g, err)) return fc_wrap(err, "%s", im->file);
+    return 0;
+}
+
+int fcv_import_onnx_memory(const uint8_t *buf, size_t size, const char *path, const fcv_import_options *opt,
+                           ir_graph **out, fc_error *err)
+{
+    const char *file = path ? path : "(memory)";
+    *out = NULL;
+    if (size > fc_limits_current.max_file_bytes)
+        return fc_fail(err, FC_EINPUT, "%s: %zu bytes, over the file size limit", file, size);
+    pb_budget budget = {0, 0};
+    /* decoded structs cost more than their encoding (a 2-byte empty node becomes a ~100-byte
+     * struct): allow a generous multiple, but a bounded one */
+    size_t cap;
+    if (fc_mul_size(size, 64, &cap) || fc_add_size(cap, (size_t)64 << 20, &cap)) cap = SIZE_MAX / 2;
+    budget.cap = cap;
+    ProtobufCAllocator alloc = {pb_alloc, pb_free, &budget};
+    Onnx__ModelProto *model = onnx__model_proto__unpack(&alloc, size, buf);
+    if (!model)
+        return fc_fail(err, FC_EINPUT, "%s: not a valid ONNX protobuf (truncated, corrupted or over the memory budget)",
+                       file);
+    onnx_import im = {0};
+    im.file = file;
+    char *dir = model_folder(path);
+    im.base_dir = dir;
+    im.g = ir_graph_new();
+    im.names = calloc(1, sizeof *im.names);
+    int rc = -1;
+    if (!im.g || !im.names) {
+        fc_fail(err, FC_ENOMEM, "%s: out of memory", file);
+    } else {
+        if (path) im.g->source_path = strdup(path);
+        im.g->source_bytes = size;
+        fc_sha256(buf, size, im.g->source_sha256);
+        rc = import_model(&im, model, opt, err);
+    }
+    onnx__model_proto__free_unpacked(model, &alloc);
+    for (int i = 0; i < im.n_pending; i++) drop_pending(&im.pending[i]);
+    free(im.pending);
+    names_free(im.names);
+    free(dir);
+    if (rc) {
+        ir_graph_free(im.g);
+        return -1;
+    }
+    *out = im.g;
+    return 0;
+}
+
+int fcv_import_onnx(const char *path, const fcv_import_options *opt, ir_graph **out, fc_error *err)
+{
+    uint8_t *buf = NULL;
+    size_t size = 0;
+    *out = NULL;
+    if (fc_read_file(path, fc_limits_current.max_file_bytes, &buf, &size, err)) return -1;
+    int rc = fcv_import_onnx_memory(buf, size, path, opt, out, err);
+    free(buf);
+    return rc;
+}

@@ -1,0 +1,240 @@
+/* shape_infer.c — value shapes and dtypes for the IR, read back from the runtime.
+ *
+ * Identity relied on: the runtime's session creation *is* shape inference (every op's infer
+ * runs at the session's input shapes), so the converter serializes the graph to an in-memory
+ * .fcn, opens a session and copies every value's shape back by name. No second implementation.
+ *
+ * Free input dimensions (-1): the session is created twice, with every free dimension set to 1
+ * and then to 2; a dimension that differs between the two depends on the free ones and stays
+ * -1 (unknown), the others are known. When no session can be created with free dimensions at
+ * 1 (e.g. a free image size below a kernel), the shapes stay unknown: not an error. */
+#include "converter/passes/basic_passes.h"
+#include "runtime/fcn.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct name_slot { const char *name; int id; } name_slot;
+
+static uint64_t hash_str(const char *s)
+{
+    uint64_t h = 1469598103934665603ull;
+    while (*s) h = (h ^ (uint8_t)*s++) * 1099511628211ull;
+    return h;
+}
+
+/* Open-addressing index name -> value id of g (names are unique). */
+typedef struct name_index { name_slot *slots; size_t cap; } name_index;
+
+static int index_build(name_index *ix, const ir_graph *g)
+{
+    size_t cap = 16;
+    while (cap < (size_t)g->n_values * 2 + 2) cap *= 2;
+    ix->slots = calloc(cap, sizeof(name_slot));
+    ix->cap = cap;
+    if (!ix->slots) return -1;
+    for (int v = 0; v < g->n_values; v++) {
+        if (!g->values[v].name) continue;
+        size_t h = hash_str(g->values[v].name) & (cap - 1);
+        while (ix->slots[h].name) h = (h + 1) & (cap - 1);
+        ix->slots[h].name = g->values[v].name;
+        ix->slots[h].id = v;
+    }
+    return 0;
+}
+
+static int index_find(const name_index *ix, const char *name)
+{
+    size_t h = hash_str(name) & (ix->cap - 1);
+    while (ix->slots[h].name) {
+        if (strcmp(ix->slots[h].name, name) == 0) return ix->slots[h].id;
+        h = (h + 1) & (ix->cap - 1);
+    }
+    return -1;
+}
+
+/* The part of g the runtime can run: nodes not skipped and not fed by skipped ones, with every
+ * value they produce as a graph output (so all of them are reported). */
+static ir_graph *runnable_part(const ir_graph *g, fcv_node_filter skip, void *ctx, fc_error *err)
+{
+    ir_graph *c = ir_clone(g, err);
+    if (!c) return NULL;
+    char *tainted = calloc((size_t)c->n_values + 1, 1);
+    int *outs = malloc(sizeof(int) * ((size_t)c->n_values + 1));
+    if (!tainted || !outs) {
+        free(tainted); free(outs); ir_graph_free(c);
+        fc_fail(err, FC_ENOMEM, "out of memory in shape inference");
+        return NULL;
+    }
+    int n_outs = 0;
+    for (int i = 0; i < c->n_nodes; i++) {   /* graph is in topological order */
+        ir_node *n = &c->nodes[i];
+        if (n->dead) continue;
+        int bad = skip && skip(g, i, ctx);
+        for (int k = 0; k < n->n_in && !bad; k++) bad = n->in[k] >= 0 && tainted[n->in[k]];
+        if (bad) {
+            n->dead = 1;
+            for (int k = 0; k < n->n_out; k++) tainted[n->out[k]] = 1;
+            continue;
+        }
+        for (int k = 0; k < n->n_out; k++)
+            if (!c->values[n->out[k]].data) outs[n_outs++] = n->out[k];
+    }
+    free(tainted);
+    free(c->outputs);
+    c->outputs = outs;
+    c->n_outputs = n_outs;
+    if (ir_compact(c, err)) {
+        ir_graph_free(c);
+        return NULL;
+    }
+    return c;
+}
+
+static int session_at(const fcn_model *m, const ir_graph *c, int64_t free_dim, fcn_session **s, fc_error *err)
+{
+    fcn_shape shapes[64];
+    int n = c->n_inputs;
+    if (n > 64) return fc_fail(err, FC_EINPUT, "more than 64 graph inputs");
+    for (int i = 0; i < n; i++) {
+        const ir_value *v = &c->values[c->inputs[i]];
+        if (v->ndim < 0) return fc_fail(err, FC_EINPUT, "input '%s' has an unknown rank", v->name);
+        shapes[i].ndim = v->ndim;
+        for (int d = 0; d < v->ndim; d++) shapes[i].dims[d] = v->dims[d] < 0 ? free_dim : v->dims[d];
+    }
+    fcn_session_options opt = {0};
+    opt.threads = 1;
+    opt.n_input_shapes = n;
+    opt.input_shapes = shapes;
+    return fcn_session_create(m, &opt, s, err);
+}
+
+static int has_free_dims(const ir_graph *c)
+{
+    for (int i = 0; i < c->n_inputs; i++) {
+        const ir_value *v = &c->values[c->inputs[i]];
+        for (int d = 0; d < v->ndim; d++) if (v->dims[d] < 0) return 1;
+    }
+    return 0;
+}
+
+int fcv_infer_shapes_filtered(ir_graph *g, fcv_node_filter skip, void *ctx, int tolerant, fc_error *err)
+{
+    ir_graph *c = runnable_part(g, skip, ctx, err);
+    if (!c) return -1;
+    if (c->n_outputs == 0) {   /* nothing to infer */
+        ir_graph_free(c);
+        return 0;
+    }
+    int free_dims = has_free_dims(c);
+    uint8_t *buf = NULL;
+    size_t size = 0;
+    fcn_model *m = NULL;
+    fcn_session *s1 = NULL, *s2 = NULL;
+    name_index ix = {0};
+    int rc = -1;
+    fc_error local = {0};
+    fc_error *e = (tolerant && free_dims) ? &local : err;
+    if (fcv_write_fcn(c, &buf, &size, err)) goto done;
+    if (fcn_model_open_memory(buf, size, "shape inference", 0, &m, err)) goto done;
+    if (session_at(m, c, 1, &s1, e)) {
+        if (e == &local) rc = 0;
+        goto done;
+    }
+    /* a model that only runs with the free dimensions at 1 is not free in them: keep run 1 */
+    if (free_dims && session_at(m, c, 2, &s2, &local)) s2 = NULL;
+    if (index_build(&ix, g)) {
+        fc_fail(err, FC_ENOMEM, "out of memory in shape inference");
+        goto done;
+    }
+    int nv = fcn_session_num_values(s1);
+    for (int i = 0; i < nv; i++) {
+        const char *name;
+        fcn_shape sh, sh2;
+        int dtype, dtype2;
+        fcn_session_value_info(s1, i, &name, &sh, &dtype);
+        if (!name) continue;
+        int id = index_find(&ix, name);
+        if (id < 0 || g->values[id].data) continue;
+        ir_value *v = &g->values[id];
+        v->dtype = dtype;
+        v->ndim = sh.ndim;
+        for (int d = 0; d < sh.ndim; d++) v->dims[d] = sh.dims[d];
+        if (s2) {
+            fcn_session_value_info(s2, i, &name, &sh2, &dtype2);
+            if (sh2.ndim != sh.ndim) {
+                v->ndim = -1;
+                continue;
+            }
+            for (int d = 0; d < sh.ndim; d++) if (sh2.dims[d] != sh.dims[d]) v->dims[d] = -1;
+        }
+    }
+    rc = 0;
+done:
+    free(ix.slots);
+    fcn_session_destroy(s2);
+    fcn_session_destroy(s1);
+    fcn_model_close(m);
+    free(buf);
+    ir_graph_free(c);
+    return rc;
+}
+
+int fcv_infer_shapes(ir_graph *g, fc_error *err)
+{
+    /* tolerant: with a free non-batch dimension (e.g. any image size) shapes stay unknown
+     * rather than failing; a graph the runtime rejects at known shapes is still an error */
+    return fcv_infer_shapes_filtered(g, NULL, NULL, 1, err);
+}
+
+/* Value `vid` (an i64 tensor computed from shapes, e.g. a Reshape target built by Shape ->
+ * Gather -> Concat) evaluated by running the runnable part of g with every free input
+ * dimension set to 1 and then to 2. Inputs hold zeros: only shapes matter to such chains. */
+int fcv_eval_at_free_dims(ir_graph *g, fcv_node_filter skip, void *ctx, int vid, int64_t *at1, int64_t *at2,
+                          int max, int *count, fc_error *err)
+{
+    *count = -1;
+    ir_graph *c = runnable_part(g, skip, ctx, err);
+    if (!c) return -1;
+    uint8_t *buf = NULL;
+    size_t size = 0;
+    fcn_model *m = NULL;
+    int rc = 0;   /* not computable is not an error: the caller reports the node */
+    fc_error local = {0};
+    const char *name = g->values[vid].name;
+    if (ir_find_value(c, name) < 0 || fcv_write_fcn(c, &buf, &size, &local) ||
+        fcn_model_open_memory(buf, size, "shape evaluation", 0, &m, &local))
+        goto done;
+    for (int pass = 0; pass < 2; pass++) {
+        fcn_session *s = NULL;
+        if (session_at(m, c, pass + 1, &s, &local)) goto done;
+        int n_in = fcn_session_num_inputs(s), ok = 1;
+        for (int i = 0; i < n_in && ok; i++) {
+            fcn_shape sh;
+            int dt;
+            void *p = fcn_session_input(s, i, &sh, &dt);
+            size_t numel = 0;
+            ok = fc_numel(sh.ndim, sh.dims, &numel) == 0;
+            if (ok && p) memset(p, 0, numel * fc_dtype_size(dt));
+        }
+        int o = ok && !fcn_session_run(s, &local) ? fcn_session_find_output(s, name) : -1;
+        fcn_shape sh;
+        int dt = 0;
+        const void *data = o >= 0 ? fcn_session_output(s, o, &sh, &dt) : NULL;
+        if (!data || dt != FC_DT_I64 || sh.ndim != 1 || sh.dims[0] > max ||
+            (pass == 1 && sh.dims[0] != *count)) {
+            fcn_session_destroy(s);
+            *count = -1;
+            goto done;
+        }
+        *count = (int)sh.dims[0];
+        memcpy(pass ? at2 : at1, data, sizeof(int64_t) * (size_t)*count);
+        fcn_session_destroy(s);
+    }
+done:
+    (void)err;
+    fcn_model_close(m);
+    free(buf);
+    ir_graph_free(c);
+    return rc;
+}

@@ -1,0 +1,271 @@
+/* conv_fast.c — the convolution algorithm chooser and its three fast paths.
+ *
+ * Rules (checked in this order, per layer, at session creation):
+ *   depthwise   group == C == K                      direct kernel, vectorized along x
+ *   gemv        output 1×1 and the kernel covers the whole unpadded input (an FC turned into
+ *               a conv by --fc-to-conv): the im2col column IS the input, so the layer is a
+ *               matrix–vector product that streams each weight once
+ *   winograd    3×3, stride 1, dilation 1, group 1, C >= 16 and K >= 16 (winograd_avx2.c)
+ *   gemm        everything else: per group, Out[K_g × HoWo] = W[K_g × C_g·kh·kw] · im2col,
+ *               with the im2col matrix never materialized (packed straight from the image)
+ * Weights are repacked once here; the reference conv stays the fallback and the test oracle. */
+#include <stdlib.h>
+#include <string.h>
+#include "runtime/kernels/kernels.h"
+#include "runtime/kernels/winograd.h"
+
+typedef enum { CONV_GEMM, CONV_GEMV, CONV_DW, CONV_WINO } conv_algo;
+
+typedef struct conv_fast {
+    conv_algo algo;
+    int64_t N, C, H, W, K, Ho, Wo, kh, kw, sh, sw, ph, pw, dh, dw, group;
+    float *a_packed;               /* gemm: per group, fcn_pack_a_floats(K_g, C_g*kh*kw) each */
+    size_t a_group_floats;
+    const float *weights;          /* gemv / dw: the (constant) weights in place */
+    const float *bias;             /* may be NULL */
+    fcn_ukernel_fn ukernel;
+    fcn_wino_plan wino;
+} conv_fast;
+
+static void conv_fast_free(void *p)
+{
+    conv_fast *cf = p;
+    if (cf) { free(cf->a_packed); free(cf->wino.u_packed); }
+    free(cf);
+}
+
+/* ---- implicit im2col packing -------------------------------------------------------- */
+typedef struct im2col_ctx {
+    const float *in;               /* first channel of the group, one image */
+    int64_t H, W, kh, kw, sh, sw, ph, pw, dh, dw, Wo;
+} im2col_ctx;
+
+static void pack_im2col(const void *vctx, int64_t k0, int64_t kc, int64_t n0, int64_t nc, float *out)
+{
+    const im2col_ctx *c = vctx;
+    int64_t khw = c->kh * c->kw;
+    for (int64_t j0 = 0; j0 < nc; j0 += FCN_NR) {
+        int64_t w = nc - j0 < FCN_NR ? nc - j0 : FCN_NR;
+        int64_t y0[FCN_NR], x0[FCN_NR];
+        for (int64_t j = 0; j < w; j++) {
+            int64_t n = n0 + j0 + j;
+            y0[j] = (n / c->Wo) * c->sh - c->ph;
+            x0[j] = (n % c->Wo) * c->sw - c->pw;
+        }
+        /* the panel lies in one output row when its first and last columns share y0 */
+        int one_row = w == FCN_NR && y0[0] == y0[FCN_NR - 1] && c->sw == 1;
+        float *dst = out + (j0 / FCN_NR) * kc * FCN_NR;
+        for (int64_t k = 0; k < kc; k++) {
+            int64_t kk = k0 + k;
+            int64_t ch = kk / khw, r = kk % khw, ky = r / c->kw, kx = r % c->kw;
+            const float *plane = c->in + ch * c->H * c->W;
+            float *d = dst + k * FCN_NR;
+            if (one_row) {
+                int64_t iy = y0[0] + ky * c->dh, ix = x0[0] + kx * c->dw;
+                if (iy < 0 || iy >= c->H) {
+                    memset(d, 0, sizeof(float) * FCN_NR);
+                    continue;
+                }
+                if (ix >= 0 && ix + FCN_NR <= c->W) {
+                    memcpy(d, plane + iy * c->W + ix, sizeof(float) * FCN_NR);
+                    continue;
+                }
+            }
+            int64_t j = 0;
+            for (; j < w; j++) {
+                int64_t iy = y0[j] + ky * c->dh, ix = x0[j] + kx * c->dw;
+                d[j] = (iy >= 0 && iy < c->H && ix >= 0 && ix < c->W) ? plane[iy * c->W + ix] : 0.0f;
+            }
+            for (; j < FCN_NR; j++) d[j] = 0.0f;
+        }
+    }
+}
+
+/* ---- run ---------------------------------------------------------------------------- */
+static void run_gemm(fcn_node *n, const fcn_exec *x)
+{
+    const conv_fast *cf = n->fast;
+    const float *in = n->in[0]->data;
+    float *out = n->out[0]->data;
+    int64_t cg = cf->C / cf->group, kg = cf->K / cf->group;
+    int pointwise = cf->kh == 1 && cf->kw == 1 && cf->sh == 1 && cf->sw == 1 &&
+                    cf->ph == 0 && cf->pw == 0 && cf->Ho == cf->H && cf->Wo == cf->W;
+    for (int64_t b = 0; b < cf->N; b++) {
+        for (int64_t g = 0; g < cf->group; g++) {
+            const float *img = in + (b * cf->C + g * cg) * cf->H * cf->W;
+            im2col_ctx ic = { img, cf->H, cf->W, cf->kh, cf->kw, cf->sh, cf->sw,
+                              cf->ph, cf->pw, cf->dh, cf->dw, cf->Wo };
+            fcn_strided_b sb = { img, cf->H * cf->W, 1 };
+            fcn_gemm gm = {
+                .M = kg, .N = cf->Ho * cf->Wo, .K = cg * cf->kh * cf->kw,
+                .a_packed = cf->a_packed + (size_t)g * cf->a_group_floats,
+                .pack_b = pointwise ? fcn_pack_b_strided : pack_im2col,
+                .pack_ctx = pointwise ? (const void *)&sb : (const void *)&ic,
+                .c = out + (b * cf->K + g * kg) * cf->Ho * cf->Wo,
+                .ldc = cf->Ho * cf->Wo,
+                .bias = cf->bias ? cf->bias + g * kg : NULL,
+                .act = n->act, .act_alpha = n->act_alpha, .act_beta = n->act_beta,
+                .scratch = n->scratch, .ukernel = cf->ukernel,
+            };
+            fcn_sgemm(&gm, x);
+        }
+    }
+}
+
+typedef struct gemv_task { const conv_fast *cf; const fcn_node *n; int64_t b0; int rows; } gemv_task;
+
+static void gemv_range(void *vctx, int64_t m0, int64_t m1, int tid)
+{
+    (void)tid;
+    const gemv_task *t = vctx;
+    const conv_fast *cf = t->cf;
+    int64_t K = cf->C * cf->H * cf->W;
+    const float *xs[4];
+    float *ys[4];
+    for (int r = 0; r < t->rows; r++) {
+        xs[r] = (const float *)t->n->in[0]->data + (t->b0 + r) * K;
+        ys[r] = (float *)t->n->out[0]->data + (t->b0 + r) * cf->K;
+    }
+    fcn_gemv_avx2(cf->weights, K, m0, m1, xs, t->rows, cf->bias, ys);
+    for (int r = 0; r < t->rows; r++)
+        fcn_act_apply(t->n->act, t->n->act_alpha, t->n->act_beta, ys[r] + m0, m1 - m0);
+}
+
+static void run_gemv(fcn_node *n, const fcn_exec *x)
+{
+    const conv_fast *cf = n->fast;
+    for (int64_t b = 0; b < cf->N; b += 4) {
+        gemv_task t = { cf, n, b, (int)(cf->N - b < 4 ? cf->N - b : 4) };
+        fcn_parallel_for(x, cf->K, gemv_range, &t);
+    }
+}
+
+typedef struct dw_task { const conv_fast *cf; const fcn_node *n; } dw_task;
+
+static void dw_range(void *vctx, int64_t begin, int64_t end, int tid)
+{
+    (void)tid;
+    const dw_task *t = vctx;
+    const conv_fast *cf = t->cf;
+    /* tasks enumerate (image, channel) pairs */
+    for (int64_t i = begin; i < end;) {
+        int64_t b = i / cf->C, c0 = i % cf->C;
+        int64_t c1 = cf->C;
+        if (b * cf->C + c1 > end) c1 = end - b * cf->C;
+        fcn_dw_args a = {
+            .in = (const float *)t->n->in[0]->data + b * cf->C * cf->H * cf->W,
+            .out = (float *)t->n->out[0]->data + b * cf->K * cf->Ho * cf->Wo,
+            .w = cf->weights, .bias = cf->bias,
+            .H = cf->H, .W = cf->W, .Ho = cf->Ho, .Wo = cf->Wo, .kh = cf->kh, .kw = cf->kw,
+            .sh = cf->sh, .sw = cf->sw, .ph = cf->ph, .pw = cf->pw, .dh = cf->dh, .dw = cf->dw,
+            .act = t->n->act, .act_alpha = t->n->act_alpha, .act_beta = t->n->act_beta,
+        };
+        fcn_dwconv_avx2(&a, c0, c1);
+        i = b * cf->C + c1;
+    }
+}
+
+static void run_dw(fcn_node *n, const fcn_exec *x)
+{
+    dw_task t = { n->fast, n };
+    const conv_fast *cf = n->fast;
+    fcn_parallel_for(x, cf->N * cf->C, dw_range, &t);
+}
+
+static void run_wino(fcn_node *n, const fcn_exec *x)
+{
+    const conv_fast *cf = n->fast;
+    for (int64_t b = 0; b < cf->N; b++)
+        fcn_winograd_run(&cf->wino, (const float *)n->in[0]->data + b * cf->C * cf->H * cf->W,
+                         (float *)n->out[0]->data + b * cf->K * cf->Ho * cf->Wo, cf->bias,
+                         n->act, n->act_alpha, n->act_beta, n->scratch, x);
+}
+
+/* ---- prepare ------------------------------------------------------------------------ */
+static int getenv_flag(const char *name)
+{
+    const char *v = getenv(name);
+    return v && *v && *v != '0';
+}
+
+static int64_t pad_begin(int64_t in, int64_t out, int64_t k, int64_t s, int64_t d, int auto_pad,
+                         int64_t explicit_begin)
+{
+    if (auto_pad == 3) return 0;                     /* VALID */
+    if (auto_pad == 1 || auto_pad == 2) {            /* SAME_UPPER / SAME_LOWER */
+        int64_t total = (out - 1) * s + (k - 1) * d + 1 - in;
+        if (total < 0) total = 0;
+        return auto_pad == 1 ? total / 2 : total - total / 2;
+    }
+    return explicit_begin;
+}
+
+int fcn_fast_conv_prepare(fcn_node *n, fc_error *err)
+{
+    (void)err;
+    fcn_tensor *X = n->in[0], *Wt = n->in[1], *B = n->n_in > 2 ? n->in[2] : NULL, *Y = n->out[0];
+    if (X->dtype != FC_DT_F32 || X->ndim != 4 || !Wt->is_const || Wt->dtype != FC_DT_F32 ||
+        Wt->ndim != 4 || (B && (!B->is_const || B->dtype != FC_DT_F32)) || Y->ndim != 4)
+        return 0;
+    conv_fast cf = { 0 };
+    cf.N = X->dims[0]; cf.C = X->dims[1]; cf.H = X->dims[2]; cf.W = X->dims[3];
+    cf.K = Y->dims[1]; cf.Ho = Y->dims[2]; cf.Wo = Y->dims[3];
+    cf.kh = Wt->dims[2]; cf.kw = Wt->dims[3];
+    int64_t v[4];
+    cf.sh = cf.sw = 1; cf.dh = cf.dw = 1;
+    if (fcn_attr_ints(n, FCN_ATTR_STRIDES, v, 2) == 2) { cf.sh = v[0]; cf.sw = v[1]; }
+    if (fcn_attr_ints(n, FCN_ATTR_DILATIONS, v, 2) == 2) { cf.dh = v[0]; cf.dw = v[1]; }
+    int64_t pads[4] = { 0, 0, 0, 0 };
+    fcn_attr_ints(n, FCN_ATTR_PADS, pads, 4);
+    int auto_pad = (int)fcn_attr_int(n, FCN_ATTR_AUTO_PAD, 0);
+    cf.ph = pad_begin(cf.H, cf.Ho, cf.kh, cf.sh, cf.dh, auto_pad, pads[0]);
+    cf.pw = pad_begin(cf.W, cf.Wo, cf.kw, cf.sw, cf.dw, auto_pad, pads[1]);
+    cf.group = fcn_attr_int(n, FCN_ATTR_GROUP, 1);
+    if (cf.group <= 0 || cf.C % cf.group || cf.K % cf.group || Wt->dims[0] != cf.K ||
+        Wt->dims[1] != cf.C / cf.group)
+        return 0;
+    cf.bias = B ? B->data : NULL;
+    cf.weights = Wt->data;
+    cf.ukernel = fcn_ukernel_6x16_avx2;
+
+    if (cf.group == cf.C && cf.K == cf.C && cf.C > 1) {
+        cf.algo = CONV_DW;
+    } else if (cf.group == 1 && cf.Ho == 1 && cf.Wo == 1 && cf.kh == cf.H && cf.kw == cf.W &&
+               cf.ph == 0 && cf.pw == 0 && pads[2] == 0 && pads[3] == 0 && auto_pad != 1 && auto_pad != 2) {
+        cf.algo = CONV_GEMV;
+    } else if (cf.group == 1 && cf.kh == 3 && cf.kw == 3 && cf.sh == 1 && cf.sw == 1 &&
+               cf.dh == 1 && cf.dw == 1 && cf.C >= 16 && cf.K >= 16 && cf.Ho >= 4 && cf.Wo >= 4 &&
+               !getenv_flag("FULLCONV_NO_WINOGRAD")) {
+        cf.algo = CONV_WINO;
+        if (fcn_winograd_plan(&cf.wino, cf.weights, cf.C, cf.H, cf.W, cf.K, cf.Ho, cf.Wo, cf.ph, cf.pw))
+            return fc_fail(err, FC_ENOMEM, "node '%s': out of memory packing weights", n->name);
+        int threads = n->nthreads > 0 ? n->nthreads : 1;
+        size_t need = (cf.wino.scratch_floats + (size_t)threads * FCN_GEMM_SCRATCH_FLOATS) * sizeof(float);
+        if (n->scratch_bytes < need) n->scratch_bytes = need;
+    } else {
+        cf.algo = CONV_GEMM;
+        int64_t cg = cf.C / cf.group, kg = cf.K / cf.group, kk = cg * cf.kh * cf.kw;
+        cf.a_group_floats = fcn_pack_a_floats(kg, kk);
+        cf.a_packed = aligned_alloc(64, ((cf.a_group_floats * (size_t)cf.group * sizeof(float)) + 63) & ~(size_t)63);
+        if (!cf.a_packed) return fc_fail(err, FC_ENOMEM, "node '%s': out of memory packing weights", n->name);
+        for (int64_t g = 0; g < cf.group; g++)
+            fcn_pack_a(cf.weights + g * kg * kk, kk, 1, kg, kk, cf.a_packed + (size_t)g * cf.a_group_floats);
+        int threads = n->nthreads > 0 ? n->nthreads : 1;
+        size_t need = (size_t)threads * FCN_GEMM_SCRATCH_FLOATS * sizeof(float);
+        if (n->scratch_bytes < need) n->scratch_bytes = need;
+    }
+    conv_fast *st = malloc(sizeof *st);
+    if (!st) {
+        free(cf.a_packed);
+        free(cf.wino.u_packed);
+        return fc_fail(err, FC_ENOMEM, "node '%s': out of memory", n->name);
+    }
+    *st = cf;
+    n->fast = st;
+    n->free_fast = conv_fast_free;
+    static void (*const runs[])(fcn_node *, const fcn_exec *) = { run_gemm, run_gemv, run_dw, run_wino };
+    static const char *const names[] = { "gemm-avx2", "gemv-avx2", "dwconv-avx2", "winograd-f4x4-avx2" };
+    n->run_fast = runs[cf.algo];
+    n->kernel = names[cf.algo];
+    return 1;
+}

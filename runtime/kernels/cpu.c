@@ -1,0 +1,44 @@
+/* cpu.c — which kernels sessions use: the AVX2+FMA+F16C ones when the CPU (and OS) support
+ * them, unless the portable reference kernels are forced (tests, FULLCONV_REFERENCE=1). */
+#include "runtime/op.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static int forced_reference = -1;   /* -1: not decided yet (read the environment once) */
+
+static int reference_forced(void)
+{
+    if (forced_reference < 0) {
+        const char *e = getenv("FULLCONV_REFERENCE");
+        forced_reference = (e && *e && strcmp(e, "0") != 0) ? 1 : 0;
+    }
+    return forced_reference;
+}
+
+static int cpu_has_simd(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+#else
+    return 0;
+#endif
+}
+
+int fcn_use_reference_kernels(int on)
+{
+    int prev = reference_forced();
+    forced_reference = on ? 1 : 0;
+    return prev;
+}
+
+int fcn_simd_enabled(void)
+{
+    return !reference_forced() && cpu_has_simd();
+}
+
+const char *fcn_kernel_isa(void)
+{
+    return fcn_simd_enabled() ? "avx2+fma" : "reference";
+}

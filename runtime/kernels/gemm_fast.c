@@ -1,0 +1,93 @@
+/* gemm_fast.c — fast path for fully-connected layers: Gemm (and 2-D MatMul) whose weight is
+ * a constant. Y = alpha·A·op(B) + beta·C with C a bias row is computed as Y[r] = W'·A[r] + c'
+ * with W' = alpha·op(B)ᵀ stored N×K row-major once at session creation (c' = beta·C), so every
+ * output is a dot product of a contiguous weight row with the contiguous input row: a
+ * matrix–vector product streaming each weight once per 4 input rows. */
+#include <stdlib.h>
+#include <string.h>
+#include "runtime/kernels/kernels.h"
+
+typedef struct gemm_fast {
+    int64_t M, N, K;               /* rows of A, outputs, reduction */
+    float *w;                      /* N×K */
+    float *bias;                   /* N or NULL */
+} gemm_fast;
+
+static void gemm_fast_free(void *p)
+{
+    gemm_fast *g = p;
+    if (g) { free(g->w); free(g->bias); }
+    free(g);
+}
+
+typedef struct fc_task { const gemm_fast *g; const fcn_node *n; int64_t r0; int rows; } fc_task;
+
+static void fc_range(void *vctx, int64_t m0, int64_t m1, int tid)
+{
+    (void)tid;
+    const fc_task *t = vctx;
+    const gemm_fast *g = t->g;
+    const float *xs[4];
+    float *ys[4];
+    for (int r = 0; r < t->rows; r++) {
+        xs[r] = (const float *)t->n->in[0]->data + (t->r0 + r) * g->K;
+        ys[r] = (float *)t->n->out[0]->data + (t->r0 + r) * g->N;
+    }
+    fcn_gemv_avx2(g->w, g->K, m0, m1, xs, t->rows, g->bias, ys);
+    for (int r = 0; r < t->rows; r++)
+        fcn_act_apply(t->n->act, t->n->act_alpha, t->n->act_beta, ys[r] + m0, m1 - m0);
+}
+
+static void run_fc(fcn_node *n, const fcn_exec *x)
+{
+    const gemm_fast *g = n->fast;
+    for (int64_t r = 0; r < g->M; r += 4) {
+        fc_task t = { g, n, r, (int)(g->M - r < 4 ? g->M - r : 4) };
+        fcn_parallel_for(x, g->N, fc_range, &t);
+    }
+}
+
+int fcn_fast_gemm_prepare(fcn_node *n, fc_error *err)
+{
+    fcn_tensor *A = n->in[0], *B = n->in[1], *C = n->n_in > 2 ? n->in[2] : NULL, *Y = n->out[0];
+    if (A->dtype != FC_DT_F32 || A->ndim != 2 || !B->is_const || B->dtype != FC_DT_F32 || B->ndim != 2 ||
+        Y->ndim != 2)
+        return 0;
+    int is_gemm = n->op == FCN_OP_GEMM;
+    int trans_a = is_gemm ? (int)fcn_attr_int(n, FCN_ATTR_TRANS_A, 0) : 0;
+    int trans_b = is_gemm ? (int)fcn_attr_int(n, FCN_ATTR_TRANS_B, 0) : 0;
+    float alpha = is_gemm ? fcn_attr_float(n, FCN_ATTR_ALPHA, 1.0f) : 1.0f;
+    float beta = is_gemm ? fcn_attr_float(n, FCN_ATTR_BETA, 1.0f) : 1.0f;
+    if (trans_a) return 0;
+    int64_t M = A->dims[0], K = A->dims[1];
+    int64_t N = trans_b ? B->dims[0] : B->dims[1];
+    if ((trans_b ? B->dims[1] : B->dims[0]) != K || Y->dims[0] != M || Y->dims[1] != N) return 0;
+    if (C) {
+        if (!C->is_const || C->dtype != FC_DT_F32) return 0;
+        int64_t cn = (int64_t)C->numel;
+        int row_like = (C->ndim == 1 && C->dims[0] == N) || (C->ndim == 2 && C->dims[0] == 1 && C->dims[1] == N);
+        if (!row_like && cn != 1) return 0;
+    }
+    gemm_fast *g = calloc(1, sizeof *g);
+    if (!g) return fc_fail(err, FC_ENOMEM, "node '%s': out of memory", n->name);
+    g->M = M; g->N = N; g->K = K;
+    g->w = malloc(sizeof(float) * (size_t)N * (size_t)K + 64);
+    if (C) g->bias = malloc(sizeof(float) * (size_t)N);
+    if (!g->w || (C && !g->bias)) {
+        gemm_fast_free(g);
+        return fc_fail(err, FC_ENOMEM, "node '%s': out of memory", n->name);
+    }
+    const float *bw = B->data;
+    for (int64_t j = 0; j < N; j++)
+        for (int64_t k = 0; k < K; k++)
+            g->w[j * K + k] = alpha * (trans_b ? bw[j * K + k] : bw[k * N + j]);
+    if (C) {
+        const float *cb = C->data;
+        for (int64_t j = 0; j < N; j++) g->bias[j] = beta * (C->numel == 1 ? cb[0] : cb[j]);
+    }
+    n->fast = g;
+    n->free_fast = gemm_fast_free;
+    n->run_fast = run_fc;
+    n->kernel = "gemv-avx2";
+    return 1;
+}

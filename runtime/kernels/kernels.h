@@ -1,0 +1,83 @@
+/* kernels.h — fast kernels behind the reference ops (internal to the runtime).
+ *
+ * SGEMM (GotoBLAS/BLIS structure): C[M×N] = A[M×K]·B[K×N] (+ bias per row, fused activation).
+ *   A is packed once (weights, at session creation) into MR-row panels per KC block;
+ *   B is packed per run, KC×NC at a time, into NR-column panels, by a callback — so a
+ *   convolution packs straight from the image (implicit im2col) and a 1×1 conv from rows.
+ *   The micro-kernel computes an MR×NR tile in registers: 6×16 floats = 12 ymm accumulators.
+ * Every SIMD kernel has a portable twin with the same signature (tested against each other). */
+#ifndef FCN_KERNELS_H
+#define FCN_KERNELS_H
+
+#include "runtime/op.h"
+
+#define FCN_MR 6
+#define FCN_NR 16
+#define FCN_KC 256
+#define FCN_NC 240                 /* multiple of NR; KC×NC floats of packed B ≈ 240 KiB (L2) */
+#define FCN_MAX_THREADS 64
+
+/* C[m×n] (+)= Apanel(k×MR) · Bpanel(k×NR) for m <= MR, n <= NR; acc=0 overwrites. */
+typedef void (*fcn_ukernel_fn)(int64_t k, const float *a, const float *b, float *c,
+                               int64_t ldc, int m, int n, int acc);
+void fcn_ukernel_6x16_ref(int64_t k, const float *a, const float *b, float *c, int64_t ldc, int m, int n, int acc);
+void fcn_ukernel_6x16_avx2(int64_t k, const float *a, const float *b, float *c, int64_t ldc, int m, int n, int acc);
+
+/* Packed A: floats needed, and packing from A[m*rs + k*cs]. */
+size_t fcn_pack_a_floats(int64_t M, int64_t K);
+void fcn_pack_a(const float *A, int64_t rs, int64_t cs, int64_t M, int64_t K, float *out);
+
+/* Packs B rows [k0, k0+kc) × columns [n0, n0+nc) into NR-wide panels (zero-padded):
+ * out[(j/NR)*kc*NR + k*NR + j%NR]. */
+typedef void (*fcn_pack_b_fn)(const void *ctx, int64_t k0, int64_t kc, int64_t n0, int64_t nc, float *out);
+/* B given as B[k*rs + n*cs] (ctx = fcn_strided_b). */
+typedef struct fcn_strided_b { const float *b; int64_t rs, cs; } fcn_strided_b;
+void fcn_pack_b_strided(const void *ctx, int64_t k0, int64_t kc, int64_t n0, int64_t nc, float *out);
+
+typedef struct fcn_gemm {
+    int64_t M, N, K;
+    const float *a_packed;
+    fcn_pack_b_fn pack_b;
+    const void *pack_ctx;
+    float *c;                      /* row-major, row stride ldc */
+    int64_t ldc;
+    const float *bias;             /* per row, or NULL */
+    const float *residual;         /* added before the activation (same layout as c), or NULL */
+    int act; float act_alpha, act_beta;
+    float *scratch;                /* FCN_KC*FCN_NC floats per thread */
+    fcn_ukernel_fn ukernel;
+} fcn_gemm;
+/* Per-thread scratch floats of fcn_sgemm. */
+#define FCN_GEMM_SCRATCH_FLOATS ((size_t)FCN_KC * FCN_NC)
+void fcn_sgemm(const fcn_gemm *g, const fcn_exec *x);
+/* Same, serially on the calling thread, for use inside an outer parallel loop. */
+void fcn_sgemm_serial(const fcn_gemm *g, float *scratch);
+
+/* y[r][m] = act(dot(A[m], x[r]) + bias[m]) for r < rows (rows <= 4 per call), A row-major M×K:
+ * the matrix–vector product that streams the weights once (FC layers, convs with 1×1 output). */
+typedef void (*fcn_gemv_fn)(const float *A, int64_t K, int64_t m0, int64_t m1,
+                            const float *const *x, int rows, const float *bias, float *const *y);
+void fcn_gemv_ref(const float *A, int64_t K, int64_t m0, int64_t m1,
+                  const float *const *x, int rows, const float *bias, float *const *y);
+void fcn_gemv_avx2(const float *A, int64_t K, int64_t m0, int64_t m1,
+                   const float *const *x, int rows, const float *bias, float *const *y);
+
+/* Activation epilogue on a contiguous run (act as in fcn_act). */
+void fcn_act_apply(int act, float alpha, float beta, float *p, int64_t n);
+
+/* Depthwise conv (group == C == K, multiplier 1), any kernel/stride/pad/dilation, one image,
+ * channels [c0, c1): the AVX2 twin vectorizes along output x for stride 1 and 2. */
+typedef struct fcn_dw_args {
+    const float *in; float *out; const float *w; const float *bias;
+    int64_t H, W, Ho, Wo, kh, kw, sh, sw, ph, pw, dh, dw;
+    int act; float act_alpha, act_beta;
+} fcn_dw_args;
+void fcn_dwconv_ref(const fcn_dw_args *a, int64_t c0, int64_t c1);
+void fcn_dwconv_avx2(const fcn_dw_args *a, int64_t c0, int64_t c1);
+
+/* Fast paths installed by fcn_fast_prepare (select.c). Each returns 1 if installed, 0 if
+ * not applicable, -1 on error. */
+int fcn_fast_conv_prepare(fcn_node *n, fc_error *err);
+int fcn_fast_gemm_prepare(fcn_node *n, fc_error *err);
+
+#endif

@@ -1,0 +1,218 @@
+/* sgemm.c — blocked SGEMM driver, packing, and the portable micro-kernel.
+ *
+ * Loop nest (BLIS): for each NC block of columns, for each KC block of K: pack B(KC×NC) once,
+ * then sweep every MR-row panel of the (pre-packed) A against every NR-column panel of B.
+ * Work is split over (column block × row chunk) tasks, each with its own B buffer, so
+ * threads never share writable memory. The epilogue (bias, residual, activation) runs on a
+ * task's tile right after its last KC block, while the tile is still in cache. */
+#include <math.h>
+#include <string.h>
+#include "runtime/kernels/kernels.h"
+
+static int64_t div_up(int64_t a, int64_t b) { return (a + b - 1) / b; }
+static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
+
+size_t fcn_pack_a_floats(int64_t M, int64_t K)
+{
+    return (size_t)(div_up(M, FCN_MR) * FCN_MR) * (size_t)K;
+}
+
+/* Layout: KC blocks in order; inside a block, MR-row panels; inside a panel, k-major MR floats.
+ * The panel (kb, p) starts at kb_start*Mpad + p*MR*kc. */
+void fcn_pack_a(const float *A, int64_t rs, int64_t cs, int64_t M, int64_t K, float *out)
+{
+    int64_t mpad = div_up(M, FCN_MR) * FCN_MR;
+    for (int64_t k0 = 0; k0 < K; k0 += FCN_KC) {
+        int64_t kc = min64(FCN_KC, K - k0);
+        float *blk = out + k0 * mpad;
+        for (int64_t p = 0; p < mpad / FCN_MR; p++) {
+            float *dst = blk + p * FCN_MR * kc;
+            for (int64_t k = 0; k < kc; k++)
+                for (int r = 0; r < FCN_MR; r++) {
+                    int64_t m = p * FCN_MR + r;
+                    dst[k * FCN_MR + r] = m < M ? A[m * rs + (k0 + k) * cs] : 0.0f;
+                }
+        }
+    }
+}
+
+void fcn_pack_b_strided(const void *ctx, int64_t k0, int64_t kc, int64_t n0, int64_t nc, float *out)
+{
+    const fcn_strided_b *s = ctx;
+    for (int64_t j0 = 0; j0 < nc; j0 += FCN_NR) {
+        int64_t w = min64(FCN_NR, nc - j0);
+        float *dst = out + (j0 / FCN_NR) * kc * FCN_NR;
+        for (int64_t k = 0; k < kc; k++) {
+            const float *src = s->b + (k0 + k) * s->rs + (n0 + j0) * s->cs;
+            float *d = dst + k * FCN_NR;
+            if (s->cs == 1 && w == FCN_NR) {
+                memcpy(d, src, sizeof(float) * FCN_NR);
+            } else {
+                int64_t j = 0;
+                for (; j < w; j++) d[j] = src[j * s->cs];
+                for (; j < FCN_NR; j++) d[j] = 0.0f;
+            }
+        }
+    }
+}
+
+void fcn_ukernel_6x16_ref(int64_t k, const float *a, const float *b, float *c, int64_t ldc,
+                          int m, int n, int acc)
+{
+    float t[FCN_MR][FCN_NR];
+    memset(t, 0, sizeof t);
+    for (int64_t p = 0; p < k; p++, a += FCN_MR, b += FCN_NR)
+        for (int r = 0; r < FCN_MR; r++)
+            for (int j = 0; j < FCN_NR; j++) t[r][j] += a[r] * b[j];
+    for (int r = 0; r < m; r++)
+        for (int j = 0; j < n; j++) c[r * ldc + j] = acc ? c[r * ldc + j] + t[r][j] : t[r][j];
+}
+
+void fcn_act_apply(int act, float alpha, float beta, float *p, int64_t n)
+{
+    switch (act) {
+    case FCN_ACT_RELU:
+        for (int64_t i = 0; i < n; i++) p[i] = p[i] > 0.0f ? p[i] : 0.0f;
+        break;
+    case FCN_ACT_CLIP:
+        for (int64_t i = 0; i < n; i++) p[i] = p[i] < alpha ? alpha : (p[i] > beta ? beta : p[i]);
+        break;
+    case FCN_ACT_LEAKY_RELU:
+        for (int64_t i = 0; i < n; i++) p[i] = p[i] >= 0.0f ? p[i] : p[i] * alpha;
+        break;
+    case FCN_ACT_SIGMOID:
+        for (int64_t i = 0; i < n; i++) p[i] = 1.0f / (1.0f + expf(-p[i]));
+        break;
+    case FCN_ACT_HARD_SWISH:
+        for (int64_t i = 0; i < n; i++) {
+            float v = p[i] + 3.0f;
+            v = v < 0.0f ? 0.0f : (v > 6.0f ? 6.0f : v);
+            p[i] = p[i] * v / 6.0f;
+        }
+        break;
+    default:
+        break;
+    }
+}
+
+typedef struct gemm_task_ctx {
+    const fcn_gemm *g;
+    int64_t n_blocks, m_chunks, panels_per_chunk;
+    float *scratch_base;           /* FCN_GEMM_SCRATCH_FLOATS per thread */
+} gemm_task_ctx;
+
+static void gemm_tile(const fcn_gemm *g, int64_t n0, int64_t nc, int64_t p0, int64_t p1, float *bpack)
+{
+    int64_t mpad = div_up(g->M, FCN_MR) * FCN_MR;
+    for (int64_t k0 = 0; k0 < g->K; k0 += FCN_KC) {
+        int64_t kc = min64(FCN_KC, g->K - k0);
+        g->pack_b(g->pack_ctx, k0, kc, n0, nc, bpack);
+        const float *ablk = g->a_packed + k0 * mpad;
+        for (int64_t p = p0; p < p1; p++) {
+            int64_t m0 = p * FCN_MR;
+            int mr = (int)min64(FCN_MR, g->M - m0);
+            const float *ap = ablk + p * FCN_MR * kc;
+            for (int64_t j0 = 0; j0 < nc; j0 += FCN_NR) {
+                int nr = (int)min64(FCN_NR, nc - j0);
+                g->ukernel(kc, ap, bpack + (j0 / FCN_NR) * kc * FCN_NR,
+                           g->c + m0 * g->ldc + n0 + j0, g->ldc, mr, nr, k0 > 0);
+            }
+        }
+    }
+    if (g->K == 0)
+        for (int64_t m = p0 * FCN_MR; m < min64(p1 * FCN_MR, g->M); m++)
+            memset(g->c + m * g->ldc + n0, 0, sizeof(float) * (size_t)nc);
+    /* epilogue */
+    for (int64_t m = p0 * FCN_MR; m < min64(p1 * FCN_MR, g->M); m++) {
+        float *row = g->c + m * g->ldc + n0;
+        if (g->bias) {
+            float b = g->bias[m];
+            for (int64_t j = 0; j < nc; j++) row[j] += b;
+        }
+        if (g->residual) {
+            const float *r = g->residual + m * g->ldc + n0;
+            for (int64_t j = 0; j < nc; j++) row[j] += r[j];
+        }
+        if (g->act) fcn_act_apply(g->act, g->act_alpha, g->act_beta, row, nc);
+    }
+}
+
+static void gemm_tasks(void *vctx, int64_t begin, int64_t end, int tid)
+{
+    const gemm_task_ctx *t = vctx;
+    const fcn_gemm *g = t->g;
+    float *bpack = t->scratch_base + (size_t)tid * FCN_GEMM_SCRATCH_FLOATS;
+    int64_t panels = div_up(g->M, FCN_MR);
+    for (int64_t task = begin; task < end; task++) {
+        int64_t nb = task / t->m_chunks, mc = task % t->m_chunks;
+        int64_t n0 = nb * FCN_NC, nc = min64(FCN_NC, g->N - n0);
+        int64_t p0 = mc * t->panels_per_chunk, p1 = min64(panels, p0 + t->panels_per_chunk);
+        if (p0 < p1) gemm_tile(g, n0, nc, p0, p1, bpack);
+    }
+}
+
+void fcn_sgemm(const fcn_gemm *g, const fcn_exec *x)
+{
+    if (g->M <= 0 || g->N <= 0) return;
+    int nthreads = x && x->pool ? x->nthreads : 1;
+    if (nthreads > FCN_MAX_THREADS) nthreads = FCN_MAX_THREADS;
+    gemm_task_ctx t = { .g = g, .scratch_base = g->scratch };
+    t.n_blocks = div_up(g->N, FCN_NC);
+    int64_t panels = div_up(g->M, FCN_MR);
+    /* Enough tasks to balance threads: split rows only when columns alone are too few. */
+    int64_t want = nthreads > 1 ? 2 * (int64_t)nthreads : 1;
+    t.m_chunks = t.n_blocks >= want ? 1 : min64(panels, div_up(want, t.n_blocks));
+    t.panels_per_chunk = div_up(panels, t.m_chunks);
+    t.m_chunks = div_up(panels, t.panels_per_chunk);
+    int64_t tasks = t.n_blocks * t.m_chunks;
+    if (nthreads <= 1 || tasks == 1)
+        gemm_tasks(&t, 0, tasks, 0);
+    else
+        fcn_parallel_for(x, tasks, gemm_tasks, &t);
+}
+
+void fcn_sgemm_serial(const fcn_gemm *g, float *scratch)
+{
+    fcn_gemm local = *g;
+    local.scratch = scratch;
+    fcn_sgemm(&local, NULL);
+}
+
+void fcn_gemv_ref(const float *A, int64_t K, int64_t m0, int64_t m1,
+                  const float *const *x, int rows, const float *bias, float *const *y)
+{
+    for (int64_t m = m0; m < m1; m++) {
+        const float *a = A + m * K;
+        for (int r = 0; r < rows; r++) {
+            float s = 0.0f;
+            for (int64_t k = 0; k < K; k++) s += a[k] * x[r][k];
+            y[r][m] = s + (bias ? bias[m] : 0.0f);
+        }
+    }
+}
+
+void fcn_dwconv_ref(const fcn_dw_args *a, int64_t c0, int64_t c1)
+{
+    for (int64_t c = c0; c < c1; c++) {
+        const float *in = a->in + c * a->H * a->W;
+        const float *w = a->w + c * a->kh * a->kw;
+        float *out = a->out + c * a->Ho * a->Wo;
+        float b = a->bias ? a->bias[c] : 0.0f;
+        for (int64_t oy = 0; oy < a->Ho; oy++) {
+            for (int64_t ox = 0; ox < a->Wo; ox++) {
+                float s = b;
+                for (int64_t ky = 0; ky < a->kh; ky++) {
+                    int64_t iy = oy * a->sh - a->ph + ky * a->dh;
+                    if (iy < 0 || iy >= a->H) continue;
+                    for (int64_t kx = 0; kx < a->kw; kx++) {
+                        int64_t ix = ox * a->sw - a->pw + kx * a->dw;
+                        if (ix < 0 || ix >= a->W) continue;
+                        s += in[iy * a->W + ix] * w[ky * a->kw + kx];
+                    }
+                }
+                out[oy * a->Wo + ox] = s;
+            }
+            fcn_act_apply(a->act, a->act_alpha, a->act_beta, out + oy * a->Wo, a->Wo);
+        }
+    }
+}

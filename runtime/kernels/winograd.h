@@ -1,0 +1,23 @@
+/* winograd.h — plan of a Winograd F(4×4,3×3) convolution layer (winograd_avx2.c). */
+#ifndef FCN_WINOGRAD_H
+#define FCN_WINOGRAD_H
+#include "runtime/kernels/kernels.h"
+
+typedef struct fcn_wino_plan {
+    int64_t C, H, W, K, Ho, Wo, ph, pw;
+    int64_t tiles_y, tiles_x, T;   /* T = tiles_y * tiles_x */
+    int64_t Hp, Wp;                /* zero-padded input copy */
+    float *u_packed;               /* 36 packed K×C matrices */
+    size_t u_floats;               /* per position */
+    size_t pad_floats, v_floats, m_floats, scratch_floats;   /* scratch_floats excludes GEMM buffers */
+} fcn_wino_plan;
+
+/* U_ξ[k][c] for the 36 positions ξ, laid out u[(ξ*K + k)*C + c]. */
+void fcn_winograd_weights(const float *w, int64_t K, int64_t C, float *u);
+/* Fills the plan and packs U (malloc'd u_packed, caller frees); 0 or -1 (ENOMEM). */
+int fcn_winograd_plan(fcn_wino_plan *p, const float *w, int64_t C, int64_t H, int64_t W,
+                      int64_t K, int64_t Ho, int64_t Wo, int64_t ph, int64_t pw);
+/* scratch: p->scratch_floats + nthreads * FCN_GEMM_SCRATCH_FLOATS floats, 64-byte aligned. */
+void fcn_winograd_run(const fcn_wino_plan *p, const float *in, float *out, const float *bias,
+                      int act, float act_alpha, float act_beta, float *scratch, const fcn_exec *x);
+#endif

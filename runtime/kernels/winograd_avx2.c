@@ -1,0 +1,203 @@
+/* winograd_avx2.c — 3×3 stride-1 convolution by Winograd F(4×4, 3×3) (Lavin & Gray 2015).
+ *
+ * Identity: for a 6×6 input tile d and a 3×3 filter g, the 4×4 output tile is
+ *     Y = Aᵀ [ (G g Gᵀ) ⊙ (Bᵀ d B) ] A
+ * so 36 multiplies replace 144. Over channels the ⊙ becomes, for each of the 36 positions ξ,
+ * a matrix product M_ξ[K×T] = U_ξ[K×C] · V_ξ[C×T] (T tiles): 2.25 MACs per output per input
+ * channel instead of 9. U is computed and packed once at session creation.
+ * Transforms run on 8 tiles at a time (one ymm lane per tile); the input is first copied into
+ * a zero-padded buffer so every gather is in bounds. */
+#include <immintrin.h>
+#include <stdlib.h>
+#include <string.h>
+#include "runtime/kernels/kernels.h"
+#include "runtime/kernels/winograd.h"
+
+/* Bᵀ applied to a column of 6 */
+static inline void bt6(const __m256 d[6], __m256 o[6])
+{
+    const __m256 two = _mm256_set1_ps(2.0f), four = _mm256_set1_ps(4.0f), five = _mm256_set1_ps(5.0f);
+    o[0] = _mm256_add_ps(_mm256_fnmadd_ps(five, d[2], _mm256_mul_ps(four, d[0])), d[4]);
+    __m256 a = _mm256_fnmadd_ps(four, d[2], d[4]);        /* d4 - 4 d2 */
+    __m256 b = _mm256_fnmadd_ps(four, d[1], d[3]);        /* d3 - 4 d1 */
+    o[1] = _mm256_add_ps(a, b);
+    o[2] = _mm256_sub_ps(a, b);
+    __m256 c = _mm256_sub_ps(d[4], d[2]);                 /* d4 - d2 */
+    __m256 e = _mm256_mul_ps(two, _mm256_sub_ps(d[3], d[1]));   /* 2(d3 - d1) */
+    o[3] = _mm256_add_ps(c, e);
+    o[4] = _mm256_sub_ps(c, e);
+    o[5] = _mm256_add_ps(_mm256_fnmadd_ps(five, d[3], _mm256_mul_ps(four, d[1])), d[5]);
+}
+
+/* Aᵀ applied to a column of 6 -> 4 */
+static inline void at6(const __m256 m[6], __m256 y[4])
+{
+    const __m256 two = _mm256_set1_ps(2.0f), four = _mm256_set1_ps(4.0f), eight = _mm256_set1_ps(8.0f);
+    __m256 s12 = _mm256_add_ps(m[1], m[2]), d12 = _mm256_sub_ps(m[1], m[2]);
+    __m256 s34 = _mm256_add_ps(m[3], m[4]), d34 = _mm256_sub_ps(m[3], m[4]);
+    y[0] = _mm256_add_ps(_mm256_add_ps(m[0], s12), s34);
+    y[1] = _mm256_fmadd_ps(two, d34, d12);
+    y[2] = _mm256_fmadd_ps(four, s34, s12);
+    y[3] = _mm256_add_ps(_mm256_fmadd_ps(eight, d34, d12), m[5]);
+}
+
+void fcn_winograd_weights(const float *w, int64_t K, int64_t C, float *u /* 36*K*C */)
+{
+    static const double G[6][3] = {
+        { 1.0 / 4, 0, 0 }, { -1.0 / 6, -1.0 / 6, -1.0 / 6 }, { -1.0 / 6, 1.0 / 6, -1.0 / 6 },
+        { 1.0 / 24, 1.0 / 12, 1.0 / 6 }, { 1.0 / 24, -1.0 / 12, 1.0 / 6 }, { 0, 0, 1 },
+    };
+    for (int64_t k = 0; k < K; k++)
+        for (int64_t c = 0; c < C; c++) {
+            const float *g = w + (k * C + c) * 9;
+            double t[6][3];
+            for (int i = 0; i < 6; i++)
+                for (int j = 0; j < 3; j++)
+                    t[i][j] = G[i][0] * g[0 * 3 + j] + G[i][1] * g[1 * 3 + j] + G[i][2] * g[2 * 3 + j];
+            for (int i = 0; i < 6; i++)
+                for (int j = 0; j < 6; j++)
+                    u[((int64_t)(i * 6 + j) * K + k) * C + c] =
+                        (float)(t[i][0] * G[j][0] + t[i][1] * G[j][1] + t[i][2] * G[j][2]);
+        }
+}
+
+typedef struct wino_run {
+    const fcn_wino_plan *p;
+    const float *in;               /* one image, C×H×W */
+    float *out;                    /* one image, K×Ho×Wo */
+    float *pad, *v, *m, *gemm_scratch;
+    const float *bias;
+    int act; float act_alpha, act_beta;
+} wino_run;
+
+static void pad_channels(void *vctx, int64_t c0, int64_t c1, int tid)
+{
+    (void)tid;
+    const wino_run *r = vctx;
+    const fcn_wino_plan *p = r->p;
+    for (int64_t c = c0; c < c1; c++) {
+        float *dst = r->pad + c * p->Hp * p->Wp;
+        const float *src = r->in + c * p->H * p->W;
+        memset(dst, 0, sizeof(float) * (size_t)(p->Hp * p->Wp));
+        for (int64_t y = 0; y < p->H; y++) {
+            int64_t py = y + p->ph;
+            if (py < 0 || py >= p->Hp) continue;
+            int64_t x0 = 0, x1 = p->W;
+            if (p->pw < 0) x0 = -p->pw;
+            if (x1 + p->pw > p->Wp) x1 = p->Wp - p->pw;
+            if (x1 > x0) memcpy(dst + py * p->Wp + x0 + p->pw, src + y * p->W + x0, sizeof(float) * (size_t)(x1 - x0));
+        }
+    }
+}
+
+static void input_transform(void *vctx, int64_t c0, int64_t c1, int tid)
+{
+    (void)tid;
+    const wino_run *r = vctx;
+    const fcn_wino_plan *p = r->p;
+    const __m256i idx = _mm256_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28);
+    int64_t T = p->T, CT = p->C * p->T;
+    for (int64_t c = c0; c < c1; c++) {
+        const float *plane = r->pad + c * p->Hp * p->Wp;
+        for (int64_t ty = 0; ty < p->tiles_y; ty++) {
+            for (int64_t tx = 0; tx < p->tiles_x; tx += 8) {
+                const float *base = plane + ty * 4 * p->Wp + tx * 4;
+                __m256 rows[6][6];
+                for (int rr = 0; rr < 6; rr++) {
+                    __m256 d[6];
+                    for (int i = 0; i < 6; i++) d[i] = _mm256_i32gather_ps(base + rr * p->Wp + i, idx, 4);
+                    bt6(d, rows[rr]);            /* rows[rr][j] = (d B)[rr][j] */
+                }
+                int64_t valid = p->tiles_x - tx < 8 ? p->tiles_x - tx : 8;
+                __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)valid),
+                                                  _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+                float *vout = r->v + c * T + ty * p->tiles_x + tx;
+                for (int j = 0; j < 6; j++) {
+                    __m256 col[6], o[6];
+                    for (int rr = 0; rr < 6; rr++) col[rr] = rows[rr][j];
+                    bt6(col, o);                 /* o[i] = (Bᵀ d B)[i][j] */
+                    for (int i = 0; i < 6; i++) _mm256_maskstore_ps(vout + (i * 6 + j) * CT, mask, o[i]);
+                }
+            }
+        }
+    }
+}
+
+static void tile_gemms(void *vctx, int64_t x0, int64_t x1, int tid)
+{
+    const wino_run *r = vctx;
+    const fcn_wino_plan *p = r->p;
+    for (int64_t xi = x0; xi < x1; xi++) {
+        fcn_strided_b sb = { r->v + xi * p->C * p->T, p->T, 1 };
+        fcn_gemm g = {
+            .M = p->K, .N = p->T, .K = p->C,
+            .a_packed = p->u_packed + (size_t)xi * p->u_floats,
+            .pack_b = fcn_pack_b_strided, .pack_ctx = &sb,
+            .c = r->m + xi * p->K * p->T, .ldc = p->T,
+            .ukernel = fcn_ukernel_6x16_avx2,
+        };
+        fcn_sgemm_serial(&g, r->gemm_scratch + (size_t)tid * FCN_GEMM_SCRATCH_FLOATS);
+    }
+}
+
+static void output_transform(void *vctx, int64_t k0, int64_t k1, int tid)
+{
+    (void)tid;
+    const wino_run *r = vctx;
+    const fcn_wino_plan *p = r->p;
+    int64_t KT = p->K * p->T;
+    float tile[4][4][8];
+    for (int64_t k = k0; k < k1; k++) {
+        float b = r->bias ? r->bias[k] : 0.0f;
+        float *oplane = r->out + k * p->Ho * p->Wo;
+        for (int64_t ty = 0; ty < p->tiles_y; ty++) {
+            for (int64_t tx = 0; tx < p->tiles_x; tx += 8) {
+                const float *mbase = r->m + k * p->T + ty * p->tiles_x + tx;
+                __m256 cols[4][6];   /* cols[i][j] = (Aᵀ M)[i][j] */
+                for (int j = 0; j < 6; j++) {
+                    __m256 col[6], y[4];
+                    for (int i = 0; i < 6; i++) col[i] = _mm256_loadu_ps(mbase + (i * 6 + j) * KT);
+                    at6(col, y);
+                    for (int i = 0; i < 4; i++) cols[i][j] = y[i];
+                }
+                for (int i = 0; i < 4; i++) {
+                    __m256 y[4];
+                    at6(cols[i], y);
+                    for (int j = 0; j < 4; j++) {
+                        __m256 v = _mm256_add_ps(y[j], _mm256_set1_ps(b));
+                        if (r->act == FCN_ACT_RELU) v = _mm256_max_ps(v, _mm256_setzero_ps());
+                        else if (r->act == FCN_ACT_CLIP)
+                            v = _mm256_min_ps(_mm256_max_ps(v, _mm256_set1_ps(r->act_alpha)), _mm256_set1_ps(r->act_beta));
+                        _mm256_storeu_ps(tile[i][j], v);
+                    }
+                }
+                int64_t valid = p->tiles_x - tx < 8 ? p->tiles_x - tx : 8;
+                for (int64_t l = 0; l < valid; l++) {
+                    int64_t ox0 = (tx + l) * 4, oy0 = ty * 4;
+                    for (int i = 0; i < 4 && oy0 + i < p->Ho; i++) {
+                        float *orow = oplane + (oy0 + i) * p->Wo + ox0;
+                        int jn = (int)(p->Wo - ox0 < 4 ? p->Wo - ox0 : 4);
+                        for (int j = 0; j < jn; j++) orow[j] = tile[i][j][l];
+                        if (r->act != FCN_ACT_NONE && r->act != FCN_ACT_RELU && r->act != FCN_ACT_CLIP)
+                            fcn_act_apply(r->act, r->act_alpha, r->act_beta, orow, jn);
+                    }
+                }
+            }
+        }
+    }
+}
+
+void fcn_winograd_run(const fcn_wino_plan *p, const float *in, float *out, const float *bias,
+                      int act, float act_alpha, float act_beta, float *scratch, const fcn_exec *x)
+{
+    wino_run r = { .p = p, .in = in, .out = out, .bias = bias,
+                   .act = act, .act_alpha = act_alpha, .act_beta = act_beta };
+    r.pad = scratch;
+    r.v = r.pad + p->pad_floats;
+    r.m = r.v + p->v_floats;
+    r.gemm_scratch = r.m + p->m_floats;
+    fcn_parallel_for(x, p->C, pad_channels, &r);
+    fcn_parallel_for(x, p->C, input_transform, &r);
+    fcn_parallel_for(x, 36, tile_gemms, &r);
+    fcn_parallel_for(x, p->K, output_transform, &r);
+}

@@ -1,0 +1,87 @@
+/* plan.c — static memory plan for activations and scratch: one arena, offsets by liveness.
+ *
+ * Each buffer lives over the closed step interval [first, last] (step i = node i; graph
+ * inputs start at step -1, graph outputs end at the last step so nothing overwrites them).
+ * Placement is "greedy by size" (as in TFLite's arena planner): largest buffers first, each
+ * at the lowest offset that does not overlap a placed buffer whose interval intersects its
+ * own. A chain of equal-sized ops therefore needs two buffers, and the result is independent
+ * of the node names, so the same model always gets the same plan. */
+#include "runtime/plan.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static int by_size_desc(const void *a, const void *b)
+{
+    const fcn_plan_item *x = *(const fcn_plan_item *const *)a, *y = *(const fcn_plan_item *const *)b;
+    if (x->size != y->size) return x->size < y->size ? 1 : -1;
+    if (x->first != y->first) return x->first < y->first ? -1 : 1;
+    return (x->id > y->id) - (x->id < y->id);
+}
+
+static int by_offset(const void *a, const void *b)
+{
+    const fcn_plan_item *x = *(const fcn_plan_item *const *)a, *y = *(const fcn_plan_item *const *)b;
+    return (x->offset > y->offset) - (x->offset < y->offset);
+}
+
+int fcn_plan_place(fcn_plan_item *items, int n, size_t *arena_bytes)
+{
+    *arena_bytes = 0;
+    if (n <= 0) return 0;
+    fcn_plan_item **order = malloc(sizeof(*order) * (size_t)n);
+    fcn_plan_item **overlap = malloc(sizeof(*overlap) * (size_t)n);
+    if (!order || !overlap) {
+        free(order);
+        free(overlap);
+        return -1;
+    }
+    for (int i = 0; i < n; i++) order[i] = &items[i];
+    qsort(order, (size_t)n, sizeof *order, by_size_desc);
+    size_t total = 0;
+    for (int i = 0; i < n; i++) {
+        fcn_plan_item *it = order[i];
+        int k = 0;
+        for (int j = 0; j < i; j++) {
+            fcn_plan_item *o = order[j];
+            if (o->first <= it->last && it->first <= o->last) overlap[k++] = o;
+        }
+        qsort(overlap, (size_t)k, sizeof *overlap, by_offset);
+        size_t off = 0;
+        for (int j = 0; j < k; j++) {
+            if (overlap[j]->offset >= off + it->size) break;   /* the gap before it fits */
+            size_t end = overlap[j]->offset + overlap[j]->size;
+            if (end > off) off = end;
+        }
+        it->offset = off;
+        if (off + it->size > total) total = off + it->size;
+    }
+    free(order);
+    free(overlap);
+    *arena_bytes = total;
+    return 0;
+}
+
+void fcn_plan_stats(const fcn_plan_item *items, int n, int first_step, int last_step, size_t *peak_live,
+                    size_t *two_largest)
+{
+    size_t peak = 0, bound = 0;
+    for (int s = first_step; s <= last_step; s++) {
+        size_t live = 0, a = 0, b = 0;
+        for (int i = 0; i < n; i++) {
+            if (items[i].first > s || items[i].last < s) continue;
+            size_t sz = items[i].size;
+            live += sz;
+            if (sz > a) {
+                b = a;
+                a = sz;
+            } else if (sz > b) {
+                b = sz;
+            }
+        }
+        if (live > peak) peak = live;
+        if (a + b > bound) bound = a + b;
+    }
+    if (peak_live) *peak_live = peak;
+    if (two_largest) *two_largest = bound;
+}

@@ -1,0 +1,556 @@
+/* session.c — turns a validated model into something runnable, once: tensors for every
+ * value (fp32 weights used in place from the mapping, fp16/int8 expanded to fp32 copies),
+ * per-node shape inference in graph order, op preparation (weight packing, kernel choice,
+ * scratch requests), then the static memory plan (plan.c) that binds every activation and
+ * scratch buffer into one 64-byte-aligned arena. fcn_session_run then only calls kernels:
+ * it allocates nothing and cannot fail on validated inputs. */
+#include "runtime/model_priv.h"
+#include "runtime/op.h"
+#include "runtime/plan.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+struct fcn_session {
+    const fcn_model *m;
+    int n_values;
+    fcn_tensor *tensors;
+    int n_nodes;
+    fcn_node *nodes;
+    const fcn_op_def **defs;
+    fcn_tensor **io;               /* every node's in/out pointer arrays, one block */
+    void **copies;                 /* expanded constants, freed at destroy */
+    int n_copies;
+    size_t packed_bytes;
+    uint8_t *arena;
+    size_t arena_bytes, peak_live, two_largest;
+    struct fcn_threadpool *pool;
+    int nthreads;
+    int profile;
+    double *last_ms;
+};
+
+#define ALIGN64(x) (((x) + 63) & ~(size_t)63)
+
+static int session_threads(const fcn_session_options *opt)
+{
+    if (opt && opt->threads > 0) return opt->threads > 256 ? 256 : opt->threads;
+    const char *e = getenv("FULLCONV_THREADS");
+    if (e && *e) {
+        long v = strtol(e, NULL, 10);
+        if (v >= 1) return v > 256 ? 256 : (int)v;
+    }
+    return 1;
+}
+
+/* ---- constants -------------------------------------------------------------------------------- */
+
+static void *alloc_copy(fcn_session *s, size_t nbytes)
+{
+    void *p = aligned_alloc(64, ALIGN64(nbytes ? nbytes : 1));
+    if (!p) return NULL;
+    s->copies[s->n_copies++] = p;
+    s->packed_bytes += nbytes;
+    return p;
+}
+
+/* Int8 weights are symmetric per output channel: w = q * scale[c], c = index along dims[0]. */
+static int expand_const(fcn_session *s, uint32_t id, fc_error *err)
+{
+    const fcn_model *m = s->m;
+    const fcn_tensor_rec *r = &m->tensors[id];
+    fcn_tensor *t = &s->tensors[id];
+    const void *src = fcn_model_tensor_data(m, id);
+    size_t numel = t->numel;
+    if (r->dtype == FC_DT_F16 || r->dtype == FC_DT_I8) {
+        size_t nbytes;
+        if (fc_mul_size(numel, 4, &nbytes) || nbytes > fc_limits_current.max_tensor_bytes)
+            return fc_fail(err, FC_EINPUT, "%s: constant '%s' is too large to expand", m->name, t->name);
+        float *dst = alloc_copy(s, nbytes);
+        if (!dst) return fc_fail(err, FC_ENOMEM, "%s: out of memory expanding '%s'", m->name, t->name);
+        if (r->dtype == FC_DT_F16) {
+            const uint8_t *p = src;
+            for (size_t i = 0; i < numel; i++) {
+                uint16_t h;
+                memcpy(&h, p + 2 * i, 2);
+                dst[i] = fc_f16_to_f32(h);
+            }
+        } else {
+            const int8_t *q = src;
+            const float *scale = fcn_model_tensor_data(m, r->aux_id);
+            size_t channels = (size_t)r->dims[0];
+            size_t per = channels ? numel / channels : 0;
+            for (size_t c = 0; c < channels; c++)
+                for (size_t k = 0; k < per; k++) dst[c * per + k] = (float)q[c * per + k] * scale[c];
+        }
+        t->data = dst;
+        t->dtype = FC_DT_F32;
+        t->nbytes = nbytes;
+        return 0;
+    }
+    if (r->dtype == FC_DT_F32 && ((uintptr_t)src % 64) != 0) {
+        void *dst = alloc_copy(s, t->nbytes);
+        if (!dst) return fc_fail(err, FC_ENOMEM, "%s: out of memory copying '%s'", m->name, t->name);
+        memcpy(dst, src, t->nbytes);
+        t->data = dst;
+        return 0;
+    }
+    t->data = (void *)src;   /* read-only mapping: ops never write constant inputs */
+    return 0;
+}
+
+/* ---- inputs ------------------------------------------------------------------------------------ */
+
+static int set_input_shape(fcn_session *s, int k, const fcn_session_options *opt, fc_error *err)
+{
+    const fcn_model *m = s->m;
+    uint32_t id = m->inputs[k];
+    const fcn_tensor_rec *r = &m->tensors[id];
+    fcn_tensor *t = &s->tensors[id];
+    t->dtype = (int)r->dtype;
+    if (opt && opt->n_input_shapes > 0) {
+        const fcn_shape *sh = &opt->input_shapes[k];
+        char want[96], got[96];
+        fc_format_dims((int)r->ndim, r->dims, want, sizeof want);
+        fc_format_dims(sh->ndim, sh->dims, got, sizeof got);
+        if (sh->ndim < 0 || sh->ndim > FCN_MAX_DIMS || (r->ndim > 0 && (uint32_t)sh->ndim != r->ndim))
+            return fc_fail(err, FC_EINPUT, "%s: input '%s': shape %s has %d dims, the model's input %s has %u",
+                           m->name, t->name, got, sh->ndim, want, r->ndim);
+        t->ndim = sh->ndim;
+        for (int d = 0; d < sh->ndim; d++) {
+            /* zero is legal (an empty batch or an empty tensor, as in ONNX) */
+            if (sh->dims[d] < 0)
+                return fc_fail(err, FC_EINPUT, "%s: input '%s': shape %s has a negative dim", m->name, t->name, got);
+            t->dims[d] = sh->dims[d];
+        }
+    } else {
+        t->ndim = (int)r->ndim;
+        for (uint32_t d = 0; d < r->ndim; d++) t->dims[d] = r->dims[d] < 0 ? 1 : r->dims[d];
+    }
+    size_t esize = fc_dtype_size(t->dtype);
+    if (fc_numel(t->ndim, t->dims, &t->numel) || fc_mul_size(t->numel, esize, &t->nbytes) ||
+        t->nbytes > fc_limits_current.max_tensor_bytes)
+        return fc_fail(err, FC_EINPUT, "%s: input '%s' is too large", m->name, t->name);
+    return 0;
+}
+
+/* ---- nodes ------------------------------------------------------------------------------------- */
+
+static const fcn_attr_rec *find_attr(const fcn_node *n, int key)
+{
+    for (int a = 0; a < n->n_attrs; a++)
+        if ((int)n->attrs[a].key == key) return &n->attrs[a];
+    return NULL;
+}
+
+static double attr_number(const fcn_node *n, const fcn_attr_rec *a)
+{
+    uint64_t bits = n->slots[a->slot_first];
+    if (a->kind == FCN_AK_FLOAT || a->kind == FCN_AK_FLOATS) {
+        double d;
+        memcpy(&d, &bits, 8);
+        return d;
+    }
+    int64_t v;
+    memcpy(&v, &bits, 8);
+    return (double)v;
+}
+
+static int parse_act(fcn_node *n, const char *model, fc_error *err)
+{
+    const fcn_attr_rec *a = find_attr(n, FCN_ATTR_ACT);
+    n->act = FCN_ACT_NONE;
+    n->act_alpha = 0;
+    n->act_beta = 0;
+    if (!a) return 0;
+    if (a->count < 1) return fc_fail(err, FC_EINPUT, "%s: node '%s': empty ACT attribute", model, n->name);
+    double v = attr_number(n, a);
+    if (!(v >= FCN_ACT_NONE && v <= FCN_ACT_HARD_SWISH) || v != floor(v))
+        return fc_fail(err, FC_EINPUT, "%s: node '%s': unknown fused activation %g", model, n->name, v);
+    n->act = (int)v;
+    const fcn_attr_rec *al = find_attr(n, FCN_ATTR_ACT_ALPHA), *be = find_attr(n, FCN_ATTR_ACT_BETA);
+    /* defaults follow the standalone ops: LeakyRelu alpha 0.01, Clip unbounded */
+    if (n->act == FCN_ACT_LEAKY_RELU) n->act_alpha = 0.01f;
+    if (n->act == FCN_ACT_CLIP) {
+        n->act_alpha = -INFINITY;
+        n->act_beta = INFINITY;
+    }
+    if (al && al->count >= 1) n->act_alpha = (float)attr_number(n, al);
+    if (be && be->count >= 1) n->act_beta = (float)attr_number(n, be);
+    return 0;
+}
+
+static int check_outputs(fcn_session *s, fcn_node *n, const fcn_op_def *def, fc_error *err)
+{
+    for (int k = 0; k < n->n_out; k++) {
+        fcn_tensor *t = n->out[k];
+        char dims[128];
+        fc_format_dims(t->ndim, t->dims, dims, sizeof dims);
+        size_t esize = fc_dtype_size(t->dtype);
+        if (esize == 0 || t->ndim < 0 || t->ndim > FCN_MAX_DIMS)
+            return fc_fail(err, FC_EINTERNAL, "%s: node '%s' (%s): output %d has dtype %d and %d dims", s->m->name,
+                           n->name, def->name, k, t->dtype, t->ndim);
+        if (fc_numel(t->ndim, t->dims, &t->numel) || fc_mul_size(t->numel, esize, &t->nbytes))
+            return fc_fail(err, FC_EINPUT, "%s: node '%s' (%s): output %d shape %s overflows", s->m->name, n->name,
+                           def->name, k, dims);
+        if (t->nbytes > fc_limits_current.max_tensor_bytes)
+            return fc_fail(err, FC_EINPUT, "%s: node '%s' (%s): output %d shape %s is %zu bytes, over the limit of %llu",
+                           s->m->name, n->name, def->name, k, dims, t->nbytes,
+                           (unsigned long long)fc_limits_current.max_tensor_bytes);
+    }
+    return 0;
+}
+
+static int build_node(fcn_session *s, int i, fcn_tensor **io, fc_error *err)
+{
+    const fcn_model *m = s->m;
+    const fcn_node_rec *r = &m->nodes[i];
+    fcn_node *n = &s->nodes[i];
+    const fcn_op_def *def = fcn_op_lookup((int)r->op);
+    s->defs[i] = def;
+    n->op = (int)r->op;
+    n->index = i;
+    n->name = m->node_names[i];
+    n->n_in = (int)r->n_in;
+    n->n_out = (int)r->n_out;
+    n->in = io;
+    n->out = io + r->n_in;
+    for (uint32_t k = 0; k < r->n_in; k++) {
+        uint32_t id = m->ids[r->in_first + k];
+        n->in[k] = id == FCN_NO_VALUE ? NULL : &s->tensors[id];
+    }
+    for (uint32_t k = 0; k < r->n_out; k++) {
+        fcn_tensor *t = &s->tensors[m->ids[r->out_first + k]];
+        t->dtype = FC_DT_INVALID;
+        t->ndim = 0;
+        t->data = NULL;
+        t->is_const = 0;
+        n->out[k] = t;
+    }
+    n->attrs = m->attrs + r->attr_first;
+    n->n_attrs = (int)r->n_attr;
+    n->slots = m->slots;
+    n->kernel = "ref";
+    n->nthreads = s->nthreads;
+    if (parse_act(n, m->name, err)) return -1;
+    if (def->infer(n, err) || check_outputs(s, n, def, err)) return fc_wrap(err, "%s", m->name);
+    if (def->prepare && def->prepare(n, err)) return fc_wrap(err, "%s", m->name);
+    if (fcn_simd_enabled() && fcn_fast_prepare(n, err)) return fc_wrap(err, "%s", m->name);
+    if (!n->kernel) n->kernel = "ref";
+    return 0;
+}
+
+/* ---- plan -------------------------------------------------------------------------------------- */
+
+static int plan_memory(fcn_session *s, fc_error *err)
+{
+    const fcn_model *m = s->m;
+    int nv = s->n_values, nn = s->n_nodes;
+    int *first = malloc(sizeof(int) * ((size_t)nv + 1));
+    int *last = malloc(sizeof(int) * ((size_t)nv + 1));
+    fcn_plan_item *items = malloc(sizeof(fcn_plan_item) * ((size_t)nv + (size_t)nn + 1));
+    int rc = -1;
+    if (!first || !last || !items) {
+        fc_fail(err, FC_ENOMEM, "%s: out of memory planning", m->name);
+        goto out;
+    }
+    for (int v = 0; v < nv; v++) first[v] = last[v] = -2;   /* -2: no buffer */
+    for (uint32_t k = 0; k < m->graph.n_inputs; k++) {
+        first[m->inputs[k]] = -1;
+        last[m->inputs[k]] = nn - 1;   /* inputs are never overwritten */
+    }
+    for (int i = 0; i < nn; i++) {
+        const fcn_node *n = &s->nodes[i];
+        for (int k = 0; k < n->n_out; k++) {
+            int v = (int)(n->out[k] - s->tensors);
+            first[v] = i;
+            last[v] = i;
+        }
+        for (int k = 0; k < n->n_in; k++) {
+            if (!n->in[k] || n->in[k]->is_const) continue;
+            int v = (int)(n->in[k] - s->tensors);
+            if (last[v] < i) last[v] = i;
+        }
+    }
+    for (uint32_t k = 0; k < m->graph.n_outputs; k++) last[m->outputs[k]] = nn - 1;
+
+    int n_items = 0;
+    for (int v = 0; v < nv; v++) {
+        if (first[v] == -2 || s->tensors[v].is_const) continue;
+        items[n_items++] = (fcn_plan_item){ v, first[v], last[v], ALIGN64(s->tensors[v].nbytes ? s->tensors[v].nbytes : 1), 0 };
+    }
+    for (int i = 0; i < nn; i++) {
+        if (s->nodes[i].scratch_bytes == 0) continue;
+        items[n_items++] = (fcn_plan_item){ nv + i, i, i, ALIGN64(s->nodes[i].scratch_bytes), 0 };
+    }
+    if (fcn_plan_place(items, n_items, &s->arena_bytes)) {
+        fc_fail(err, FC_ENOMEM, "%s: out of memory planning", m->name);
+        goto out;
+    }
+    fcn_plan_stats(items, n_items, -1, nn - 1, &s->peak_live, &s->two_largest);
+    s->arena = aligned_alloc(64, s->arena_bytes ? s->arena_bytes : 64);
+    if (!s->arena) {
+        fc_fail(err, FC_ENOMEM, "%s: out of memory for the %zu-byte activation arena", m->name, s->arena_bytes);
+        goto out;
+    }
+    memset(s->arena, 0, s->arena_bytes ? s->arena_bytes : 64);
+    for (int k = 0; k < n_items; k++) {
+        void *p = s->arena + items[k].offset;
+        if (items[k].id < nv) s->tensors[items[k].id].data = p;
+        else s->nodes[items[k].id - nv].scratch = p;
+    }
+    rc = 0;
+out:
+    free(first);
+    free(last);
+    free(items);
+    return rc;
+}
+
+/* ---- create / destroy -------------------------------------------------------------------------- */
+
+int fcn_session_create(const fcn_model *m, const fcn_session_options *opt, fcn_session **out, fc_error *err)
+{
+    *out = NULL;
+    fcn_session *s = calloc(1, sizeof *s);
+    if (!s) return fc_fail(err, FC_ENOMEM, "%s: out of memory", m->name);
+    s->m = m;
+    s->n_values = (int)m->n_tensors;
+    s->n_nodes = (int)m->graph.n_nodes;
+    s->nthreads = session_threads(opt);
+    s->profile = opt ? opt->profile : 0;
+    uint64_t n_io = 0;
+    for (int i = 0; i < s->n_nodes; i++) n_io += (uint64_t)m->nodes[i].n_in + m->nodes[i].n_out;
+    s->tensors = calloc((size_t)s->n_values + 1, sizeof(fcn_tensor));
+    s->nodes = calloc((size_t)s->n_nodes + 1, sizeof(fcn_node));
+    s->defs = calloc((size_t)s->n_nodes + 1, sizeof(*s->defs));
+    s->io = calloc((size_t)n_io + 1, sizeof(fcn_tensor *));
+    s->copies = calloc((size_t)s->n_values + 1, sizeof(void *));
+    s->last_ms = calloc((size_t)s->n_nodes + 1, sizeof(double));
+    if (!s->tensors || !s->nodes || !s->defs || !s->io || !s->copies || !s->last_ms) {
+        fcn_session_destroy(s);
+        return fc_fail(err, FC_ENOMEM, "%s: out of memory creating a session", m->name);
+    }
+    if (opt && opt->n_input_shapes > 0 &&
+        (!opt->input_shapes || (uint32_t)opt->n_input_shapes != m->graph.n_inputs)) {
+        fcn_session_destroy(s);
+        return fc_fail(err, FC_EINPUT, "%s: %d input shapes given, the model has %u inputs", m->name,
+                       opt->n_input_shapes, m->graph.n_inputs);
+    }
+
+    /* tensors: names, stored shapes; constants get data */
+    char *used = calloc((size_t)s->n_values + 1, 1);
+    if (!used) {
+        fcn_session_destroy(s);
+        return fc_fail(err, FC_ENOMEM, "%s: out of memory", m->name);
+    }
+    for (int i = 0; i < s->n_nodes; i++)
+        for (uint32_t k = 0; k < m->nodes[i].n_in; k++) {
+            uint32_t id = m->ids[m->nodes[i].in_first + k];
+            if (id != FCN_NO_VALUE) used[id] = 1;
+        }
+    int rc = 0;
+    for (int v = 0; v < s->n_values && rc == 0; v++) {
+        const fcn_tensor_rec *r = &m->tensors[v];
+        fcn_tensor *t = &s->tensors[v];
+        t->name = m->tensor_names[v];
+        t->dtype = (int)r->dtype;
+        t->ndim = (int)r->ndim;
+        for (uint32_t d = 0; d < r->ndim; d++) t->dims[d] = r->dims[d];
+        if (!fcn_model_tensor_is_const(m, (uint32_t)v)) continue;
+        t->is_const = 1;
+        fc_numel(t->ndim, t->dims, &t->numel);   /* validated at open */
+        t->nbytes = (size_t)r->data_size;
+        t->data = (void *)fcn_model_tensor_data(m, (uint32_t)v);
+        if (used[v]) rc = expand_const(s, (uint32_t)v, err);
+    }
+    free(used);
+    for (uint32_t k = 0; k < m->graph.n_inputs && rc == 0; k++) rc = set_input_shape(s, (int)k, opt, err);
+    fcn_tensor **io = s->io;
+    for (int i = 0; i < s->n_nodes && rc == 0; i++) {
+        rc = build_node(s, i, io, err);
+        io += s->nodes[i].n_in + s->nodes[i].n_out;
+    }
+    if (rc == 0) rc = plan_memory(s, err);
+    if (rc == 0 && s->nthreads > 1) {
+        s->pool = fcn_threadpool_create(s->nthreads);
+        if (!s->pool) s->nthreads = 1;   /* no threads available: run serially, same results */
+    }
+    if (rc) {
+        fcn_session_destroy(s);
+        return -1;
+    }
+    *out = s;
+    return 0;
+}
+
+void fcn_session_destroy(fcn_session *s)
+{
+    if (!s) return;
+    if (s->nodes)
+        for (int i = 0; i < s->n_nodes; i++) {
+            fcn_node *n = &s->nodes[i];
+            if (n->fast) {
+                if (n->free_fast) n->free_fast(n->fast);
+                else free(n->fast);
+            }
+            if (n->params) {
+                if (n->free_params) n->free_params(n->params);
+                else free(n->params);
+            }
+        }
+    if (s->copies)
+        for (int i = 0; i < s->n_copies; i++) free(s->copies[i]);
+    fcn_threadpool_destroy(s->pool);
+    free(s->copies);
+    free(s->tensors);
+    free(s->nodes);
+    free(s->defs);
+    free(s->io);
+    free(s->last_ms);
+    free(s->arena);
+    free(s);
+}
+
+/* ---- run ---------------------------------------------------------------------------------------- */
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec * 1e-6;
+}
+
+int fcn_session_run(fcn_session *s, fc_error *err)
+{
+    (void)err;   /* ops cannot fail at run time: every shape was validated at creation */
+    fcn_exec x = { s->pool, s->pool ? s->nthreads : 1 };
+    for (int i = 0; i < s->n_nodes; i++) {
+        fcn_node *n = &s->nodes[i];
+        double t0 = s->profile ? now_ms() : 0;
+        if (n->run_fast) n->run_fast(n, &x);
+        else s->defs[i]->run(n, &x);
+        if (s->profile) s->last_ms[i] = now_ms() - t0;
+    }
+    return 0;
+}
+
+/* ---- inputs / outputs ---------------------------------------------------------------------------- */
+
+int fcn_session_num_inputs(const fcn_session *s) { return (int)s->m->graph.n_inputs; }
+int fcn_session_num_outputs(const fcn_session *s) { return (int)s->m->graph.n_outputs; }
+
+static void tensor_shape(const fcn_tensor *t, fcn_shape *shape)
+{
+    if (!shape) return;
+    memset(shape, 0, sizeof *shape);
+    shape->ndim = t->ndim;
+    for (int d = 0; d < t->ndim && d < FCN_MAX_DIMS; d++) shape->dims[d] = t->dims[d];
+}
+
+void *fcn_session_input(fcn_session *s, int i, fcn_shape *shape, int *dtype)
+{
+    if (i < 0 || (uint32_t)i >= s->m->graph.n_inputs) return NULL;
+    fcn_tensor *t = &s->tensors[s->m->inputs[i]];
+    tensor_shape(t, shape);
+    if (dtype) *dtype = t->dtype;
+    return t->data;
+}
+
+int fcn_session_set_input(fcn_session *s, int i, const void *data, size_t size, fc_error *err)
+{
+    if (i < 0 || (uint32_t)i >= s->m->graph.n_inputs)
+        return fc_fail(err, FC_EINPUT, "%s: no input %d (the model has %u)", s->m->name, i, s->m->graph.n_inputs);
+    fcn_tensor *t = &s->tensors[s->m->inputs[i]];
+    if (size != t->nbytes) {
+        char dims[128];
+        fc_format_dims(t->ndim, t->dims, dims, sizeof dims);
+        return fc_fail(err, FC_EINPUT, "%s: input '%s': %zu bytes given, shape %s (%s) needs %zu", s->m->name, t->name,
+                       size, dims, fc_dtype_name(t->dtype), t->nbytes);
+    }
+    if (size) memcpy(t->data, data, size);
+    return 0;
+}
+
+const void *fcn_session_output(const fcn_session *s, int i, fcn_shape *shape, int *dtype)
+{
+    if (i < 0 || (uint32_t)i >= s->m->graph.n_outputs) return NULL;
+    const fcn_tensor *t = &s->tensors[s->m->outputs[i]];
+    tensor_shape(t, shape);
+    if (dtype) *dtype = t->dtype;
+    return t->data;
+}
+
+int fcn_session_find_output(const fcn_session *s, const char *name)
+{
+    for (uint32_t k = 0; name && k < s->m->graph.n_outputs; k++)
+        if (strcmp(s->tensors[s->m->outputs[k]].name, name) == 0) return (int)k;
+    return -1;
+}
+
+int fcn_session_find_input(const fcn_session *s, const char *name)
+{
+    for (uint32_t k = 0; name && k < s->m->graph.n_inputs; k++)
+        if (strcmp(s->tensors[s->m->inputs[k]].name, name) == 0) return (int)k;
+    return -1;
+}
+
+/* ---- info ---------------------------------------------------------------------------------------- */
+
+size_t fcn_session_arena_bytes(const fcn_session *s) { return s->arena_bytes; }
+size_t fcn_session_packed_bytes(const fcn_session *s) { return s->packed_bytes; }
+
+void fcn_session_plan_stats(const fcn_session *s, size_t *peak_live, size_t *two_largest_bound)
+{
+    if (peak_live) *peak_live = s->peak_live;
+    if (two_largest_bound) *two_largest_bound = s->two_largest;
+}
+
+int fcn_session_num_nodes(const fcn_session *s) { return s->n_nodes; }
+int fcn_session_num_values(const fcn_session *s) { return s->n_values; }
+
+void fcn_session_value_info(const fcn_session *s, int i, const char **name, fcn_shape *shape, int *dtype)
+{
+    if (i < 0 || i >= s->n_values) {
+        if (name) *name = NULL;
+        if (shape) memset(shape, 0, sizeof *shape);
+        if (dtype) *dtype = FC_DT_INVALID;
+        return;
+    }
+    const fcn_tensor *t = &s->tensors[i];
+    if (name) *name = t->name;
+    tensor_shape(t, shape);
+    if (dtype) *dtype = t->dtype;
+}
+
+void fcn_session_node_info(const fcn_session *s, int i, fcn_node_info *info)
+{
+    memset(info, 0, sizeof *info);
+    if (i < 0 || i >= s->n_nodes) return;
+    const fcn_node *n = &s->nodes[i];
+    const fcn_model *m = s->m;
+    info->name = n->name;
+    info->op = s->defs[i]->name;
+    info->kernel = n->kernel ? n->kernel : "ref";
+    if (n->n_out > 0) tensor_shape(n->out[0], &info->out_shape);
+    for (int k = 0; k < n->n_in; k++) {
+        if (!n->in[k] || !n->in[k]->is_const) continue;
+        const fcn_tensor_rec *r = &m->tensors[n->in[k] - s->tensors];
+        size_t numel = 0;
+        fc_numel((int)r->ndim, r->dims, &numel);
+        info->params += numel;
+        info->weight_bytes += r->data_size;
+        if (r->dtype == FC_DT_I8) info->weight_bytes += m->tensors[r->aux_id].data_size;
+    }
+    info->macs = n->macs;
+    info->last_ms = s->last_ms[i];
+}
+
+uint64_t fcn_session_total_macs(const fcn_session *s)
+{
+    uint64_t total = 0;
+    for (int i = 0; i < s->n_nodes; i++) total += s->nodes[i].macs;
+    return total;
+}

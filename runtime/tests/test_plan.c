@@ -1,0 +1,237 @@
+/* test_plan.c — the static memory plan and the thread pool: buffers alive at the same step
+ * never overlap, a chain of N ops needs the input plus two buffers, graph outputs are never
+ * clobbered by later nodes, and parallel_for covers every index exactly once. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "converter/ir.h"
+#include "runtime/fcn.h"
+#include "runtime/op.h"
+#include "runtime/plan.h"
+
+static void check_no_overlap(const fcn_plan_item *it, int n, size_t arena)
+{
+    for (int i = 0; i < n; i++) {
+        assert_int_equal(it[i].offset % 64, 0);
+        assert_true(it[i].offset + it[i].size <= arena);
+        for (int j = i + 1; j < n; j++) {
+            int live_together = it[i].first <= it[j].last && it[j].first <= it[i].last;
+            int disjoint = it[i].offset + it[i].size <= it[j].offset || it[j].offset + it[j].size <= it[i].offset;
+            if (live_together && !disjoint)
+                fail_msg("items %d [%d,%d] @%zu+%zu and %d [%d,%d] @%zu+%zu overlap", i, it[i].first, it[i].last,
+                         it[i].offset, it[i].size, j, it[j].first, it[j].last, it[j].offset, it[j].size);
+        }
+    }
+}
+
+static void test_plan_chain(void **state)
+{
+    (void)state;
+    enum { N = 50, SZ = 4096 };
+    fcn_plan_item it[N + 1];
+    it[0] = (fcn_plan_item){ 0, -1, N - 1, SZ, 0 };                 /* graph input */
+    for (int k = 1; k <= N; k++)
+        it[k] = (fcn_plan_item){ k, k - 1, k == N ? N - 1 : k, SZ, 0 };   /* node k-1's output */
+    size_t arena;
+    assert_int_equal(fcn_plan_place(it, N + 1, &arena), 0);
+    check_no_overlap(it, N + 1, arena);
+    assert_int_equal(arena, 3 * SZ);
+    size_t peak, two;
+    fcn_plan_stats(it, N + 1, -1, N - 1, &peak, &two);
+    assert_int_equal(peak, 3 * SZ);
+    assert_int_equal(two, 2 * SZ);
+}
+
+static void test_plan_random(void **state)
+{
+    (void)state;
+    uint32_t s = 7;
+    for (int round = 0; round < 20; round++) {
+        enum { N = 150 };
+        fcn_plan_item it[N];
+        for (int i = 0; i < N; i++) {
+            s = s * 1664525u + 1013904223u;
+            int a = (int)(s >> 8) % 60;
+            s = s * 1664525u + 1013904223u;
+            int len = (int)(s >> 8) % 12;
+            s = s * 1664525u + 1013904223u;
+            size_t sz = (size_t)(1 + (s >> 8) % 64) * 64;
+            it[i] = (fcn_plan_item){ i, a - 1, a - 1 + len, sz, 0 };
+        }
+        size_t arena, peak, two;
+        assert_int_equal(fcn_plan_place(it, N, &arena), 0);
+        check_no_overlap(it, N, arena);
+        fcn_plan_stats(it, N, -1, 80, &peak, &two);
+        assert_true(arena >= peak);
+        assert_true(peak >= two);
+        /* greedy-by-size stays close to the lower bound on these interval sets */
+        assert_true(arena <= 2 * peak);
+    }
+}
+
+/* x -> Add(+1) -> Add(+1) -> ... N times; optionally the 2nd intermediate is a graph output. */
+static uint8_t *chain_model(int n_ops, int tap_second, size_t *size)
+{
+    fc_error err = { 0, "" };
+    ir_graph *g = ir_graph_new();
+    int64_t d[4] = { 1, 8, 16, 16 };
+    int x = ir_add_value(g, "x", FC_DT_F32, 4, d, &err);
+    int64_t od[1] = { 1 };
+    float one = 1.0f;
+    int c = ir_add_const(g, "one", FC_DT_F32, 1, od, &one, 4, &err);
+    int prev = x, tap = -1;
+    for (int k = 0; k < n_ops; k++) {
+        char name[32];
+        snprintf(name, sizeof name, "y%d", k + 1);
+        int y = ir_add_value(g, name, FC_DT_F32, 4, d, &err);
+        int ins[2] = { prev, c };
+        snprintf(name, sizeof name, "add%d", k + 1);
+        assert_true(ir_add_node(g, FCN_OP_ADD, name, ins, 2, &y, 1, &err) >= 0);
+        if (k == 1) tap = y;
+        prev = y;
+    }
+    g->inputs = malloc(sizeof(int));
+    g->inputs[0] = x;
+    g->n_inputs = 1;
+    g->outputs = malloc(2 * sizeof(int));
+    g->outputs[0] = prev;
+    g->n_outputs = 1;
+    if (tap_second) g->outputs[g->n_outputs++] = tap;
+    uint8_t *buf;
+    if (fcv_write_fcn(g, &buf, size, &err)) fail_msg("%s", err.msg);
+    ir_graph_free(g);
+    return buf;
+}
+
+static void run_chain(int n_ops, int tap, int threads)
+{
+    size_t size;
+    uint8_t *buf = chain_model(n_ops, tap, &size);
+    fcn_model *m;
+    fcn_session *s;
+    fc_error err = { 0, "" };
+    if (fcn_model_open_memory(buf, size, "chain.fcn", 0, &m, &err)) fail_msg("%s", err.msg);
+    fcn_session_options opt = { threads, 0, NULL, 0 };
+    if (fcn_session_create(m, &opt, &s, &err)) fail_msg("%s", err.msg);
+    const size_t tensor = 8 * 16 * 16 * 4;
+    size_t arena = fcn_session_arena_bytes(s), peak, two;
+    fcn_session_plan_stats(s, &peak, &two);
+    /* the input (never overwritten) + two ping-pong buffers (+ the tapped output) */
+    assert_int_equal(arena, (size_t)(3 + tap) * tensor);
+    assert_int_equal(peak, arena);
+    assert_int_equal(two, 2 * tensor);
+    float *x = fcn_session_input(s, 0, NULL, NULL);
+    for (int i = 0; i < 8 * 16 * 16; i++) x[i] = (float)i * 0.5f;
+    assert_int_equal(fcn_session_run(s, &err), 0);
+    fcn_shape sh;
+    const float *y = fcn_session_output(s, 0, &sh, NULL);
+    for (int i = 0; i < 8 * 16 * 16; i++) {
+        if (y[i] != (float)i * 0.5f + (float)n_ops) fail_msg("y[%d] = %g", i, (double)y[i]);
+        if (x[i] != (float)i * 0.5f) fail_msg("input clobbered at %d", i);
+    }
+    if (tap) {
+        assert_int_equal(fcn_session_find_output(s, "y2"), 1);
+        const float *t = fcn_session_output(s, 1, &sh, NULL);
+        for (int i = 0; i < 8 * 16 * 16; i++)
+            if (t[i] != (float)i * 0.5f + 2.0f) fail_msg("tapped output clobbered: y2[%d] = %g", i, (double)t[i]);
+    }
+    fcn_session_destroy(s);
+    fcn_model_close(m);
+    free(buf);
+}
+
+static void test_session_chain_reuses_buffers(void **state)
+{
+    (void)state;
+    run_chain(20, 0, 1);
+    run_chain(7, 0, 2);
+}
+
+static void test_session_outputs_not_clobbered(void **state)
+{
+    (void)state;
+    run_chain(12, 1, 1);
+}
+
+typedef struct { int *hits; int *tid_of; } cover_ctx;
+static void cover(void *ctx, int64_t b, int64_t e, int tid)
+{
+    cover_ctx *c = ctx;
+    for (int64_t i = b; i < e; i++) {
+        __atomic_add_fetch(&c->hits[i], 1, __ATOMIC_RELAXED);
+        c->tid_of[i] = tid;
+    }
+}
+
+typedef struct { const fcn_exec *x; int *hits; int *tid_of; } nested_ctx;
+static void nested(void *ctx, int64_t b, int64_t e, int tid)
+{
+    (void)tid;
+    nested_ctx *c = ctx;
+    for (int64_t i = b; i < e; i++) {
+        cover_ctx inner = { c->hits + i * 10, c->tid_of + i * 10 };
+        fcn_parallel_for(c->x, 10, cover, &inner);   /* runs serially inside a job */
+    }
+}
+
+static void test_threadpool(void **state)
+{
+    (void)state;
+    enum { N = 1003 };
+    int hits[N], tid_of[N];
+    for (int threads = 1; threads <= 4; threads++) {
+        struct fcn_threadpool *p = fcn_threadpool_create(threads);
+        if (threads == 1) assert_null(p);
+        fcn_exec x = { p, threads };
+        for (int rep = 0; rep < 50; rep++) {
+            memset(hits, 0, sizeof hits);
+            cover_ctx c = { hits, tid_of };
+            fcn_parallel_for(&x, N, cover, &c);
+            for (int i = 0; i < N; i++) assert_int_equal(hits[i], 1);
+            /* static contiguous chunks: thread ids are non-decreasing along the range */
+            for (int i = 1; i < N; i++) assert_true(tid_of[i] >= tid_of[i - 1]);
+            assert_int_equal(tid_of[N - 1], threads - 1);
+        }
+        /* fewer items than threads */
+        memset(hits, 0, sizeof hits);
+        cover_ctx c = { hits, tid_of };
+        fcn_parallel_for(&x, 2, cover, &c);
+        assert_int_equal(hits[0] + hits[1], 2);
+        fcn_parallel_for(&x, 0, cover, &c);
+        memset(hits, 0, sizeof hits);
+        nested_ctx nc = { &x, hits, tid_of };
+        fcn_parallel_for(&x, 100, nested, &nc);
+        for (int i = 0; i < 1000; i++) assert_int_equal(hits[i], 1);
+        fcn_threadpool_destroy(p);
+    }
+    fcn_parallel_for(NULL, 5, cover, &(cover_ctx){ hits, tid_of });
+}
+
+static void test_kernel_switch(void **state)
+{
+    (void)state;
+    int prev = fcn_use_reference_kernels(1);
+    assert_int_equal(fcn_simd_enabled(), 0);
+    assert_string_equal(fcn_kernel_isa(), "reference");
+    assert_int_equal(fcn_use_reference_kernels(prev), 1);
+    if (!prev && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+        assert_string_equal(fcn_kernel_isa(), "avx2+fma");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_plan_chain),
+        cmocka_unit_test(test_plan_random),
+        cmocka_unit_test(test_session_chain_reuses_buffers),
+        cmocka_unit_test(test_session_outputs_not_clobbered),
+        cmocka_unit_test(test_threadpool),
+        cmocka_unit_test(test_kernel_switch),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,136 @@
+/* threadpool.c — a small persistent pthread pool. fcn_parallel_for splits [0, n) statically
+ * into nthreads contiguous chunks (the ops' work is uniform, and static chunks keep results
+ * bit-identical from run to run); the calling thread runs chunk 0 and waits for the rest.
+ * Jobs are serialized per pool; a parallel_for issued from inside a job runs serially. */
+#include "runtime/op.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+
+struct fcn_threadpool {
+    int nthreads;                  /* including the caller */
+    pthread_t *workers;            /* nthreads - 1 */
+    pthread_mutex_t lock;
+    pthread_cond_t wake, done;
+    pthread_mutex_t job_lock;      /* one job at a time per pool */
+    uint64_t generation;
+    int pending;
+    int stop;
+    /* the current job */
+    fcn_range_fn fn;
+    void *ctx;
+    int64_t n;
+    int active;                    /* threads taking part in this job */
+};
+
+static _Thread_local int in_job;
+
+typedef struct { struct fcn_threadpool *p; int tid; } worker_arg;
+
+static void run_chunk(struct fcn_threadpool *p, int tid)
+{
+    int64_t begin = p->n * tid / p->active, end = p->n * (tid + 1) / p->active;
+    if (begin < end) p->fn(p->ctx, begin, end, tid);
+}
+
+static void *worker_main(void *arg)
+{
+    worker_arg a = *(worker_arg *)arg;
+    free(arg);
+    struct fcn_threadpool *p = a.p;
+    uint64_t seen = 0;
+    in_job = 1;
+    pthread_mutex_lock(&p->lock);
+    for (;;) {
+        while (!p->stop && p->generation == seen) pthread_cond_wait(&p->wake, &p->lock);
+        if (p->stop) break;
+        seen = p->generation;
+        int take = a.tid < p->active;
+        pthread_mutex_unlock(&p->lock);
+        if (take) run_chunk(p, a.tid);
+        pthread_mutex_lock(&p->lock);
+        if (take && --p->pending == 0) pthread_cond_signal(&p->done);
+    }
+    pthread_mutex_unlock(&p->lock);
+    return NULL;
+}
+
+struct fcn_threadpool *fcn_threadpool_create(int nthreads)
+{
+    if (nthreads < 2) return NULL;
+    if (nthreads > 256) nthreads = 256;
+    struct fcn_threadpool *p = calloc(1, sizeof *p);
+    if (!p) return NULL;
+    p->workers = calloc((size_t)nthreads, sizeof(pthread_t));
+    if (!p->workers) {
+        free(p);
+        return NULL;
+    }
+    pthread_mutex_init(&p->lock, NULL);
+    pthread_mutex_init(&p->job_lock, NULL);
+    pthread_cond_init(&p->wake, NULL);
+    pthread_cond_init(&p->done, NULL);
+    p->nthreads = 1;
+    for (int t = 1; t < nthreads; t++) {
+        worker_arg *a = malloc(sizeof *a);
+        if (!a) break;
+        a->p = p;
+        a->tid = t;
+        if (pthread_create(&p->workers[t - 1], NULL, worker_main, a) != 0) {
+            free(a);
+            break;   /* fewer threads than asked: still correct */
+        }
+        p->nthreads = t + 1;
+    }
+    if (p->nthreads < 2) {
+        fcn_threadpool_destroy(p);
+        return NULL;
+    }
+    return p;
+}
+
+void fcn_threadpool_destroy(struct fcn_threadpool *p)
+{
+    if (!p) return;
+    pthread_mutex_lock(&p->lock);
+    p->stop = 1;
+    pthread_cond_broadcast(&p->wake);
+    pthread_mutex_unlock(&p->lock);
+    for (int t = 1; t < p->nthreads; t++) pthread_join(p->workers[t - 1], NULL);
+    pthread_mutex_destroy(&p->lock);
+    pthread_mutex_destroy(&p->job_lock);
+    pthread_cond_destroy(&p->wake);
+    pthread_cond_destroy(&p->done);
+    free(p->workers);
+    free(p);
+}
+
+void fcn_parallel_for(const fcn_exec *x, int64_t n, fcn_range_fn fn, void *ctx)
+{
+    if (n <= 0) return;
+    struct fcn_threadpool *p = x ? x->pool : NULL;
+    int want = x ? x->nthreads : 1;
+    if (!p || want <= 1 || n == 1 || in_job) {
+        fn(ctx, 0, n, 0);
+        return;
+    }
+    if (want > p->nthreads) want = p->nthreads;
+    if ((int64_t)want > n) want = (int)n;
+    pthread_mutex_lock(&p->job_lock);
+    pthread_mutex_lock(&p->lock);
+    p->fn = fn;
+    p->ctx = ctx;
+    p->n = n;
+    p->active = want;
+    p->pending = want - 1;
+    p->generation++;
+    pthread_cond_broadcast(&p->wake);
+    pthread_mutex_unlock(&p->lock);
+    in_job = 1;
+    run_chunk(p, 0);
+    in_job = 0;
+    pthread_mutex_lock(&p->lock);
+    while (p->pending > 0) pthread_cond_wait(&p->done, &p->lock);
+    pthread_mutex_unlock(&p->lock);
+    pthread_mutex_unlock(&p->job_lock);
+}

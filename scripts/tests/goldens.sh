@@ -1,0 +1,105 @@
+#!/bin/sh
+# Golden tests: every reference model in testdata/ (made by scripts/make_testdata.py with PyTorch) is
+# converted and run by fullconv, and its output compared with PyTorch's (tool_npycmp --rel-max 1e-4:
+# norm-relative and max-error/max|ref| both <= 1e-4, no NaN). For each model:
+#   convert X.onnx -> X.fcn, run X.fcn               (the file path)
+#   run X.onnx directly                              (converted in memory)
+#   convert twice -> byte-identical files            (determinism, issue 2 part 3)
+#   --fc-to-conv on FC-head models, --gap-head exact on GAP-head models: output unchanged
+# Ends with "N passed, N failed".
+BUILD=${BUILD:-build}
+FULLCONV="$BUILD/fullconv"
+NPYCMP="$BUILD/tests/tool_npycmp"
+TESTDATA=${TESTDATA:-testdata}
+REL_MAX=${REL_MAX:-1e-4}
+
+pass=0
+fail=0
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/fullconv-goldens.XXXXXX") || exit 2
+trap 'rm -rf "$tmp"' EXIT INT TERM
+
+for tool in "$FULLCONV" "$NPYCMP"; do
+    if [ ! -x "$tool" ]; then
+        echo "goldens: $tool is not built"
+        echo "0 passed, 1 failed"
+        exit 1
+    fi
+done
+
+ok() { pass=$((pass + 1)); echo "PASS $1"; }
+ko() { fail=$((fail + 1)); echo "FAIL $1"; [ -f "$tmp/log" ] && sed 's/^/    /' "$tmp/log" | tail -n 12; }
+
+# $1 = case name, $2 = produced output, $3 = reference output
+compare() {
+    if "$NPYCMP" "$2" "$3" --rel-max "$REL_MAX" >"$tmp/log" 2>&1; then
+        ok "$1 ($(grep -o 'norm rel err [^,]*' "$tmp/log"))"
+    else
+        ko "$1: output differs from PyTorch"
+    fi
+}
+
+# $1 = case name, $2 = model (.fcn or .onnx), $3 = input, $4 = reference output
+run_and_compare() {
+    rm -f "$tmp/out.npy"
+    if "$FULLCONV" run "$2" --input "$3" --output "$tmp/out.npy" >"$tmp/log" 2>&1; then
+        compare "$1" "$tmp/out.npy" "$4"
+    else
+        ko "$1: fullconv run exited $?"
+    fi
+}
+
+# $1 = case name, $2 = onnx, $3 = output .fcn, rest = convert options
+convert() {
+    # sh has no locals: these names must not collide with check_model's
+    cv_name=$1; cv_src=$2; cv_dst=$3; shift 3
+    rm -f "$cv_dst"
+    if "$FULLCONV" convert "$cv_src" -o "$cv_dst" "$@" >"$tmp/log" 2>&1 && [ -s "$cv_dst" ]; then
+        return 0
+    fi
+    ko "$cv_name: fullconv convert $* exited with an error"
+    return 1
+}
+
+check_model() { # $1 = path without .onnx, $2 = rewrite options ("" for none)
+    base=$1; rewrite=$2
+    name=${base#"$TESTDATA"/}
+    input="$base.input.npy"; ref="$base.output.npy"
+    if [ ! -f "$base.onnx" ] || [ ! -f "$input" ] || [ ! -f "$ref" ]; then
+        rm -f "$tmp/log"
+        ko "$name: missing $base.onnx/.input.npy/.output.npy (run scripts/make_testdata.py)"
+        return
+    fi
+    flat=$(echo "$name" | tr '/' '_')
+    if convert "$name convert" "$base.onnx" "$tmp/$flat.fcn"; then
+        run_and_compare "$name: convert + run .fcn" "$tmp/$flat.fcn" "$input" "$ref"
+        if convert "$name convert (2nd)" "$base.onnx" "$tmp/$flat.again.fcn"; then
+            if cmp -s "$tmp/$flat.fcn" "$tmp/$flat.again.fcn"; then
+                ok "$name: converting twice gives byte-identical .fcn"
+            else
+                rm -f "$tmp/log"
+                ko "$name: converting twice gives different files ($(cmp "$tmp/$flat.fcn" "$tmp/$flat.again.fcn" 2>&1))"
+            fi
+        fi
+    fi
+    run_and_compare "$name: run .onnx (converted in memory)" "$base.onnx" "$input" "$ref"
+    if [ -n "$rewrite" ]; then
+        # shellcheck disable=SC2086  # $rewrite is a list of options
+        if convert "$name convert $rewrite" "$base.onnx" "$tmp/$flat.rw.fcn" $rewrite; then
+            run_and_compare "$name: $rewrite, output unchanged" "$tmp/$flat.rw.fcn" "$input" "$ref"
+        fi
+    fi
+    rm -f "$tmp/$flat".*fcn
+}
+
+check_model "$TESTDATA/lenet_fc" "--fc-to-conv"
+check_model "$TESTDATA/lenet_gap" "--gap-head exact"
+check_model "$TESTDATA/nopad_fc" "--fc-to-conv"
+check_model "$TESTDATA/tiny_resnet" "--gap-head exact"
+check_model "$TESTDATA/mobile_blocks" "--gap-head exact"
+for form in "$TESTDATA"/fc_forms/*.onnx; do
+    [ -f "$form" ] || continue
+    check_model "${form%.onnx}" "--fc-to-conv"
+done
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
