@@ -442,6 +442,47 @@ static int map_constant(onnx_import *im, const op_spec *s, const Onnx__NodeProto
     return 0;
 }
 
+/* ConstantOfShape(shape) = Expand(scalar value, shape): torch's F.pad exports build their pads
+ * with it. The Expand's shape input is lowered into its SHAPE attribute once constant, and then
+ * the whole node folds to a constant. */
+static int map_constant_of_shape(onnx_import *im, const op_spec *s, const Onnx__NodeProto *node, const char *name,
+                                 fc_error *err)
+{
+    (void)s;
+    if (used_inputs(node) != 1 || used_outputs(node) != 1)
+        return node_fail(im, node, name, err, "expected one input and one output");
+    int dtype = FC_DT_F32, ndim = 0;
+    int64_t dims[FCN_MAX_DIMS];
+    void *data = NULL;
+    size_t nbytes = 4;
+    const Onnx__AttributeProto *a = find_attr(node, "value");
+    if (a && a->t) {
+        if (onnx_tensor_data(a->t, im->file, im->base_dir, &dtype, &ndim, dims, &data, &nbytes, err))
+            return fc_wrap(err, "node '%s' (ConstantOfShape)", name), -1;
+        if (nbytes != fc_dtype_size(dtype)) {
+            free(data);
+            return node_fail(im, node, name, err, "value must hold one element");
+        }
+    } else {
+        data = calloc(1, 4);
+        if (!data) return fc_fail(err, FC_ENOMEM, "%s: out of memory", im->file);
+    }
+    char *vname = ir_unique_name(im->g, name);
+    int scalar = vname ? ir_add_const_owned(im->g, vname, dtype, 0, dims, data, nbytes, err) : -1;
+    free(vname);
+    if (scalar < 0) return fc_wrap(err, "%s", im->file);
+    int shape = onnx_value_id(im, node->input[0]);
+    int out = onnx_value_id(im, node->output[0]);
+    if (shape < 0) return node_fail(im, node, name, err, "its input is not produced by any node, initializer or graph input");
+    int ins[2] = {scalar, shape};
+    int idx = ir_add_node(im->g, FCN_OP_EXPAND, name, ins, 2, &out, 1, err);
+    if (idx < 0) return fc_wrap(err, "%s", im->file);
+    int r = onnx_lower(im, idx, err);
+    if (r < 0) return -1;
+    if (r == 0 && onnx_add_pending(im, idx, node->op_type, err)) return -1;
+    return idx;
+}
+
 /* ---- the table ------------------------------------------------------------------------------- */
 
 #define F(n, k, d) {n, k, A_FLOAT, d}
@@ -521,6 +562,7 @@ static const op_spec op_table[] = {
                                      F("beta", FCN_ATTR_BETA, 0.75), F("bias", FCN_ATTR_BIAS, 1.0)}},
     {"Expand", FCN_OP_EXPAND, 8, 2, map_with_params, {{0}}},
     {"Constant", FCN_OP_IDENTITY, 1, 0, map_constant, {{0}}},
+    {"ConstantOfShape", FCN_OP_EXPAND, 9, 1, map_constant_of_shape, {{0}}},
 };
 
 int onnx_map_node(onnx_import *im, const Onnx__NodeProto *node, const char *name, fc_error *err)

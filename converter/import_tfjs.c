@@ -20,8 +20,9 @@
  * Covered: Sequential and Functional (Keras 2 style inbound_nodes, shared layers, several inputs
  * or outputs) with InputLayer, Conv2D (groups), DepthwiseConv2D, SeparableConv2D, Dense (rank 2,
  * 3 and 4 inputs), BatchNormalization (channel axis), Activation/ReLU/LeakyReLU/ELU/Softmax,
- * Max/AveragePooling2D, GlobalAverage/MaxPooling2D, Flatten, Reshape, ZeroPadding2D, Dropout and
- * other inference no-ops, Add/Multiply/Subtract/Maximum/Minimum, Concatenate.
+ * PReLU, Max/AveragePooling2D, GlobalAverage/MaxPooling2D, Flatten, Reshape, ZeroPadding2D,
+ * Cropping2D, Rescaling, Dropout and other inference no-ops, Add/Multiply/Subtract/Maximum/Minimum,
+ * Concatenate.
  * Not covered: channels_first configs, Conv1D/3D, recurrent and attention layers, nested models
  * (a Model used as a layer), Keras 3 configs (inbound_nodes as {"args": ...} dicts), TF.js graph
  * models (a TensorFlow GraphDef: would need a second importer), and native `.keras` / `.h5` files:
@@ -1050,28 +1051,36 @@ static int map_softmax(tfjs_import *im, const cJSON *cfg, const kt *in, kt *out,
     return 0;
 }
 
-static int map_zero_padding(tfjs_import *im, const cJSON *cfg, const kt *in, kt *out, fc_error *err)
+/* ZeroPadding2D "padding" / Cropping2D "cropping": int, (rows, cols) or ((top, bottom), (left, right)). */
+static int read_edges(tfjs_import *im, const cJSON *cfg, const char *key, const kt *in, int64_t tb[2], int64_t lr[2],
+                      fc_error *err)
 {
     if (in->rank != 4) return lfail(im, err, "expects a rank-4 (N,H,W,C) input, got rank %d", in->rank);
     if (check_channels_last(im, cfg, err)) return -1;
-    int64_t tb[2], lr[2];
-    const cJSON *p = jget(cfg, "padding");
+    const cJSON *p = jget(cfg, key);
     int64_t x;
-    if (!p || cJSON_IsNull(p)) { tb[0] = tb[1] = lr[0] = lr[1] = 1; }
-    else if (is_int_number(p, 0, 1 << 20, &x)) { tb[0] = tb[1] = lr[0] = lr[1] = x; }
-    else if (cJSON_IsArray(p) && cJSON_GetArraySize(p) == 2 && is_int_number(p->child, 0, 1 << 20, &x)) {
-        tb[0] = tb[1] = x;
-        if (!is_int_number(p->child->next, 0, 1 << 20, &x)) return lfail(im, err, "bad 'padding'");
-        lr[0] = lr[1] = x;
-    } else if (cJSON_IsArray(p) && cJSON_GetArraySize(p) == 2 && cJSON_IsArray(p->child) &&
-               cJSON_IsArray(p->child->next) && cJSON_GetArraySize(p->child) == 2 &&
-               cJSON_GetArraySize(p->child->next) == 2 && is_int_number(p->child->child, 0, 1 << 20, &tb[0]) &&
-               is_int_number(p->child->child->next, 0, 1 << 20, &tb[1]) &&
-               is_int_number(p->child->next->child, 0, 1 << 20, &lr[0]) &&
-               is_int_number(p->child->next->child->next, 0, 1 << 20, &lr[1])) {
-    } else {
-        return lfail(im, err, "'padding' must be an integer, two integers or ((top, bottom), (left, right))");
+    tb[0] = tb[1] = lr[0] = lr[1] = 0;
+    if (!p || cJSON_IsNull(p)) { tb[0] = tb[1] = lr[0] = lr[1] = 1; return 0; }
+    if (is_int_number(p, 0, 1 << 20, &x)) { tb[0] = tb[1] = lr[0] = lr[1] = x; return 0; }
+    if (cJSON_IsArray(p) && cJSON_GetArraySize(p) == 2) {
+        const cJSON *a = p->child, *b = p->child->next;
+        if (is_int_number(a, 0, 1 << 20, &tb[0]) && is_int_number(b, 0, 1 << 20, &lr[0])) {
+            tb[1] = tb[0];
+            lr[1] = lr[0];
+            return 0;
+        }
+        if (cJSON_GetArraySize(a) == 2 && cJSON_GetArraySize(b) == 2 && cJSON_IsArray(a) && cJSON_IsArray(b) &&
+            is_int_number(a->child, 0, 1 << 20, &tb[0]) && is_int_number(a->child->next, 0, 1 << 20, &tb[1]) &&
+            is_int_number(b->child, 0, 1 << 20, &lr[0]) && is_int_number(b->child->next, 0, 1 << 20, &lr[1]))
+            return 0;
     }
+    return lfail(im, err, "'%s' must be an integer, two integers or ((top, bottom), (left, right))", key);
+}
+
+static int map_zero_padding(tfjs_import *im, const cJSON *cfg, const kt *in, kt *out, fc_error *err)
+{
+    int64_t tb[2], lr[2];
+    if (read_edges(im, cfg, "padding", in, tb, lr, err)) return -1;
     int64_t shape[4] = {in->shape[0], in->shape[1] + tb[0] + tb[1], in->shape[2] + lr[0] + lr[1], in->shape[3]};
     if (new_tensor(im, im->layer, 4, shape, out, err)) return -1;
     int n = emit(im, FCN_OP_PAD, NULL, &in->id, 1, out->id, err);
@@ -1081,6 +1090,92 @@ static int map_zero_padding(tfjs_import *im, const cJSON *cfg, const kt *in, kt 
     ir_set_int(&im->g->nodes[n], FCN_ATTR_MODE, 0);
     ir_set_float(&im->g->nodes[n], FCN_ATTR_PAD_VALUE, 0.0);
     return 0;
+}
+
+static int map_cropping(tfjs_import *im, const cJSON *cfg, const kt *in, kt *out, fc_error *err)
+{
+    int64_t tb[2], lr[2];
+    if (read_edges(im, cfg, "cropping", in, tb, lr, err)) return -1;
+    if (tb[0] + tb[1] >= in->shape[1] || lr[0] + lr[1] >= in->shape[2])
+        return lfail(im, err, "cropping removes the whole %lldx%lld input", (long long)in->shape[1], (long long)in->shape[2]);
+    int64_t shape[4] = {in->shape[0], in->shape[1] - tb[0] - tb[1], in->shape[2] - lr[0] - lr[1], in->shape[3]};
+    if (new_tensor(im, im->layer, 4, shape, out, err)) return -1;
+    int n = emit(im, FCN_OP_SLICE, NULL, &in->id, 1, out->id, err);
+    if (n < 0) return -1;
+    int64_t starts[2] = {tb[0], lr[0]}, ends[2] = {in->shape[1] - tb[1], in->shape[2] - lr[1]};
+    int64_t axes[2] = {2, 3}, steps[2] = {1, 1};   /* H, W of the NCHW value */
+    ir_set_ints(&im->g->nodes[n], FCN_ATTR_STARTS, starts, 2);
+    ir_set_ints(&im->g->nodes[n], FCN_ATTR_ENDS, ends, 2);
+    ir_set_ints(&im->g->nodes[n], FCN_ATTR_AXES, axes, 2);
+    ir_set_ints(&im->g->nodes[n], FCN_ATTR_STEPS, steps, 2);
+    return 0;
+}
+
+/* Adds `x <op> c` for a scalar constant c, output named base. */
+static int emit_scalar_op(tfjs_import *im, int op, const char *suffix, const kt *x, double c, const char *base, kt *out,
+                          fc_error *err)
+{
+    static const int64_t one = 1;
+    float *data = malloc(sizeof(float));
+    if (!data) return fc_fail(err, FC_ENOMEM, "%s: out of memory", im->file);
+    data[0] = (float)c;
+    int cid = add_const(im, suffix, 1, &one, data, err);
+    if (cid < 0 || new_tensor(im, base, x->rank, x->shape, out, err)) return -1;
+    int ins[2] = {x->id, cid};
+    return emit(im, op, suffix, ins, 2, out->id, err) < 0 ? -1 : 0;
+}
+
+/* y = x * scale + offset (Keras preprocessing layer kept in the graph). */
+static int map_rescaling(tfjs_import *im, const cJSON *cfg, const kt *in, kt *out, fc_error *err)
+{
+    double scale, offset;
+    if (cfg_double(im, cfg, "scale", 1.0, &scale, err) || cfg_double(im, cfg, "offset", 0.0, &offset, err)) return -1;
+    if (offset == 0) return emit_scalar_op(im, FCN_OP_MUL, "scale", in, scale, im->layer, out, err);
+    kt scaled = *in;
+    char base[600];
+    snprintf(base, sizeof base, "%s/scaled", im->layer);
+    if (scale != 1.0 && emit_scalar_op(im, FCN_OP_MUL, "scale", in, scale, base, &scaled, err)) return -1;
+    return emit_scalar_op(im, FCN_OP_ADD, "offset", &scaled, offset, im->layer, out, err);
+}
+
+/* PReLU: slope "alpha" of shape input[1:] with the shared axes set to 1; for (N,H,W,C) data the
+ * slope is permuted to (C,H,W) so it broadcasts against the NCHW value. */
+static int map_prelu(tfjs_import *im, const cJSON *cfg, const kt *in, kt *out, fc_error *err)
+{
+    (void)cfg;
+    int r = in->rank - 1;
+    const tfjs_weight *w = NULL;
+    char want[600];
+    snprintf(want, sizeof want, "%s/alpha", im->layer);
+    int wi = strmap_get(&im->wmap, want);
+    if (wi >= 0) w = &im->w[wi];
+    if (!w || w->dtype != FC_DT_F32 || w->ndim != r || r < 1)
+        return lfail(im, err, "weight '%s' missing or not float32 of rank %d", want, r);
+    for (int i = 0; i < r; i++)
+        if (w->dims[i] != 1 && w->dims[i] != in->shape[1 + i])
+            return lfail(im, err, "weight '%s' dim %d is %lld, expected 1 or %lld", want, i, (long long)w->dims[i],
+                         (long long)in->shape[1 + i]);
+    int64_t dims[FC_MAX_DIMS];
+    size_t numel;
+    fc_numel(w->ndim, w->dims, &numel);
+    float *slope = malloc(sizeof(float) * (numel ? numel : 1));
+    if (!slope) return fc_fail(err, FC_ENOMEM, "%s: out of memory", im->file);
+    const float *src = w->data;
+    if (r == 3) {
+        int64_t h = w->dims[0], wd = w->dims[1], c = w->dims[2];
+        dims[0] = c; dims[1] = h; dims[2] = wd;
+        for (int64_t y = 0; y < h; y++)
+            for (int64_t x = 0; x < wd; x++)
+                for (int64_t ch = 0; ch < c; ch++) slope[(ch * h + y) * wd + x] = src[(y * wd + x) * c + ch];
+    } else {
+        for (int i = 0; i < r; i++) dims[i] = w->dims[i];
+        memcpy(slope, src, sizeof(float) * numel);
+    }
+    int sid = add_const(im, "alpha", r, dims, slope, err);
+    if (sid < 0) return -1;
+    if (new_tensor(im, im->layer, in->rank, in->shape, out, err)) return -1;
+    int ins[2] = {in->id, sid};
+    return emit(im, FCN_OP_PRELU, NULL, ins, 2, out->id, err) < 0 ? -1 : 0;
 }
 
 static int same_shape(const kt *a, const kt *b)
@@ -1180,6 +1275,9 @@ static int map_layer(tfjs_import *im, const char *cls, const cJSON *cfg, const k
     if (!strcmp(cls, "Flatten")) return map_flatten(im, cfg, in, out, err);
     if (!strcmp(cls, "Reshape")) return map_reshape(im, cfg, in, out, err);
     if (!strcmp(cls, "ZeroPadding2D")) return map_zero_padding(im, cfg, in, out, err);
+    if (!strcmp(cls, "Cropping2D")) return map_cropping(im, cfg, in, out, err);
+    if (!strcmp(cls, "Rescaling")) return map_rescaling(im, cfg, in, out, err);
+    if (!strcmp(cls, "PReLU")) return map_prelu(im, cfg, in, out, err);
     /* identity at inference */
     if (!strcmp(cls, "Dropout") || !strcmp(cls, "SpatialDropout2D") || !strcmp(cls, "GaussianNoise") ||
         !strcmp(cls, "GaussianDropout") || !strcmp(cls, "AlphaDropout") || !strcmp(cls, "ActivityRegularization")) {

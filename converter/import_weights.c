@@ -15,6 +15,7 @@
 
 #include <cjson/cJSON.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -409,6 +410,8 @@ static int build_from_weights(const char *path, const char *format, const source
         *out = NULL;
         return -1;
     }
+    /* the issue asks to say what was guessed; one line, like the PyTorch importer */
+    if (guessed) fprintf(stderr, "%s: guessed --arch %s from the weight names\n", path, arch);
     return 0;
 }
 

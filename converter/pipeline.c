@@ -34,6 +34,9 @@ typedef struct pipeline {
     FILE *report;                 /* NULL when quiet */
     fcv_probes *probes;           /* NULL with --no-verify */
     int failed_check;             /* an exact rewrite over tolerance */
+    int verified_current;         /* the graph has not changed since the last verification */
+    fcv_verify_result last;       /* that verification */
+    int last_exact;
     char failed_msg[FC_ERR_MAX];
 } pipeline;
 
@@ -107,7 +110,13 @@ static int verify_into(pipeline *p, cJSON *log, const char *what, int exact, fc_
 {
     if (!p->probes) return 0;
     fcv_verify_result r;
-    if (fcv_probes_compare(p->probes, p->g, &r, err)) return fc_wrap(err, "verifying after %s", what);
+    if (p->verified_current) {
+        r = p->last;   /* nothing changed since: the same numbers */
+    } else if (fcv_probes_compare(p->probes, p->g, &r, err)) {
+        return fc_wrap(err, "verifying after %s", what);
+    }
+    p->last = r;
+    p->verified_current = 1;
     cJSON *v = cJSON_AddObjectToObject(log, "verify");
     if (!v) return fc_fail(err, FC_ENOMEM, "out of memory");
     fcv_verify_to_json(&r, v);
@@ -140,10 +149,12 @@ static int run_pass(pipeline *p, const char *name, pass_fn fn, int verify, fc_er
     }
     ir_update_links(p->g);
     if (n > 0) {
-        if (ir_compact(p->g, err) || ir_toposort(p->g, err) || fcv_dce(p->g, err) || fcv_infer_shapes(p->g, err)) {
+        /* shapes of new values stay unknown until needed (re-inferring builds a session: costly on big models) */
+        if (ir_compact(p->g, err) || ir_toposort(p->g, err) || fcv_dce(p->g, err)) {
             cJSON_Delete(log);
             return fc_wrap(err, "after pass %s", name);
         }
+        p->verified_current = 0;
     }
     ir_param_stats(p->g, &params1, &bytes1);
     cJSON_AddNumberToObject(log, "rewrites", n);
@@ -161,6 +172,22 @@ static int run_pass(pipeline *p, const char *name, pass_fn fn, int verify, fc_er
     if (p->report && (n > 0 || verify)) print_report(p->report, log);
     cJSON_AddItemToArray(p->g->passes_meta, log);
     return 0;
+}
+
+/* 1 when every activation value has a known rank (the importer inferred them). */
+static int shapes_known(const ir_graph *g)
+{
+    for (int i = 0; i < g->n_nodes; i++)
+        for (int k = 0; k < g->nodes[i].n_out; k++) {
+            int v = g->nodes[i].out[k];
+            if (v >= 0 && !g->values[v].data && g->values[v].ndim < 0) return 0;
+        }
+    return 1;
+}
+
+static int ensure_shapes(ir_graph *g, fc_error *err)
+{
+    return shapes_known(g) ? 0 : fcv_infer_shapes(g, err);
 }
 
 static int check_options(const fcv_options *opt, fc_error *err)
@@ -198,7 +225,7 @@ int fcv_run_passes(ir_graph *g, const fcv_options *opt_in, fc_error *err)
     int rc = -1;
     if (fcv_fold_constants(g, err)) goto out;
     ir_update_links(g);
-    if (ir_compact(g, err) || ir_toposort(g, err) || fcv_dce(g, err) || fcv_infer_shapes(g, err)) goto out;
+    if (ir_compact(g, err) || ir_toposort(g, err) || fcv_dce(g, err) || ensure_shapes(g, err)) goto out;
 
     if (!opt->no_verify) {
         int n_probe = opt->n_probe > 0 ? opt->n_probe : 4;
@@ -209,9 +236,12 @@ int fcv_run_passes(ir_graph *g, const fcv_options *opt_in, fc_error *err)
     if (run_pass(&p, "remove_identity", run_remove_identity, 0, err)) goto out;
     if (run_pass(&p, "fold_bn", run_fold_bn, 0, err)) goto out;
     if (run_pass(&p, "fuse_act", run_fuse_act, 0, err)) goto out;
+    /* the head rewrites read map shapes */
+    if ((opt->fc_to_conv || opt->gap_head) && ensure_shapes(g, err)) goto out;
     if (opt->fc_to_conv && run_pass(&p, "fc_to_conv", run_fc_to_conv, 1, err)) goto out;
     if (opt->gap_head && run_pass(&p, "gap_head", run_gap_head, 3, err)) goto out;
     if (opt->weights && strcmp(opt->weights, "fp32") && run_pass(&p, "quantize", run_quantize, 2, err)) goto out;
+    if (ensure_shapes(g, err)) goto out;   /* the .fcn records traced shapes */
 
     /* the whole pipeline against the original: exact when every applied rewrite was */
     cJSON *final = cJSON_CreateObject();

@@ -22,6 +22,8 @@
 //     sharded    Functional net with LeakyReLU, ReLU(max_value), relu6/elu/hard_sigmoid activations,
 //                MaxPooling2D same, GlobalMaxPooling2D, Reshape, Softmax layer, Concatenate on a
 //                3-D tensor; its weights split mid-tensor over two shard files.
+//     prep       Rescaling (pixels in 0..255), Cropping2D, strided conv, PReLU with per-pixel and
+//                channel-shared slopes, GlobalAveragePooling2D, Dense.
 //     shared     one Conv2D called twice (shared layer), Multiply/Minimum/Maximum, Dense on a 4-D
 //                tensor, BatchNormalization on (N, C), swish/softplus/softsign/sigmoid.
 // Weights come from a seeded PRNG (mulberry32), so reruns write identical files.
@@ -186,7 +188,8 @@ async function writeModel(name, model, inputShape, seed, opts = {}) {
   const reloaded = await tf.loadLayersModel(tf.io.fromMemory({
     modelTopology: topology, weightSpecs: specs, weightData: data.buffer.slice(data.byteOffset, data.byteOffset + data.length),
   }));
-  const x = seededInput(inputShape, seed + 1);
+  let x = seededInput(inputShape, seed + 1);
+  if (opts.inputScale) x = x.mul(opts.inputScale).add(opts.inputOffset || 0);
   const y = reloaded.predict(x);
   fs.writeFileSync(path.join(dir, 'input_nhwc.npy'), npyBytes(x));
   fs.writeFileSync(path.join(dir, 'input.npy'), npyBytes(x.rank === 4 ? x.transpose([0, 3, 1, 2]) : x));
@@ -317,6 +320,21 @@ function sharedNet() {
   return tf.model({ name: 'shared', inputs: x, outputs: out });
 }
 
+// Preprocessing and edge layers: Rescaling, Cropping2D, PReLU (per-pixel and channel-shared
+// slopes), ThresholdedReLU-free; Sequential with an explicit InputLayer-less first layer.
+function prepNet() {
+  const m = tf.sequential({ name: 'prep' });
+  m.add(tf.layers.rescaling({ name: 'rescale', inputShape: [9, 8, 3], scale: 1 / 127.5, offset: -1 }));
+  m.add(tf.layers.cropping2D({ name: 'crop', cropping: [[1, 2], [0, 1]] }));
+  m.add(tf.layers.conv2d({ name: 'conv', filters: 5, kernelSize: 3, strides: 2, padding: 'same' }));
+  m.add(tf.layers.prelu({ name: 'prelu_px' }));
+  m.add(tf.layers.conv2d({ name: 'conv_b', filters: 4, kernelSize: 1 }));
+  m.add(tf.layers.prelu({ name: 'prelu_ch', sharedAxes: [1, 2] }));
+  m.add(tf.layers.globalAveragePooling2d({ name: 'gap' }));
+  m.add(tf.layers.dense({ name: 'fc', units: 3 }));
+  return m;
+}
+
 async function main() {
   writeBad();
   if (badOnly) return;
@@ -344,6 +362,10 @@ async function main() {
   const sn = sharedNet();
   seededWeights(sn, 5);
   await writeModel('shared', sn, [1, 6, 6, 4], 500);
+
+  const pn = prepNet();
+  seededWeights(pn, 6);
+  await writeModel('prep', pn, [1, 9, 8, 3], 600, { inputScale: 127.5, inputOffset: 127.5 });
 }
 
 main().catch((e) => { console.error(e); process.exit(1); });

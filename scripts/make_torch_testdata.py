@@ -150,10 +150,10 @@ def save_big_endian(model, path):
             data = src.read(info.filename)
             if "/data/" in info.filename:
                 data = np.frombuffer(data, dtype="<f4").astype(">f4").tobytes()
-            z.writestr(info.filename, data)
+            z.writestr(zinfo(info.filename), data)
         prefix = src.namelist()[0].split("/")[0]
         if prefix + "/byteorder" not in src.namelist():
-            z.writestr(prefix + "/byteorder", b"big")
+            z.writestr(zinfo(prefix + "/byteorder"), b"big")
 
 
 class Cases:
@@ -241,7 +241,7 @@ def write_goldens():
     c.add("squeezenet1_0_sd", sq10, lambda p: torch.save(sq10.state_dict(), p), "", (1, 3, 224, 224))
 
     seed(17)
-    mb = torchvision.models.MobileNetV2(num_classes=10, width_mult=0.25)
+    mb = torchvision.models.MobileNetV2(num_classes=10, width_mult=0.1)
     # the 1280-wide last conv would dominate the file: narrow it (same module names)
     mb.features[18] = Conv2dNormActivation(mb.features[17].out_channels, 64, kernel_size=1, norm_layer=nn.BatchNorm2d,
                                            activation_layer=nn.ReLU6)
@@ -265,14 +265,21 @@ def pk_str(s):
     return b"X" + struct.pack("<I", len(b)) + b
 
 
+def zinfo(name, method=zipfile.ZIP_STORED):
+    """A fixed timestamp, so regenerated files are byte-identical."""
+    info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+    info.compress_type = method
+    return info
+
+
 def torch_zip(path, pickle_bytes, storages=None, prefix="archive", extra=None):
     with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as z:
-        z.writestr(prefix + "/data.pkl", pickle_bytes)
+        z.writestr(zinfo(prefix + "/data.pkl"), pickle_bytes)
         for key, data in (storages or {}).items():
-            z.writestr(prefix + "/data/" + key, data)
+            z.writestr(zinfo(prefix + "/data/" + key), data)
         for name, data in (extra or []):
-            z.writestr(name, data)
-        z.writestr(prefix + "/version", b"3\n")
+            z.writestr(zinfo(name), data)
+        z.writestr(zinfo(prefix + "/version"), b"3\n")
 
 
 def tensor_pickle(key, numel, size, stride, offset=0):
@@ -342,8 +349,8 @@ def write_bad():
 
     def zip_bomb(path):
         with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
-            z.writestr("archive/data.pkl", b"\x80\x02}.")
-            z.writestr("archive/data/0", b"\x00" * (64 << 20))
+            z.writestr(zinfo("archive/data.pkl", zipfile.ZIP_DEFLATED), b"\x80\x02}.")
+            z.writestr(zinfo("archive/data/0", zipfile.ZIP_DEFLATED), b"\x00" * (64 << 20))
     bad("zip_bomb", zip_bomb, "zip bomb")
     # torch < 1.6 format: a bare pickle stream starting with the magic number
     bad("legacy", b"\x80\x02\x8a\x0al\xfc\x9cF\xf9 j\xa8P\x19.\x80\x02M\xe9\x03.", "legacy (")

@@ -95,14 +95,25 @@ static int match_head(const ir_graph *g, int f, head *hd)
     return 1;
 }
 
+/* Conv(x) -> y for the FC layer fc, kernel c×kh×kw. The weight is reshaped in place when it is
+ * already in K×(C·kh·kw) order; otherwise w (K×(C·kh·kw), or NULL: read from the FC) is copied. */
 static int add_conv(ir_graph *g, const rw_fc *fc, int x, float *w, int64_t c, int64_t kh, int64_t kw, int y,
                     cJSON *log, fc_error *err)
 {
     const char *name = g->nodes[fc->node].name;
-    float *b = NULL;
-    if (rw_fc_bias(g, fc, &b, err)) return -1;
+    float *b = NULL, *own = NULL;
     int64_t wd[4] = { fc->k_out, c, kh, kw }, bd[1] = { fc->k_out };
-    int wid = rw_new_const_f32(g, name, 4, wd, w, err);
+    int wid = w ? -1 : rw_fc_weight_in_place(g, fc, 4, wd);
+    if (wid < 0 && !w) {
+        if (rw_fc_weight(g, fc, &own, err)) return -1;
+        w = own;
+    }
+    if (rw_fc_bias(g, fc, &b, err)) {
+        free(own);
+        return -1;
+    }
+    if (wid < 0) wid = rw_new_const_f32(g, name, 4, wd, w, err);
+    free(own);
     int bid = wid < 0 ? -1 : rw_new_const_f32(g, name, 1, bd, b, err);
     free(b);
     if (bid < 0) return -1;
@@ -131,9 +142,10 @@ static int add_conv(ir_graph *g, const rw_fc *fc, int x, float *w, int64_t c, in
 static int convert_head(ir_graph *g, head *hd, cJSON *log, fc_error *err)
 {
     float *w = NULL;
-    if (rw_fc_weight(g, &hd->fc, &w, err)) return -1;
     int64_t C = hd->c, H = hd->h, W = hd->w, K = hd->fc.k_out;
+    int64_t batch = g->values[hd->map].dims[0];
     if (hd->transpose >= 0) {
+        if (rw_fc_weight(g, &hd->fc, &w, err)) return -1;
         /* NHWC flatten: column (h·W + w)·C + c  ->  NCHW position c·H·W + h·W + w */
         float *p = malloc(sizeof(float) * (size_t)(K * C * H * W) + 1);
         if (!p) {
@@ -162,6 +174,8 @@ static int convert_head(ir_graph *g, head *hd, cJSON *log, fc_error *err)
     int rc = cur < 0 ? -1 : add_conv(g, &hd->fc, hd->map, w, C, H, W, cur, log, err);
     free(w);
     if (rc < 0) return -1;
+    int64_t map_dims[4] = { batch, K, 1, 1 };
+    rw_set_shape(g, cur, 4, map_dims);
     int last = hd->fc.out;   /* the original 2-D value the chain has reached */
     int layers = 1;
     int64_t prev_k = hd->fc.k_out;
@@ -178,14 +192,15 @@ static int convert_head(ir_graph *g, head *hd, cJSON *log, fc_error *err)
             n->in[0] = cur;
             last = n->out[0];
             n->out[0] = v;
+            rw_set_shape(g, v, 4, g->values[cur].dims);
             cur = v;
         } else if (rw_match_fc(g, c, &next) && next.in == last && next.k_in == prev_k) {
-            float *w2 = NULL;
             int v = rw_new_value(g, n->name, err);
-            if (v < 0 || rw_fc_weight(g, &next, &w2, err)) return -1;
-            int made = add_conv(g, &next, cur, w2, next.k_in, 1, 1, v, log, err);
-            free(w2);
+            if (v < 0) return -1;
+            int made = add_conv(g, &next, cur, NULL, next.k_in, 1, 1, v, log, err);
             if (made < 0) return -1;
+            int64_t d[4] = { batch, next.k_out, 1, 1 };
+            rw_set_shape(g, v, 4, d);
             last = next.out;
             cur = v;
             prev_k = next.k_out;

@@ -204,6 +204,9 @@ static int add_gap_fc(ir_graph *g, int map, const float *w, const float *b, int6
     int pooled = rw_new_value(g, "gap", err);
     int flat = pooled < 0 ? -1 : rw_new_value(g, "gap_flat", err);
     if (flat < 0) return -1;
+    int64_t pd[4] = { g->values[map].dims[0], g->values[map].dims[1], 1, 1 };
+    rw_set_shape(g, pooled, 4, pd);
+    rw_set_shape(g, flat, 2, pd);
     int n1 = rw_new_node(g, FCN_OP_GLOBAL_AVGPOOL, "gap", &map, 1, &pooled, 1, err);
     int n2 = n1 < 0 ? -1 : rw_new_node(g, FCN_OP_FLATTEN, "gap_flatten", &pooled, 1, &flat, 1, err);
     if (n2 < 0) return -1;
@@ -256,6 +259,10 @@ static int gap_exact(ir_graph *g, dense_head *hd, cJSON *log, fc_error *err)
     int pooled2 = cam < 0 ? -1 : rw_new_value(g, "cam_pool", err);
     int flat = pooled2 < 0 ? -1 : rw_new_value(g, "cam_flat", err);
     if (flat < 0) return -1;
+    int64_t cd[4] = { g->values[hd->map].dims[0], fc->k_out, hd->h, hd->w }, pd[4] = { cd[0], cd[1], 1, 1 };
+    rw_set_shape(g, cam, 4, cd);
+    rw_set_shape(g, pooled2, 4, pd);
+    rw_set_shape(g, flat, 2, pd);
     int ins[3] = { hd->map, wid, bid };
     char cname[300];
     snprintf(cname, sizeof cname, "%.280s_cam_conv", name);

@@ -298,3 +298,29 @@ void rw_take_name(ir_graph *g, int new_node, int old_node)
     g->nodes[new_node].name = g->nodes[old_node].name;
     g->nodes[old_node].name = t;
 }
+
+int rw_fc_weight_in_place(ir_graph *g, const rw_fc *fc, int ndim, const int64_t *dims)
+{
+    const ir_node *n = &g->nodes[fc->node];
+    if (n->op != FCN_OP_GEMM || !ir_get_int(n, FCN_ATTR_TRANS_B, 0) || ir_get_float(n, FCN_ATTR_ALPHA, 1.0) != 1.0)
+        return -1;
+    int v = n->in[1];
+    int uses = rw_is_graph_output(g, v);
+    for (int i = 0; i < g->n_nodes; i++) {
+        if (g->nodes[i].dead) continue;
+        for (int k = 0; k < g->nodes[i].n_in; k++) uses += g->nodes[i].in[k] == v;
+    }
+    size_t have, want;
+    if (uses != 1 || rw_numel(&g->values[v], &have) || fc_numel(ndim, dims, &want) || have != want) return -1;
+    ir_value *w = &g->values[v];
+    w->ndim = ndim;
+    for (int i = 0; i < FCN_MAX_DIMS; i++) w->dims[i] = i < ndim ? dims[i] : 0;
+    return v;
+}
+
+void rw_set_shape(ir_graph *g, int v, int ndim, const int64_t *dims)
+{
+    ir_value *x = &g->values[v];
+    x->ndim = ndim;
+    for (int i = 0; i < FCN_MAX_DIMS; i++) x->dims[i] = i < ndim ? dims[i] : 0;
+}

@@ -60,6 +60,12 @@ int rw_match_fc(const ir_graph *g, int node, rw_fc *fc);
  * if absent; malloc'd). */
 int rw_fc_weight(ir_graph *g, const rw_fc *fc, float **w, fc_error *err);
 int rw_fc_bias(ir_graph *g, const rw_fc *fc, float **b, fc_error *err);
+/* The weight value itself when it is already K×k_in row-major (Gemm transB 1, alpha 1) and no
+ * other node reads it: reshaped in place to ndim/dims (numel must match), no copy. Else -1. */
+int rw_fc_weight_in_place(ir_graph *g, const rw_fc *fc, int ndim, const int64_t *dims);
+/* Sets the traced shape of an activation value (rewrites know the shapes they create, which
+ * spares a shape-inference session on big models). */
+void rw_set_shape(ir_graph *g, int v, int ndim, const int64_t *dims);
 /* The activation attributes of fc copied onto node. */
 void rw_copy_act(const rw_fc *fc, ir_node *node);
 /* Unary elementwise ops that work on any shape (kept between FC layers). */

@@ -99,6 +99,7 @@ static void test_functional(void **state) { (void)state; check_model("functional
 static void test_quantized(void **state) { (void)state; check_model("quantized"); }
 static void test_sharded(void **state) { (void)state; check_model("sharded"); }
 static void test_shared(void **state) { (void)state; check_model("shared"); }
+static void test_prep(void **state) { (void)state; check_model("prep"); }
 
 /* --input-shape (NCHW) moves the spatial size: the GAP-headed functional net runs at 16x12 and
  * its pools/strided "same" convs follow TF's rule (checked by shape: 16x12 -> 8x6 after stride 2). */
@@ -215,8 +216,8 @@ static int count_op(const ir_graph *g, int op)
 static void test_pipeline_default(void **state)
 {
     (void)state;
-    static const char *models[] = {"seq_cnn", "functional", "quantized", "sharded", "shared"};
-    for (int i = 0; i < 5; i++) ir_graph_free(run_pipeline(models[i], 0, NULL));
+    static const char *models[] = {"seq_cnn", "functional", "quantized", "sharded", "shared", "prep"};
+    for (int i = 0; i < 6; i++) ir_graph_free(run_pipeline(models[i], 0, NULL));
 }
 
 static void test_pipeline_fc_to_conv(void **state)
@@ -400,6 +401,7 @@ int main(void)
         cmocka_unit_test(test_quantized),
         cmocka_unit_test(test_sharded),
         cmocka_unit_test(test_shared),
+        cmocka_unit_test(test_prep),
         cmocka_unit_test(test_input_shape),
         cmocka_unit_test(test_flatten_pattern),
         cmocka_unit_test(test_flatten_trap_detected),

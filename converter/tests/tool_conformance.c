@@ -100,6 +100,7 @@ static int is_param_position(const char *op, size_t k)
 {
     static const char *ops[] = {"Clip", "Pad", "Reshape", "Slice", "Squeeze", "Unsqueeze", "Expand",
                                 "ReduceMean", "ReduceSum", "ReduceMax", "Dropout", NULL};
+    if (!strcmp(op, "ConstantOfShape")) return 1;   /* its only input is a shape */
     if (k == 0) return 0;
     for (int i = 0; ops[i]; i++) if (!strcmp(op, ops[i])) return 1;
     return !strcmp(op, "Gather") && k == 1;

@@ -79,5 +79,6 @@ void fcn_dwconv_avx2(const fcn_dw_args *a, int64_t c0, int64_t c1);
  * not applicable, -1 on error. */
 int fcn_fast_conv_prepare(fcn_node *n, fc_error *err);
 int fcn_fast_gemm_prepare(fcn_node *n, fc_error *err);
+int fcn_fast_pool_prepare(fcn_node *n, fc_error *err);   /* MaxPool, GlobalAveragePool, Add */
 
 #endif

@@ -1,7 +1,7 @@
 /* select.c — installs a fast kernel for a node when one applies (called by the session after
  * the op's reference prepare, only when fcn_simd_enabled()). The reference kernels stay the
  * fallback for everything not listed here, and the oracle in the kernel tests.
- * The per-op rules are documented where they are decided: conv_fast.c, gemm_fast.c. */
+ * The per-op rules are documented where they are decided: conv_fast.c, gemm_fast.c, pool_fast.c. */
 #include "runtime/kernels/kernels.h"
 
 int fcn_fast_prepare(fcn_node *n, fc_error *err)
@@ -14,6 +14,11 @@ int fcn_fast_prepare(fcn_node *n, fc_error *err)
     case FCN_OP_GEMM:
     case FCN_OP_MATMUL:
         r = fcn_fast_gemm_prepare(n, err);
+        break;
+    case FCN_OP_MAXPOOL:
+    case FCN_OP_GLOBAL_AVGPOOL:
+    case FCN_OP_ADD:
+        r = fcn_fast_pool_prepare(n, err);
         break;
     default:
         break;

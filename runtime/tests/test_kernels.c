@@ -241,6 +241,81 @@ static void test_fast_conv_paths(void **state)
     }
 }
 
+/* Runs op on ins through the reference path (fcn_eval_op) and through fcn_fast_prepare +
+ * run_fast on an identically set-up node; asserts the fast path was installed and agrees. */
+static void fast_vs_ref(int op, const fcn_attr_rec *attrs, int na, const uint64_t *slots,
+                        fcn_tensor **ins, int n_in, int act, int threads)
+{
+    fcn_tensor Y1 = { 0 }, Y2 = { 0 };
+    fcn_tensor *o1[1] = { &Y1 }, *o2[1] = { &Y2 };
+    fc_error err = { 0 };
+    assert_int_equal(fcn_eval_op(op, "n", attrs, na, slots, ins, n_in, o1, 1, &err), 0);
+    if (act) fcn_act_apply(act, 0.0f, 6.0f, Y1.data, (int64_t)Y1.numel);
+    fcn_node n = { 0 };
+    n.op = op; n.name = "n"; n.n_in = n_in; n.n_out = 1; n.in = ins; n.out = o2;
+    n.attrs = attrs; n.n_attrs = na; n.slots = slots; n.nthreads = threads;
+    n.act = act; n.act_alpha = 0.0f; n.act_beta = 6.0f;
+    const fcn_op_def *def = fcn_op_lookup(op);
+    assert_int_equal(def->infer(&n, &err), 0);
+    Y2.numel = (size_t)fcn_numel_dims(Y2.ndim, Y2.dims);
+    Y2.data = malloc(Y2.numel * 4 + 4);
+    if (n.params && n.free_params) n.free_params(n.params); else free(n.params);
+    n.scratch_bytes = 0;
+    assert_int_equal(fcn_fast_prepare(&n, &err), 0);
+    assert_non_null(n.run_fast);
+    n.scratch = n.scratch_bytes ? aligned_alloc(64, (n.scratch_bytes + 63) & ~(size_t)63) : NULL;
+    struct fcn_threadpool *pool = threads > 1 ? fcn_threadpool_create(threads) : NULL;
+    fcn_exec x = { pool, pool ? threads : 1 };
+    n.run_fast(&n, &x);
+    assert_int_equal(Y1.numel, Y2.numel);
+    assert_close(Y2.data, Y1.data, Y1.numel, 1e-5f);
+    if (pool) fcn_threadpool_destroy(pool);
+    if (n.fast && n.free_fast) n.free_fast(n.fast);
+    free(n.scratch); free(Y1.data); free(Y2.data);
+}
+
+static fcn_tensor make_tensor(int ndim, const int64_t *dims)
+{
+    fcn_tensor t = { 0 };
+    t.dtype = FC_DT_F32; t.ndim = ndim;
+    for (int i = 0; i < ndim; i++) t.dims[i] = dims[i];
+    t.numel = (size_t)fcn_numel_dims(ndim, dims);
+    t.nbytes = t.numel * 4;
+    t.data = malloc(t.nbytes + 4);
+    fill(t.data, t.numel);
+    return t;
+}
+
+static void test_fast_pool_paths(void **state)
+{
+    (void)state;
+    if (!simd_ok()) skip();
+    int cases[][7] = { /* H W k s p ceil */ { 112, 112, 3, 2, 1, 0 }, { 13, 27, 3, 2, 0, 1 }, { 20, 41, 2, 2, 0, 0 },
+                       { 9, 30, 3, 1, 1, 0 }, { 55, 55, 3, 2, 0, 1 }, { 7, 7, 7, 1, 0, 0 } };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        int64_t dims[4] = { 2, 3, cases[c][0], cases[c][1] };
+        fcn_tensor X = make_tensor(4, dims);
+        int64_t k = cases[c][2], s = cases[c][3], p = cases[c][4], ceil_mode = cases[c][5];
+        fcn_attr_rec attrs[4] = { { FCN_ATTR_KERNEL_SHAPE, FCN_AK_INTS, 2, 0 }, { FCN_ATTR_STRIDES, FCN_AK_INTS, 2, 2 },
+                                  { FCN_ATTR_PADS, FCN_AK_INTS, 4, 4 }, { FCN_ATTR_CEIL_MODE, FCN_AK_INT, 1, 8 } };
+        int64_t v[9] = { k, k, s, s, p, p, p, p, ceil_mode };
+        uint64_t slots[9];
+        memcpy(slots, v, sizeof v);
+        fcn_tensor *ins[1] = { &X };
+        fast_vs_ref(FCN_OP_MAXPOOL, attrs, 4, slots, ins, 1, 0, 1);
+        fast_vs_ref(FCN_OP_MAXPOOL, attrs, 4, slots, ins, 1, 0, 2);
+        fast_vs_ref(FCN_OP_GLOBAL_AVGPOOL, NULL, 0, NULL, ins, 1, 0, 2);
+        free(X.data);
+    }
+    int64_t dims[4] = { 1, 5, 33, 17 };
+    fcn_tensor A = make_tensor(4, dims), B = make_tensor(4, dims);
+    fcn_tensor *ins[2] = { &A, &B };
+    fast_vs_ref(FCN_OP_ADD, NULL, 0, NULL, ins, 2, FCN_ACT_NONE, 1);
+    fast_vs_ref(FCN_OP_ADD, NULL, 0, NULL, ins, 2, FCN_ACT_RELU, 2);
+    fast_vs_ref(FCN_OP_ADD, NULL, 0, NULL, ins, 2, FCN_ACT_CLIP, 2);
+    free(A.data); free(B.data);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -249,6 +324,7 @@ int main(void)
         cmocka_unit_test(test_gemv_twins),
         cmocka_unit_test(test_dwconv_twins),
         cmocka_unit_test(test_fast_conv_paths),
+        cmocka_unit_test(test_fast_pool_paths),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -42,7 +42,7 @@ if [ ! -x "$FULLCONV" ]; then
     exit 1
 fi
 
-for model in seq_cnn functional quantized sharded shared; do
+for model in seq_cnn functional quantized sharded shared prep; do
     convert_run "$model" "testdata/tfjs/$model"
 done
 convert_run seq_cnn-fc-to-conv testdata/tfjs/seq_cnn --fc-to-conv

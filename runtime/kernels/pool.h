@@ -1,0 +1,14 @@
+/* pool.h — arguments of the vectorized pooling / elementwise kernels (pool_avx2.c). */
+#ifndef FCN_POOL_H
+#define FCN_POOL_H
+#include <stdint.h>
+
+typedef struct fcn_pool_args {
+    const float *in; float *out;
+    int64_t planes, H, W, Ho, Wo, kh, kw, sh, sw, ph, pw;
+} fcn_pool_args;
+
+void fcn_maxpool_avx2(const fcn_pool_args *a, int64_t p0, int64_t p1);
+void fcn_gap_avx2(const float *in, float *out, int64_t hw, int64_t p0, int64_t p1);
+void fcn_add_avx2(const float *a, const float *b, float *y, int64_t n, int act, float alpha, float beta);
+#endif

@@ -1,0 +1,68 @@
+#!/bin/sh
+# fullconv convert / run / inspect on the small ONNX models of testdata/onnx/ (made by
+# scripts/make_onnx_cli_testdata.py), against PyTorch's outputs: conversion, determinism,
+# running a .fcn and an .onnx directly, a dynamic batch, --top, --repeat, --output-dir,
+# inspect (table and JSON), and the refusals (existing output, wrong input).
+BUILD=${BUILD:-build}
+FC="$BUILD/fullconv"
+CMP="$BUILD/tests/tool_npycmp"
+D=testdata/onnx
+pass=0
+fail=0
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+check() { # $1 = name, rest = command that must succeed
+    name=$1; shift
+    if "$@" >"$tmp/log" 2>&1; then
+        pass=$((pass + 1))
+    else
+        fail=$((fail + 1))
+        echo "FAIL $name: $*"
+        sed 's/^/    /' "$tmp/log" | head -n 8
+    fi
+}
+status_is() { # $1 = expected status, rest = command
+    want=$1; shift
+    "$@" >/dev/null 2>&1
+    [ $? -eq "$want" ]
+}
+contains() { # $1 = file, $2 = fixed string
+    grep -qF -- "$2" "$1"
+}
+
+check convert_cnn "$FC" convert "$D/cli_cnn.onnx" -o "$tmp/cnn.fcn" -q
+check convert_cnn_again "$FC" convert "$D/cli_cnn.onnx" -o "$tmp/cnn2.fcn" -q
+check deterministic cmp "$tmp/cnn.fcn" "$tmp/cnn2.fcn"
+check refuse_existing status_is 2 "$FC" convert "$D/cli_cnn.onnx" -o "$tmp/cnn.fcn" -q
+check force_overwrite "$FC" convert "$D/cli_cnn.onnx" -o "$tmp/cnn.fcn" -q --force
+check run_fcn "$FC" run "$tmp/cnn.fcn" --input "$D/cli_cnn_x2.npy" -o "$tmp/y2.npy"
+check match_torch "$CMP" "$tmp/y2.npy" "$D/cli_cnn_y2.npy" --rel-max 1e-4
+check run_dynamic_batch "$FC" run "$tmp/cnn.fcn" --input "$D/cli_cnn_x3.npy" --output "$tmp/y3.npy" --threads 2
+check match_torch_batch3 "$CMP" "$tmp/y3.npy" "$D/cli_cnn_y3.npy" --rel-max 1e-4
+check run_onnx_directly "$FC" run "$D/cli_cnn.onnx" --input "$D/cli_cnn_x2.npy" -o "$tmp/y2o.npy"
+check match_torch_onnx "$CMP" "$tmp/y2o.npy" "$D/cli_cnn_y2.npy" --rel-max 1e-4
+"$FC" run "$tmp/cnn.fcn" --input "$D/cli_cnn_x3.npy" --top 2 >"$tmp/top.txt" 2>&1
+check top_rows contains "$tmp/top.txt" "row 2:"
+"$FC" run "$tmp/cnn.fcn" --input "$D/cli_cnn_x2.npy" --repeat 3 >/dev/null 2>"$tmp/lat.txt"
+check repeat_latency contains "$tmp/lat.txt" "latency_ms min="
+check output_dir "$FC" run "$tmp/cnn.fcn" --input "$D/cli_cnn_x2.npy" --output-dir "$tmp/outs"
+check output_dir_file "$CMP" "$tmp/outs/probs.npy" "$D/cli_cnn_y2.npy" --rel-max 1e-4
+check refuse_wrong_input status_is 2 "$FC" run "$tmp/cnn.fcn" --input "$D/cli_gap_x.npy" -o "$tmp/bad.npy"
+check no_partial_output test ! -e "$tmp/bad.npy"
+
+check convert_gap "$FC" convert "$D/cli_gap.onnx" -o "$tmp/gap.fcn" -q
+check run_gap "$FC" run "$tmp/gap.fcn" --input "$D/cli_gap_x.npy" -o "$tmp/g.npy"
+check match_torch_gap "$CMP" "$tmp/g.npy" "$D/cli_gap_y.npy" --rel-max 1e-4
+"$FC" inspect "$tmp/gap.fcn" >"$tmp/inspect.txt" 2>&1
+check inspect_table contains "$tmp/inspect.txt" "/conv1/Conv"
+check inspect_source contains "$tmp/inspect.txt" "source: cli_gap.onnx (onnx)"
+check inspect_totals contains "$tmp/inspect.txt" "9 nodes, 844 params"
+"$FC" inspect "$D/cli_gap.onnx" --json >"$tmp/inspect.json" 2>&1
+check inspect_json contains "$tmp/inspect.json" '"totals":'
+check inspect_json_macs contains "$tmp/inspect.json" '"macs":	73992'
+check help "$FC" convert --help
+check usage_status status_is 2 "$FC"
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
