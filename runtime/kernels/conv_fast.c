@@ -5,9 +5,14 @@
  *   gemv        output 1×1 and the kernel covers the whole unpadded input (an FC turned into
  *               a conv by --fc-to-conv): the im2col column IS the input, so the layer is a
  *               matrix–vector product that streams each weight once
- *   winograd    3×3, stride 1, dilation 1, group 1, C >= 16 and K >= 16 (winograd_avx2.c)
+ *   winograd    3×3, stride 1, dilation 1, group 1, C >= 16, K >= 16 and at least 16 output
+ *               tiles of 4×4 (winograd_avx2.c). Below 16 tiles the 36 small GEMMs leave most
+ *               of the 16-wide register tile empty and the transformed weights (4× the
+ *               size of the originals) dominate the memory traffic: a 7×7 map runs faster
+ *               as a plain GEMM.
  *   gemm        everything else: per group, Out[K_g × HoWo] = W[K_g × C_g·kh·kw] · im2col,
- *               with the im2col matrix never materialized (packed straight from the image)
+ *               with the im2col matrix never materialized (packed straight from the image,
+ *               im2col_avx2.c)
  * Weights are repacked once here; the reference conv stays the fallback and the test oracle. */
 #include <stdlib.h>
 #include <string.h>
@@ -34,53 +39,6 @@ static void conv_fast_free(void *p)
     free(cf);
 }
 
-/* ---- implicit im2col packing -------------------------------------------------------- */
-typedef struct im2col_ctx {
-    const float *in;               /* first channel of the group, one image */
-    int64_t H, W, kh, kw, sh, sw, ph, pw, dh, dw, Wo;
-} im2col_ctx;
-
-static void pack_im2col(const void *vctx, int64_t k0, int64_t kc, int64_t n0, int64_t nc, float *out)
-{
-    const im2col_ctx *c = vctx;
-    int64_t khw = c->kh * c->kw;
-    for (int64_t j0 = 0; j0 < nc; j0 += FCN_NR) {
-        int64_t w = nc - j0 < FCN_NR ? nc - j0 : FCN_NR;
-        int64_t y0[FCN_NR], x0[FCN_NR];
-        for (int64_t j = 0; j < w; j++) {
-            int64_t n = n0 + j0 + j;
-            y0[j] = (n / c->Wo) * c->sh - c->ph;
-            x0[j] = (n % c->Wo) * c->sw - c->pw;
-        }
-        /* the panel lies in one output row when its first and last columns share y0 */
-        int one_row = w == FCN_NR && y0[0] == y0[FCN_NR - 1] && c->sw == 1;
-        float *dst = out + (j0 / FCN_NR) * kc * FCN_NR;
-        for (int64_t k = 0; k < kc; k++) {
-            int64_t kk = k0 + k;
-            int64_t ch = kk / khw, r = kk % khw, ky = r / c->kw, kx = r % c->kw;
-            const float *plane = c->in + ch * c->H * c->W;
-            float *d = dst + k * FCN_NR;
-            if (one_row) {
-                int64_t iy = y0[0] + ky * c->dh, ix = x0[0] + kx * c->dw;
-                if (iy < 0 || iy >= c->H) {
-                    memset(d, 0, sizeof(float) * FCN_NR);
-                    continue;
-                }
-                if (ix >= 0 && ix + FCN_NR <= c->W) {
-                    memcpy(d, plane + iy * c->W + ix, sizeof(float) * FCN_NR);
-                    continue;
-                }
-            }
-            int64_t j = 0;
-            for (; j < w; j++) {
-                int64_t iy = y0[j] + ky * c->dh, ix = x0[j] + kx * c->dw;
-                d[j] = (iy >= 0 && iy < c->H && ix >= 0 && ix < c->W) ? plane[iy * c->W + ix] : 0.0f;
-            }
-            for (; j < FCN_NR; j++) d[j] = 0.0f;
-        }
-    }
-}
-
 /* ---- run ---------------------------------------------------------------------------- */
 static void run_gemm(fcn_node *n, const fcn_exec *x)
 {
@@ -93,13 +51,13 @@ static void run_gemm(fcn_node *n, const fcn_exec *x)
     for (int64_t b = 0; b < cf->N; b++) {
         for (int64_t g = 0; g < cf->group; g++) {
             const float *img = in + (b * cf->C + g * cg) * cf->H * cf->W;
-            im2col_ctx ic = { img, cf->H, cf->W, cf->kh, cf->kw, cf->sh, cf->sw,
+            fcn_im2col ic = { img, cf->H, cf->W, cf->kh, cf->kw, cf->sh, cf->sw,
                               cf->ph, cf->pw, cf->dh, cf->dw, cf->Wo };
             fcn_strided_b sb = { img, cf->H * cf->W, 1 };
             fcn_gemm gm = {
                 .M = kg, .N = cf->Ho * cf->Wo, .K = cg * cf->kh * cf->kw,
                 .a_packed = cf->a_packed + (size_t)g * cf->a_group_floats,
-                .pack_b = pointwise ? fcn_pack_b_strided : pack_im2col,
+                .pack_b = pointwise ? fcn_pack_b_strided : fcn_pack_im2col_avx2,
                 .pack_ctx = pointwise ? (const void *)&sb : (const void *)&ic,
                 .c = out + (b * cf->K + g * kg) * cf->Ho * cf->Wo,
                 .ldc = cf->Ho * cf->Wo,
@@ -234,7 +192,7 @@ int fcn_fast_conv_prepare(fcn_node *n, fc_error *err)
                cf.ph == 0 && cf.pw == 0 && pads[2] == 0 && pads[3] == 0 && auto_pad != 1 && auto_pad != 2) {
         cf.algo = CONV_GEMV;
     } else if (cf.group == 1 && cf.kh == 3 && cf.kw == 3 && cf.sh == 1 && cf.sw == 1 &&
-               cf.dh == 1 && cf.dw == 1 && cf.C >= 16 && cf.K >= 16 && cf.Ho >= 4 && cf.Wo >= 4 &&
+               cf.dh == 1 && cf.dw == 1 && cf.C >= 16 && cf.K >= 16 && ((cf.Ho + 3) / 4) * ((cf.Wo + 3) / 4) >= 16 &&
                !getenv_flag("FULLCONV_NO_WINOGRAD")) {
         cf.algo = CONV_WINO;
         if (fcn_winograd_plan(&cf.wino, cf.weights, cf.C, cf.H, cf.W, cf.K, cf.Ho, cf.Wo, cf.ph, cf.pw))

@@ -62,6 +62,14 @@ void fcn_gemv_ref(const float *A, int64_t K, int64_t m0, int64_t m1,
 void fcn_gemv_avx2(const float *A, int64_t K, int64_t m0, int64_t m1,
                    const float *const *x, int rows, const float *bias, float *const *y);
 
+/* Implicit im2col of one image (group) as an SGEMM B matrix: rows (channel, ky, kx), columns
+ * the output pixels. fcn_pack_im2col_avx2 is an fcn_pack_b_fn over a fcn_im2col context. */
+typedef struct fcn_im2col {
+    const float *in;               /* first channel of the group, one image */
+    int64_t H, W, kh, kw, sh, sw, ph, pw, dh, dw, Wo;
+} fcn_im2col;
+void fcn_pack_im2col_avx2(const void *ctx, int64_t k0, int64_t kc, int64_t n0, int64_t nc, float *out);
+
 /* Activation epilogue on a contiguous run (act as in fcn_act). */
 void fcn_act_apply(int act, float alpha, float beta, float *p, int64_t n);
 
