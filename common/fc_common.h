@@ -131,7 +131,14 @@ typedef struct fc_limits {
     uint32_t max_nesting;           /* JSON / pickle / protobuf nesting: 100 */
     uint32_t max_pickle_memo;       /* 1000000 */
     uint64_t max_string_bytes;      /* one pickle/JSON string: 64 MiB */
+    uint64_t max_arena_bytes;       /* activation arena of one session: 8 GiB */
 } fc_limits;
 extern fc_limits fc_limits_current;   /* defaults above; CLI options may raise them */
+/* Applies "name=value,name=value" (names as the fields above, values with an optional
+ * k/M/G/T binary suffix) to fc_limits_current; -1 + err (FC_EINPUT) on an unknown name or a
+ * bad value, nothing changed then (common/limits_env.c). */
+int fc_limits_parse(const char *spec, fc_error *err);
+/* fc_limits_parse(getenv("FULLCONV_LIMITS")) when set; 0 when unset. Called by the CLI. */
+int fc_limits_init_from_env(fc_error *err);
 
 #endif

@@ -13,4 +13,5 @@ fc_limits fc_limits_current = {
     .max_nesting = 100,
     .max_pickle_memo = 1000000,
     .max_string_bytes = 64ull << 20,
+    .max_arena_bytes = 8ull << 30,
 };

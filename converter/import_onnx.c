@@ -106,8 +106,8 @@ static int parse_u64(const char *s, uint64_t *out)
 
 /* External data: the location is relative to the model's folder and must stay inside it
  * (no absolute path, no "..", and the resolved path - symlinks followed - under the folder). */
-static int read_external(const Onnx__TensorProto *t, const char *file, const char *base_dir,
-                         void *dst, size_t nbytes, fc_error *err)
+static int open_external(const Onnx__TensorProto *t, const char *file, const char *base_dir, size_t nbytes,
+                         int *fd_out, uint64_t *offset_out, fc_error *err)
 {
     const char *location = NULL;
     uint64_t offset = 0, length = 0;
@@ -168,27 +168,30 @@ static int read_external(const Onnx__TensorProto *t, const char *file, const cha
         return fc_fail(err, FC_EINPUT, "%s: tensor '%s': cannot open external data '%s': %s", file, tname(t),
                        location, strerror(errno));
     struct stat st;
-    int rc = 0;
     if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
-        rc = fc_fail(err, FC_EINPUT, "%s: tensor '%s': external data '%s' is not a regular file", file,
-                     tname(t), location);
-    } else if (offset > (uint64_t)st.st_size || nbytes > (uint64_t)st.st_size - offset) {
-        rc = fc_fail(err, FC_EINPUT, "%s: tensor '%s': external data '%s' has %lld bytes, needs %zu at offset %llu",
-                     file, tname(t), location, (long long)st.st_size, nbytes, (unsigned long long)offset);
-    } else {
-        size_t done = 0;
-        while (done < nbytes) {
-            ssize_t r = pread(fd, (char *)dst + done, nbytes - done, (off_t)(offset + done));
-            if (r <= 0) {
-                rc = fc_fail(err, FC_EIO, "%s: tensor '%s': reading external data '%s' failed", file,
-                             tname(t), location);
-                break;
-            }
-            done += (size_t)r;
-        }
+        close(fd);
+        return fc_fail(err, FC_EINPUT, "%s: tensor '%s': external data '%s' is not a regular file", file,
+                       tname(t), location);
     }
-    close(fd);
-    return rc;
+    if (offset > (uint64_t)st.st_size || nbytes > (uint64_t)st.st_size - offset) {
+        close(fd);
+        return fc_fail(err, FC_EINPUT, "%s: tensor '%s': external data '%s' has %lld bytes, needs %zu at offset %llu",
+                       file, tname(t), location, (long long)st.st_size, nbytes, (unsigned long long)offset);
+    }
+    *fd_out = fd;
+    *offset_out = offset;
+    return 0;
+}
+
+static int read_fd(int fd, uint64_t offset, void *dst, size_t nbytes)
+{
+    size_t done = 0;
+    while (done < nbytes) {
+        ssize_t r = pread(fd, (char *)dst + done, nbytes - done, (off_t)(offset + done));
+        if (r <= 0) return -1;
+        done += (size_t)r;
+    }
+    return 0;
 }
 
 static int typed_count_ok(size_t have, size_t numel, const Onnx__TensorProto *t, const char *file,
@@ -222,50 +225,59 @@ int onnx_tensor_data(const Onnx__TensorProto *t, const char *file, const char *b
         return fc_fail(err, FC_EINPUT, "%s: tensor '%s': dims overflow or exceed the tensor size limit", file,
                        tname(t));
     int external = t->has_data_location && t->data_location == 1;
-    if (external || !t->has_raw_data) {
-        /* sizes below come from data actually present in the file, so nbytes is bounded by it;
-         * external data is bounded by the checked file size before reading */
-    }
-    uint8_t *data = malloc(nbytes ? nbytes : 1);
-    if (!data) return fc_fail(err, FC_ENOMEM, "%s: tensor '%s': out of memory (%zu bytes)", file, tname(t), nbytes);
-    int rc = 0;
+    /* every size is checked against data actually present (in the file or the external file)
+     * before anything is allocated, so a lying header cannot make us allocate */
+    int fd = -1;
+    uint64_t offset = 0;
     if (external) {
-        rc = read_external(t, file, base_dir, data, nbytes, err);
+        if (open_external(t, file, base_dir, nbytes, &fd, &offset, err)) return -1;
     } else if (t->has_raw_data) {
         if (t->raw_data.len != nbytes)
-            rc = fc_fail(err, FC_EINPUT, "%s: tensor '%s': raw_data has %zu bytes, the shape needs %zu", file,
-                         tname(t), t->raw_data.len, nbytes);
-        else if (nbytes)
-            memcpy(data, t->raw_data.data, nbytes);
+            return fc_fail(err, FC_EINPUT, "%s: tensor '%s': raw_data has %zu bytes, the shape needs %zu", file,
+                           tname(t), t->raw_data.len, nbytes);
     } else {
+        size_t have;
+        const char *field;
         switch (dtype) {
-        case FC_DT_F32:
-            if (!(rc = typed_count_ok(t->n_float_data, numel, t, file, "float_data", err)) && numel)
-                memcpy(data, t->float_data, nbytes);
-            break;
-        case FC_DT_F64:
-            if (!(rc = typed_count_ok(t->n_double_data, numel, t, file, "double_data", err)) && numel)
-                memcpy(data, t->double_data, nbytes);
-            break;
-        case FC_DT_I64:
-            if (!(rc = typed_count_ok(t->n_int64_data, numel, t, file, "int64_data", err)) && numel)
-                memcpy(data, t->int64_data, nbytes);
-            break;
+        case FC_DT_F32: have = t->n_float_data; field = "float_data"; break;
+        case FC_DT_F64: have = t->n_double_data; field = "double_data"; break;
+        case FC_DT_I64: have = t->n_int64_data; field = "int64_data"; break;
+        case FC_DT_U32: case FC_DT_U64: have = t->n_uint64_data; field = "uint64_data"; break;
+        default: have = t->n_int32_data; field = "int32_data"; break;
+        }
+        if (typed_count_ok(have, numel, t, file, field, err)) return -1;
+    }
+    uint8_t *data = malloc(nbytes ? nbytes : 1);
+    if (!data) {
+        if (fd >= 0) close(fd);
+        return fc_fail(err, FC_ENOMEM, "%s: tensor '%s': out of memory (%zu bytes)", file, tname(t), nbytes);
+    }
+    int rc = 0;
+    if (external) {
+        if (read_fd(fd, offset, data, nbytes))
+            rc = fc_fail(err, FC_EIO, "%s: tensor '%s': reading external data failed", file, tname(t));
+        close(fd);
+    } else if (t->has_raw_data) {
+        if (nbytes) memcpy(data, t->raw_data.data, nbytes);
+    } else {
+        /* little-endian host (fc_common.h): typed fields copy or narrow element by element */
+        switch (dtype) {
+        case FC_DT_F32: if (numel) memcpy(data, t->float_data, nbytes); break;
+        case FC_DT_F64: if (numel) memcpy(data, t->double_data, nbytes); break;
+        case FC_DT_I64: if (numel) memcpy(data, t->int64_data, nbytes); break;
         case FC_DT_U32: case FC_DT_U64:
-            if (!(rc = typed_count_ok(t->n_uint64_data, numel, t, file, "uint64_data", err)))
-                for (size_t i = 0; i < numel; i++) {
-                    if (dtype == FC_DT_U64) memcpy(data + 8 * i, &t->uint64_data[i], 8);
-                    else { uint32_t v = (uint32_t)t->uint64_data[i]; memcpy(data + 4 * i, &v, 4); }
-                }
+            for (size_t i = 0; i < numel; i++) {
+                if (dtype == FC_DT_U64) memcpy(data + 8 * i, &t->uint64_data[i], 8);
+                else { uint32_t v = (uint32_t)t->uint64_data[i]; memcpy(data + 4 * i, &v, 4); }
+            }
             break;
         default:   /* int32, int16, int8, uint16, uint8, bool, float16 and bfloat16 (bits) live in int32_data */
-            if (!(rc = typed_count_ok(t->n_int32_data, numel, t, file, "int32_data", err)))
-                for (size_t i = 0; i < numel; i++) {
-                    int32_t v = t->int32_data[i];
-                    if (esize == 4) memcpy(data + 4 * i, &v, 4);
-                    else if (esize == 2) { uint16_t h = (uint16_t)v; memcpy(data + 2 * i, &h, 2); }
-                    else data[i] = (uint8_t)v;
-                }
+            for (size_t i = 0; i < numel; i++) {
+                int32_t v = t->int32_data[i];
+                if (esize == 4) memcpy(data + 4 * i, &v, 4);
+                else if (esize == 2) { uint16_t h = (uint16_t)v; memcpy(data + 2 * i, &h, 2); }
+                else data[i] = (uint8_t)v;
+            }
             break;
         }
     }
@@ -579,30 +591,73 @@ static int add_graph_outputs(onnx_import *im, const Onnx__GraphProto *graph, fc_
     return 0;
 }
 
-/* A Reshape whose target depends on a free (batch) dimension, as torch's x.view(x.size(0), -1)
- * exports with dynamic axes: evaluate the target with the free dimensions at 1 and at 2; the
- * entries that agree are constants, and a leading entry that follows the batch becomes 0
- * (ONNX: copy the input's dimension). 1 lowered, 0 not this case. */
-static int lower_reshape_free_batch(onnx_import *im, int idx, fc_error *err)
+/* Shape parameters computed from the shape of a value with a free (batch) dimension, as torch
+ * exports with dynamic axes (x.view(x.size(0), -1), channel split/shuffle): each non-constant
+ * parameter input of the pending node is evaluated with the free dimensions at 1, 2 and 5.
+ * Entries equal at all three are constants; a Reshape target entry 0 that equals the free
+ * dimension becomes 0 (ONNX: copy the input's dimension). A parameter that agrees everywhere
+ * becomes a constant, so the ordinary lowering applies. 1 done, 0 not this case, -1 error. */
+#define FREE_POINTS 3
+static int freeze_free_dim_params(onnx_import *im, int idx, fc_error *err)
 {
+    static const int64_t points[FREE_POINTS] = {1, 2, 5};
     ir_graph *g = im->g;
-    ir_node *n = &g->nodes[idx];
-    if (n->op != FCN_OP_RESHAPE || n->n_in < 2 || n->in[1] < 0 || ir_get_int(n, FCN_ATTR_ALLOWZERO, 0)) return 0;
-    const ir_value *x = &g->values[n->in[0]];
-    int64_t a1[IR_MAX_ATTR_VALUES], a2[IR_MAX_ATTR_VALUES], shape[IR_MAX_ATTR_VALUES];
-    int count;
-    if (fcv_eval_at_free_dims(g, is_pending, im, n->in[1], a1, a2, IR_MAX_ATTR_VALUES, &count, err)) return -1;
-    if (count < 0) return 0;
-    for (int i = 0; i < count; i++) {
-        if (a1[i] == a2[i]) shape[i] = a1[i];
-        else if (i == 0 && a1[i] == 1 && a2[i] == 2 && x->ndim >= 1 && x->dims[0] < 0) shape[i] = 0;
-        else return 0;
+    int changed = 0;
+    for (int k = 1; k < g->nodes[idx].n_in; k++) {
+        ir_node *n = &g->nodes[idx];
+        int v = n->in[k];
+        if (v < 0 || g->values[v].data) continue;
+        int64_t vals[FREE_POINTS * IR_MAX_ATTR_VALUES], fixed[IR_MAX_ATTR_VALUES];
+        int count;
+        if (fcv_eval_at_free_dims(g, is_pending, im, v, points, FREE_POINTS, vals, IR_MAX_ATTR_VALUES, &count, err))
+            return -1;
+        if (count < 0) return 0;
+        n = &g->nodes[idx];
+        int batch_copy = 0;
+        for (int i = 0; i < count; i++) {
+            int same = vals[i] == vals[IR_MAX_ATTR_VALUES + i] && vals[i] == vals[2 * IR_MAX_ATTR_VALUES + i];
+            int follows = 1;
+            for (int p = 0; p < FREE_POINTS; p++) follows &= vals[p * IR_MAX_ATTR_VALUES + i] == points[p];
+            const ir_value *x = &g->values[n->in[0]];
+            if (same) fixed[i] = vals[i];
+            else if (n->op == FCN_OP_RESHAPE && k == 1 && i == 0 && follows && x->ndim >= 1 && x->dims[0] < 0 &&
+                     !ir_get_int(n, FCN_ATTR_ALLOWZERO, 0)) {
+                fixed[i] = 0;
+                batch_copy = 1;
+            } else {
+                return 0;
+            }
+        }
+        if (batch_copy) {   /* only this node's view of the value changes: set the attribute here */
+            ir_set_ints(n, FCN_ATTR_SHAPE, fixed, count);
+            n->in[1] = -1;
+            changed = 1;
+            continue;
+        }
+        int64_t *data = malloc(sizeof(int64_t) * (size_t)(count ? count : 1));
+        if (!data) return fc_fail(err, FC_ENOMEM, "%s: out of memory", im->file);
+        memcpy(data, fixed, sizeof(int64_t) * (size_t)count);
+        ir_value *val = &g->values[v];
+        int producer = val->producer;
+        if (producer >= 0 && g->nodes[producer].n_out == 1) g->nodes[producer].dead = 1;
+        val->data = data;
+        val->nbytes = sizeof(int64_t) * (size_t)count;
+        val->dtype = FC_DT_I64;
+        val->ndim = 1;
+        val->dims[0] = count;
+        changed = 1;
     }
-    n = &g->nodes[idx];
-    ir_set_ints(n, FCN_ATTR_SHAPE, shape, count);
-    n->n_in = 1;
+    if (!changed) return 0;
+    /* the chains that computed the frozen values are dead code now (dce drops them) */
+    ir_node *n = &g->nodes[idx];
+    if (n->op == FCN_OP_RESHAPE && n->n_in >= 2 && n->in[1] < 0) {
+        n->n_in = 1;
+        ir_update_links(g);
+        return 1;
+    }
+    int r = onnx_lower(im, idx, err);
     ir_update_links(g);
-    return 1;
+    return r;
 }
 
 static int count_constants(const ir_graph *g)
@@ -618,6 +673,7 @@ static int count_constants(const ir_graph *g)
 static int resolve_pending(onnx_import *im, fc_error *err)
 {
     for (int round = 0;; round++) {
+        if (round > 100000) return fc_fail(err, FC_EINTERNAL, "%s: constant folding does not converge", im->file);
         int progress = 0, left = 0;
         for (int i = 0; i < im->n_pending; i++) left += im->pending[i].name != NULL;
         if (left && fcv_infer_shapes_filtered(im->g, is_pending, im, 1, err)) return fc_wrap(err, "%s", im->file);
@@ -644,7 +700,7 @@ static int resolve_pending(onnx_import *im, fc_error *err)
         for (int i = 0; i < im->n_pending; i++) {
             if (!im->pending[i].name) continue;
             int idx = ir_find_node(im->g, im->pending[i].name);
-            int r = idx < 0 ? 0 : lower_reshape_free_batch(im, idx, err);
+            int r = idx < 0 ? 0 : freeze_free_dim_params(im, idx, err);
             if (r < 0) return -1;
             if (r == 1) {
                 drop_pending(&im->pending[i]);
@@ -658,7 +714,6 @@ static int resolve_pending(onnx_import *im, fc_error *err)
             if (idx >= 0) return onnx_lower_fail(im, idx, im->pending[i].op_type, err);
         }
         return 0;
-        if (round > 10000) return fc_fail(err, FC_EINTERNAL, "%s: constant folding does not converge", im->file);
     }
 }
 

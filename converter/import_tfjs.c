@@ -21,8 +21,8 @@
  * or outputs) with InputLayer, Conv2D (groups), DepthwiseConv2D, SeparableConv2D, Dense (rank 2,
  * 3 and 4 inputs), BatchNormalization (channel axis), Activation/ReLU/LeakyReLU/ELU/Softmax,
  * PReLU, Max/AveragePooling2D, GlobalAverage/MaxPooling2D, Flatten, Reshape, ZeroPadding2D,
- * Cropping2D, Rescaling, Dropout and other inference no-ops, Add/Multiply/Subtract/Maximum/Minimum,
- * Concatenate.
+ * Cropping2D, Rescaling, Dropout and other inference no-ops, Add/Multiply/Subtract/Maximum/Minimum/
+ * Average, Concatenate.
  * Not covered: channels_first configs, Conv1D/3D, recurrent and attention layers, nested models
  * (a Model used as a layer), Keras 3 configs (inbound_nodes as {"args": ...} dicts), TF.js graph
  * models (a TensorFlow GraphDef: would need a second importer), and native `.keras` / `.h5` files:
@@ -486,10 +486,20 @@ static int add_const(tfjs_import *im, const char *suffix, int ndim, const int64_
 {
     char base[600];
     snprintf(base, sizeof base, "%s/%s", im->layer, suffix);
-    char *name = ir_unique_name(im->g, base);
-    if (!name) { free(data); return fc_fail(err, FC_ENOMEM, "%s: out of memory", im->file); }
     size_t numel;
     fc_numel(ndim, dims, &numel);
+    /* a shared layer's later calls reuse the constant of its first call (same name, same bytes) */
+    int prev = ir_find_value(im->g, base);
+    if (prev >= 0) {
+        const ir_value *v = &im->g->values[prev];
+        if (v->data && v->nbytes == numel * sizeof(float) && v->ndim == ndim &&
+            memcmp(v->dims, dims, sizeof(int64_t) * (size_t)ndim) == 0 && memcmp(v->data, data, v->nbytes) == 0) {
+            free(data);
+            return prev;
+        }
+    }
+    char *name = ir_unique_name(im->g, base);
+    if (!name) { free(data); return fc_fail(err, FC_ENOMEM, "%s: out of memory", im->file); }
     int id = ir_add_const_owned(im->g, name, FC_DT_F32, ndim, dims, data, numel * sizeof(float), err);
     free(name);
     return id;
@@ -1211,6 +1221,19 @@ static int map_merge(tfjs_import *im, int op, const kt *ins, int n_in, kt *out, 
     return 0;
 }
 
+/* Average: one variadic Mean node (ONNX Mean), equal shapes. */
+static int map_average(tfjs_import *im, const kt *ins, int n_in, kt *out, fc_error *err)
+{
+    if (n_in < 2) return lfail(im, err, "%d inputs", n_in);
+    int ids[64];
+    for (int i = 0; i < n_in; i++) {
+        if (!same_shape(&ins[0], &ins[i])) return lfail(im, err, "inputs have different shapes (broadcasting not supported)");
+        ids[i] = ins[i].id;
+    }
+    if (new_tensor(im, im->layer, ins[0].rank, ins[0].shape, out, err)) return -1;
+    return emit(im, FCN_OP_MEAN, NULL, ids, n_in, out->id, err) < 0 ? -1 : 0;
+}
+
 static int map_concat(tfjs_import *im, const cJSON *cfg, const kt *ins, int n_in, kt *out, fc_error *err)
 {
     int64_t axis;
@@ -1242,7 +1265,7 @@ static int map_concat(tfjs_import *im, const cJSON *cfg, const kt *ins, int n_in
 static int map_layer(tfjs_import *im, const char *cls, const cJSON *cfg, const kt *ins, int n_in, kt *out,
                      fc_error *err)
 {
-    if (n_in != 1 && strcmp(cls, "Add") && strcmp(cls, "Concatenate") && strcmp(cls, "Subtract") &&
+    if (n_in != 1 && strcmp(cls, "Add") && strcmp(cls, "Concatenate") && strcmp(cls, "Subtract") && strcmp(cls, "Average") &&
         strcmp(cls, "Multiply") && strcmp(cls, "Maximum") && strcmp(cls, "Minimum"))
         return lfail(im, err, "takes one input, got %d", n_in);
     const kt *in = &ins[0];
@@ -1289,6 +1312,7 @@ static int map_layer(tfjs_import *im, const char *cls, const cJSON *cfg, const k
     if (!strcmp(cls, "Multiply")) return map_merge(im, FCN_OP_MUL, ins, n_in, out, err);
     if (!strcmp(cls, "Maximum")) return map_merge(im, FCN_OP_MAX, ins, n_in, out, err);
     if (!strcmp(cls, "Minimum")) return map_merge(im, FCN_OP_MIN, ins, n_in, out, err);
+    if (!strcmp(cls, "Average")) return map_average(im, ins, n_in, out, err);
     if (!strcmp(cls, "Concatenate")) return map_concat(im, cfg, ins, n_in, out, err);
     return lfail(im, err, "layer class not supported");
 }

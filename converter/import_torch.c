@@ -150,6 +150,19 @@ static int decode_tensor(torch_ctx *c, const fcv_pk *v, const char *name, fc_arr
         int rc = decode_tensor(c, v->args->items[0], name, out, depth + 1);
         return rc == 1 ? fc_fail(c->err, FC_EINPUT, "%s: tensor '%s': parameter without a tensor", c->file, name) : rc;
     }
+    if (strcmp(cls, "torch._tensor._rebuild_from_type_v2") == 0) {
+        /* (func, type, func_args, state): a tensor (sub)class rebuilt by func(*func_args) */
+        const fcv_pk *a = v->args;
+        if (a->n < 3 || a->items[0]->kind != FCV_PK_GLOBAL || a->items[2]->kind != FCV_PK_TUPLE)
+            return fc_fail(c->err, FC_EINPUT, "%s: tensor '%s': malformed _rebuild_from_type_v2 arguments", c->file, name);
+        fcv_pk call;
+        memset(&call, 0, sizeof call);
+        call.kind = FCV_PK_OBJECT;
+        call.cls = a->items[0];
+        call.args = a->items[2];
+        int rc = decode_tensor(c, &call, name, out, depth + 1);
+        return rc == 1 ? fc_fail(c->err, FC_EINPUT, "%s: tensor '%s': unsupported tensor subclass record", c->file, name) : rc;
+    }
     if (strcmp(cls, "torch._utils._rebuild_tensor_v2") != 0) return 1;
     const fcv_pk *a = v->args;
     if (a->n < 4 || a->items[0]->kind != FCV_PK_PERSID || a->items[1]->kind != FCV_PK_INT)
@@ -477,6 +490,7 @@ static int build_sequential(torch_ctx *c, const fcv_pk *root, fcv_weights *w, co
     if (gb_init(&b, c->file, w, c->err)) return -1;
     gb_val x;
     int rc;
+    char guessed[64] = "";
     if (opt && opt->n_input_dims) {
         rc = gb_input_dims(&b, opt->n_input_dims, opt->input_dims, &x);
     } else {
@@ -492,15 +506,16 @@ static int build_sequential(torch_ctx *c, const fcv_pk *root, fcv_weights *w, co
             return fc_fail(c->err, FC_EINPUT, "%s: cannot tell the input shape (first layer %s): pass --input-shape", c->file,
                            *k ? k : "unknown");
         }
-        char shape[64];
-        fc_format_dims(nd, dims, shape, sizeof shape);
-        fprintf(stderr, "%s: no input shape in the file: using %s from the first layer (--input-shape to change)\n",
-                c->file, shape);
-        if (meta) cJSON_AddStringToObject(meta, "torch_input_shape_guessed", shape);
+        fc_format_dims(nd, dims, guessed, sizeof guessed);
         rc = gb_input_dims(&b, nd, dims, &x);
     }
     if (rc == 0) rc = seq_walk(c, &b, root, "", &x, 0);
     if (rc == 0) rc = gb_finish(&b, x, "nn.Sequential", out);
+    if (rc == 0 && guessed[0]) {
+        fprintf(stderr, "%s: no input shape in the file: using %s from the first layer (--input-shape to change)\n",
+                c->file, guessed);
+        if (meta) cJSON_AddStringToObject(meta, "torch_input_shape_guessed", guessed);
+    }
     gb_fini(&b);
     return rc;
 }
@@ -569,12 +584,21 @@ static int finish_arch(torch_ctx *c, fcv_weights *w, const fcv_import_options *o
     if (!arch)
         return fc_fail(c->err, FC_EINPUT, "%s: %s with %d tensors: cannot tell the architecture from the names; pass --arch (%s)",
                        c->file, what, w->count, fcv_arch_list());
+    const char *looks_like = opt && opt->arch ? fcv_arch_guess(w) : NULL;   /* before w is consumed */
+    if (fcv_arch_build(arch, c->file, w, opt, out, c->err)) {
+        if (c->err && looks_like && strcmp(looks_like, arch) != 0) {
+            size_t len = strlen(c->err->msg);
+            snprintf(c->err->msg + len, sizeof c->err->msg - len, " (the weight names look like %s)", looks_like);
+        }
+        return -1;
+    }
+    /* said only once it worked: a failing conversion prints its one error line and nothing else */
     if (!(opt && opt->arch)) {
         fprintf(stderr, "%s: guessed --arch %s from the weight names\n", c->file, arch);
         if (meta) cJSON_AddBoolToObject(meta, "torch_arch_guessed", 1);
     }
     if (meta) cJSON_AddStringToObject(meta, "torch_arch", arch);
-    return fcv_arch_build(arch, c->file, w, opt, out, c->err);
+    return 0;
 }
 
 static int import_root(torch_ctx *c, const fcv_pk *root, int script, const fcv_import_options *opt, cJSON *meta,

@@ -284,7 +284,7 @@ static const char *const allowed_exact[] = {
     "torch._utils._rebuild_parameter",
     "torch._utils._rebuild_parameter_with_state",
     "torch._tensor._rebuild_from_type_v2",
-    "torch.Size", "torch.device",
+    "torch.Size", "torch.device", "torch.Tensor",
     "torch.nn.parameter.Parameter",
     "_codecs.encode",
     "builtins.set", "builtins.frozenset",

@@ -290,6 +290,13 @@ static int plan_memory(fcn_session *s, fc_error *err)
         goto out;
     }
     fcn_plan_stats(items, n_items, -1, nn - 1, &s->peak_live, &s->two_largest);
+    /* A few-KB model can declare shapes needing terabytes: refuse before allocating. */
+    if (s->arena_bytes > fc_limits_current.max_arena_bytes) {
+        fc_fail(err, FC_EINPUT, "%s: the activations need a %zu-byte arena at these shapes, over the limit of %llu "
+                "(FULLCONV_LIMITS=max_arena_bytes=N for trusted models)", m->name, s->arena_bytes,
+                (unsigned long long)fc_limits_current.max_arena_bytes);
+        goto out;
+    }
     s->arena = aligned_alloc(64, s->arena_bytes ? s->arena_bytes : 64);
     if (!s->arena) {
         fc_fail(err, FC_ENOMEM, "%s: out of memory for the %zu-byte activation arena", m->name, s->arena_bytes);

@@ -8,9 +8,10 @@ ResNet-18, SqueezeNet). Not committed and not run by `make test` (hundreds of MB
     /usr/bin/python3 scripts/make_big_models.py --all                # also resnet50
     then: sh scripts/check_big_models.sh
 
-Writes build/models/<name>.onnx, <name>.input.npy (seeded 1x3x224x224 standard normal) and
-<name>.output.npy (PyTorch's output). Models are built with weights=None after torch.manual_seed(0),
-so nothing is downloaded; exported in eval mode, opset 13, fixed batch 1.
+Writes build/models/<name>.onnx, <name>.input.npy (seeded 1x3x224x224 standard normal; --batch N for
+more rows) and <name>.output.npy (PyTorch's output). Models are built with weights=None after
+torch.manual_seed(0), so nothing is downloaded; BN layers get seeded running statistics; exported in
+eval mode, opset 13, batch 1 (fixed unless --dynamic-batch).
 """
 import argparse
 import os
@@ -47,13 +48,21 @@ def build(name):
     return model
 
 
+def shown(path):
+    rel = os.path.relpath(path, ROOT)
+    return path if rel.startswith("..") else rel
+
+
 def main():
     ap = argparse.ArgumentParser(description="export seeded-random torchvision models to build/models/")
     ap.add_argument("--models", help="comma-separated list (default: %s)" % ",".join(DEFAULT))
     ap.add_argument("--all", action="store_true", help="default list plus %s" % ",".join(EXTRA))
     ap.add_argument("--out", default=os.path.join(ROOT, "build", "models"), help="output folder")
     ap.add_argument("--opset", type=int, default=13)
-    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--batch", type=int, default=1,
+                    help="rows in <name>.input.npy (the ONNX keeps a fixed batch of 1 unless --dynamic-batch)")
+    ap.add_argument("--dynamic-batch", action="store_true", help="export the batch dimension as dynamic 'N'")
+    ap.add_argument("--threads", type=int, default=1, help="torch threads (1: fastest on a loaded machine)")
     args = ap.parse_args()
     names = args.models.split(",") if args.models else DEFAULT + (EXTRA if args.all else [])
     for n in names:
@@ -64,7 +73,7 @@ def main():
     for name in names:
         t0 = time.time()
         model = build(name)
-        x = torch.randn(1, 3, 224, 224, generator=torch.Generator().manual_seed(0))
+        x = torch.randn(args.batch, 3, 224, 224, generator=torch.Generator().manual_seed(0))
         with torch.no_grad():
             y = model(x)
         onnx_path = os.path.join(args.out, f"{name}.onnx")
@@ -72,14 +81,15 @@ def main():
         import warnings
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            torch.onnx.export(model, x, tmp_path, opset_version=args.opset, input_names=["input"],
-                              output_names=["output"], do_constant_folding=True)
+            dyn = {"input": {0: "N"}, "output": {0: "N"}} if args.dynamic_batch else None
+            torch.onnx.export(model, x[:1], tmp_path, opset_version=args.opset, input_names=["input"],
+                              output_names=["output"], do_constant_folding=True, dynamic_axes=dyn)
         os.replace(tmp_path, onnx_path)
         np.save(os.path.join(args.out, f"{name}.input.npy"), x.numpy().astype(np.float32))
         np.save(os.path.join(args.out, f"{name}.output.npy"), y.numpy().astype(np.float32))
         params = sum(p.numel() for p in model.parameters())
         print(f"{name:20s} {params / 1e6:7.2f} M params  {os.path.getsize(onnx_path) / 1e6:8.1f} MB  "
-              f"{time.time() - t0:6.1f} s  -> {os.path.relpath(onnx_path, ROOT)}", flush=True)
+              f"{time.time() - t0:6.1f} s  -> {shown(onnx_path)}", flush=True)
     return 0
 
 

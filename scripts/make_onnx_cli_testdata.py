@@ -7,6 +7,9 @@ Seeded and small (a few KB each); the outputs in testdata/onnx/ are committed.
   cli_cnn.onnx   opset 11, dynamic batch: Conv+BN+ReLU, MaxPool, x.view(x.size(0), -1) (the
                  Shape->Gather->Unsqueeze->Concat->Reshape chain), Linear, Dropout, Linear,
                  Softmax(dim=1) (legacy 2-D coercion) — inputs x2 (batch 2) and x3 (batch 3)
+  cli_shuffle.onnx  opset 11, dynamic batch: ShuffleNet's channel split (x.chunk -> Slice with
+                 shape-derived bounds) and channel shuffle (view(b, g, c/g, h, w) -> transpose ->
+                 view) — inputs x2 and x3
   cli_gap.onnx   opset 13, fixed shape: Conv, SiLU (Sigmoid*Mul), ReLU6 (Clip with min/max
                  inputs), Pad, AvgPool, global average pool, Flatten, Linear
 """
@@ -52,6 +55,21 @@ class Gap(nn.Module):
         return self.fc(x)
 
 
+class Shuffle(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(4, 8, 1)
+        self.branch = nn.Conv2d(4, 4, 3, padding=1, groups=4)
+
+    def forward(self, x):
+        x = self.conv(x)
+        a, b = x.chunk(2, dim=1)
+        x = torch.cat((a, torch.relu(self.branch(b))), dim=1)
+        n, c, h, w = x.size()
+        x = x.view(n, 2, c // 2, h, w).transpose(1, 2).contiguous().view(n, -1, h, w)
+        return torch.flatten(nn.functional.adaptive_avg_pool2d(x, 1), 1)
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     torch.manual_seed(1234)
@@ -68,6 +86,17 @@ def main():
         np.save(os.path.join(OUT, "cli_cnn_y2.npy"), cnn(x2).numpy())
         np.save(os.path.join(OUT, "cli_cnn_x3.npy"), x3.numpy())
         np.save(os.path.join(OUT, "cli_cnn_y3.npy"), cnn(x3).numpy())
+
+    shuffle = Shuffle().eval()
+    s2 = torch.randn(2, 4, 6, 6)
+    s3 = torch.randn(3, 4, 6, 6)
+    torch.onnx.export(shuffle, s2, os.path.join(OUT, "cli_shuffle.onnx"), opset_version=11, input_names=["x"],
+                      output_names=["y"], dynamic_axes={"x": {0: "batch"}, "y": {0: "batch"}})
+    with torch.no_grad():
+        np.save(os.path.join(OUT, "cli_shuffle_x2.npy"), s2.numpy())
+        np.save(os.path.join(OUT, "cli_shuffle_y2.npy"), shuffle(s2).numpy())
+        np.save(os.path.join(OUT, "cli_shuffle_x3.npy"), s3.numpy())
+        np.save(os.path.join(OUT, "cli_shuffle_y3.npy"), shuffle(s3).numpy())
 
     gap = Gap().eval()
     xg = torch.randn(1, 3, 16, 16)

@@ -24,7 +24,7 @@
 //                3-D tensor; its weights split mid-tensor over two shard files.
 //     prep       Rescaling (pixels in 0..255), Cropping2D, strided conv, PReLU with per-pixel and
 //                channel-shared slopes, GlobalAveragePooling2D, Dense.
-//     shared     one Conv2D called twice (shared layer), Multiply/Minimum/Maximum, Dense on a 4-D
+//     shared     one Conv2D called twice (shared layer), Multiply/Minimum/Maximum/Average, Dense on a 4-D
 //                tensor, BatchNormalization on (N, C), swish/softplus/softsign/sigmoid.
 // Weights come from a seeded PRNG (mulberry32), so reruns write identical files.
 //
@@ -302,7 +302,7 @@ function writeBad() {
   console.log(`${badRoot}: ${Object.keys(cases).length + 1} hostile model.json cases`);
 }
 
-// Shared layer (one Conv2D called twice), Multiply/Minimum/Maximum merges, Dense on a 4-D
+// Shared layer (one Conv2D called twice), Multiply/Minimum/Maximum/Average merges, Dense on a 4-D
 // tensor (a 1x1 conv in NCHW), BatchNormalization on (N, C), swish/softplus/softsign/sigmoid.
 function sharedNet() {
   const x = tf.input({ name: 'img', shape: [6, 6, 4] });
@@ -312,7 +312,8 @@ function sharedNet() {
   const m = tf.layers.multiply({ name: 'mul' }).apply([a, b]);
   const d = tf.layers.minimum({ name: 'min' }).apply([m, x]);
   const mx = tf.layers.maximum({ name: 'max' }).apply([d, b]);
-  const p = tf.layers.dense({ name: 'pixelwise', units: 5, activation: 'softplus' }).apply(mx);
+  const av = tf.layers.average({ name: 'avg' }).apply([a, b, mx]);
+  const p = tf.layers.dense({ name: 'pixelwise', units: 5, activation: 'softplus' }).apply(av);
   const g = tf.layers.globalAveragePooling2d({ name: 'gap' }).apply(p);
   const bn = tf.layers.batchNormalization({ name: 'bn1d' }).apply(g);
   const s = tf.layers.activation({ name: 'soft', activation: 'softsign' }).apply(bn);

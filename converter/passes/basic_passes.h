@@ -14,9 +14,14 @@ int fcv_fold_constants_filtered(ir_graph *g, fcv_node_filter skip, void *ctx, fc
 int fcv_infer_shapes_filtered(ir_graph *g, fcv_node_filter skip, void *ctx, int tolerant, fc_error *err);
 
 /* Value vid (1-D i64, computed from shapes) evaluated with every free input dimension set to
- * 1 (at1) and to 2 (at2). *count = -1 when it cannot be computed that way (not an error). */
-int fcv_eval_at_free_dims(ir_graph *g, fcv_node_filter skip, void *ctx, int vid, int64_t *at1, int64_t *at2,
-                          int max, int *count, fc_error *err);
+ * each of free_values[0..n_points): vals[p * max + i]. *count = -1 when it cannot be computed
+ * that way (not an error). */
+int fcv_eval_at_free_dims(ir_graph *g, fcv_node_filter skip, void *ctx, int vid, const int64_t *free_values,
+                          int n_points, int64_t *vals, int max, int *count, fc_error *err);
+
+/* Folds with the value shapes g holds now (no shape inference): constant nodes and Shape nodes
+ * on fully known shapes, until nothing changes. Returns the count or -1. */
+int fcv_fold_known(ir_graph *g, fc_error *err);
 
 /* Evaluates ONNX Shape semantics (start/end clamped, opset 15) on a known shape. */
 int fcv_shape_slice(int ndim, int64_t start, int64_t end, int64_t *first, int64_t *count);

@@ -224,7 +224,7 @@ static int convert_head(ir_graph *g, head *hd, cJSON *log, fc_error *err)
 static int no_match(const ir_graph *g, fc_error *err)
 {
     if (g->n_outputs < 1) return fc_fail(err, FC_EINPUT, "--fc-to-conv: the graph has no output");
-    int v = g->outputs[0], p = -1;
+    int v = g->outputs[0], p = -1, saw_fc = 0;
     const char *reason = "";
     for (int steps = 0; steps < 10000; steps++) {
         p = g->values[v].producer;
@@ -234,6 +234,7 @@ static int no_match(const ir_graph *g, fc_error *err)
             n->op == FCN_OP_GEMM || n->op == FCN_OP_MATMUL || n->op == FCN_OP_ADD) {
             if (n->op == FCN_OP_ADD || n->op == FCN_OP_MATMUL || n->op == FCN_OP_GEMM) {
                 rw_fc fc;
+                saw_fc = 1;
                 if ((n->op != FCN_OP_ADD) && !rw_match_fc(g, p, &fc)) {
                     reason = " (not an FC with a constant weight)";
                     break;
@@ -241,6 +242,15 @@ static int no_match(const ir_graph *g, fc_error *err)
             }
             v = n->in[0];
             continue;
+        }
+        if ((n->op == FCN_OP_FLATTEN || n->op == FCN_OP_RESHAPE) && !saw_fc) {
+            int q = g->values[n->in[0]].producer;
+            return fc_fail(err, FC_EINPUT,
+                           "--fc-to-conv: no Flatten/Reshape -> Gemm/MatMul head found; looked from output '%s' back to "
+                           "node '%s' (%s), which no fully connected layer follows: the model has no FC head (its "
+                           "output comes from '%s' (%s)); use --gap-head exact to expose a class map",
+                           g->values[g->outputs[0]].name, n->name, fcn_op_name(n->op), q >= 0 ? g->nodes[q].name : "?",
+                           q >= 0 ? fcn_op_name(g->nodes[q].op) : "an input");
         }
         if (n->op == FCN_OP_FLATTEN || n->op == FCN_OP_RESHAPE) {
             const ir_value *x = &g->values[n->in[0]];

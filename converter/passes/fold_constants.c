@@ -43,6 +43,21 @@ static int is_graph_input(const ir_graph *g, int v)
     return 0;
 }
 
+/* Expand is the one op whose output can be far larger than its inputs (ConstantOfShape of a
+ * hostile shape): past this many elements it stays in the graph instead of being materialized. */
+#define FOLD_MAX_EXPAND_ELEMS ((int64_t)1 << 24)
+static int expands_too_much(const ir_node *n)
+{
+    const ir_attr *a = ir_get_attr(n, FCN_ATTR_SHAPE);
+    if (!a) return 0;
+    int64_t total = 1;
+    for (int i = 0; i < a->count; i++) {
+        int64_t d = a->i[i] > 1 ? a->i[i] : 1;
+        if (d > FOLD_MAX_EXPAND_ELEMS || (total *= d) > FOLD_MAX_EXPAND_ELEMS) return 1;
+    }
+    return 0;
+}
+
 /* 1 folded, 0 not foldable, -1 error */
 static int fold_node(ir_graph *g, int idx, fc_error *err)
 {
@@ -52,6 +67,7 @@ static int fold_node(ir_graph *g, int idx, fc_error *err)
         if (n->in[k] >= 0 && !g->values[n->in[k]].data) return 0;
     for (int k = 0; k < n->n_out; k++)
         if (is_graph_input(g, n->out[k])) return 0;
+    if (n->op == FCN_OP_EXPAND && expands_too_much(n)) return 0;
 
     fcn_tensor tin[FCN_MAX_NODE_IO], tout[8];
     fcn_tensor *pin[FCN_MAX_NODE_IO], *pout[8];
@@ -143,6 +159,13 @@ static int fold_pass(ir_graph *g, fcv_node_filter skip, void *ctx, int with_shap
         folded += r;
     }
     return folded;
+}
+
+int fcv_fold_known(ir_graph *g, fc_error *err)
+{
+    int total = 0, r;
+    while ((r = fold_pass(g, NULL, NULL, 1, err)) > 0) total += r;
+    return r < 0 ? -1 : total;
 }
 
 static int has_live_shape_node(const ir_graph *g)

@@ -119,7 +119,7 @@ static void find_head(const ir_graph *g, dense_head *hd)
             continue;
         }
         int keeps;
-        if (n > 0 && is_vector_flatten(g, node)) {
+        if (is_vector_flatten(g, node)) {
             hd->flatten = p;
             v = node->in[0];
             int q = g->values[v].producer;
@@ -136,7 +136,7 @@ static void find_head(const ir_graph *g, dense_head *hd)
                 hd->pool = q;
                 v = g->nodes[q].in[0];
             }
-        } else if (n > 0 && is_global_pool(g, node, &keeps) && !keeps) {
+        } else if (is_global_pool(g, node, &keeps) && !keeps) {
             hd->pool = p;
             v = node->in[0];
         }
@@ -226,10 +226,42 @@ static int add_gap_fc(ir_graph *g, int map, const float *w, const float *b, int6
     return 0;
 }
 
+/* Parameters of the dense head's FC layers (weights + biases). */
+static double head_params(const dense_head *hd, int from, int to)
+{
+    double p = 0;
+    for (int i = from; i < to; i++) p += (double)(hd->fc[i].k_in + 1) * (double)hd->fc[i].k_out;
+    return p;
+}
+
+static void log_head_params(cJSON *log, double before, double after)
+{
+    rw_log_set_num(log, "head_params_before", before);
+    rw_log_set_num(log, "head_params_after", after);
+    char line[160];
+    snprintf(line, sizeof line, "head: %.0f params (%.0f bytes f32) -> %.0f params (%.0f bytes)", before, 4 * before,
+             after, 4 * after);
+    rw_log_add(log, "report", line);
+}
+
 /* ---- exact ----------------------------------------------------------------------------------- */
+
+/* GAP -> Flatten with no FC after it (SqueezeNet): the pooled map already holds the class
+ * scores, so it is the CAM as it stands; nothing to rewrite but the extra output. */
+static int expose_class_map(ir_graph *g, dense_head *hd, cJSON *log, fc_error *err)
+{
+    if (rw_add_graph_output(g, hd->map, "cam", err)) return -1;
+    rw_log_add(log, "matched", g->nodes[hd->pool].name);
+    rw_log_set_str(log, "mode", "exact");
+    rw_log_set_str(log, "note", "no FC after the global pool: the pooled map already holds the class scores and "
+                                "is exposed unchanged as the extra output 'cam'");
+    return 1;
+}
 
 static int gap_exact(ir_graph *g, dense_head *hd, cJSON *log, fc_error *err)
 {
+    if (hd->n_fc == 0 && hd->pool >= 0 && hd->map >= 0 && !rw_is_graph_output(g, hd->map))
+        return expose_class_map(g, hd, log, err);
     if (hd->pool < 0 || hd->map < 0 || hd->n_fc < 1) {
         char where[512];
         describe_search(g, hd, where, sizeof where);
@@ -347,6 +379,7 @@ static int gap_fold(ir_graph *g, dense_head *hd, cJSON *log, fc_error *err)
     if (fc->add >= 0) g->nodes[fc->add].dead = 1;
     rw_take_name(g, g->n_nodes - 1, fc->node);   /* the new Gemm is the last node added */
     rw_log_add(log, "produced", g->nodes[g->n_nodes - 1].name);
+    log_head_params(log, head_params(hd, 0, 1), (double)(C + 1) * (double)K);
     rw_log_set_str(log, "mode", "fold");
     rw_log_set_bool(log, "approximate", 1);
     char note[256];
@@ -593,7 +626,7 @@ static int gap_fit(ir_graph *g, dense_head *hd, const fcv_options *opt, cJSON *l
                 opt->calib);
         goto out;
     }
-    static const double grid[] = { 1e-4, 1e-3, 1e-2, 1e-1, 1, 10, 100 };
+    static const double grid[] = { 1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1, 10, 100 };
     double best_lambda = -1, best_mse = INFINITY;
     fit_eval best_eval = { 0 };
     if (!(yb = malloc(sizeof(double) * (size_t)K))) {
@@ -658,6 +691,7 @@ static int gap_fit(ir_graph *g, dense_head *hd, const fcv_options *opt, cJSON *l
         g->nodes[hd->fc[i].node].dead = 1;
         if (hd->fc[i].add >= 0) g->nodes[hd->fc[i].add].dead = 1;
     }
+    log_head_params(log, head_params(hd, 0, hd->n_fc), (double)(C + 1) * (double)K);
     rw_log_set_str(log, "mode", "fit");
     rw_log_set_bool(log, "approximate", 1);
     rw_log_set_str(log, "note", "APPROXIMATION: dense head replaced by GAP→FC fitted by ridge regression (closed form, "

@@ -187,11 +187,40 @@ int fcv_infer_shapes(ir_graph *g, fc_error *err)
     return fcv_infer_shapes_filtered(g, NULL, NULL, 1, err);
 }
 
+/* c's value shapes and dtypes from one session with every free input dimension at free_value. */
+static int shapes_at(ir_graph *c, const fcn_model *m, int64_t free_value, fc_error *err)
+{
+    fcn_session *s = NULL;
+    name_index ix = {0};
+    if (session_at(m, c, free_value, &s, err)) return -1;
+    if (index_build(&ix, c)) {
+        fcn_session_destroy(s);
+        return fc_fail(err, FC_ENOMEM, "out of memory in shape evaluation");
+    }
+    int nv = fcn_session_num_values(s);
+    for (int i = 0; i < nv; i++) {
+        const char *name;
+        fcn_shape sh;
+        int dtype;
+        fcn_session_value_info(s, i, &name, &sh, &dtype);
+        int id = name ? index_find(&ix, name) : -1;
+        if (id < 0 || c->values[id].data) continue;
+        c->values[id].dtype = dtype;
+        c->values[id].ndim = sh.ndim;
+        memcpy(c->values[id].dims, sh.dims, sizeof(int64_t) * (size_t)sh.ndim);
+    }
+    free(ix.slots);
+    fcn_session_destroy(s);
+    return 0;
+}
+
 /* Value `vid` (an i64 tensor computed from shapes, e.g. a Reshape target built by Shape ->
- * Gather -> Concat) evaluated by running the runnable part of g with every free input
- * dimension set to 1 and then to 2. Inputs hold zeros: only shapes matter to such chains. */
-int fcv_eval_at_free_dims(ir_graph *g, fcv_node_filter skip, void *ctx, int vid, int64_t *at1, int64_t *at2,
-                          int max, int *count, fc_error *err)
+ * Gather -> Concat) evaluated with every free input dimension set to each of free_values in
+ * turn: the shapes at that point come from a session (shape inference only, nothing runs),
+ * then Shape nodes and everything computed from them fold on a copy of the runnable part.
+ * vals[p * max + i] = element i at point p. */
+int fcv_eval_at_free_dims(ir_graph *g, fcv_node_filter skip, void *ctx, int vid, const int64_t *free_values,
+                          int n_points, int64_t *vals, int max, int *count, fc_error *err)
 {
     *count = -1;
     ir_graph *c = runnable_part(g, skip, ctx, err);
@@ -199,42 +228,34 @@ int fcv_eval_at_free_dims(ir_graph *g, fcv_node_filter skip, void *ctx, int vid,
     uint8_t *buf = NULL;
     size_t size = 0;
     fcn_model *m = NULL;
-    int rc = 0;   /* not computable is not an error: the caller reports the node */
     fc_error local = {0};
     const char *name = g->values[vid].name;
+    int n = -1;
     if (ir_find_value(c, name) < 0 || fcv_write_fcn(c, &buf, &size, &local) ||
         fcn_model_open_memory(buf, size, "shape evaluation", 0, &m, &local))
         goto done;
-    for (int pass = 0; pass < 2; pass++) {
-        fcn_session *s = NULL;
-        if (session_at(m, c, pass + 1, &s, &local)) goto done;
-        int n_in = fcn_session_num_inputs(s), ok = 1;
-        for (int i = 0; i < n_in && ok; i++) {
-            fcn_shape sh;
-            int dt;
-            void *p = fcn_session_input(s, i, &sh, &dt);
-            size_t numel = 0;
-            ok = fc_numel(sh.ndim, sh.dims, &numel) == 0;
-            if (ok && p) memset(p, 0, numel * fc_dtype_size(dt));
-        }
-        int o = ok && !fcn_session_run(s, &local) ? fcn_session_find_output(s, name) : -1;
-        fcn_shape sh;
-        int dt = 0;
-        const void *data = o >= 0 ? fcn_session_output(s, o, &sh, &dt) : NULL;
-        if (!data || dt != FC_DT_I64 || sh.ndim != 1 || sh.dims[0] > max ||
-            (pass == 1 && sh.dims[0] != *count)) {
-            fcn_session_destroy(s);
-            *count = -1;
+    for (int p = 0; p < n_points; p++) {
+        ir_graph *at = ir_clone(c, &local);
+        if (!at) { n = -1; goto done; }
+        int id = ir_find_value(at, name);
+        const ir_value *v = id >= 0 ? &at->values[id] : NULL;
+        size_t numel = 0;
+        if (shapes_at(at, m, free_values[p], &local) || fcv_fold_known(at, &local) < 0 || !v || !v->data ||
+            v->dtype != FC_DT_I64 || v->ndim != 1 || fc_numel(1, v->dims, &numel) || numel > (size_t)max ||
+            (p > 0 && (int)numel != n)) {
+            ir_graph_free(at);
+            n = -1;
             goto done;
         }
-        *count = (int)sh.dims[0];
-        memcpy(pass ? at2 : at1, data, sizeof(int64_t) * (size_t)*count);
-        fcn_session_destroy(s);
+        n = (int)numel;
+        memcpy(vals + (size_t)p * (size_t)max, v->data, sizeof(int64_t) * numel);
+        ir_graph_free(at);
     }
 done:
-    (void)err;
+    (void)err;   /* not computable this way is not an error: the caller reports the node */
+    *count = n;
     fcn_model_close(m);
     free(buf);
     ir_graph_free(c);
-    return rc;
+    return 0;
 }

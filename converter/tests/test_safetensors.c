@@ -119,7 +119,9 @@ static int check_bad_dir(const char *dirname)
     while ((e = readdir(d))) {
         const char *dot = strrchr(e->d_name, '.');
         if (!dot) continue;
-        int st = strcmp(dot, ".safetensors") == 0, npz = strcmp(dot, ".npz") == 0;
+        /* only this reader's cases (other .npz files there test other commands, e.g. --calib) */
+        int st = strcmp(dot, ".safetensors") == 0 && strncmp(e->d_name, "st_", 3) == 0;
+        int npz = strcmp(dot, ".npz") == 0 && strncmp(e->d_name, "npz_", 4) == 0;
         if (!st && !npz) continue;
         char path[600], expect_path[600], want[512] = "";
         snprintf(path, sizeof path, "%s/%s", dirname, e->d_name);

@@ -98,7 +98,21 @@ static void test_seq_cnn(void **state) { (void)state; check_model("seq_cnn"); }
 static void test_functional(void **state) { (void)state; check_model("functional"); }
 static void test_quantized(void **state) { (void)state; check_model("quantized"); }
 static void test_sharded(void **state) { (void)state; check_model("sharded"); }
-static void test_shared(void **state) { (void)state; check_model("shared"); }
+static void test_shared(void **state)
+{
+    (void)state;
+    check_model("shared");
+    /* the shared Conv2D called twice: two nodes, one set of weights */
+    ir_graph *g = import_ok("testdata/tfjs/shared/model.json");
+    int a = ir_find_node(g, "shared"), b = ir_find_node(g, "shared_1");
+    assert_true(a >= 0 && b >= 0);
+    assert_int_equal(g->nodes[a].op, FCN_OP_CONV);
+    assert_int_equal(g->nodes[b].op, FCN_OP_CONV);
+    assert_int_equal(g->nodes[a].in[1], g->nodes[b].in[1]);
+    assert_int_equal(g->nodes[a].in[2], g->nodes[b].in[2]);
+    assert_int_not_equal(g->nodes[a].in[0], g->nodes[b].in[0]);
+    ir_graph_free(g);
+}
 static void test_prep(void **state) { (void)state; check_model("prep"); }
 
 /* --input-shape (NCHW) moves the spatial size: the GAP-headed functional net runs at 16x12 and

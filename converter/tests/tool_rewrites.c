@@ -9,7 +9,8 @@
  *       network's input size, stepping STRIDE; prints the error over all positions, over border
  *       positions (first/last row or column of the map) and interior ones. With --rel R, exit 1
  *       when the overall scale-relative error exceeds R (the no-padding proof); without, it only
- *       measures (the padding caveat).
+ *       measures (the padding caveat). BIG may be "tile:S": an S×S image tiled from the first
+ *       Fashion-MNIST test images (pixel/255), so the measurement uses real image content.
  *   tool_rewrites accuracy MODEL.fcn DATASET [--limit N]
  *       Top-1 accuracy of the first output on a labelled dataset (fc_dataset.h spec).
  * Exit 0 ok, 1 check failed, 2 bad input. */
@@ -94,7 +95,25 @@ static int cmd_slide(int argc, char **argv)
     run_ctx orig, conv;
     int64_t stride = atoll(argv[5]);
     double tol = opt_rel(argc, argv, 6, -1);
-    if (fc_npy_read(argv[4], &big, &err) || fc_array_to_f32(&big, &err)) return fail2(&err);
+    if (!strncmp(argv[4], "tile:", 5)) {
+        int64_t S = atoll(argv[4] + 5), tiles = (S + 27) / 28;
+        fc_dataset *ds;
+        int64_t dims[4] = { 1, 1, S, S };
+        if (S < 1 || S > 4096 || fc_dataset_open("fashion-mnist:test", 0, 1, &ds, &err) ||
+            fc_array_alloc(&big, FC_DT_F32, 4, dims, &err))
+            return fail2(&err);
+        float img[784];
+        float *x = big.data;
+        for (int64_t t = 0; t < tiles * tiles; t++) {
+            if (fc_dataset_batch(ds, t % ds->count, 1, img, NULL, &err)) return fail2(&err);
+            int64_t ty = t / tiles, tx = t % tiles;
+            for (int64_t y = 0; y < 28 && ty * 28 + y < S; y++)
+                for (int64_t xx = 0; xx < 28 && tx * 28 + xx < S; xx++) x[(ty * 28 + y) * S + tx * 28 + xx] = img[y * 28 + xx];
+        }
+        fc_dataset_close(ds);
+    } else if (fc_npy_read(argv[4], &big, &err) || fc_array_to_f32(&big, &err)) {
+        return fail2(&err);
+    }
     if (big.ndim != 4 || big.dims[0] != 1 || stride < 1) {
         fprintf(stderr, "tool_rewrites slide: BIG must be 1xCxHxW, STRIDE >= 1\n");
         return 2;

@@ -6,32 +6,65 @@
 
 typedef struct unary_params { float alpha, beta, gamma; } unary_params;
 
-static int unary_infer(fcn_node *n, fc_error *err)
+/* Shared by every unary op: f32 in, same shape out, fresh zeroed params. */
+static unary_params *unary_common(fcn_node *n, fc_error *err)
 {
-    if (fcn_check_dtype(n, err, 0, FC_DT_F32)) return -1;
+    if (fcn_check_dtype(n, err, 0, FC_DT_F32)) return NULL;
     unary_params *p = fcn_alloc_params(n, err, sizeof *p);
-    if (!p) return -1;
-    switch (n->op) {   /* attribute defaults per op (ONNX) */
-    case FCN_OP_LEAKY_RELU: p->alpha = fcn_attr_float(n, FCN_ATTR_ALPHA, 0.01f); break;
-    case FCN_OP_HARD_SIGMOID:
-        p->alpha = fcn_attr_float(n, FCN_ATTR_ALPHA, 0.2f);
-        p->beta = fcn_attr_float(n, FCN_ATTR_BETA, 0.5f);
-        break;
-    case FCN_OP_ELU: p->alpha = fcn_attr_float(n, FCN_ATTR_ALPHA, 1.0f); break;
-    case FCN_OP_SELU:
-        p->alpha = fcn_attr_float(n, FCN_ATTR_ALPHA, 1.67326319217681884765625f);
-        p->gamma = fcn_attr_float(n, FCN_ATTR_GAMMA, 1.05070102214813232421875f);
-        break;
-    case FCN_OP_CLIP:
-        p->alpha = fcn_attr_float(n, FCN_ATTR_MIN, -INFINITY);
-        p->beta = fcn_attr_float(n, FCN_ATTR_MAX, INFINITY);
-        if (isnan(p->alpha) || isnan(p->beta))
-            return fcn_node_fail(n, err, "min/max must not be NaN");
-        break;
-    default: break;
-    }
+    if (!p) return NULL;
     fcn_set_out(n->out[0], FC_DT_F32, n->in[0]->ndim, n->in[0]->dims);
     n->macs = (uint64_t)fcn_numel_dims(n->in[0]->ndim, n->in[0]->dims);
+    return p;
+}
+
+static int unary_infer(fcn_node *n, fc_error *err)
+{
+    return unary_common(n, err) ? 0 : -1;
+}
+
+/* attribute defaults are ONNX's */
+static int leaky_relu_infer(fcn_node *n, fc_error *err)
+{
+    unary_params *p = unary_common(n, err);
+    if (!p) return -1;
+    p->alpha = fcn_attr_float(n, FCN_ATTR_ALPHA, 0.01f);
+    return 0;
+}
+
+static int hard_sigmoid_infer(fcn_node *n, fc_error *err)
+{
+    unary_params *p = unary_common(n, err);
+    if (!p) return -1;
+    p->alpha = fcn_attr_float(n, FCN_ATTR_ALPHA, 0.2f);
+    p->beta = fcn_attr_float(n, FCN_ATTR_BETA, 0.5f);
+    return 0;
+}
+
+static int elu_infer(fcn_node *n, fc_error *err)
+{
+    unary_params *p = unary_common(n, err);
+    if (!p) return -1;
+    p->alpha = fcn_attr_float(n, FCN_ATTR_ALPHA, 1.0f);
+    return 0;
+}
+
+static int selu_infer(fcn_node *n, fc_error *err)
+{
+    unary_params *p = unary_common(n, err);
+    if (!p) return -1;
+    p->alpha = fcn_attr_float(n, FCN_ATTR_ALPHA, 1.67326319217681884765625f);
+    p->gamma = fcn_attr_float(n, FCN_ATTR_GAMMA, 1.05070102214813232421875f);
+    return 0;
+}
+
+/* Clip: MIN / MAX attributes (the importer moves opset-11 inputs here); absent = unbounded */
+static int clip_infer(fcn_node *n, fc_error *err)
+{
+    unary_params *p = unary_common(n, err);
+    if (!p) return -1;
+    p->alpha = fcn_attr_float(n, FCN_ATTR_MIN, -INFINITY);
+    p->beta = fcn_attr_float(n, FCN_ATTR_MAX, INFINITY);
+    if (isnan(p->alpha) || isnan(p->beta)) return fcn_node_fail(n, err, "min/max must not be NaN");
     return 0;
 }
 
@@ -75,13 +108,14 @@ UNARY_OP(softplus_run, softplusf(v))
 UNARY_OP(softsign_run, v / (1.0f + fabsf(v)))
 UNARY_OP(swish_run, v * fcn_sigmoidf(v))
 
-#define UNARY_DEF(sym, onnx, run) const fcn_op_def sym = { onnx, 1, 1, 1, 1, unary_infer, NULL, run };
+#define UNARY_DEF(sym, onnx, run) UNARY_DEF_I(sym, onnx, unary_infer, run)
+#define UNARY_DEF_I(sym, onnx, infer, run) const fcn_op_def sym = { onnx, 1, 1, 1, 1, infer, NULL, run };
 UNARY_DEF(fcn_opdef_relu, "Relu", relu_run)
-UNARY_DEF(fcn_opdef_leaky_relu, "LeakyRelu", leaky_relu_run)
-UNARY_DEF(fcn_opdef_clip, "Clip", clip_run)
+UNARY_DEF_I(fcn_opdef_leaky_relu, "LeakyRelu", leaky_relu_infer, leaky_relu_run)
+UNARY_DEF_I(fcn_opdef_clip, "Clip", clip_infer, clip_run)
 UNARY_DEF(fcn_opdef_sigmoid, "Sigmoid", sigmoid_run)
 UNARY_DEF(fcn_opdef_tanh, "Tanh", tanh_run)
-UNARY_DEF(fcn_opdef_hard_sigmoid, "HardSigmoid", hard_sigmoid_run)
+UNARY_DEF_I(fcn_opdef_hard_sigmoid, "HardSigmoid", hard_sigmoid_infer, hard_sigmoid_run)
 UNARY_DEF(fcn_opdef_hard_swish, "HardSwish", hard_swish_run)
 UNARY_DEF(fcn_opdef_exp, "Exp", exp_run)
 UNARY_DEF(fcn_opdef_log, "Log", log_run)
@@ -91,8 +125,8 @@ UNARY_DEF(fcn_opdef_sqrt, "Sqrt", sqrt_run)
 UNARY_DEF(fcn_opdef_reciprocal, "Reciprocal", reciprocal_run)
 UNARY_DEF(fcn_opdef_floor, "Floor", floor_run)
 UNARY_DEF(fcn_opdef_ceil, "Ceil", ceil_run)
-UNARY_DEF(fcn_opdef_elu, "Elu", elu_run)
-UNARY_DEF(fcn_opdef_selu, "Selu", selu_run)
+UNARY_DEF_I(fcn_opdef_elu, "Elu", elu_infer, elu_run)
+UNARY_DEF_I(fcn_opdef_selu, "Selu", selu_infer, selu_run)
 UNARY_DEF(fcn_opdef_softplus, "Softplus", softplus_run)
 UNARY_DEF(fcn_opdef_softsign, "Softsign", softsign_run)
 UNARY_DEF(fcn_opdef_swish, "Swish", swish_run)

@@ -182,8 +182,10 @@ int fcn_window2d_resolve(const fcn_node *n, fc_error *err, int64_t ih, int64_t i
 {
     memset(w, 0, sizeof *w);
     w->ih = ih; w->iw = iw; w->kh = kh; w->kw = kw;
-    if (kh < 1 || kw < 1)
-        return fcn_node_fail(n, err, "kernel size must be >= 1, got %lldx%lld", (long long)kh, (long long)kw);
+    if (kh < 1 || kw < 1 || kh > INT32_MAX || kw > INT32_MAX)
+        return fcn_node_fail(n, err, "kernel size must be in [1, 2^31), got %lldx%lld", (long long)kh, (long long)kw);
+    if (ih > INT32_MAX || iw > INT32_MAX)   /* keeps every window computation far from overflow */
+        return fcn_node_fail(n, err, "spatial size %lldx%lld is too large", (long long)ih, (long long)iw);
     if (read_pair(n, err, FCN_ATTR_STRIDES, 1, &w->sh, &w->sw)) return -1;
     if (allow_dilations) {
         if (read_pair(n, err, FCN_ATTR_DILATIONS, 1, &w->dh, &w->dw)) return -1;

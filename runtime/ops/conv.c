@@ -36,9 +36,10 @@ static int conv_infer(fcn_node *n, fc_error *err)
                              nk, nk > 0 ? (long long)ks[0] : -1LL, (long long)w->dims[2], (long long)w->dims[3]);
     if (b) {
         if (fcn_check_dtype(n, err, 2, FC_DT_F32)) return -1;
+        char buf[64];
         if (b->ndim != 1 || b->dims[0] != k)
-            return fcn_node_fail(n, err, "bias has shape %s, expected [%lld]",
-                                 fcn_dims_str(b, (char[64]){0}, 64), (long long)k);
+            return fcn_node_fail(n, err, "bias has shape %s, expected [%lld]", fcn_dims_str(b, buf, sizeof buf),
+                                 (long long)k);
     }
     fcn_conv_params *p = fcn_alloc_params(n, err, sizeof *p);
     if (!p) return -1;

@@ -361,7 +361,8 @@ static int concat_infer(fcn_node *n, fc_error *err)
         if (!ok)
             return fcn_node_fail(n, err, "input %d has shape %s, incompatible with input 0's %s on axis %d", i,
                                  fcn_dims_str(t, bi, sizeof bi), fcn_dims_str(x0, b0, sizeof b0), axis);
-        dims[axis] += t->dims[axis];
+        if (__builtin_add_overflow(dims[axis], t->dims[axis], &dims[axis]))
+            return fcn_node_fail(n, err, "concatenated size overflows");
     }
     concat_params *p = fcn_alloc_params(n, err, sizeof *p);
     if (!p) return -1;

@@ -445,6 +445,66 @@ static void test_eval_checks(void **state)
     t_free(X);
 }
 
+/* Hostile attributes and shapes: every op, random input counts/dtypes/shapes and attribute
+ * values (negative, huge, wrong lengths). Each call must succeed or fail with an error naming
+ * the node; ASan/UBSan builds (make test-asan) turn any out-of-bounds access into a failure. */
+static void test_hostile_inputs(void **state)
+{
+    (void)state;
+    static const int64_t vals[] = { -3, -2, -1, 0, 1, 2, 3, 4, 5, INT64_MAX, INT64_MIN, (int64_t)1 << 40, INT32_MAX };
+    static const int keys[] = { FCN_ATTR_KERNEL_SHAPE, FCN_ATTR_STRIDES, FCN_ATTR_PADS, FCN_ATTR_DILATIONS,
+                                FCN_ATTR_GROUP, FCN_ATTR_AUTO_PAD, FCN_ATTR_CEIL_MODE, FCN_ATTR_AXIS, FCN_ATTR_AXES,
+                                FCN_ATTR_KEEPDIMS, FCN_ATTR_PERM, FCN_ATTR_SHAPE, FCN_ATTR_TRANS_A, FCN_ATTR_STARTS,
+                                FCN_ATTR_ENDS, FCN_ATTR_STEPS, FCN_ATTR_TO, FCN_ATTR_START, FCN_ATTR_END,
+                                FCN_ATTR_MODE, FCN_ATTR_SIZE, FCN_ATTR_ALLOWZERO, FCN_ATTR_ACT };
+    uint64_t saved = fc_limits_current.max_tensor_bytes;
+    fc_limits_current.max_tensor_bytes = 1 << 20;   /* keep accidental huge outputs cheap */
+    rng_seed(99);
+    int ok = 0, refused = 0;
+    for (int iter = 0; iter < 6000; iter++) {
+        int op = rng_int(1, FCN_OP_COUNT - 1);
+        const fcn_op_def *def = fcn_op_lookup(op);
+        int n_in = def->min_in + rng_int(0, 1);
+        if (def->max_in >= 0 && n_in > def->max_in) n_in = def->max_in;
+        fcn_tensor *in[6] = { 0 };
+        for (int i = 0; i < n_in; i++) {
+            int r = rng_int(0, 5);
+            int64_t d[5];
+            for (int k = 0; k < r; k++) d[k] = rng_int(0, 4);
+            int dt = rng_int(0, 5) == 0 ? (rng_int(0, 1) ? FC_DT_I64 : FC_DT_I32) : FC_DT_F32;
+            in[i] = t_new(dt, r, d, NULL);
+            if (dt == FC_DT_F32) for (size_t e = 0; e < in[i]->numel; e++) ((float *)in[i]->data)[e] = rng_float();
+        }
+        attrs a = { 0 };
+        int na = rng_int(0, 4);
+        for (int k = 0; k < na; k++) {
+            int key = keys[rng_int(0, (int)(sizeof keys / sizeof keys[0]) - 1)];
+            int dup = 0;
+            for (int j = 0; j < a.n; j++) dup |= (int)a.rec[j].key == key;
+            if (dup) continue;   /* the model reader guarantees unique keys */
+            int count = rng_int(0, 6);
+            int64_t v[6];
+            for (int j = 0; j < count; j++) v[j] = vals[rng_int(0, (int)(sizeof vals / sizeof vals[0]) - 1)];
+            if (count == 1 && rng_int(0, 1)) a_int(&a, key, v[0]);
+            else a_ints(&a, key, count, v);
+        }
+        fcn_tensor *out[2];
+        fc_error err;
+        int rc = eval_op_n(op, &a, in, n_in, out, def->min_out, &err);
+        if (rc == 0) {
+            ok++;
+            for (int i = 0; i < def->min_out; i++) free(out[i]->data);
+        } else {
+            refused++;
+            if (!strstr(err.msg, "node_under_test")) fail_msg("%s: error without the node name: %s", def->name, err.msg);
+        }
+        for (int i = 0; i < def->min_out; i++) free(out[i]);
+        for (int i = 0; i < n_in; i++) t_free(in[i]);
+    }
+    fc_limits_current.max_tensor_bytes = saved;
+    assert_true(ok > 300 && refused > 300);   /* both paths were exercised */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -457,6 +517,7 @@ int main(void)
         cmocka_unit_test(test_lrn),
         cmocka_unit_test(test_table_and_attrs),
         cmocka_unit_test(test_eval_checks),
+        cmocka_unit_test(test_hostile_inputs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

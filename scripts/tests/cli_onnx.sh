@@ -51,6 +51,12 @@ check output_dir_file "$CMP" "$tmp/outs/probs.npy" "$D/cli_cnn_y2.npy" --rel-max
 check refuse_wrong_input status_is 2 "$FC" run "$tmp/cnn.fcn" --input "$D/cli_gap_x.npy" -o "$tmp/bad.npy"
 check no_partial_output test ! -e "$tmp/bad.npy"
 
+check convert_shuffle "$FC" convert "$D/cli_shuffle.onnx" -o "$tmp/shuffle.fcn" -q
+check run_shuffle "$FC" run "$tmp/shuffle.fcn" --input "$D/cli_shuffle_x2.npy" -o "$tmp/s2.npy"
+check match_torch_shuffle "$CMP" "$tmp/s2.npy" "$D/cli_shuffle_y2.npy" --rel-max 1e-4
+check run_shuffle_batch3 "$FC" run "$tmp/shuffle.fcn" --input "$D/cli_shuffle_x3.npy" -o "$tmp/s3.npy"
+check match_torch_shuffle3 "$CMP" "$tmp/s3.npy" "$D/cli_shuffle_y3.npy" --rel-max 1e-4
+
 check convert_gap "$FC" convert "$D/cli_gap.onnx" -o "$tmp/gap.fcn" -q
 check run_gap "$FC" run "$tmp/gap.fcn" --input "$D/cli_gap_x.npy" -o "$tmp/g.npy"
 check match_torch_gap "$CMP" "$tmp/g.npy" "$D/cli_gap_y.npy" --rel-max 1e-4

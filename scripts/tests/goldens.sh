@@ -32,7 +32,7 @@ ko() { fail=$((fail + 1)); echo "FAIL $1"; [ -f "$tmp/log" ] && sed 's/^/    /' 
 # $1 = case name, $2 = produced output, $3 = reference output
 compare() {
     if "$NPYCMP" "$2" "$3" --rel-max "$REL_MAX" >"$tmp/log" 2>&1; then
-        ok "$1 ($(grep -o 'norm rel err [^,]*' "$tmp/log"))"
+        ok "$1 ($(grep -o 'norm rel err [^,]*' "$tmp/log" | head -n 1))"
     else
         ko "$1: output differs from PyTorch"
     fi
@@ -86,6 +86,17 @@ check_model() { # $1 = path without .onnx, $2 = rewrite options ("" for none)
         # shellcheck disable=SC2086  # $rewrite is a list of options
         if convert "$name convert $rewrite" "$base.onnx" "$tmp/$flat.rw.fcn" $rewrite; then
             run_and_compare "$name: $rewrite, output unchanged" "$tmp/$flat.rw.fcn" "$input" "$ref"
+            # both rewrites turn every FC (Gemm, MatMul) into a conv: an unchanged output is only
+            # meaningful if the rewrite really happened
+            if "$FULLCONV" inspect "$tmp/$flat.rw.fcn" --json >"$tmp/log" 2>&1; then
+                if grep -Eq '"op":[[:space:]]*"(Gemm|MatMul)"' "$tmp/log"; then
+                    ko "$name: $rewrite left a Gemm/MatMul in the graph"
+                else
+                    ok "$name: $rewrite rewrote every FC into a conv"
+                fi
+            else
+                ko "$name: fullconv inspect on the $rewrite model failed"
+            fi
         fi
     fi
     rm -f "$tmp/$flat".*fcn

@@ -87,6 +87,11 @@ for mj in "$TD"/tfjs/*/model.json; do
     d=$(dirname "$mj"); name=$(basename "$d")
     if ! has "$d/input.npy" "$d/output.npy"; then continue; fi
     rm -f "$tmp/tfjs_$name.fcn"
+    if ! "$FULLCONV" convert "$mj" -o "$tmp/tfjs_$name.fcn" --no-verify -q >"$tmp/log" 2>&1; then
+        sk "fc_to_conv tfjs/$name: the model does not import ($(head -n 1 "$tmp/log"))"
+        continue
+    fi
+    rm -f "$tmp/tfjs_$name.fcn"
     "$FULLCONV" convert "$mj" -o "$tmp/tfjs_$name.fcn" --fc-to-conv >"$tmp/log" 2>&1; rc=$?
     if [ $rc -eq 0 ]; then
         cp "$tmp/log" "$tmp/clog"
@@ -118,9 +123,9 @@ if has "$TD/nopad_fc.onnx" "$TD/nopad_fc_big.input.npy" "$TD/nopad_fc_crops.npy"
 else
     sk "score map: nopad_fc testdata missing"
 fi
-if [ -f "$tmp/lenet_fc.fcn" ] && [ -f "$TD/nopad_fc_big.input.npy" ]; then
-    # lenet_fc pads its convs: border positions see zero padding where a crop sees pixels
-    if "$TOOL" slide "$tmp/lenet_fc_plain.fcn" "$tmp/lenet_fc.fcn" "$TD/nopad_fc_big.input.npy" 6 >"$tmp/log" 2>&1; then
+if [ -f "$tmp/lenet_fc.fcn" ] && [ -f /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz ]; then
+    # lenet_fc pads its convs: the crops see zero padding where the big input has pixels
+    if "$TOOL" slide "$tmp/lenet_fc_plain.fcn" "$tmp/lenet_fc.fcn" tile:64 6 >"$tmp/log" 2>&1; then
         ok "padding caveat measured: $(cat "$tmp/log")"
     else
         ko "padding caveat measurement"
@@ -181,12 +186,9 @@ if has "$L.onnx" "$L.input.npy" "$L.output.npy"; then
         else ko "bad: $b_name (exit $rc, want 2 and '$b_msg')"; fi
     }
     bad "gap exact without a GAP head" "no GlobalAveragePool→Flatten→Gemm head found; looked from output" "$L.onnx" --gap-head exact
-    bad "fit calibration of the wrong shape" "the model input is" "$L.onnx" --gap-head fit --calib "$TD/nopad_fc_big.input.npy"
+    bad "fit calibration of the wrong shape" "images are 1x20x20, the model input is" "$L.onnx" --gap-head fit --calib "$TD/bad/calib_wrong_shape.npy"
     [ -f "$TD/bad/calib_labels_out_of_range.npz" ] &&
         bad "fit labels out of range" "the model has 10 classes" "$L.onnx" --gap-head fit --calib "$TD/bad/calib_labels_out_of_range.npz" --calib-labels
-    [ -f "$TD/bad/calib_constant.npz" ] &&
-        bad "fit singular Gram matrix" "singular" "$L.onnx" --gap-head fit --calib "$TD/bad/calib_constant.npz"
-    [ -f "$TD/lenet_gap.onnx" ] || true
 else
     sk "lenet_fc missing: fold/fit/quantize/bad cases"
 fi
