@@ -139,7 +139,13 @@ static void chart_bars(FILE *f, const char *title, const char *unit, const bar *
     for (int i = 0; i < n; i++) {
         double y = T + row * i, w = bars[i].value / vmax * (W - L - R);
         fprintf(f, "<text x=\"%.0f\" y=\"%.0f\" font-size=\"12\" text-anchor=\"end\">", L - 6, y + 14);
-        esc(f, bars[i].label);
+        size_t len = strlen(bars[i].label);
+        if (len > 34) {   /* keep the informative end of long node names */
+            fputs("…", f);
+            esc(f, bars[i].label + len - 33);
+        } else {
+            esc(f, bars[i].label);
+        }
         fprintf(f, "</text><rect x=\"%.0f\" y=\"%.0f\" width=\"%.1f\" height=\"%.0f\" fill=\"%s\"><title>", L, y + 3,
                 w > 0 ? w : 0, row - 6, palette[bars[i].color % PALETTE_N]);
         esc(f, bars[i].label);
@@ -157,28 +163,43 @@ static void chart_bars(FILE *f, const char *title, const char *unit, const bar *
 
 #define MAX_BARS 256
 
+/* One chart per batch size: batch-1 latencies and large-batch times differ by the batch factor
+ * and would flatten each other on a shared axis. */
 static void chart_latency(const cJSON *doc, FILE *f)
 {
     static bar bars[MAX_BARS];
-    int n = 0, vi = 0;
+    int batches[16], n_batches = 0;
     const cJSON *v, *c;
     cJSON_ArrayForEach(v, cJSON_GetObjectItemCaseSensitive(doc, "variants")) {
-        if (!applicable(v)) continue;
         cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(v, "speed")) {
-            if (n >= MAX_BARS) break;
-            bar *b = &bars[n++];
-            snprintf(b->label, sizeof b->label, "%s %s", bench_jstr(v, "name", "?"), bench_jstr(c, "case", "?"));
-            b->value = bench_jnum(c, "median_ms", 0);
-            b->lo = bench_jnum(c, "min_ms", NAN);
-            b->hi = bench_jnum(c, "p90_ms", NAN);
-            b->color = vi;
+            int b = (int)bench_jnum(c, "batch", 1), seen = 0;
+            for (int i = 0; i < n_batches; i++) seen |= batches[i] == b;
+            if (!seen && n_batches < 16) batches[n_batches++] = b;
         }
-        vi++;
     }
     fprintf(f, "<h2>Latency per variant</h2>\n<p>Bar: median; whisker: min to p90 over the repetitions "
                "(Google Benchmark, real time).</p>\n");
-    if (n == 0) fprintf(f, "<p>No speed measured.</p>\n");
-    else chart_bars(f, "latency per variant", "ms per batch", bars, n);
+    if (n_batches == 0) fprintf(f, "<p>No speed measured.</p>\n");
+    for (int bi = 0; bi < n_batches; bi++) {
+        int n = 0, vi = 0;
+        cJSON_ArrayForEach(v, cJSON_GetObjectItemCaseSensitive(doc, "variants")) {
+            if (!applicable(v)) continue;
+            cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(v, "speed")) {
+                if ((int)bench_jnum(c, "batch", 1) != batches[bi] || n >= MAX_BARS) continue;
+                bar *b = &bars[n++];
+                snprintf(b->label, sizeof b->label, "%s %s", bench_jstr(v, "name", "?"), bench_jstr(c, "case", "?"));
+                b->value = bench_jnum(c, "median_ms", 0);
+                b->lo = bench_jnum(c, "min_ms", NAN);
+                b->hi = bench_jnum(c, "p90_ms", NAN);
+                b->color = vi;
+            }
+            vi++;
+        }
+        char title[64];
+        snprintf(title, sizeof title, "ms per batch of %d", batches[bi]);
+        fprintf(f, "<h3>Batch %d</h3>\n", batches[bi]);
+        chart_bars(f, "latency per variant", title, bars, n);
+    }
 }
 
 /* The slowest variant is the one with the largest median at its first (batch 1) case. */
@@ -253,8 +274,11 @@ static void html_table_row(FILE *f, const char *tag, const char *const *cells, i
 static void tables(const cJSON *doc, FILE *f)
 {
     static const char *const h1[] = {"variant", "top-1", "top-5", "agreement", "max abs err", "max rel err",
-                                     ".fcn bytes", "params", "head bytes", "arena bytes", "peak RSS"};
-    fprintf(f, "<h2>Accuracy, size, memory</h2>\n<table>\n");
+                                     ".fcn bytes", "params", "head bytes", "arena bytes", "packed bytes"};
+    char rss[32];
+    fprintf(f, "<h2>Accuracy, size, memory</h2>\n<p>Arena and packed-weight bytes of a batch-1 session; "
+               "peak RSS of the whole bench process: %s.</p>\n<table>\n",
+            bench_fmt_bytes(bench_jnum(doc, "peak_rss_bytes", 0), rss, sizeof rss));
     html_table_row(f, "th", h1, 11);
     const cJSON *v, *c;
     cJSON_ArrayForEach(v, cJSON_GetObjectItemCaseSensitive(doc, "variants")) {
@@ -277,7 +301,7 @@ static void tables(const cJSON *doc, FILE *f)
         snprintf(b[7], 48, "%.0f", bench_jnum(s, "params", 0));
         snprintf(b[8], 48, "%.0f", bench_jnum(s, "head_bytes", 0));
         snprintf(b[9], 48, "%.0f", bench_jnum(m, "arena_bytes", 0));
-        bench_fmt_bytes(bench_jnum(m, "peak_rss_bytes", 0), b[10], 48);
+        snprintf(b[10], 48, "%.0f", bench_jnum(m, "packed_bytes", 0));
         for (int k = 0; k < 11; k++) cells[k] = b[k];
         html_table_row(f, "td", cells, 11);
     }

@@ -29,4 +29,8 @@ const char *fcv_arch_list(void);
  * every structural check done (converter/import_weights.c). */
 int fcv_read_safetensors(const char *path, fcv_weights *w, fc_error *err);
 int fcv_read_npz_weights(const char *path, fcv_weights *w, fc_error *err);
+/* Every tensor of a PyTorch .pt archive (state_dict keys; whole-model parameters and buffers by
+ * module path; TorchScript attributes), f32 — for listing files no graph is known for
+ * (converter/import_torch.c). */
+int fcv_read_torch_weights(const char *path, fcv_weights *w, fc_error *err);
 #endif

@@ -592,72 +592,123 @@ static int add_graph_outputs(onnx_import *im, const Onnx__GraphProto *graph, fc_
 }
 
 /* Shape parameters computed from the shape of a value with a free (batch) dimension, as torch
- * exports with dynamic axes (x.view(x.size(0), -1), channel split/shuffle): each non-constant
- * parameter input of the pending node is evaluated with the free dimensions at 1, 2 and 5.
- * Entries equal at all three are constants; a Reshape target entry 0 that equals the free
- * dimension becomes 0 (ONNX: copy the input's dimension). A parameter that agrees everywhere
- * becomes a constant, so the ordinary lowering applies. 1 done, 0 not this case, -1 error. */
+ * exports with dynamic axes (x.view(x.size(0), -1), channel split/shuffle): every non-constant
+ * parameter input of the stuck pending nodes is evaluated (in one batch) with the free
+ * dimensions at 1, 2 and 5. A parameter equal at all three becomes a constant, so the ordinary
+ * lowering applies; a Reshape target whose entry 0 follows the free dimension gets 0 there
+ * (ONNX: copy the input's dimension). Returns the number of nodes resolved, or -1. */
 #define FREE_POINTS 3
-static int freeze_free_dim_params(onnx_import *im, int idx, fc_error *err)
+typedef struct frozen_param { int node, k, vid; } frozen_param;
+
+static int apply_frozen(onnx_import *im, const frozen_param *fp, const int64_t *vals, int count, int *resolved,
+                        fc_error *err)
 {
     static const int64_t points[FREE_POINTS] = {1, 2, 5};
     ir_graph *g = im->g;
-    int changed = 0;
-    for (int k = 1; k < g->nodes[idx].n_in; k++) {
-        ir_node *n = &g->nodes[idx];
-        int v = n->in[k];
-        if (v < 0 || g->values[v].data) continue;
-        int64_t vals[FREE_POINTS * IR_MAX_ATTR_VALUES], fixed[IR_MAX_ATTR_VALUES];
-        int count;
-        if (fcv_eval_at_free_dims(g, is_pending, im, v, points, FREE_POINTS, vals, IR_MAX_ATTR_VALUES, &count, err))
-            return -1;
-        if (count < 0) return 0;
-        n = &g->nodes[idx];
-        int batch_copy = 0;
-        for (int i = 0; i < count; i++) {
-            int same = vals[i] == vals[IR_MAX_ATTR_VALUES + i] && vals[i] == vals[2 * IR_MAX_ATTR_VALUES + i];
-            int follows = 1;
-            for (int p = 0; p < FREE_POINTS; p++) follows &= vals[p * IR_MAX_ATTR_VALUES + i] == points[p];
-            const ir_value *x = &g->values[n->in[0]];
-            if (same) fixed[i] = vals[i];
-            else if (n->op == FCN_OP_RESHAPE && k == 1 && i == 0 && follows && x->ndim >= 1 && x->dims[0] < 0 &&
-                     !ir_get_int(n, FCN_ATTR_ALLOWZERO, 0)) {
-                fixed[i] = 0;
-                batch_copy = 1;
-            } else {
-                return 0;
-            }
+    ir_node *n = &g->nodes[fp->node];
+    int64_t fixed[IR_MAX_ATTR_VALUES];
+    int batch_copy = 0;
+    const int64_t *at[FREE_POINTS] = {vals, vals + IR_MAX_ATTR_VALUES, vals + 2 * IR_MAX_ATTR_VALUES};
+    for (int i = 0; i < count; i++) {
+        int same = at[0][i] == at[1][i] && at[0][i] == at[2][i];
+        int follows = 1;
+        for (int p = 0; p < FREE_POINTS; p++) follows &= at[p][i] == points[p];
+        const ir_value *x = &g->values[n->in[0]];
+        if (same) fixed[i] = at[0][i];
+        else if (n->op == FCN_OP_RESHAPE && fp->k == 1 && i == 0 && follows && x->ndim >= 1 && x->dims[0] < 0 &&
+                 !ir_get_int(n, FCN_ATTR_ALLOWZERO, 0)) {
+            fixed[i] = 0;
+            batch_copy = 1;
+        } else {
+            return 0;
         }
-        if (batch_copy) {   /* only this node's view of the value changes: set the attribute here */
-            ir_set_ints(n, FCN_ATTR_SHAPE, fixed, count);
-            n->in[1] = -1;
-            changed = 1;
-            continue;
-        }
-        int64_t *data = malloc(sizeof(int64_t) * (size_t)(count ? count : 1));
-        if (!data) return fc_fail(err, FC_ENOMEM, "%s: out of memory", im->file);
-        memcpy(data, fixed, sizeof(int64_t) * (size_t)count);
-        ir_value *val = &g->values[v];
-        int producer = val->producer;
-        if (producer >= 0 && g->nodes[producer].n_out == 1) g->nodes[producer].dead = 1;
-        val->data = data;
-        val->nbytes = sizeof(int64_t) * (size_t)count;
-        val->dtype = FC_DT_I64;
-        val->ndim = 1;
-        val->dims[0] = count;
-        changed = 1;
     }
-    if (!changed) return 0;
-    /* the chains that computed the frozen values are dead code now (dce drops them) */
-    ir_node *n = &g->nodes[idx];
-    if (n->op == FCN_OP_RESHAPE && n->n_in >= 2 && n->in[1] < 0) {
+    if (batch_copy) {   /* only this node's view of the value changes: the attribute, here */
+        ir_set_ints(n, FCN_ATTR_SHAPE, fixed, count);
+        n->in[1] = -1;
         n->n_in = 1;
-        ir_update_links(g);
-        return 1;
+        *resolved = 1;
+        return 0;
     }
-    int r = onnx_lower(im, idx, err);
+    ir_value *val = &g->values[fp->vid];
+    if (val->data) return 0;   /* frozen already through another node */
+    int64_t *data = malloc(sizeof(int64_t) * (size_t)(count ? count : 1));
+    if (!data) return fc_fail(err, FC_ENOMEM, "%s: out of memory", im->file);
+    memcpy(data, fixed, sizeof(int64_t) * (size_t)count);
+    /* the chain that computed it is dead code now (dce drops its inputs) */
+    if (val->producer >= 0 && g->nodes[val->producer].n_out == 1) g->nodes[val->producer].dead = 1;
+    val->data = data;
+    val->nbytes = sizeof(int64_t) * (size_t)count;
+    val->dtype = FC_DT_I64;
+    val->ndim = 1;
+    val->dims[0] = count;
+    *resolved = 1;   /* progress: a value became constant */
+    return 0;
+}
+
+static int freeze_free_dim_params(onnx_import *im, fc_error *err)
+{
+    static const int64_t points[FREE_POINTS] = {1, 2, 5};
+    ir_graph *g = im->g;
     ir_update_links(g);
-    return r;
+    int cap = 0, n = 0;
+    for (int i = 0; i < im->n_pending; i++) cap += im->pending[i].name ? FCN_MAX_NODE_IO : 0;
+    frozen_param *fp = malloc(sizeof *fp * (size_t)(cap ? cap : 1));
+    int *vids = malloc(sizeof(int) * (size_t)(cap ? cap : 1));
+    int *counts = malloc(sizeof(int) * (size_t)(cap ? cap : 1));
+    int64_t *vals = malloc(sizeof(int64_t) * (size_t)(cap ? cap : 1) * FREE_POINTS * IR_MAX_ATTR_VALUES);
+    int resolved = 0, rc = 0;
+    if (!fp || !vids || !counts || !vals) {
+        rc = fc_fail(err, FC_ENOMEM, "%s: out of memory", im->file);
+        goto out;
+    }
+    for (int i = 0; i < im->n_pending; i++) {
+        if (!im->pending[i].name) continue;
+        int idx = ir_find_node(g, im->pending[i].name);
+        if (idx < 0) continue;
+        for (int k = 1; k < g->nodes[idx].n_in; k++) {
+            int v = g->nodes[idx].in[k];
+            if (v < 0 || g->values[v].data) continue;
+            fp[n] = (frozen_param){idx, k, v};
+            vids[n++] = v;
+        }
+    }
+    if (!n) goto out;
+    if (fcv_eval_at_free_dims(g, is_pending, im, vids, n, points, FREE_POINTS, vals, IR_MAX_ATTR_VALUES, counts, err)) {
+        rc = -1;
+        goto out;
+    }
+    for (int j = 0; j < n; j++) {
+        if (counts[j] < 0) continue;
+        int done = 0;
+        if (apply_frozen(im, &fp[j], vals + (size_t)j * FREE_POINTS * IR_MAX_ATTR_VALUES, counts[j], &done, err)) {
+            rc = -1;
+            goto out;
+        }
+        resolved += done;
+    }
+    /* lower what became fully constant */
+    for (int i = 0; i < im->n_pending; i++) {
+        if (!im->pending[i].name) continue;
+        int idx = ir_find_node(g, im->pending[i].name);
+        int r = idx < 0 ? 1 : (g->nodes[idx].n_in == 1 ? 1 : onnx_lower(im, idx, err));
+        if (r < 0) {
+            rc = -1;
+            goto out;
+        }
+        if (r == 1) {
+            drop_pending(&im->pending[i]);
+            resolved++;
+        }
+    }
+    ir_update_links(g);
+out:
+    /* resolved counts nodes lowered and values frozen: any of them is progress */
+    free(fp);
+    free(vids);
+    free(counts);
+    free(vals);
+    return rc < 0 ? -1 : resolved;
 }
 
 static int count_constants(const ir_graph *g)
@@ -697,16 +748,9 @@ static int resolve_pending(onnx_import *im, fc_error *err)
         if (!left) return 0;
         if (progress || count_constants(im->g) != before) continue;
         /* stuck: last resort for shapes that follow a free batch dimension */
-        for (int i = 0; i < im->n_pending; i++) {
-            if (!im->pending[i].name) continue;
-            int idx = ir_find_node(im->g, im->pending[i].name);
-            int r = idx < 0 ? 0 : freeze_free_dim_params(im, idx, err);
-            if (r < 0) return -1;
-            if (r == 1) {
-                drop_pending(&im->pending[i]);
-                progress = 1;
-            }
-        }
+        int resolved = freeze_free_dim_params(im, err);
+        if (resolved < 0) return -1;
+        progress = resolved > 0;
         if (progress) continue;
         for (int i = 0; i < im->n_pending; i++) {
             if (!im->pending[i].name) continue;

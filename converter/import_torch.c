@@ -23,6 +23,53 @@ typedef struct torch_storage {
     int dtype;
 } torch_storage;
 
+/* Names -> position by open addressing, so files with 10^5 tensors or storages stay linear
+ * (fcv_weights_find and the storage list are plain arrays). slot = position + 1, 0 = empty. */
+typedef struct name_index {
+    int *slot;
+    size_t cap, n;
+} name_index;
+
+static uint64_t name_hash(const char *s)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (; *s; s++) h = (h ^ (uint8_t)*s) * 1099511628211ull;
+    return h;
+}
+
+/* Position of key, or -1. names[i] must stay valid (the arrays the positions point into). */
+static int index_find(const name_index *ix, const char *key, const char *(*name_at)(const void *, int), const void *ctx)
+{
+    if (!ix->cap) return -1;
+    for (size_t i = name_hash(key) & (ix->cap - 1);; i = (i + 1) & (ix->cap - 1)) {
+        if (!ix->slot[i]) return -1;
+        if (strcmp(name_at(ctx, ix->slot[i] - 1), key) == 0) return ix->slot[i] - 1;
+    }
+}
+
+static int index_add(name_index *ix, int pos, const char *(*name_at)(const void *, int), const void *ctx)
+{
+    if (2 * (ix->n + 1) > ix->cap) {
+        size_t cap = ix->cap ? ix->cap * 2 : 256;
+        int *slot = calloc(cap, sizeof *slot);
+        if (!slot) return -1;
+        for (size_t j = 0; j < ix->cap; j++) {
+            if (!ix->slot[j]) continue;
+            size_t i = name_hash(name_at(ctx, ix->slot[j] - 1)) & (cap - 1);
+            while (slot[i]) i = (i + 1) & (cap - 1);
+            slot[i] = ix->slot[j];
+        }
+        free(ix->slot);
+        ix->slot = slot;
+        ix->cap = cap;
+    }
+    size_t i = name_hash(name_at(ctx, pos)) & (ix->cap - 1);
+    while (ix->slot[i]) i = (i + 1) & (ix->cap - 1);
+    ix->slot[i] = pos + 1;
+    ix->n++;
+    return 0;
+}
+
 typedef struct torch_ctx {
     const char *file;
     fc_zip *z;
@@ -30,8 +77,25 @@ typedef struct torch_ctx {
     int big_endian;
     torch_storage *st;
     int n_st, cap_st;
+    fcv_weights *collect_only;    /* fcv_read_torch_weights: tensors only, no graph */
+    name_index storage_ix;        /* key -> st[] */
+    name_index weight_ix;         /* name -> w->names[] of the set being collected */
+    uint64_t visits;              /* module records walked (shared submodules could make a DAG explode) */
     fc_error *err;
 } torch_ctx;
+
+#define TORCH_MAX_VISITS 1000000
+
+static const char *storage_name_at(const void *ctx, int i) { return ((const torch_ctx *)ctx)->st[i].key; }
+static const char *weight_name_at(const void *ctx, int i) { return ((const fcv_weights *)ctx)->names[i]; }
+
+static int count_visit(torch_ctx *c)
+{
+    if (++c->visits > TORCH_MAX_VISITS)
+        return fc_fail(c->err, FC_EINPUT, "%s: more than %d module records to walk (shared submodules?)", c->file,
+                       TORCH_MAX_VISITS);
+    return 0;
+}
 
 static const struct { const char *name; int dtype; } storage_types[] = {
     {"torch.FloatStorage", FC_DT_F32}, {"torch.HalfStorage", FC_DT_F16},   {"torch.DoubleStorage", FC_DT_F64},
@@ -72,13 +136,13 @@ static int load_storage(torch_ctx *c, const fcv_pk *persid, const char *tensor, 
         if (strcmp(type, storage_types[i].name) == 0) dtype = storage_types[i].dtype;
     if (!dtype) return fc_fail(c->err, FC_EINPUT, "%s: tensor '%s': storage type '%s' is not supported", c->file, tensor, type);
     if (!key_is_safe(key)) return fc_fail(c->err, FC_EINPUT, "%s: tensor '%s': bad storage key", c->file, tensor);
-    for (int i = 0; i < c->n_st; i++)
-        if (strcmp(c->st[i].key, key) == 0) {
-            if (c->st[i].dtype != dtype)
-                return fc_fail(c->err, FC_EINPUT, "%s: storage '%s' is used with two element types", c->file, key);
-            *out = &c->st[i];
-            return 0;
-        }
+    int known = index_find(&c->storage_ix, key, storage_name_at, c);
+    if (known >= 0) {
+        if (c->st[known].dtype != dtype)
+            return fc_fail(c->err, FC_EINPUT, "%s: storage '%s' is used with two element types", c->file, key);
+        *out = &c->st[known];
+        return 0;
+    }
     size_t want;
     if (numel < 0 || fc_mul_size((size_t)numel, fc_dtype_size(dtype), &want) || want > fc_limits_current.max_tensor_bytes)
         return fc_fail(c->err, FC_EINPUT, "%s: tensor '%s': storage of %lld elements is too large", c->file, tensor,
@@ -109,6 +173,7 @@ static int load_storage(torch_ctx *c, const fcv_pk *persid, const char *tensor, 
     s->dtype = dtype;
     if (c->big_endian) byteswap(s->data, s->nbytes, fc_dtype_size(dtype));
     c->n_st++;
+    if (index_add(&c->storage_ix, c->n_st - 1, storage_name_at, c)) return fc_fail(c->err, FC_ENOMEM, "%s: out of memory", c->file);
     *out = s;
     return 0;
 }
@@ -229,7 +294,12 @@ static int add_tensor(torch_ctx *c, fcv_weights *w, const char *name, const fcv_
     if (rc < 0) return -1;
     *is_tensor = rc == 0;
     if (rc == 1) return 0;
-    if (fcv_weights_add(w, name, &arr, c->err)) return fc_wrap(c->err, "%s", c->file);
+    if (index_find(&c->weight_ix, name, weight_name_at, w) >= 0) {
+        fc_array_free(&arr);
+        return fc_fail(c->err, FC_EINPUT, "%s: tensor '%.200s' appears twice", c->file, name);
+    }
+    if (gb_weights_append(w, name, &arr, c->err)) return fc_wrap(c->err, "%s", c->file);
+    if (index_add(&c->weight_ix, w->count - 1, weight_name_at, w)) return fc_fail(c->err, FC_ENOMEM, "%s: out of memory", c->file);
     return 0;
 }
 
@@ -251,6 +321,7 @@ static int join(char *out, size_t cap, const char *a, const char *b)
  * state_dict order: a module's own tensors, then its children). */
 static int collect_module(torch_ctx *c, fcv_weights *w, const fcv_pk *mod, const char *path, int depth)
 {
+    if (count_visit(c)) return -1;
     if ((uint32_t)depth > fc_limits_current.max_nesting)
         return fc_fail(c->err, FC_EINPUT, "%s: module tree deeper than %u", c->file, fc_limits_current.max_nesting);
     const fcv_pk *st = mod->state;
@@ -291,6 +362,7 @@ static int collect_module(torch_ctx *c, fcv_weights *w, const fcv_pk *mod, const
 /* TorchScript module objects keep parameters, buffers and submodules as plain attributes. */
 static int collect_script(torch_ctx *c, fcv_weights *w, const fcv_pk *obj, const char *path, int depth)
 {
+    if (count_visit(c)) return -1;
     if ((uint32_t)depth > fc_limits_current.max_nesting)
         return fc_fail(c->err, FC_EINPUT, "%s: module tree deeper than %u", c->file, fc_limits_current.max_nesting);
     const fcv_pk *st = obj->state;
@@ -465,6 +537,7 @@ static int seq_layer(torch_ctx *c, fcv_gb *b, const fcv_pk *mod, const char *pat
 
 static int seq_walk(torch_ctx *c, fcv_gb *b, const fcv_pk *mod, const char *path, gb_val *x, int depth)
 {
+    if (count_visit(c)) return -1;
     if ((uint32_t)depth > fc_limits_current.max_nesting)
         return fc_fail(c->err, FC_EINPUT, "%s: module tree deeper than %u", c->file, fc_limits_current.max_nesting);
     if (!mod->state || mod->state->kind != FCV_PK_DICT)
@@ -655,6 +728,29 @@ static int import_root(torch_ctx *c, const fcv_pk *root, int script, const fcv_i
     return rc;
 }
 
+/* Every tensor of the file, no graph: state_dict entries, module parameters/buffers by path,
+ * TorchScript attributes. */
+static int collect_root(torch_ctx *c, const fcv_pk *root, int script, fcv_weights *w, int depth)
+{
+    const char *cls = fcv_pk_class(root);
+    if (depth > 2) return fc_fail(c->err, FC_EINPUT, "%s: nested checkpoint wrappers", c->file);
+    if (script && cls && strncmp(cls, "__torch__.", 10) == 0) return collect_script(c, w, root, "", 0);
+    if (root->kind == FCV_PK_DICT) {
+        static const char *const wrappers[] = {"state_dict", "model_state_dict", "model"};
+        for (int i = 0; i < 3; i++) {
+            const fcv_pk *inner = fcv_pk_dict_get(root, wrappers[i]);
+            if (inner && (inner->kind == FCV_PK_DICT || inner->kind == FCV_PK_OBJECT))
+                return collect_root(c, inner, script, w, depth + 1);
+        }
+        return collect_state_dict(c, w, root);
+    }
+    if (root->kind == FCV_PK_OBJECT && cls && (strncmp(cls, "torch.nn.modules.", 17) == 0 || strncmp(cls, "torchvision.models.", 19) == 0))
+        return collect_module(c, w, root, "", 0);
+    return fc_fail(c->err, FC_EINPUT, "%s: data.pkl holds a %s%s%s: expected a state_dict or an nn.Module", c->file,
+                   fcv_pk_kind_name(root->kind), cls ? " " : "", cls ? cls : "");
+}
+
+/* out == NULL: collect the tensors into c->collect_only instead of building a graph. */
 static int import_archive(torch_ctx *c, const fcv_import_options *opt, ir_graph **out)
 {
     int pkl = find_prefix(c);
@@ -677,6 +773,11 @@ static int import_archive(torch_ctx *c, const fcv_import_options *opt, ir_graph 
     int rc = fcv_pickle_load(buf, size, c->file, entry, 0, &p, c->err);
     free(buf);
     if (rc) return -1;
+    if (!out) {
+        rc = collect_root(c, fcv_pickle_root(p), script, c->collect_only, 0);
+        fcv_pickle_free(p);
+        return rc;
+    }
     cJSON *meta = cJSON_CreateObject();
     if (meta) {
         cJSON_AddStringToObject(meta, "torch_format", script ? "torchscript" : "torch-zip");
@@ -697,15 +798,16 @@ static int import_archive(torch_ctx *c, const fcv_import_options *opt, ir_graph 
     return 0;
 }
 
-int fcv_import_torch(const char *path, const fcv_import_options *opt, ir_graph **out, fc_error *err)
+static int open_and_import(const char *path, const fcv_import_options *opt, fcv_weights *collect_only,
+                           ir_graph **out, fc_error *err)
 {
-    *out = NULL;
     uint8_t *data;
     size_t size;
     if (fc_read_file(path, fc_limits_current.max_file_bytes, &data, &size, err)) return -1;
     torch_ctx c = {0};
     c.file = path;
     c.err = err;
+    c.collect_only = collect_only;
     int rc = -1;
     if (!fc_zip_sniff(data, size)) {
         /* torch < 1.6 wrote a bare pickle stream (magic number, protocol, sys info, ...) or a tar */
@@ -716,7 +818,7 @@ int fcv_import_torch(const char *path, const fcv_import_options *opt, ir_graph *
             fc_fail(err, FC_EINPUT, "%s: not a PyTorch zip archive", path);
     } else if (fc_zip_open_memory(data, size, path, &c.z, err) == 0) {
         rc = import_archive(&c, opt, out);
-        if (rc == 0) {
+        if (rc == 0 && out) {
             ir_graph *g = *out;
             g->source_path = strdup(path);
             g->source_bytes = size;
@@ -728,11 +830,26 @@ int fcv_import_torch(const char *path, const fcv_import_options *opt, ir_graph *
         free(c.st[i].data);
     }
     free(c.st);
+    free(c.storage_ix.slot);
+    free(c.weight_ix.slot);
     fc_zip_close(c.z);
     free(data);
-    if (rc && *out) {
+    if (rc && out && *out) {
         ir_graph_free(*out);
         *out = NULL;
     }
+    return rc;
+}
+
+int fcv_import_torch(const char *path, const fcv_import_options *opt, ir_graph **out, fc_error *err)
+{
+    *out = NULL;
+    return open_and_import(path, opt, NULL, out, err);
+}
+
+int fcv_read_torch_weights(const char *path, fcv_weights *w, fc_error *err)
+{
+    int rc = open_and_import(path, NULL, w, NULL, err);
+    if (rc) fcv_weights_free(w);
     return rc;
 }

@@ -21,6 +21,7 @@ Produces:
   fashion_mnist_sample.npy / _labels.npy, lenet_accuracy.json, MODELS.md
 """
 import argparse
+import contextlib
 import gzip
 import json
 import os
@@ -268,8 +269,23 @@ def path_of(rel, write=False):
     return p
 
 
+@contextlib.contextmanager
+def atomic(rel):
+    """Yields a temporary path next to testdata/<rel>, renamed over it on success: other tests may be
+    reading testdata/ while this script regenerates it, and must never see a half-written file."""
+    final = path_of(rel, write=True)
+    tmp = os.path.join(os.path.dirname(final), "." + os.path.basename(final) + ".tmp")
+    try:
+        yield tmp
+        os.replace(tmp, final)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
 def save_npy(rel, arr):
-    np.save(path_of(rel, write=True), np.ascontiguousarray(arr))
+    with atomic(rel) as tmp, open(tmp, "wb") as f:
+        np.save(f, np.ascontiguousarray(arr))
 
 
 def export(model, x, rel, opset=13, preserve_bn=False, dynamic_batch=True, output_name="output", **kw):
@@ -281,11 +297,12 @@ def export(model, x, rel, opset=13, preserve_bn=False, dynamic_batch=True, outpu
     import warnings
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        torch.onnx.export(model, torch.from_numpy(x), path_of(rel, write=True), opset_version=opset, training=training,
-                          input_names=["input"], output_names=[output_name], dynamic_axes=dyn,
-                          do_constant_folding=kw.pop("do_constant_folding", True), **kw)
-    normalize_onnx(path_of(rel))
-    onnx.checker.check_model(onnx.load(path_of(rel)))
+        with atomic(rel) as tmp:
+            torch.onnx.export(model, torch.from_numpy(x), tmp, opset_version=opset, training=training,
+                              input_names=["input"], output_names=[output_name], dynamic_axes=dyn,
+                              do_constant_folding=kw.pop("do_constant_folding", True), **kw)
+            normalize_onnx(tmp)
+            onnx.checker.check_model(onnx.load(tmp))
 
 
 def normalize_onnx(path):
@@ -333,7 +350,7 @@ def make_lenets(quick, sample_x):
     for name, cls, seed in (("lenet_fc", LeNetFC, SEED + 1), ("lenet_gap", LeNetGAP, SEED + 2)):
         seed_all(seed)
         model = cls()
-        state_path = path_of(f"trained/{name}.pt", write=True)
+        state_path = path_of(f"trained/{name}.pt")
         if quick and os.path.exists(state_path):
             model.load_state_dict(torch.load(state_path))
             print(f"  {name}: reusing {os.path.relpath(state_path, ROOT)}")
@@ -341,7 +358,8 @@ def make_lenets(quick, sample_x):
             t0 = time.time()
             train(model, xtr, ytr, EPOCHS, seed, name)
             print(f"  {name}: trained in {time.time() - t0:.0f} s")
-            torch.save(model.state_dict(), state_path)
+            with atomic(f"trained/{name}.pt") as tmp:
+                torch.save(model.state_dict(), tmp)
         model.eval()
         acc = accuracy(model, xte, yte)
         print(f"  {name}: Fashion-MNIST test top-1 {acc * 100:.2f}% ({nparams(model)} params)")
@@ -355,7 +373,7 @@ def make_lenets(quick, sample_x):
                " ".join(ops_of(f"{name}.onnx")))
         if name == "lenet_fc":
             make_ridge_golden(model, xtr, ytr)
-    with open(path_of("lenet_accuracy.json", write=True), "w") as f:
+    with atomic("lenet_accuracy.json") as tmp, open(tmp, "w") as f:
         json.dump({"dataset": "fashion-mnist t10k (10000 images, pixel/255, no mean/std)",
                    "measured_by": f"PyTorch {torch.__version__.split('+')[0]}", **results}, f, indent=2,
                   sort_keys=True)
@@ -392,11 +410,11 @@ def make_ridge_golden(model, xtr, ytr):
     w_lab, b_lab = ridge(np.eye(10)[ytr[:n]])
     save_npy("lenet_fc_ridge_images.npy", xtr[:n].astype(np.float32))
     save_npy("lenet_fc_ridge_labels.npy", ytr[:n].astype(np.int64))
-    np.savez(path_of("lenet_fc_ridge.npz", write=True),
-             features=feats.astype(np.float32), targets=logits.astype(np.float32),
-             **{"lambda": np.array([lam], dtype=np.float64)},
-             W=w.astype(np.float32), b=b.astype(np.float32),
-             W_labels=w_lab.astype(np.float32), b_labels=b_lab.astype(np.float32))
+    with atomic("lenet_fc_ridge.npz") as tmp, open(tmp, "wb") as f:
+        np.savez(f, features=feats.astype(np.float32), targets=logits.astype(np.float32),
+                 **{"lambda": np.array([lam], dtype=np.float64)},
+                 W=w.astype(np.float32), b=b.astype(np.float32),
+                 W_labels=w_lab.astype(np.float32), b_labels=b_lab.astype(np.float32))
 
 
 def make_nopad(quick):
@@ -405,12 +423,13 @@ def make_nopad(quick):
     seed = SEED + 3
     seed_all(seed)
     model = NoPadFC()
-    state_path = path_of("trained/nopad_fc.pt", write=True)
+    state_path = path_of("trained/nopad_fc.pt")
     if quick and os.path.exists(state_path):
         model.load_state_dict(torch.load(state_path))
     else:
         train(model, xtr, ytr, NOPAD_EPOCHS, seed, "nopad_fc", crop=NOPAD_SIZE)
-        torch.save(model.state_dict(), state_path)
+        with atomic("trained/nopad_fc.pt") as tmp:
+            torch.save(model.state_dict(), tmp)
     acc = accuracy(model, xte, yte, crop=NOPAD_SIZE)
     print(f"  nopad_fc: centre-crop 20x20 test top-1 {acc * 100:.2f}%")
     o = (28 - NOPAD_SIZE) // 2
@@ -569,7 +588,8 @@ def make_handwritten_form(name, backbone, fc1_w, fc1_b, fc2_w, fc2_b, x):
                               opset_imports=[helper.make_opsetid("", 13)])
     model.ir_version = 7
     onnx.checker.check_model(model)
-    onnx.save(model, path_of(f"fc_forms/{name}.onnx", write=True))
+    with atomic(f"fc_forms/{name}.onnx") as tmp:
+        onnx.save(model, tmp)
 
 
 def make_fc_forms():
@@ -650,7 +670,7 @@ def write_models_md(form_rows, elapsed, quick):
               "  centred C×C Gram + λI.",
               "- `trained/*.pt`: the trained state_dicts, so `--quick` regenerates exports without training.",
               "- `bad/`: malformed inputs with their expected errors (owned by the bad-input tests)."]
-    with open(path_of("MODELS.md", write=True), "w") as f:
+    with atomic("MODELS.md") as tmp, open(tmp, "w") as f:
         f.write("\n".join(lines) + "\n")
 
 

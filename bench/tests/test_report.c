@@ -45,6 +45,7 @@ static cJSON *make_doc(int with_profile)
         for (int k = 0; k < 2; k++) {
             cJSON *c = cJSON_CreateObject();
             cJSON_AddStringToObject(c, "case", k == 0 ? "b1/t1" : "b32/t1");
+            cJSON_AddNumberToObject(c, "batch", k == 0 ? 1 : 32);
             cJSON_AddNumberToObject(c, "min_ms", 0.4 + i);
             cJSON_AddNumberToObject(c, "median_ms", 0.5 + i);
             cJSON_AddNumberToObject(c, "p90_ms", 0.6 + i);
@@ -135,10 +136,13 @@ static void html_self_contained(void **state)
     assert_null(strstr(html, "a<b>&c"));
     assert_non_null(strstr(html, "a&lt;b&gt;&amp;c"));
     assert_non_null(strstr(html, "m&lt;1&gt;.onnx"));
-    /* Three charts: accuracy vs size (one circle per variant), latency (3 variants x 2 cases
-     * bars) and the profile of the slowest variant (4 nodes); every <svg> closed. */
-    assert_int_equal(count(html, "<svg"), 3);
-    assert_int_equal(count(html, "</svg>"), 3);
+    /* Charts: accuracy vs size (one circle per variant), latency at batch 1 and at batch 32
+     * (3 variants each) and the profile of the slowest variant (4 nodes); every <svg> closed. */
+    assert_int_equal(count(html, "<svg"), 4);
+    assert_int_equal(count(html, "</svg>"), 4);
+    assert_non_null(strstr(html, "<h3>Batch 1</h3>"));
+    assert_non_null(strstr(html, "<h3>Batch 32</h3>"));
+    assert_non_null(strstr(html, "ms per batch of 32"));
     assert_int_equal(count(html, "<circle"), 3);
     assert_non_null(strstr(html, "Variant <b>a&lt;b&gt;&amp;c</b>"));   /* slowest: median 2.5 ms */
     assert_int_equal(count(html, "<rect x=\"230\""), 6 + 4);
@@ -147,7 +151,7 @@ static void html_self_contained(void **state)
     doc = make_doc(0);
     html = render(bench_report_html, doc);
     assert_non_null(strstr(html, "No profile in this report"));
-    assert_int_equal(count(html, "<svg"), 2);
+    assert_int_equal(count(html, "<svg"), 3);
     free(html);
     cJSON_Delete(doc);
 }

@@ -22,6 +22,9 @@ typedef struct gb_val {
     int64_t d[4];
 } gb_val;
 
+/* fcv_weights_add without the (linear) duplicate check, for readers that index names themselves. */
+int gb_weights_append(fcv_weights *w, const char *name, fc_array *arr /* taken */, fc_error *err);
+
 int gb_init(fcv_gb *b, const char *file, fcv_weights *w, fc_error *err);   /* creates b->g */
 void gb_fini(fcv_gb *b);               /* frees the graph if still owned (on errors) */
 /* Finishes: checks every float weight was used (except BN num_batches_tracked), sets the

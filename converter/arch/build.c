@@ -29,6 +29,11 @@ int fcv_weights_add(fcv_weights *w, const char *name, fc_array *arr, fc_error *e
         fc_array_free(arr);
         return fc_fail(err, FC_EINPUT, "weight '%.200s' appears twice", name);
     }
+    return gb_weights_append(w, name, arr, err);
+}
+
+int gb_weights_append(fcv_weights *w, const char *name, fc_array *arr, fc_error *err)
+{
     if ((uint32_t)w->count >= fc_limits_current.max_tensors) {
         fc_array_free(arr);
         return fc_fail(err, FC_EINPUT, "more than %u tensors (limit)", fc_limits_current.max_tensors);

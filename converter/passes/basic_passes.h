@@ -13,11 +13,12 @@ int fcv_fold_constants_filtered(ir_graph *g, fcv_node_filter skip, void *ctx, fc
  * shapes unknown and return 0 instead of failing. */
 int fcv_infer_shapes_filtered(ir_graph *g, fcv_node_filter skip, void *ctx, int tolerant, fc_error *err);
 
-/* Value vid (1-D i64, computed from shapes) evaluated with every free input dimension set to
- * each of free_values[0..n_points): vals[p * max + i]. *count = -1 when it cannot be computed
- * that way (not an error). */
-int fcv_eval_at_free_dims(ir_graph *g, fcv_node_filter skip, void *ctx, int vid, const int64_t *free_values,
-                          int n_points, int64_t *vals, int max, int *count, fc_error *err);
+/* Values vids[] (1-D i64, computed from shapes) evaluated with every free input dimension set to
+ * each of free_values[0..n_points): vals[(v * n_points + p) * max + i]; counts[v] = -1 when value v
+ * cannot be computed that way (not an error). */
+int fcv_eval_at_free_dims(ir_graph *g, fcv_node_filter skip, void *ctx, const int *vids, int n_vids,
+                          const int64_t *free_values, int n_points, int64_t *vals, int max, int *counts,
+                          fc_error *err);
 
 /* Folds with the value shapes g holds now (no shape inference): constant nodes and Shape nodes
  * on fully known shapes, until nothing changes. Returns the count or -1. */

@@ -135,6 +135,8 @@ int fcv_infer_shapes_filtered(ir_graph *g, fcv_node_filter skip, void *ctx, int 
     int rc = -1;
     fc_error local = {0};
     fc_error *e = (tolerant && free_dims) ? &local : err;
+    /* shapes only: sessions with the reference kernels skip the fast kernels' weight packing */
+    int prev = fcn_use_reference_kernels(1);
     if (fcv_write_fcn(c, &buf, &size, err)) goto done;
     if (fcn_model_open_memory(buf, size, "shape inference", 0, &m, err)) goto done;
     if (session_at(m, c, 1, &s1, e)) {
@@ -171,6 +173,7 @@ int fcv_infer_shapes_filtered(ir_graph *g, fcv_node_filter skip, void *ctx, int 
     }
     rc = 0;
 done:
+    fcn_use_reference_kernels(prev);
     free(ix.slots);
     fcn_session_destroy(s2);
     fcn_session_destroy(s1);
@@ -214,46 +217,52 @@ static int shapes_at(ir_graph *c, const fcn_model *m, int64_t free_value, fc_err
     return 0;
 }
 
-/* Value `vid` (an i64 tensor computed from shapes, e.g. a Reshape target built by Shape ->
+/* Values vids[] (i64 tensors computed from shapes, e.g. a Reshape target built by Shape ->
  * Gather -> Concat) evaluated with every free input dimension set to each of free_values in
  * turn: the shapes at that point come from a session (shape inference only, nothing runs),
  * then Shape nodes and everything computed from them fold on a copy of the runnable part.
- * vals[p * max + i] = element i at point p. */
-int fcv_eval_at_free_dims(ir_graph *g, fcv_node_filter skip, void *ctx, int vid, const int64_t *free_values,
-                          int n_points, int64_t *vals, int max, int *count, fc_error *err)
+ * vals[(v * n_points + p) * max + i] = element i of value v at point p; counts[v] = -1 when
+ * value v cannot be computed that way (not an error). */
+int fcv_eval_at_free_dims(ir_graph *g, fcv_node_filter skip, void *ctx, const int *vids, int n_vids,
+                          const int64_t *free_values, int n_points, int64_t *vals, int max, int *counts,
+                          fc_error *err)
 {
-    *count = -1;
+    for (int v = 0; v < n_vids; v++) counts[v] = -1;
     ir_graph *c = runnable_part(g, skip, ctx, err);
     if (!c) return -1;
     uint8_t *buf = NULL;
     size_t size = 0;
     fcn_model *m = NULL;
     fc_error local = {0};
-    const char *name = g->values[vid].name;
-    int n = -1;
-    if (ir_find_value(c, name) < 0 || fcv_write_fcn(c, &buf, &size, &local) ||
-        fcn_model_open_memory(buf, size, "shape evaluation", 0, &m, &local))
+    int prev = fcn_use_reference_kernels(1);   /* shape inference only: no packing for fast kernels */
+    if (fcv_write_fcn(c, &buf, &size, &local) || fcn_model_open_memory(buf, size, "shape evaluation", 0, &m, &local))
         goto done;
     for (int p = 0; p < n_points; p++) {
         ir_graph *at = ir_clone(c, &local);
-        if (!at) { n = -1; goto done; }
-        int id = ir_find_value(at, name);
-        const ir_value *v = id >= 0 ? &at->values[id] : NULL;
-        size_t numel = 0;
-        if (shapes_at(at, m, free_values[p], &local) || fcv_fold_known(at, &local) < 0 || !v || !v->data ||
-            v->dtype != FC_DT_I64 || v->ndim != 1 || fc_numel(1, v->dims, &numel) || numel > (size_t)max ||
-            (p > 0 && (int)numel != n)) {
+        if (!at) goto done;
+        if (shapes_at(at, m, free_values[p], &local) || fcv_fold_known(at, &local) < 0) {
             ir_graph_free(at);
-            n = -1;
+            for (int v = 0; v < n_vids; v++) counts[v] = -1;
             goto done;
         }
-        n = (int)numel;
-        memcpy(vals + (size_t)p * (size_t)max, v->data, sizeof(int64_t) * numel);
+        for (int v = 0; v < n_vids; v++) {
+            if (p > 0 && counts[v] < 0) continue;
+            int id = ir_find_value(at, g->values[vids[v]].name);
+            const ir_value *x = id >= 0 ? &at->values[id] : NULL;
+            size_t numel = 0;
+            if (!x || !x->data || x->dtype != FC_DT_I64 || x->ndim != 1 || fc_numel(1, x->dims, &numel) ||
+                numel > (size_t)max || (p > 0 && (int)numel != counts[v])) {
+                counts[v] = -1;
+                continue;
+            }
+            counts[v] = (int)numel;
+            memcpy(vals + ((size_t)v * (size_t)n_points + (size_t)p) * (size_t)max, x->data, sizeof(int64_t) * numel);
+        }
         ir_graph_free(at);
     }
 done:
     (void)err;   /* not computable this way is not an error: the caller reports the node */
-    *count = n;
+    fcn_use_reference_kernels(prev);
     fcn_model_close(m);
     free(buf);
     ir_graph_free(c);

@@ -18,6 +18,7 @@
 #include <cjson/cJSON.h>
 
 #include "common/fc_dataset.h"
+#include "converter/cam.h"
 #include "converter/ir.h"
 #include "converter/verify.h"
 #include "converter/passes/rewrites.h"
@@ -167,6 +168,13 @@ static ir_graph *fc_model(int form, int pad, int with_bn)
             ir_set_float(&g->nodes[n], FCN_ATTR_BETA, 1.5);
         }
     }
+    if (with_bn == 2) {   /* BatchNorm1d after the first FC: folds into the Gemm / MatMul+Add */
+        int bn = act(g, "fc1_bn");
+        int bi[5] = { h1, cst(g, "fbn_g", 1, b1d, 0.5f, 1.0f), cst(g, "fbn_b", 1, b1d, 0.3f, 0),
+                      cst(g, "fbn_m", 1, b1d, 0.2f, 0), cst(g, "fbn_v", 1, b1d, 0.4f, 1.0f) };
+        node(g, FCN_OP_BATCHNORM, "fc1_bn", 5, bi, bn);
+        h1 = bn;
+    }
     int r = act(g, "fc1_relu"), d = act(g, "drop");
     node(g, FCN_OP_RELU, "relu1", 1, &h1, r);
     node(g, FCN_OP_IDENTITY, "dropout", 1, &r, d);
@@ -311,6 +319,58 @@ static void test_fold_bn_and_fuse(void **state)
     assert_true(verify_num(c, "verify", "top1_agreement") == 1.0);
     ir_graph_free(c);
     ir_graph_free(g);
+}
+
+static void test_fold_bn_after_fc(void **state)
+{
+    (void)state;
+    int forms[3] = { FORM_FLATTEN_GEMM_T1, FORM_FLATTEN_GEMM_T0, FORM_MATMUL_ADD };
+    for (int i = 0; i < 3; i++) {
+        ir_graph *g = fc_model(forms[i], 0, 2);
+        fcv_options o = quiet_options();
+        ir_graph *c = convert_and_compare(g, &o, 1e-5);
+        assert_int_equal(count_op(c, FCN_OP_BATCHNORM), 0);
+        const cJSON *l = pass_log(c, "fold_bn");
+        assert_int_equal(cJSON_GetObjectItemCaseSensitive(l, "rewrites")->valueint, 2);
+        ir_graph_free(c);
+        o.fc_to_conv = 1;   /* and the folded FC still converts */
+        c = convert_and_compare(g, &o, 1e-5);
+        assert_int_equal(count_op(c, FCN_OP_GEMM) + count_op(c, FCN_OP_MATMUL), 0);
+        ir_graph_free(c);
+        ir_graph_free(g);
+    }
+}
+
+static void test_cam_images(void **state)
+{
+    (void)state;
+    /* 1 input, 3 classes, 2x2 maps; class 2 has the largest logit, then class 0 */
+    float cam[12] = { 0, 1, 2, 3, /* class 0 */ 5, 5, 5, 5, /* class 1 (constant) */ 3, 2, 1, 0 /* class 2 */ };
+    float logits[3] = { 1.0f, -1.0f, 2.0f };
+    char dir[256];
+    snprintf(dir, sizeof dir, "/tmp/test_rewrites_cams_%d", (int)getpid());
+    fcv_cam_options o = { .top_k = 2, .grayscale = 1, .force = 1 };
+    fc_error err = { 0 };
+    assert_int_equal(fcv_write_cams(cam, 1, 3, 2, 2, logits, 4, 4, &o, dir, &err), 2);
+    char p[512];
+    snprintf(p, sizeof p, "%s/0_top1_class2.pgm", dir);
+    uint8_t *buf;
+    size_t size;
+    assert_int_equal(fc_read_file(p, 1 << 20, &buf, &size, &err), 0);
+    assert_int_equal(size, 11 + 16);   /* "P5\n4 4\n255\n" + 16 pixels */
+    assert_memory_equal(buf, "P5\n4 4\n255\n", 11);
+    const uint8_t *px = buf + 11;
+    /* bilinear (align_corners=false): the top-left corner keeps the map's maximum (3 -> 255),
+     * the bottom-right its minimum (0 -> 0); values decrease along the diagonal */
+    assert_int_equal(px[0], 255);
+    assert_int_equal(px[15], 0);
+    assert_true(px[5] > px[10]);
+    free(buf);
+    unlink(p);
+    snprintf(p, sizeof p, "%s/0_top2_class0.pgm", dir);
+    assert_int_equal(access(p, R_OK), 0);
+    unlink(p);
+    rmdir(dir);
 }
 
 static void test_fc_to_conv_forms(void **state)
@@ -694,6 +754,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fold_bn_and_fuse),
+        cmocka_unit_test(test_fold_bn_after_fc),
+        cmocka_unit_test(test_cam_images),
         cmocka_unit_test(test_fc_to_conv_forms),
         cmocka_unit_test(test_score_map_matches_crops),
         cmocka_unit_test(test_gap_exact),

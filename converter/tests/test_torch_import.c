@@ -220,6 +220,25 @@ static void test_import_files(void **state)
     ir_graph_free(le);
     ir_graph_free(be);
 
+    /* tensors only, for files no graph is known for */
+    fcv_weights w = {0};
+    assert_int_equal(fcv_read_torch_weights("testdata/bad/torch_unknown_arch.pt", &w, &err), 0);
+    assert_int_equal(w.count, 1);
+    assert_string_equal(w.names[0], "w");
+    assert_int_equal(w.arrays[0].ndim, 2);
+    assert_int_equal((int)w.arrays[0].dims[1], 3);
+    fcv_weights_free(&w);
+    assert_int_equal(fcv_read_torch_weights("testdata/torch/mobilenet_v2_ts.pt", &w, &err), 0);
+    assert_non_null(fcv_weights_find(&w, "features.18.1.running_var"));
+    assert_non_null(fcv_weights_find(&w, "classifier.1.weight"));
+    fcv_weights_free(&w);
+    assert_int_equal(fcv_read_torch_weights("testdata/torch/squeezenet1_1_whole.pt", &w, &err), 0);
+    assert_non_null(fcv_weights_find(&w, "features.3.expand3x3.bias"));
+    fcv_weights_free(&w);
+    assert_int_equal(fcv_read_torch_weights("testdata/bad/torch_storage_size.pt", &w, &err), -1);
+    assert_non_null(strstr(err.msg, "has 20 bytes, 6 x f32 needs 24"));
+    assert_int_equal(w.count, 0);
+
     assert_int_equal(fcv_import_torch("testdata/bad/torch_legacy.pt", NULL, &g, &err), -1);
     assert_non_null(strstr(err.msg, "re-save with torch >= 1.6 (torch.save(obj, f))"));
     assert_int_equal(err.code, FC_EINPUT);

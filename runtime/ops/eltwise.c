@@ -32,7 +32,7 @@ typedef struct elt_params {
     }
 
 /* integer division without traps: /0 -> 0, MIN / -1 -> MIN (wraps) */
-#define IDIV(T, MINV) (y == 0 ? (T)0 : (y == -1 ? (T)(0 - (unsigned long long)x) : (T)(x / y)))
+#define IDIV(T) (y == 0 ? (T)0 : (y == -1 ? (T)(0 - (unsigned long long)x) : (T)(x / y)))
 
 ROW(add_f32, float, x + y)
 ROW(sub_f32, float, x - y)
@@ -44,13 +44,13 @@ ROW(pow_f32, float, powf(x, y))
 ROW(add_i64, int64_t, (int64_t)((uint64_t)x + (uint64_t)y))
 ROW(sub_i64, int64_t, (int64_t)((uint64_t)x - (uint64_t)y))
 ROW(mul_i64, int64_t, (int64_t)((uint64_t)x * (uint64_t)y))
-ROW(div_i64, int64_t, IDIV(int64_t, INT64_MIN))
+ROW(div_i64, int64_t, IDIV(int64_t))
 ROW(max_i64, int64_t, x > y ? x : y)
 ROW(min_i64, int64_t, x < y ? x : y)
 ROW(add_i32, int32_t, (int32_t)((uint32_t)x + (uint32_t)y))
 ROW(sub_i32, int32_t, (int32_t)((uint32_t)x - (uint32_t)y))
 ROW(mul_i32, int32_t, (int32_t)((uint32_t)x * (uint32_t)y))
-ROW(div_i32, int32_t, IDIV(int32_t, INT32_MIN))
+ROW(div_i32, int32_t, IDIV(int32_t))
 
 static void pow_f32_i64(const void *av, int64_t sa, const void *bv, int64_t sb, void *ov, int64_t count)
 {

@@ -1,16 +1,14 @@
 /* pool.c — MaxPool (dilations, ceil_mode, pads, auto_pad; storage_order is irrelevant without
  * the Indices output, which is refused), AveragePool (pads, count_include_pad, ceil_mode,
- * auto_pad), both 2-D NCHW; GlobalAveragePool / GlobalMaxPool over all spatial dims (any rank).
- * AveragePool's divisor with count_include_pad counts the explicit padding but not the extra
- * cells a ceil_mode window hangs past it (PyTorch / onnxruntime behaviour). */
+ * auto_pad, dilations as in opset 19; divisor as PyTorch / onnxruntime, see avgpool_planes),
+ * both 2-D NCHW; GlobalAveragePool / GlobalMaxPool over all spatial dims (any rank). */
 #include "runtime/ops/ops_internal.h"
 
 #include <math.h>
 
 static int pool_infer(fcn_node *n, fc_error *err)
 {
-    int is_max = n->op == FCN_OP_MAXPOOL;
-    if (n->n_out != 1)
+        if (n->n_out != 1)
         return fcn_node_fail(n, err, "the Indices output (%d outputs) is not supported", n->n_out);
     if (fcn_check_dtype(n, err, 0, FC_DT_F32)) return -1;
     const fcn_tensor *x = n->in[0];
@@ -24,7 +22,7 @@ static int pool_infer(fcn_node *n, fc_error *err)
         return fcn_node_fail(n, err, "kernel_shape [%lld, %lld] is too large", (long long)ks[0], (long long)ks[1]);
     fcn_pool_params *p = fcn_alloc_params(n, err, sizeof *p);
     if (!p) return -1;
-    if (fcn_window2d_resolve(n, err, x->dims[2], x->dims[3], ks[0], ks[1], is_max, 1, &p->win)) return -1;
+    if (fcn_window2d_resolve(n, err, x->dims[2], x->dims[3], ks[0], ks[1], 1, 1, &p->win)) return -1;
     int64_t cip = fcn_attr_int(n, FCN_ATTR_COUNT_INCLUDE_PAD, 0);
     if (cip != 0 && cip != 1) return fcn_node_fail(n, err, "count_include_pad must be 0 or 1, got %lld", (long long)cip);
     p->count_include_pad = (int)cip;
@@ -67,6 +65,8 @@ static void maxpool_planes(void *ctx, int64_t begin, int64_t end, int tid)
     }
 }
 
+/* The divisor counts window cells inside the input (count_include_pad = 0) or inside the
+ * explicitly padded area (= 1); cells a ceil_mode window hangs past the padding never count. */
 static void avgpool_planes(void *ctx, int64_t begin, int64_t end, int tid)
 {
     (void)tid;
@@ -79,18 +79,23 @@ static void avgpool_planes(void *ctx, int64_t begin, int64_t end, int tid)
         const float *src = in + plane * w->ih * w->iw;
         float *dst = out + plane * w->oh * w->ow;
         for (int64_t oy = 0; oy < w->oh; oy++) {
-            int64_t y0 = oy * w->sh - w->pad_top, y1 = y0 + w->kh;
-            int64_t py1 = y1 < w->ih + w->pad_bottom ? y1 : w->ih + w->pad_bottom;
-            int64_t cy0 = y0 < 0 ? 0 : y0, cy1 = y1 < w->ih ? y1 : w->ih;
             for (int64_t ox = 0; ox < w->ow; ox++) {
-                int64_t x0 = ox * w->sw - w->pad_left, x1 = x0 + w->kw;
-                int64_t px1 = x1 < w->iw + w->pad_right ? x1 : w->iw + w->pad_right;
-                int64_t cx0 = x0 < 0 ? 0 : x0, cx1 = x1 < w->iw ? x1 : w->iw;
                 float sum = 0.0f;
-                for (int64_t iy = cy0; iy < cy1; iy++)
-                    for (int64_t ix = cx0; ix < cx1; ix++) sum += src[iy * w->iw + ix];
-                int64_t count = p->count_include_pad ? (py1 - y0) * (px1 - x0)
-                                                     : (cy1 - cy0) * (cx1 - cx0);
+                int64_t inside = 0, padded = 0;
+                for (int64_t ky = 0; ky < w->kh; ky++) {
+                    int64_t iy = oy * w->sh - w->pad_top + ky * w->dh;
+                    int y_in = iy >= 0 && iy < w->ih, y_pad = iy >= -w->pad_top && iy < w->ih + w->pad_bottom;
+                    for (int64_t kx = 0; kx < w->kw; kx++) {
+                        int64_t ix = ox * w->sw - w->pad_left + kx * w->dw;
+                        if (y_in && ix >= 0 && ix < w->iw) {
+                            sum += src[iy * w->iw + ix];
+                            inside++;
+                        } else if (y_pad && ix >= -w->pad_left && ix < w->iw + w->pad_right) {
+                            padded++;
+                        }
+                    }
+                }
+                int64_t count = p->count_include_pad ? inside + padded : inside;
                 dst[oy * w->ow + ox] = count > 0 ? sum / (float)count : 0.0f;
             }
         }

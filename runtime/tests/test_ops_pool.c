@@ -90,7 +90,7 @@ static void pool_case(const pool_cfg *c)
     attrs a = { 0 };
     A_INTS(&a, FCN_ATTR_KERNEL_SHAPE, c->kh, c->kw);
     A_INTS(&a, FCN_ATTR_STRIDES, c->sh, c->sw);
-    if (c->max) A_INTS(&a, FCN_ATTR_DILATIONS, c->dh, c->dw);
+    A_INTS(&a, FCN_ATTR_DILATIONS, c->dh, c->dw);
     if (c->auto_pad) a_int(&a, FCN_ATTR_AUTO_PAD, c->auto_pad);
     else A_INTS(&a, FCN_ATTR_PADS, c->pads[0], c->pads[1], c->pads[2], c->pads[3]);
     a_int(&a, FCN_ATTR_CEIL_MODE, c->ceil);
@@ -98,7 +98,7 @@ static void pool_case(const pool_cfg *c)
     if (c->max) a_int(&a, FCN_ATTR_STORAGE_ORDER, 0);
     fcn_tensor *in[1] = { X };
     fcn_tensor *o = eval1(c->max ? FCN_OP_MAXPOOL : FCN_OP_AVGPOOL, &a, in, 1);
-    int dh = c->max ? c->dh : 1, dw = c->max ? c->dw : 1;
+    int dh = c->dh, dw = c->dw;
     int pt = c->pads[0], pl = c->pads[1], pb = c->pads[2], pr = c->pads[3];
     int ceil_mode = c->auto_pad ? 0 : c->ceil;
     int oh = out_size(c->h, c->kh, c->sh, dh, ceil_mode, c->auto_pad, &pt, &pb);
@@ -150,9 +150,8 @@ static void test_pool_random(void **state)
         /* pads smaller than the kernel, as ONNX requires for pooling */
         c.pads[0] = rng_int(0, c.kh - 1); c.pads[2] = rng_int(0, c.kh - 1);
         c.pads[1] = rng_int(0, c.kw - 1); c.pads[3] = rng_int(0, c.kw - 1);
-        int dh = c.max ? c.dh : 1, dw = c.max ? c.dw : 1;
-        c.h = (c.kh - 1) * dh + 1 + rng_int(0, 6);
-        c.w = (c.kw - 1) * dw + 1 + rng_int(0, 6);
+        c.h = (c.kh - 1) * c.dh + 1 + rng_int(0, 6);
+        c.w = (c.kw - 1) * c.dw + 1 + rng_int(0, 6);
         pool_case(&c);
     }
 }

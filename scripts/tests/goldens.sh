@@ -102,6 +102,22 @@ check_model() { # $1 = path without .onnx, $2 = rewrite options ("" for none)
     rm -f "$tmp/$flat".*fcn
 }
 
+# negative controls: the comparison itself must be able to fail
+expect_status() { # $1 = case name, $2 = expected exit status, rest = tool_npycmp arguments
+    en=$1; want=$2; shift 2
+    "$NPYCMP" "$@" --rel-max "$REL_MAX" >"$tmp/log" 2>&1
+    got=$?
+    if [ "$got" -eq "$want" ]; then ok "$en"; else ko "$en: tool_npycmp exited $got, expected $want"; fi
+}
+if [ -f "$TESTDATA/lenet_fc.output.npy" ] && [ -f "$TESTDATA/lenet_gap.output.npy" ] && [ -f "$TESTDATA/tiny_resnet.output.npy" ]; then
+    expect_status "tool_npycmp accepts an output equal to its reference" 0 \
+        "$TESTDATA/lenet_fc.output.npy" "$TESTDATA/lenet_fc.output.npy"
+    expect_status "tool_npycmp rejects another model's output (exit 1)" 1 \
+        "$TESTDATA/lenet_gap.output.npy" "$TESTDATA/lenet_fc.output.npy"
+    expect_status "tool_npycmp rejects a shape mismatch (exit 2)" 2 \
+        "$TESTDATA/tiny_resnet.output.npy" "$TESTDATA/lenet_fc.output.npy"
+fi
+
 check_model "$TESTDATA/lenet_fc" "--fc-to-conv"
 check_model "$TESTDATA/lenet_gap" "--gap-head exact"
 check_model "$TESTDATA/nopad_fc" "--fc-to-conv"
