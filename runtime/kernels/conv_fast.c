@@ -29,6 +29,8 @@ typedef struct conv_fast {
     const float *weights;          /* gemv / dw: the (constant) weights in place */
     const float *bias;             /* may be NULL */
     fcn_ukernel_fn ukernel;
+    int mr;                        /* A panel rows of ukernel */
+    size_t dw_work;                /* depthwise: work floats per thread (64-byte multiple) */
     fcn_wino_plan wino;
 } conv_fast;
 
@@ -63,7 +65,7 @@ static void run_gemm(fcn_node *n, const fcn_exec *x)
                 .ldc = cf->Ho * cf->Wo,
                 .bias = cf->bias ? cf->bias + g * kg : NULL,
                 .act = n->act, .act_alpha = n->act_alpha, .act_beta = n->act_beta,
-                .scratch = n->scratch, .ukernel = cf->ukernel,
+                .scratch = n->scratch, .ukernel = cf->ukernel, .mr = cf->mr,
             };
             fcn_sgemm(&gm, x);
         }
@@ -102,7 +104,6 @@ typedef struct dw_task { const conv_fast *cf; const fcn_node *n; } dw_task;
 
 static void dw_range(void *vctx, int64_t begin, int64_t end, int tid)
 {
-    (void)tid;
     const dw_task *t = vctx;
     const conv_fast *cf = t->cf;
     /* tasks enumerate (image, channel) pairs */
@@ -118,6 +119,7 @@ static void dw_range(void *vctx, int64_t begin, int64_t end, int tid)
             .sh = cf->sh, .sw = cf->sw, .ph = cf->ph, .pw = cf->pw, .dh = cf->dh, .dw = cf->dw,
             .act = t->n->act, .act_alpha = t->n->act_alpha, .act_beta = t->n->act_beta,
         };
+        a.work = (float *)t->n->scratch + (size_t)tid * cf->dw_work;
         fcn_dwconv_avx2(&a, c0, c1);
         i = b * cf->C + c1;
     }
@@ -184,10 +186,16 @@ int fcn_fast_conv_prepare(fcn_node *n, fc_error *err)
         return 0;
     cf.bias = B ? B->data : NULL;
     cf.weights = Wt->data;
-    cf.ukernel = fcn_ukernel_6x16_avx2;
+    cf.ukernel = fcn_best_ukernel(&cf.mr);
 
     if (cf.group == cf.C && cf.K == cf.C && cf.C > 1) {
         cf.algo = CONV_DW;
+        fcn_dw_args geo = { .H = cf.H, .W = cf.W, .Ho = cf.Ho, .Wo = cf.Wo, .kh = cf.kh, .kw = cf.kw,
+                            .sh = cf.sh, .sw = cf.sw, .ph = cf.ph, .pw = cf.pw, .dh = cf.dh, .dw = cf.dw };
+        cf.dw_work = (fcn_dw_work_floats(&geo) + 15) & ~(size_t)15;
+        int threads = n->nthreads > 0 ? n->nthreads : 1;
+        size_t need = (size_t)threads * cf.dw_work * sizeof(float);
+        if (n->scratch_bytes < need) n->scratch_bytes = need;
     } else if (cf.group == 1 && cf.Ho == 1 && cf.Wo == 1 && cf.kh == cf.H && cf.kw == cf.W &&
                cf.ph == 0 && cf.pw == 0 && pads[2] == 0 && pads[3] == 0 && auto_pad != 1 && auto_pad != 2) {
         cf.algo = CONV_GEMV;
@@ -203,11 +211,11 @@ int fcn_fast_conv_prepare(fcn_node *n, fc_error *err)
     } else {
         cf.algo = CONV_GEMM;
         int64_t cg = cf.C / cf.group, kg = cf.K / cf.group, kk = cg * cf.kh * cf.kw;
-        cf.a_group_floats = fcn_pack_a_floats(kg, kk);
+        cf.a_group_floats = fcn_pack_a_mr_floats(kg, kk, cf.mr);
         cf.a_packed = aligned_alloc(64, ((cf.a_group_floats * (size_t)cf.group * sizeof(float)) + 63) & ~(size_t)63);
         if (!cf.a_packed) return fc_fail(err, FC_ENOMEM, "node '%s': out of memory packing weights", n->name);
         for (int64_t g = 0; g < cf.group; g++)
-            fcn_pack_a(cf.weights + g * kg * kk, kk, 1, kg, kk, cf.a_packed + (size_t)g * cf.a_group_floats);
+            fcn_pack_a_mr(cf.weights + g * kg * kk, kk, 1, kg, kk, cf.mr, cf.a_packed + (size_t)g * cf.a_group_floats);
         int threads = n->nthreads > 0 ? n->nthreads : 1;
         size_t need = (size_t)threads * FCN_GEMM_SCRATCH_FLOATS * sizeof(float);
         if (n->scratch_bytes < need) n->scratch_bytes = need;

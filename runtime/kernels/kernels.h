@@ -17,11 +17,34 @@
 #define FCN_NC 240                 /* multiple of NR; KC×NC floats of packed B ≈ 240 KiB (L2) */
 #define FCN_MAX_THREADS 64
 
-/* C[m×n] (+)= Apanel(k×MR) · Bpanel(k×NR) for m <= MR, n <= NR; acc=0 overwrites. */
+/* Applied by the micro-kernel to the tile in registers after the last K block:
+ * c = act(c + bias[row] + residual[row][col]) for act NONE, RELU or CLIP (others: the driver
+ * applies them afterwards). Pointers are already offset to the tile's first row/column. */
+typedef struct fcn_epilogue {
+    const float *bias;             /* per row, or NULL */
+    const float *residual;         /* row stride = ldc, or NULL */
+    int act;                       /* FCN_ACT_NONE, RELU or CLIP */
+    float lo, hi;                  /* CLIP bounds */
+} fcn_epilogue;
+
+/* C[m×n] (+)= Apanel(k×mr) · Bpanel(k×NR) for m <= mr, n <= NR; acc=0 overwrites;
+ * ep (NULL = none) finishes the tile. */
 typedef void (*fcn_ukernel_fn)(int64_t k, const float *a, const float *b, float *c,
-                               int64_t ldc, int m, int n, int acc);
-void fcn_ukernel_6x16_ref(int64_t k, const float *a, const float *b, float *c, int64_t ldc, int m, int n, int acc);
-void fcn_ukernel_6x16_avx2(int64_t k, const float *a, const float *b, float *c, int64_t ldc, int m, int n, int acc);
+                               int64_t ldc, int m, int n, int acc, const fcn_epilogue *ep);
+void fcn_ukernel_6x16_ref(int64_t k, const float *a, const float *b, float *c, int64_t ldc, int m, int n, int acc,
+                          const fcn_epilogue *ep);
+void fcn_ukernel_6x16_avx2(int64_t k, const float *a, const float *b, float *c, int64_t ldc, int m, int n, int acc,
+                           const fcn_epilogue *ep);
+/* AVX-512 twin with a 16×16 tile (one zmm per row), used when the CPU has AVX-512F
+ * (sgemm_avx512.c); its A panels are 16 rows: pack with fcn_pack_a_mr(..., 16, ...). */
+void fcn_ukernel_16x16_avx512(int64_t k, const float *a, const float *b, float *c, int64_t ldc, int m, int n,
+                              int acc, const fcn_epilogue *ep);
+/* Generic-MR packing of A (layout as fcn_pack_a with MR = mr). */
+size_t fcn_pack_a_mr_floats(int64_t M, int64_t K, int mr);
+void fcn_pack_a_mr(const float *A, int64_t rs, int64_t cs, int64_t M, int64_t K, int mr, float *out);
+/* The micro-kernel sessions created now use: 16×16 AVX-512 when available and not disabled
+ * (FULLCONV_NO_AVX512=1), else 6×16 AVX2. Sets *mr. */
+fcn_ukernel_fn fcn_best_ukernel(int *mr);
 
 /* Packed A: floats needed, and packing from A[m*rs + k*cs]. */
 size_t fcn_pack_a_floats(int64_t M, int64_t K);
@@ -46,6 +69,7 @@ typedef struct fcn_gemm {
     int act; float act_alpha, act_beta;
     float *scratch;                /* FCN_KC*FCN_NC floats per thread */
     fcn_ukernel_fn ukernel;
+    int mr;                        /* rows of the ukernel's A panels (0 = FCN_MR) */
 } fcn_gemm;
 /* Per-thread scratch floats of fcn_sgemm. */
 #define FCN_GEMM_SCRATCH_FLOATS ((size_t)FCN_KC * FCN_NC)
@@ -74,14 +98,17 @@ void fcn_pack_im2col_avx2(const void *ctx, int64_t k0, int64_t kc, int64_t n0, i
 void fcn_act_apply(int act, float alpha, float beta, float *p, int64_t n);
 
 /* Depthwise conv (group == C == K, multiplier 1), any kernel/stride/pad/dilation, one image,
- * channels [c0, c1): the AVX2 twin vectorizes along output x for stride 1 and 2. */
+ * channels [c0, c1). The AVX2 twin copies each plane into a zero-bordered work buffer, then
+ * computes 8 output columns per ymm with no bounds checks (masked store at the row end). */
 typedef struct fcn_dw_args {
     const float *in; float *out; const float *w; const float *bias;
     int64_t H, W, Ho, Wo, kh, kw, sh, sw, ph, pw, dh, dw;
     int act; float act_alpha, act_beta;
+    float *work;                   /* AVX2 twin: fcn_dw_work_floats(a) floats, 32-byte aligned */
 } fcn_dw_args;
 void fcn_dwconv_ref(const fcn_dw_args *a, int64_t c0, int64_t c1);
 void fcn_dwconv_avx2(const fcn_dw_args *a, int64_t c0, int64_t c1);
+size_t fcn_dw_work_floats(const fcn_dw_args *a);
 
 /* Fast paths installed by fcn_fast_prepare (select.c). Each returns 1 if installed, 0 if
  * not applicable, -1 on error. */

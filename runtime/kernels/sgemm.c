@@ -57,7 +57,7 @@ void fcn_pack_b_strided(const void *ctx, int64_t k0, int64_t kc, int64_t n0, int
 }
 
 void fcn_ukernel_6x16_ref(int64_t k, const float *a, const float *b, float *c, int64_t ldc,
-                          int m, int n, int acc)
+                          int m, int n, int acc, const fcn_epilogue *ep)
 {
     float t[FCN_MR][FCN_NR];
     memset(t, 0, sizeof t);
@@ -65,7 +65,16 @@ void fcn_ukernel_6x16_ref(int64_t k, const float *a, const float *b, float *c, i
         for (int r = 0; r < FCN_MR; r++)
             for (int j = 0; j < FCN_NR; j++) t[r][j] += a[r] * b[j];
     for (int r = 0; r < m; r++)
-        for (int j = 0; j < n; j++) c[r * ldc + j] = acc ? c[r * ldc + j] + t[r][j] : t[r][j];
+        for (int j = 0; j < n; j++) {
+            float v = acc ? c[r * ldc + j] + t[r][j] : t[r][j];
+            if (ep) {
+                if (ep->bias) v += ep->bias[r];
+                if (ep->residual) v += ep->residual[r * ldc + j];
+                if (ep->act == FCN_ACT_RELU) v = v > 0.0f ? v : 0.0f;
+                else if (ep->act == FCN_ACT_CLIP) v = v < ep->lo ? ep->lo : (v > ep->hi ? ep->hi : v);
+            }
+            c[r * ldc + j] = v;
+        }
 }
 
 void fcn_act_apply(int act, float alpha, float beta, float *p, int64_t n)
@@ -101,40 +110,69 @@ typedef struct gemm_task_ctx {
     float *scratch_base;           /* FCN_GEMM_SCRATCH_FLOATS per thread */
 } gemm_task_ctx;
 
-static void gemm_tile(const fcn_gemm *g, int64_t n0, int64_t nc, int64_t p0, int64_t p1, float *bpack)
+size_t fcn_pack_a_mr_floats(int64_t M, int64_t K, int mr)
 {
-    int64_t mpad = div_up(g->M, FCN_MR) * FCN_MR;
-    for (int64_t k0 = 0; k0 < g->K; k0 += FCN_KC) {
-        int64_t kc = min64(FCN_KC, g->K - k0);
-        g->pack_b(g->pack_ctx, k0, kc, n0, nc, bpack);
-        const float *ablk = g->a_packed + k0 * mpad;
-        for (int64_t p = p0; p < p1; p++) {
-            int64_t m0 = p * FCN_MR;
-            int mr = (int)min64(FCN_MR, g->M - m0);
-            const float *ap = ablk + p * FCN_MR * kc;
-            for (int64_t j0 = 0; j0 < nc; j0 += FCN_NR) {
-                int nr = (int)min64(FCN_NR, nc - j0);
-                g->ukernel(kc, ap, bpack + (j0 / FCN_NR) * kc * FCN_NR,
-                           g->c + m0 * g->ldc + n0 + j0, g->ldc, mr, nr, k0 > 0);
+    return (size_t)(div_up(M, mr) * mr) * (size_t)K;
+}
+
+void fcn_pack_a_mr(const float *A, int64_t rs, int64_t cs, int64_t M, int64_t K, int mr, float *out)
+{
+    int64_t mpad = div_up(M, mr) * mr;
+    for (int64_t k0 = 0; k0 < K; k0 += FCN_KC) {
+        int64_t kc = min64(FCN_KC, K - k0);
+        float *blk = out + k0 * mpad;
+        for (int64_t p = 0; p < mpad / mr; p++) {
+            float *dst = blk + p * mr * kc;
+            for (int r = 0; r < mr; r++) {
+                int64_t m = p * mr + r;
+                if (m < M)
+                    for (int64_t k = 0; k < kc; k++) dst[k * mr + r] = A[m * rs + (k0 + k) * cs];
+                else
+                    for (int64_t k = 0; k < kc; k++) dst[k * mr + r] = 0.0f;
             }
         }
     }
-    if (g->K == 0)
-        for (int64_t m = p0 * FCN_MR; m < min64(p1 * FCN_MR, g->M); m++)
-            memset(g->c + m * g->ldc + n0, 0, sizeof(float) * (size_t)nc);
-    /* epilogue */
-    for (int64_t m = p0 * FCN_MR; m < min64(p1 * FCN_MR, g->M); m++) {
-        float *row = g->c + m * g->ldc + n0;
-        if (g->bias) {
-            float b = g->bias[m];
-            for (int64_t j = 0; j < nc; j++) row[j] += b;
+}
+
+static void gemm_tile(const fcn_gemm *g, int64_t n0, int64_t nc, int64_t p0, int64_t p1, float *bpack)
+{
+    int mr = g->mr > 0 ? g->mr : FCN_MR;
+    int64_t mpad = div_up(g->M, mr) * mr;
+    int in_kernel_act = g->act == FCN_ACT_NONE || g->act == FCN_ACT_RELU || g->act == FCN_ACT_CLIP;
+    for (int64_t k0 = 0; k0 < g->K; k0 += FCN_KC) {
+        int64_t kc = min64(FCN_KC, g->K - k0);
+        int last = k0 + kc >= g->K;
+        g->pack_b(g->pack_ctx, k0, kc, n0, nc, bpack);
+        const float *ablk = g->a_packed + k0 * mpad;
+        for (int64_t p = p0; p < p1; p++) {
+            int64_t m0 = p * mr;
+            int mrows = (int)min64(mr, g->M - m0);
+            const float *ap = ablk + p * mr * kc;
+            for (int64_t j0 = 0; j0 < nc; j0 += FCN_NR) {
+                int nr = (int)min64(FCN_NR, nc - j0);
+                fcn_epilogue ep = {
+                    .bias = g->bias ? g->bias + m0 : NULL,
+                    .residual = g->residual ? g->residual + m0 * g->ldc + n0 + j0 : NULL,
+                    .act = in_kernel_act ? g->act : FCN_ACT_NONE, .lo = g->act_alpha, .hi = g->act_beta,
+                };
+                g->ukernel(kc, ap, bpack + (j0 / FCN_NR) * kc * FCN_NR,
+                           g->c + m0 * g->ldc + n0 + j0, g->ldc, mrows, nr, k0 > 0, last ? &ep : NULL);
+            }
         }
-        if (g->residual) {
-            const float *r = g->residual + m * g->ldc + n0;
-            for (int64_t j = 0; j < nc; j++) row[j] += r[j];
-        }
-        if (g->act) fcn_act_apply(g->act, g->act_alpha, g->act_beta, row, nc);
     }
+    int64_t m_end = min64(p1 * mr, g->M);
+    if (g->K == 0) {   /* no product: C = epilogue(0) */
+        for (int64_t m = p0 * mr; m < m_end; m++) {
+            float *row = g->c + m * g->ldc + n0;
+            for (int64_t j = 0; j < nc; j++)
+                row[j] = (g->bias ? g->bias[m] : 0.0f) + (g->residual ? g->residual[m * g->ldc + n0 + j] : 0.0f);
+            fcn_act_apply(g->act, g->act_alpha, g->act_beta, row, nc);
+        }
+        return;
+    }
+    if (!in_kernel_act)
+        for (int64_t m = p0 * mr; m < m_end; m++)
+            fcn_act_apply(g->act, g->act_alpha, g->act_beta, g->c + m * g->ldc + n0, nc);
 }
 
 static void gemm_tasks(void *vctx, int64_t begin, int64_t end, int tid)
@@ -142,7 +180,7 @@ static void gemm_tasks(void *vctx, int64_t begin, int64_t end, int tid)
     const gemm_task_ctx *t = vctx;
     const fcn_gemm *g = t->g;
     float *bpack = t->scratch_base + (size_t)tid * FCN_GEMM_SCRATCH_FLOATS;
-    int64_t panels = div_up(g->M, FCN_MR);
+    int64_t panels = div_up(g->M, g->mr > 0 ? g->mr : FCN_MR);
     for (int64_t task = begin; task < end; task++) {
         int64_t nb = task / t->m_chunks, mc = task % t->m_chunks;
         int64_t n0 = nb * FCN_NC, nc = min64(FCN_NC, g->N - n0);
@@ -158,7 +196,7 @@ void fcn_sgemm(const fcn_gemm *g, const fcn_exec *x)
     if (nthreads > FCN_MAX_THREADS) nthreads = FCN_MAX_THREADS;
     gemm_task_ctx t = { .g = g, .scratch_base = g->scratch };
     t.n_blocks = div_up(g->N, FCN_NC);
-    int64_t panels = div_up(g->M, FCN_MR);
+    int64_t panels = div_up(g->M, g->mr > 0 ? g->mr : FCN_MR);
     /* Enough tasks to balance threads: split rows only when columns alone are too few. */
     int64_t want = nthreads > 1 ? 2 * (int64_t)nthreads : 1;
     t.m_chunks = t.n_blocks >= want ? 1 : min64(panels, div_up(want, t.n_blocks));

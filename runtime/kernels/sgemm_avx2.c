@@ -8,8 +8,18 @@
 #include <string.h>
 #include "runtime/kernels/kernels.h"
 
+static inline __m256 finish8(__m256 v, const fcn_epilogue *ep, int r, const float *res)
+{
+    if (ep->bias) v = _mm256_add_ps(v, _mm256_set1_ps(ep->bias[r]));
+    if (res) v = _mm256_add_ps(v, _mm256_loadu_ps(res));
+    if (ep->act == FCN_ACT_RELU) v = _mm256_max_ps(v, _mm256_setzero_ps());
+    else if (ep->act == FCN_ACT_CLIP)
+        v = _mm256_min_ps(_mm256_max_ps(v, _mm256_set1_ps(ep->lo)), _mm256_set1_ps(ep->hi));
+    return v;
+}
+
 void fcn_ukernel_6x16_avx2(int64_t k, const float *a, const float *b, float *c, int64_t ldc,
-                           int m, int n, int acc)
+                           int m, int n, int acc, const fcn_epilogue *ep)
 {
     __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps();
     __m256 c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
@@ -42,17 +52,37 @@ void fcn_ukernel_6x16_avx2(int64_t k, const float *a, const float *b, float *c, 
                 v0 = _mm256_add_ps(v0, _mm256_loadu_ps(row));
                 v1 = _mm256_add_ps(v1, _mm256_loadu_ps(row + 8));
             }
+            if (ep) {
+                const float *res = ep->residual ? ep->residual + i * ldc : NULL;
+                v0 = finish8(v0, ep, i, res);
+                v1 = finish8(v1, ep, i, res ? res + 8 : NULL);
+            }
             _mm256_storeu_ps(row, v0);
             _mm256_storeu_ps(row + 8, v1);
         }
         return;
     }
-    float t[FCN_NR];
+    float t[FCN_NR], rs[FCN_NR];
     for (int i = 0; i < m; i++) {
         float *row = c + i * ldc;
-        _mm256_storeu_ps(t, r[i][0]);
-        _mm256_storeu_ps(t + 8, r[i][1]);
-        for (int j = 0; j < n; j++) row[j] = acc ? row[j] + t[j] : t[j];
+        __m256 v0 = r[i][0], v1 = r[i][1];
+        if (acc) {
+            for (int j = 0; j < FCN_NR; j++) t[j] = j < n ? row[j] : 0.0f;
+            v0 = _mm256_add_ps(v0, _mm256_loadu_ps(t));
+            v1 = _mm256_add_ps(v1, _mm256_loadu_ps(t + 8));
+        }
+        if (ep) {
+            const float *res = NULL;
+            if (ep->residual) {
+                for (int j = 0; j < FCN_NR; j++) rs[j] = j < n ? ep->residual[i * ldc + j] : 0.0f;
+                res = rs;
+            }
+            v0 = finish8(v0, ep, i, res);
+            v1 = finish8(v1, ep, i, res ? res + 8 : NULL);
+        }
+        _mm256_storeu_ps(t, v0);
+        _mm256_storeu_ps(t + 8, v1);
+        for (int j = 0; j < n; j++) row[j] = t[j];
     }
 }
 
@@ -90,80 +120,3 @@ void fcn_gemv_avx2(const float *A, int64_t K, int64_t m0, int64_t m1,
     }
 }
 
-static inline __m256 act8(__m256 v, const fcn_dw_args *a)
-{
-    switch (a->act) {
-    case FCN_ACT_RELU: return _mm256_max_ps(v, _mm256_setzero_ps());
-    case FCN_ACT_CLIP:
-        return _mm256_min_ps(_mm256_max_ps(v, _mm256_set1_ps(a->act_alpha)), _mm256_set1_ps(a->act_beta));
-    default: return v;
-    }
-}
-
-/* Interior output columns (whose taps are all inside the row) are computed 8 at a time; the
- * border columns fall back to the scalar formula. */
-void fcn_dwconv_avx2(const fcn_dw_args *a, int64_t c0, int64_t c1)
-{
-    int vec_act = a->act == FCN_ACT_NONE || a->act == FCN_ACT_RELU || a->act == FCN_ACT_CLIP;
-    /* columns ox with 0 <= ox*sw - pw and ox*sw - pw + (kw-1)*dw < W */
-    int64_t x_lo = (a->pw + a->sw - 1) / a->sw;
-    int64_t x_hi = a->W - 1 - (a->kw - 1) * a->dw + a->pw;   /* last ix start allowed */
-    x_hi = x_hi < 0 ? -1 : x_hi / a->sw;
-    if (x_hi >= a->Wo) x_hi = a->Wo - 1;
-    float wk[64];
-    for (int64_t c = c0; c < c1; c++) {
-        const float *in = a->in + c * a->H * a->W;
-        float *out = a->out + c * a->Ho * a->Wo;
-        const float *w = a->w + c * a->kh * a->kw;
-        float b = a->bias ? a->bias[c] : 0.0f;
-        int small = a->kh * a->kw <= 64;
-        if (small) memcpy(wk, w, sizeof(float) * (size_t)(a->kh * a->kw));
-        for (int64_t oy = 0; oy < a->Ho; oy++) {
-            float *orow = out + oy * a->Wo;
-            for (int64_t ox = 0; ox < a->Wo; ox++) {
-                if (small && ox >= x_lo && ox + 7 <= x_hi && (a->sw == 1 ||
-                    (a->sw == 2 && (ox + 7) * 2 - a->pw + (a->kw - 1) * a->dw + 1 < a->W))) {
-                    __m256 s = _mm256_set1_ps(b);
-                    for (int64_t ky = 0; ky < a->kh; ky++) {
-                        int64_t iy = oy * a->sh - a->ph + ky * a->dh;
-                        if (iy < 0 || iy >= a->H) continue;
-                        const float *irow = in + iy * a->W;
-                        for (int64_t kx = 0; kx < a->kw; kx++) {
-                            const float *p = irow + ox * a->sw - a->pw + kx * a->dw;
-                            __m256 v;
-                            if (a->sw == 1) {
-                                v = _mm256_loadu_ps(p);
-                            } else {   /* stride 2: even lanes of 16 consecutive floats */
-                                __m256 lo = _mm256_loadu_ps(p), hi = _mm256_loadu_ps(p + 8);
-                                __m256 ev = _mm256_shuffle_ps(lo, hi, _MM_SHUFFLE(2, 0, 2, 0));
-                                v = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(ev),
-                                                                          _MM_SHUFFLE(3, 1, 2, 0)));
-                            }
-                            s = _mm256_fmadd_ps(v, _mm256_set1_ps(wk[ky * a->kw + kx]), s);
-                        }
-                    }
-                    if (vec_act) {
-                        _mm256_storeu_ps(orow + ox, act8(s, a));
-                    } else {
-                        _mm256_storeu_ps(orow + ox, s);
-                        fcn_act_apply(a->act, a->act_alpha, a->act_beta, orow + ox, 8);
-                    }
-                    ox += 7;
-                    continue;
-                }
-                float s = b;
-                for (int64_t ky = 0; ky < a->kh; ky++) {
-                    int64_t iy = oy * a->sh - a->ph + ky * a->dh;
-                    if (iy < 0 || iy >= a->H) continue;
-                    for (int64_t kx = 0; kx < a->kw; kx++) {
-                        int64_t ix = ox * a->sw - a->pw + kx * a->dw;
-                        if (ix < 0 || ix >= a->W) continue;
-                        s += in[iy * a->W + ix] * w[ky * a->kw + kx];
-                    }
-                }
-                orow[ox] = s;
-                fcn_act_apply(a->act, a->act_alpha, a->act_beta, orow + ox, 1);
-            }
-        }
-    }
-}

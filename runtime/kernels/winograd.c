@@ -17,7 +17,8 @@ int fcn_winograd_plan(fcn_wino_plan *p, const float *w, int64_t C, int64_t H, in
     p->v_floats = round16((size_t)(36 * C * p->T) + 16);
     p->m_floats = round16((size_t)(36 * K * p->T) + 16);
     p->scratch_floats = p->pad_floats + p->v_floats + p->m_floats;
-    p->u_floats = fcn_pack_a_floats(K, C);
+    p->ukernel = fcn_best_ukernel(&p->mr);
+    p->u_floats = fcn_pack_a_mr_floats(K, C, p->mr);
     float *u = malloc(sizeof(float) * (size_t)(36 * K * C));
     p->u_packed = aligned_alloc(64, (sizeof(float) * 36 * p->u_floats + 63) & ~(size_t)63);
     if (!u || !p->u_packed) {
@@ -28,7 +29,7 @@ int fcn_winograd_plan(fcn_wino_plan *p, const float *w, int64_t C, int64_t H, in
     }
     fcn_winograd_weights(w, K, C, u);
     for (int xi = 0; xi < 36; xi++)
-        fcn_pack_a(u + (size_t)xi * (size_t)(K * C), C, 1, K, C, p->u_packed + (size_t)xi * p->u_floats);
+        fcn_pack_a_mr(u + (size_t)xi * (size_t)(K * C), C, 1, K, C, p->mr, p->u_packed + (size_t)xi * p->u_floats);
     free(u);
     return 0;
 }

@@ -7,7 +7,9 @@ typedef struct fcn_wino_plan {
     int64_t C, H, W, K, Ho, Wo, ph, pw;
     int64_t tiles_y, tiles_x, T;   /* T = tiles_y * tiles_x */
     int64_t Hp, Wp;                /* zero-padded input copy */
-    float *u_packed;               /* 36 packed K×C matrices */
+    float *u_packed;               /* 36 packed K×C matrices (panels of mr rows) */
+    fcn_ukernel_fn ukernel;
+    int mr;
     size_t u_floats;               /* per position */
     size_t pad_floats, v_floats, m_floats, scratch_floats;   /* scratch_floats excludes GEMM buffers */
 } fcn_wino_plan;

@@ -41,24 +41,74 @@ static inline void at6(const __m256 m[6], __m256 y[4])
     y[3] = _mm256_add_ps(_mm256_fmadd_ps(eight, d34, d12), m[5]);
 }
 
+/* G g Gᵀ for one 3×3 filter g, in float, with the rows of G written out:
+ *   G = [1/4 0 0; -1/6 -1/6 -1/6; -1/6 1/6 -1/6; 1/24 1/12 1/6; 1/24 -1/12 1/6; 0 0 1].
+ * The scalar (channel tail) and the 8-lane versions do the same operations; the compiler may
+ * contract some into FMAs, so they can differ in the last bit — far below the 1e-4 bound the
+ * Winograd kernel is held to. Float instead of the former double: U is stored as float anyway,
+ * and the few extra roundings cost ~1e-7 relative. */
+#define WG_ROWS(R, g0, g1, g2, MUL, ADD, SUB, NEG, C4, C6, C12, C24)                         \
+    do {                                                                                     \
+        R[0] = MUL(g0, C4);                                                                  \
+        R[1] = NEG(MUL(ADD(ADD(g0, g1), g2), C6));                                           \
+        R[2] = NEG(MUL(ADD(SUB(g0, g1), g2), C6));                                           \
+        R[3] = ADD(ADD(MUL(g0, C24), MUL(g1, C12)), MUL(g2, C6));                           \
+        R[4] = ADD(SUB(MUL(g0, C24), MUL(g1, C12)), MUL(g2, C6));                           \
+        R[5] = g2;                                                                           \
+    } while (0)
+
+#define S_MUL(a, b) ((a) * (b))
+#define S_ADD(a, b) ((a) + (b))
+#define S_SUB(a, b) ((a) - (b))
+#define S_NEG(a) (-(a))
+
+static void winograd_filter_scalar(const float *g, float *u, int64_t ustride /* between positions */)
+{
+    const float c4 = 1.0f / 4, c6 = 1.0f / 6, c12 = 1.0f / 12, c24 = 1.0f / 24;
+    float t[6][3], row[6];
+    for (int j = 0; j < 3; j++) {
+        WG_ROWS(row, g[j], g[3 + j], g[6 + j], S_MUL, S_ADD, S_SUB, S_NEG, c4, c6, c12, c24);
+        for (int i = 0; i < 6; i++) t[i][j] = row[i];
+    }
+    for (int i = 0; i < 6; i++) {
+        WG_ROWS(row, t[i][0], t[i][1], t[i][2], S_MUL, S_ADD, S_SUB, S_NEG, c4, c6, c12, c24);
+        for (int j = 0; j < 6; j++) u[(i * 6 + j) * ustride] = row[j];
+    }
+}
+
+#define V_NEG(a) _mm256_xor_ps(a, _mm256_set1_ps(-0.0f))
+
+/* U for 8 consecutive input channels of one output channel: lanes are channels, so each of
+ * the 36 results is one contiguous 8-float store into its position's K×C matrix. Replaces a
+ * scalar double-precision loop that dominated session creation (ResNet-50: ~470k filters). */
 void fcn_winograd_weights(const float *w, int64_t K, int64_t C, float *u /* 36*K*C */)
 {
-    static const double G[6][3] = {
-        { 1.0 / 4, 0, 0 }, { -1.0 / 6, -1.0 / 6, -1.0 / 6 }, { -1.0 / 6, 1.0 / 6, -1.0 / 6 },
-        { 1.0 / 24, 1.0 / 12, 1.0 / 6 }, { 1.0 / 24, -1.0 / 12, 1.0 / 6 }, { 0, 0, 1 },
-    };
-    for (int64_t k = 0; k < K; k++)
-        for (int64_t c = 0; c < C; c++) {
+    const __m256 c4 = _mm256_set1_ps(1.0f / 4), c6 = _mm256_set1_ps(1.0f / 6);
+    const __m256 c12 = _mm256_set1_ps(1.0f / 12), c24 = _mm256_set1_ps(1.0f / 24);
+    /* lane l reads filter c+l: its 9 taps are 9 floats apart */
+    const __m256i idx = _mm256_setr_epi32(0, 9, 18, 27, 36, 45, 54, 63);
+    const int64_t pos_stride = K * C;
+    for (int64_t k = 0; k < K; k++) {
+        int64_t c = 0;
+        for (; c + 8 <= C; c += 8) {
             const float *g = w + (k * C + c) * 9;
-            double t[6][3];
-            for (int i = 0; i < 6; i++)
-                for (int j = 0; j < 3; j++)
-                    t[i][j] = G[i][0] * g[0 * 3 + j] + G[i][1] * g[1 * 3 + j] + G[i][2] * g[2 * 3 + j];
-            for (int i = 0; i < 6; i++)
-                for (int j = 0; j < 6; j++)
-                    u[((int64_t)(i * 6 + j) * K + k) * C + c] =
-                        (float)(t[i][0] * G[j][0] + t[i][1] * G[j][1] + t[i][2] * G[j][2]);
+            __m256 tap[9];
+            for (int j = 0; j < 9; j++) tap[j] = _mm256_i32gather_ps(g + j, idx, 4);
+            __m256 t[6][3], row[6];
+            for (int j = 0; j < 3; j++) {
+                WG_ROWS(row, tap[j], tap[3 + j], tap[6 + j], _mm256_mul_ps, _mm256_add_ps, _mm256_sub_ps, V_NEG,
+                        c4, c6, c12, c24);
+                for (int i = 0; i < 6; i++) t[i][j] = row[i];
+            }
+            float *dst = u + k * C + c;
+            for (int i = 0; i < 6; i++) {
+                WG_ROWS(row, t[i][0], t[i][1], t[i][2], _mm256_mul_ps, _mm256_add_ps, _mm256_sub_ps, V_NEG,
+                        c4, c6, c12, c24);
+                for (int j = 0; j < 6; j++) _mm256_storeu_ps(dst + (i * 6 + j) * pos_stride, row[j]);
+            }
         }
+        for (; c < C; c++) winograd_filter_scalar(w + (k * C + c) * 9, u + k * C + c, pos_stride);
+    }
 }
 
 typedef struct wino_run {
@@ -134,7 +184,7 @@ static void tile_gemms(void *vctx, int64_t x0, int64_t x1, int tid)
             .a_packed = p->u_packed + (size_t)xi * p->u_floats,
             .pack_b = fcn_pack_b_strided, .pack_ctx = &sb,
             .c = r->m + xi * p->K * p->T, .ldc = p->T,
-            .ukernel = fcn_ukernel_6x16_avx2,
+            .ukernel = p->ukernel, .mr = p->mr,
         };
         fcn_sgemm_serial(&g, r->gemm_scratch + (size_t)tid * FCN_GEMM_SCRATCH_FLOATS);
     }

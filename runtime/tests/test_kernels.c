@@ -58,8 +58,8 @@ static void test_ukernel_twins(void **state)
                     fill(b, (size_t)ks[ki] * FCN_NR);
                     fill(c1, FCN_MR * 20);
                     memcpy(c2, c1, sizeof c1);
-                    fcn_ukernel_6x16_ref(ks[ki], a, b, c1, 20, m, n, acc);
-                    fcn_ukernel_6x16_avx2(ks[ki], a, b, c2, 20, m, n, acc);
+                    fcn_ukernel_6x16_ref(ks[ki], a, b, c1, 20, m, n, acc, NULL);
+                    fcn_ukernel_6x16_avx2(ks[ki], a, b, c2, 20, m, n, acc, NULL);
                     assert_close(c2, c1, FCN_MR * 20, 1e-5f);
                 }
     free(a);
@@ -83,19 +83,38 @@ static void test_sgemm_vs_naive(void **state)
                 for (int64_t k = 0; k < K; k++) acc += (double)A[i * K + k] * B[k * N + j];
                 R[i * N + j] = acc > 0 ? (float)acc : 0.0f;
             }
-        float *ap = aligned_alloc(64, (fcn_pack_a_floats(M, K) * sizeof(float) + 63) & ~(size_t)63);
-        fcn_pack_a(A, K, 1, M, K, ap);
+        size_t apf = fcn_pack_a_mr_floats(M, K, 16) > fcn_pack_a_mr_floats(M, K, FCN_MR)
+                     ? fcn_pack_a_mr_floats(M, K, 16) : fcn_pack_a_mr_floats(M, K, FCN_MR);
+        float *ap = aligned_alloc(64, (apf * sizeof(float) + 63) & ~(size_t)63);
         float *scratch = aligned_alloc(64, FCN_GEMM_SCRATCH_FLOATS * sizeof(float));
         fcn_strided_b sb = { B, N, 1 };
-        for (int twin = 0; twin < 2; twin++) {
+        float *res = malloc(sizeof(float) * (size_t)(M * N));
+        fill(res, (size_t)(M * N));
+        for (int twin = 0; twin < 3; twin++) {
             if (twin == 1 && !simd_ok()) continue;
-            fcn_gemm g = { .M = M, .N = N, .K = K, .a_packed = ap, .pack_b = fcn_pack_b_strided,
+            if (twin == 2 && !__builtin_cpu_supports("avx512f")) continue;
+            int mr = twin == 2 ? 16 : FCN_MR;
+            fcn_pack_a_mr(A, K, 1, M, K, mr, ap);
+            static const fcn_ukernel_fn uk[3] = { fcn_ukernel_6x16_ref, fcn_ukernel_6x16_avx2, fcn_ukernel_16x16_avx512 };
+                        fcn_gemm g = { .M = M, .N = N, .K = K, .a_packed = ap, .pack_b = fcn_pack_b_strided,
                            .pack_ctx = &sb, .c = C, .ldc = N, .bias = bias, .act = FCN_ACT_RELU,
-                           .scratch = scratch,
-                           .ukernel = twin ? fcn_ukernel_6x16_avx2 : fcn_ukernel_6x16_ref };
+                           .scratch = scratch, .ukernel = uk[twin], .mr = mr };
             fcn_sgemm(&g, NULL);
             assert_close(C, R, (size_t)(M * N), 1e-4f);
+            /* residual + clip epilogue */
+            g.residual = res; g.act = FCN_ACT_CLIP; g.act_alpha = -0.5f; g.act_beta = 0.75f;
+            fcn_sgemm(&g, NULL);
+            for (int64_t i = 0; i < M; i++)
+                for (int64_t j = 0; j < N; j++) {
+                    double acc = bias[i] + res[i * N + j];
+                    for (int64_t k = 0; k < K; k++) acc += (double)A[i * K + k] * B[k * N + j];
+                    float want = acc < -0.5 ? -0.5f : (acc > 0.75 ? 0.75f : (float)acc);
+                    if (fabsf(C[i * N + j] - want) > 1e-4f * (fabsf(want) > 1 ? fabsf(want) : 1))
+                        fail_msg("twin %d residual/clip (%ld,%ld): %g vs %g", twin, (long)i, (long)j,
+                                 (double)C[i * N + j], (double)want);
+                }
         }
+        free(res);
         free(A); free(B); free(C); free(R); free(bias); free(ap); free(scratch);
     }
 }
@@ -126,7 +145,7 @@ static void test_dwconv_twins(void **state)
     if (!simd_ok()) skip();
     int cases[][8] = { /* H W k s p d act */ { 17, 29, 3, 1, 1, 1, 1 }, { 16, 40, 3, 2, 1, 1, 2 },
                        { 9, 9, 5, 1, 2, 1, 0 }, { 30, 31, 3, 2, 0, 1, 1 }, { 20, 33, 3, 1, 2, 2, 0 },
-                       { 7, 50, 3, 2, 1, 1, 0 } };
+                       { 7, 50, 3, 2, 1, 1, 0 }, { 7, 7, 3, 1, 1, 1, 2 }, { 14, 14, 5, 2, 2, 1, 1 }, { 12, 13, 3, 3, 1, 1, 0 } };
     for (size_t t = 0; t < sizeof cases / sizeof cases[0]; t++) {
         int H = cases[t][0], W = cases[t][1], k = cases[t][2], s = cases[t][3], p = cases[t][4], d = cases[t][5];
         int Ho = (H + 2 * p - d * (k - 1) - 1) / s + 1, Wo = (W + 2 * p - d * (k - 1) - 1) / s + 1, C = 5;
@@ -134,10 +153,12 @@ static void test_dwconv_twins(void **state)
         float *o1 = malloc(sizeof(float) * (size_t)(C * Ho * Wo)), *o2 = malloc(sizeof(float) * (size_t)(C * Ho * Wo));
         float bias[5];
         fill(in, (size_t)(C * H * W)); fill(w, (size_t)(C * k * k)); fill(bias, 5);
-        fcn_dw_args a = { in, o1, w, bias, H, W, Ho, Wo, k, k, s, s, p, p, d, d, cases[t][6], 0.0f, 0.5f };
+        fcn_dw_args a = { in, o1, w, bias, H, W, Ho, Wo, k, k, s, s, p, p, d, d, cases[t][6], 0.0f, 0.5f, NULL };
         fcn_dwconv_ref(&a, 0, C);
         a.out = o2;
+        a.work = aligned_alloc(64, (fcn_dw_work_floats(&a) * sizeof(float) + 63) & ~(size_t)63);
         fcn_dwconv_avx2(&a, 0, C);
+        free(a.work);
         assert_close(o2, o1, (size_t)(C * Ho * Wo), 1e-5f);
         free(in); free(w); free(o1); free(o2);
     }

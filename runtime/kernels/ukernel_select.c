@@ -1,0 +1,27 @@
+/* ukernel_select.c — which GEMM micro-kernel sessions use. libgcc's cpu detection also checks
+ * that the OS saves the AVX-512 state (XCR0), so __builtin_cpu_supports is sufficient. */
+#include <stdlib.h>
+#include <string.h>
+#include "runtime/kernels/kernels.h"
+
+static int avx512_usable(void)
+{
+    static int cached = -1;
+    if (cached < 0) {
+        const char *off = getenv("FULLCONV_NO_AVX512");
+        __builtin_cpu_init();
+        cached = !(off && *off && strcmp(off, "0") != 0) && __builtin_cpu_supports("avx512f") &&
+                 __builtin_cpu_supports("avx512vl");
+    }
+    return cached;
+}
+
+fcn_ukernel_fn fcn_best_ukernel(int *mr)
+{
+    if (avx512_usable()) {
+        *mr = 16;
+        return fcn_ukernel_16x16_avx512;
+    }
+    *mr = FCN_MR;
+    return fcn_ukernel_6x16_avx2;
+}
