@@ -211,8 +211,13 @@ static cJSON *variant_json(const bench_variant *v, const char *source, double so
     cJSON_AddNumberToObject(s, "fcn_bytes", (double)v->fcn_bytes);
     cJSON_AddNumberToObject(s, "params", (double)fcn_model_param_count(v->model));
     cJSON_AddNumberToObject(s, "weight_bytes", (double)fcn_model_weight_bytes(v->model));
-    cJSON_AddNumberToObject(s, "head_bytes", (double)v->head_bytes);
-    cJSON_AddNumberToObject(s, "head_params", (double)v->head_params);
+    if (v->fcn) {   /* head sizes come from the IR: unknown for a .fcn opened as is */
+        cJSON_AddNumberToObject(s, "head_bytes", (double)v->head_bytes);
+        cJSON_AddNumberToObject(s, "head_params", (double)v->head_params);
+    } else {
+        cJSON_AddNullToObject(s, "head_bytes");
+        cJSON_AddNullToObject(s, "head_params");
+    }
     add_num_or_null(s, "source_bytes", source_bytes);
     cJSON_AddNumberToObject(o, "build_ms", v->build_ms);
     return o;

@@ -65,7 +65,8 @@ static void accuracy_table(const cJSON *doc, FILE *f, const table_style *ts)
         fmt_g(bench_jnum(a, "max_rel_err", NAN), "%.3g", b[5], sizeof b[5]);
         bench_fmt_bytes(bench_jnum(s, "fcn_bytes", 0), b[6], sizeof b[6]);
         fmt_g(bench_jnum(s, "params", NAN), "%.0f", b[7], sizeof b[7]);
-        bench_fmt_bytes(bench_jnum(s, "head_bytes", 0), b[8], sizeof b[8]);
+        if (isnan(bench_jnum(s, "head_bytes", NAN))) snprintf(b[8], sizeof b[8], "-");
+        else bench_fmt_bytes(bench_jnum(s, "head_bytes", 0), b[8], sizeof b[8]);
         bench_fmt_bytes(bench_jnum(m, "arena_bytes", 0), b[9], sizeof b[9]);
         for (int i = 0; i < NC; i++) cell(f, ts, w[i], b[i], i == NC - 1);
     }
@@ -80,8 +81,21 @@ static void accuracy_table(const cJSON *doc, FILE *f, const table_style *ts)
     }
 }
 
+static int has_speed(const cJSON *doc)
+{
+    const cJSON *v;
+    cJSON_ArrayForEach(v, cJSON_GetObjectItemCaseSensitive(doc, "variants")) {
+        if (cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(v, "speed")) > 0) return 1;
+    }
+    return 0;
+}
+
 static void speed_table(const cJSON *doc, FILE *f, const table_style *ts)
 {
+    if (!has_speed(doc)) {
+        fprintf(f, "(speed not measured)\n");
+        return;
+    }
     static const char *const head[] = {"variant", "case", "min ms", "median ms", "p90 ms", "img/s",
                                        "GFLOP/s", "% peak"};
     static const int w[] = {12, 8, 10, 10, 10, 10, 9, 7};

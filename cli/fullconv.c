@@ -50,8 +50,20 @@ int main(int argc, char **argv)
     }
     const char *cmd = argv[1];
     if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
-        fputs(usage, stdout);
-        return 0;
+        if (argc >= 3 && strcmp(argv[2], "help") != 0) {   /* fullconv help CMD = fullconv CMD --help */
+            static char help_flag[] = "--help";
+            static char *sub[4];
+            sub[0] = argv[0];
+            sub[1] = argv[2];
+            sub[2] = help_flag;
+            sub[3] = NULL;
+            argv = sub;
+            argc = 3;
+            cmd = argv[1];
+        } else {
+            fputs(usage, stdout);
+            return 0;
+        }
     }
     if (!strcmp(cmd, "--version") || !strcmp(cmd, "version")) {
         printf("fullconv %s\n", FULLCONV_VERSION);

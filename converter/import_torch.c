@@ -444,7 +444,11 @@ static const char *short_class(const fcv_pk *mod)
     return dot ? dot + 1 : cls;
 }
 
-static int is_container(const fcv_pk *mod) { return strcmp(fcv_pk_class(mod), "torch.nn.modules.container.Sequential") == 0; }
+static int is_container(const fcv_pk *mod)
+{
+    const char *cls = fcv_pk_class(mod);
+    return cls && strcmp(cls, "torch.nn.modules.container.Sequential") == 0;
+}
 
 /* The first leaf module in forward order (for the input-shape guess). */
 static const fcv_pk *first_leaf(const fcv_pk *mod, int depth)
@@ -542,7 +546,7 @@ static int seq_walk(torch_ctx *c, fcv_gb *b, const fcv_pk *mod, const char *path
         return fc_fail(c->err, FC_EINPUT, "%s: module tree deeper than %u", c->file, fc_limits_current.max_nesting);
     if (!mod->state || mod->state->kind != FCV_PK_DICT)
         return fc_fail(c->err, FC_EINPUT, "%s: module '%s' has no state", c->file, path);
-    if (!is_container(mod)) return seq_layer(c, b, mod, *path ? path : short_class(mod), x);
+    if (!is_container(mod)) return seq_layer(c, b, mod, path, x);
     const fcv_pk *mods = attr(mod, "_modules");
     if (!mods || mods->kind != FCV_PK_DICT) return fc_fail(c->err, FC_EINPUT, "%s: Sequential '%s' without _modules", c->file, path);
     char name[512];
@@ -556,8 +560,8 @@ static int seq_walk(torch_ctx *c, fcv_gb *b, const fcv_pk *mod, const char *path
     return 0;
 }
 
-static int build_sequential(torch_ctx *c, const fcv_pk *root, fcv_weights *w, const fcv_import_options *opt,
-                            cJSON *meta, ir_graph **out)
+static int build_sequential(torch_ctx *c, const fcv_pk *root, const char *root_path, fcv_weights *w,
+                            const fcv_import_options *opt, cJSON *meta, ir_graph **out)
 {
     fcv_gb b;
     if (gb_init(&b, c->file, w, c->err)) return -1;
@@ -582,7 +586,7 @@ static int build_sequential(torch_ctx *c, const fcv_pk *root, fcv_weights *w, co
         fc_format_dims(nd, dims, guessed, sizeof guessed);
         rc = gb_input_dims(&b, nd, dims, &x);
     }
-    if (rc == 0) rc = seq_walk(c, &b, root, "", &x, 0);
+    if (rc == 0) rc = seq_walk(c, &b, root, root_path, &x, 0);
     if (rc == 0) rc = gb_finish(&b, x, "nn.Sequential", out);
     if (rc == 0 && guessed[0]) {
         fprintf(stderr, "%s: no input shape in the file: using %s from the first layer (--input-shape to change)\n",
@@ -705,7 +709,9 @@ static int import_root(torch_ctx *c, const fcv_pk *root, int script, const fcv_i
     } else if (root->kind == FCV_PK_OBJECT && cls &&
                (strncmp(cls, "torch.nn.modules.", 17) == 0 || strncmp(cls, "torchvision.models.", 19) == 0)) {
         if (meta) cJSON_AddStringToObject(meta, "torch_module_class", cls);
-        rc = collect_module(c, &w, root, "", 0);
+        /* a lone layer (torch.save(nn.Linear(...))) is named after its class, as nodes need names */
+        const char *root_path = strncmp(cls, "torch.nn.modules.", 17) == 0 && !is_container(root) ? short_class(root) : "";
+        rc = collect_module(c, &w, root, root_path, 0);
         if (rc == 0) {
             if (strncmp(cls, "torchvision.", 12) == 0) {
                 const char *guess = torchvision_arch(cls, &w);
@@ -717,7 +723,7 @@ static int import_root(torch_ctx *c, const fcv_pk *root, int script, const fcv_i
             } else if (opt && opt->arch) {
                 rc = finish_arch(c, &w, opt, NULL, cls, meta, out);
             } else {
-                rc = build_sequential(c, root, &w, opt, meta, out);
+                rc = build_sequential(c, root, root_path, &w, opt, meta, out);
             }
         }
     } else {

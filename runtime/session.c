@@ -7,6 +7,7 @@
 #include "runtime/model_priv.h"
 #include "runtime/op.h"
 #include "runtime/plan.h"
+#include "runtime/kernels/convert.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -24,11 +25,13 @@ struct fcn_session {
     void **copies;                 /* expanded constants, freed at destroy */
     int n_copies;
     size_t packed_bytes;
-    uint8_t *arena;
+    uint8_t *arena;                /* 64-byte aligned, inside arena_block */
+    void *arena_block;
     size_t arena_bytes, peak_live, two_largest;
     struct fcn_threadpool *pool;
     int nthreads;
     int profile;
+    int simd;                      /* fcn_simd_enabled(), asked once (cpuid traps in a VM) */
     double *last_ms;
 };
 
@@ -56,6 +59,23 @@ static void *alloc_copy(fcn_session *s, size_t nbytes)
     return p;
 }
 
+/* Portable twins of runtime/kernels/convert_avx2.c (declared in runtime/kernels/convert.h). */
+void fcn_f16_expand_ref(const void *src, float *dst, size_t n)
+{
+    const uint8_t *p = src;
+    for (size_t i = 0; i < n; i++) {
+        uint16_t h;
+        memcpy(&h, p + 2 * i, 2);
+        dst[i] = fc_f16_to_f32(h);
+    }
+}
+
+void fcn_dequant_i8_ref(const int8_t *q, const float *scale, size_t channels, size_t per, float *dst)
+{
+    for (size_t c = 0; c < channels; c++)
+        for (size_t k = 0; k < per; k++) dst[c * per + k] = (float)q[c * per + k] * scale[c];
+}
+
 /* Int8 weights are symmetric per output channel: w = q * scale[c], c = index along dims[0]. */
 static int expand_const(fcn_session *s, uint32_t id, fc_error *err)
 {
@@ -70,20 +90,14 @@ static int expand_const(fcn_session *s, uint32_t id, fc_error *err)
             return fc_fail(err, FC_EINPUT, "%s: constant '%s' is too large to expand", m->name, t->name);
         float *dst = alloc_copy(s, nbytes);
         if (!dst) return fc_fail(err, FC_ENOMEM, "%s: out of memory expanding '%s'", m->name, t->name);
+        int simd = s->simd;
         if (r->dtype == FC_DT_F16) {
-            const uint8_t *p = src;
-            for (size_t i = 0; i < numel; i++) {
-                uint16_t h;
-                memcpy(&h, p + 2 * i, 2);
-                dst[i] = fc_f16_to_f32(h);
-            }
+            (simd ? fcn_f16_expand_avx2 : fcn_f16_expand_ref)(src, dst, numel);
         } else {
-            const int8_t *q = src;
             const float *scale = fcn_model_tensor_data(m, r->aux_id);
             size_t channels = (size_t)r->dims[0];
             size_t per = channels ? numel / channels : 0;
-            for (size_t c = 0; c < channels; c++)
-                for (size_t k = 0; k < per; k++) dst[c * per + k] = (float)q[c * per + k] * scale[c];
+            (simd ? fcn_dequant_i8_avx2 : fcn_dequant_i8_ref)(src, scale, channels, per, dst);
         }
         t->data = dst;
         t->dtype = FC_DT_F32;
@@ -297,12 +311,15 @@ static int plan_memory(fcn_session *s, fc_error *err)
                 (unsigned long long)fc_limits_current.max_arena_bytes);
         goto out;
     }
-    s->arena = aligned_alloc(64, s->arena_bytes ? s->arena_bytes : 64);
-    if (!s->arena) {
+    /* calloc, not aligned_alloc + memset: a large block comes straight from mmap already
+     * zeroed, so creation does not fault in and clear every page of the arena (tens of MB
+     * for a ResNet) only for the first run to write it again. Aligned by hand. */
+    s->arena_block = calloc(1, (s->arena_bytes ? s->arena_bytes : 64) + 64);
+    if (!s->arena_block) {
         fc_fail(err, FC_ENOMEM, "%s: out of memory for the %zu-byte activation arena", m->name, s->arena_bytes);
         goto out;
     }
-    memset(s->arena, 0, s->arena_bytes ? s->arena_bytes : 64);
+    s->arena = (uint8_t *)(((uintptr_t)s->arena_block + 63) & ~(uintptr_t)63);
     for (int k = 0; k < n_items; k++) {
         void *p = s->arena + items[k].offset;
         if (items[k].id < nv) s->tensors[items[k].id].data = p;
@@ -328,6 +345,7 @@ int fcn_session_create(const fcn_model *m, const fcn_session_options *opt, fcn_s
     s->n_nodes = (int)m->graph.n_nodes;
     s->nthreads = session_threads(opt);
     s->profile = opt ? opt->profile : 0;
+    s->simd = fcn_simd_enabled();
     uint64_t n_io = 0;
     for (int i = 0; i < s->n_nodes; i++) n_io += (uint64_t)m->nodes[i].n_in + m->nodes[i].n_out;
     s->tensors = calloc((size_t)s->n_values + 1, sizeof(fcn_tensor));
@@ -417,7 +435,7 @@ void fcn_session_destroy(fcn_session *s)
     free(s->defs);
     free(s->io);
     free(s->last_ms);
-    free(s->arena);
+    free(s->arena_block);
     free(s);
 }
 

@@ -10,7 +10,8 @@
 # THREADS (default 2), REWRITES=0 to skip the --fc-to-conv / --gap-head exact conversions.
 # For each model: convert (timed) + run the .fcn, compare with PyTorch (tool_npycmp: norm-relative and
 # max-error/max|ref| <= REL_MAX, top-1 agreement), then the same after the rewrite that applies
-# (--fc-to-conv for FC heads: alexnet, vgg*; --gap-head exact for GAP heads: resnet*, squeezenet*, mobilenet*).
+# (--fc-to-conv for FC heads: alexnet, vgg*, mobilenet_v3*; --gap-head exact for GAP -> one-FC heads:
+# resnet*, squeezenet*, mobilenet_v2, densenet*, ...).
 # Ends with "N passed, N failed"; exit 1 if any failed.
 BUILD=${BUILD:-build}
 MODELS=${MODELS:-$BUILD/models}
@@ -49,6 +50,8 @@ fail=0
 summary=""
 
 now() { date +%s.%N; }
+# "4x3x224x224" from a .npy header ("{'descr': '<f4', 'fortran_order': False, 'shape': (4, 3, 224, 224), }")
+npy_shape() { head -c 256 "$1" | tr -d '\000' | grep -ao "'shape': ([0-9, ]*)" | sed -e 's/.*(//; s/[ )]//g; s/,$//; s/,/x/g'; }
 elapsed() { echo "$1 $2" | awk '{ printf "%.2f", $2 - $1 }'; }
 
 # $1 = label, $2 = model name, rest = convert options
@@ -58,17 +61,22 @@ check() {
     fcn="$tmp/$name.fcn"
     rm -f "$fcn" "$tmp/out.npy"
     t0=$(now)
-    if ! "$FULLCONV" convert "$src" -o "$fcn" "$@" >"$tmp/convert.log" 2>&1; then
+    "$FULLCONV" convert "$src" -o "$fcn" "$@" >"$tmp/convert.log" 2>&1
+    rc=$?
+    if [ "$rc" -ne 0 ]; then
         fail=$((fail + 1))
-        echo "FAIL $label: convert exited $?"
+        echo "FAIL $label: convert exited $rc"
         tail -n 5 "$tmp/convert.log" | sed 's/^/    /'
         return
     fi
     t1=$(now)
-    if ! "$FULLCONV" run "$fcn" --input "$MODELS/$name.input.npy" --output "$tmp/out.npy" \
-            --threads "$THREADS" >"$tmp/run.log" 2>&1; then
+    # --input-shape lets a batch-1 export run a batch made with make_big_models.py --batch N
+    "$FULLCONV" run "$fcn" --input "$MODELS/$name.input.npy" --output "$tmp/out.npy" \
+        --input-shape "$(npy_shape "$MODELS/$name.input.npy")" --threads "$THREADS" >"$tmp/run.log" 2>&1
+    rc=$?
+    if [ "$rc" -ne 0 ]; then
         fail=$((fail + 1))
-        echo "FAIL $label: run exited $?"
+        echo "FAIL $label: run exited $rc"
         tail -n 5 "$tmp/run.log" | sed 's/^/    /'
         return
     fi
@@ -89,6 +97,17 @@ check() {
     fi
     summary="$summary
   $line"
+    if [ $# -gt 0 ]; then
+        # a rewrite that matched nothing would also "keep the output": make sure no FC is left
+        if "$FULLCONV" inspect "$fcn" --json >"$tmp/inspect.log" 2>&1 &&
+                ! grep -Eq '"op":[[:space:]]*"(Gemm|MatMul)"' "$tmp/inspect.log"; then
+            pass=$((pass + 1))
+            echo "PASS $label: no Gemm/MatMul left"
+        else
+            fail=$((fail + 1))
+            echo "FAIL $label: a Gemm/MatMul is left after the rewrite (or inspect failed)"
+        fi
+    fi
     rm -f "$fcn"
 }
 
@@ -101,8 +120,10 @@ for name in $names; do
     echo "== $name ($(wc -c <"$MODELS/$name.onnx" | tr -d ' ') bytes)"
     check "$name" "$name"
     [ "$REWRITES" = 1 ] || continue
+    # exact GAP only where the head is GAP -> Flatten -> one Linear; mobilenet_v3's head has two
+    # Linears after the pool (the FC->conv rewrite turns them into 1x1 convs instead)
     case "$name" in
-        alexnet*|vgg*) check "$name --fc-to-conv" "$name" --fc-to-conv ;;
+        alexnet*|vgg*|mobilenet_v3*) check "$name --fc-to-conv" "$name" --fc-to-conv ;;
         resnet*|squeezenet*|mobilenet*|densenet*|shufflenet*|efficientnet*|mnasnet*|regnet*|googlenet*)
             check "$name --gap-head exact" "$name" --gap-head exact ;;
     esac

@@ -10,6 +10,10 @@ Seeded and small (a few KB each); the outputs in testdata/onnx/ are committed.
   cli_shuffle.onnx  opset 11, dynamic batch: ShuffleNet's channel split (x.chunk -> Slice with
                  shape-derived bounds) and channel shuffle (view(b, g, c/g, h, w) -> transpose ->
                  view) — inputs x2 and x3
+  cli_ops_opN.onnx  the same small net at opsets 7 (onnx's version converter from 9), 9, 11, 13
+                 and 17: Conv, BN, ReLU, MaxPool(ceil_mode), AveragePool(pads, count_include_pad=0),
+                 Pad, Clip, Slice, Reshape, Dropout, Gemm, LogSoftmax — attributes at old opsets,
+                 inputs at new ones; one input/output pair for all
   cli_gap.onnx   opset 13, fixed shape: Conv, SiLU (Sigmoid*Mul), ReLU6 (Clip with min/max
                  inputs), Pad, AvgPool, global average pool, Flatten, Linear
 """
@@ -70,6 +74,24 @@ class Shuffle(nn.Module):
         return torch.flatten(nn.functional.adaptive_avg_pool2d(x, 1), 1)
 
 
+class Ops(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 6, 3)
+        self.bn = nn.BatchNorm2d(6)
+        self.fc = nn.Linear(6 * 3 * 3, 4)
+        self.drop = nn.Dropout(0.2)
+
+    def forward(self, x):
+        x = nn.functional.max_pool2d(torch.relu(self.bn(self.conv(x))), 2, ceil_mode=True)
+        x = nn.functional.avg_pool2d(x, 2, stride=1, padding=1, count_include_pad=False)
+        x = nn.functional.pad(x, (0, 1, 0, 1))
+        x = torch.clamp(x, -1, 3)
+        x = x[:, :, 1:4, 0:3]
+        x = x.reshape(x.shape[0], -1)
+        return torch.log_softmax(self.fc(self.drop(x)), dim=1)
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     torch.manual_seed(1234)
@@ -97,6 +119,21 @@ def main():
         np.save(os.path.join(OUT, "cli_shuffle_y2.npy"), shuffle(s2).numpy())
         np.save(os.path.join(OUT, "cli_shuffle_x3.npy"), s3.numpy())
         np.save(os.path.join(OUT, "cli_shuffle_y3.npy"), shuffle(s3).numpy())
+
+    ops = Ops().eval()
+    with torch.no_grad():
+        ops.bn.running_mean.uniform_(-0.5, 0.5)
+        ops.bn.running_var.uniform_(0.5, 2.0)
+    xo = torch.randn(2, 3, 12, 12)
+    for opset in (9, 11, 13, 17):
+        torch.onnx.export(ops, xo, os.path.join(OUT, f"cli_ops_op{opset}.onnx"), opset_version=opset)
+    import onnx
+    from onnx import version_converter
+    op7 = version_converter.convert_version(onnx.load(os.path.join(OUT, "cli_ops_op9.onnx")), 7)
+    onnx.save(op7, os.path.join(OUT, "cli_ops_op7.onnx"))
+    with torch.no_grad():
+        np.save(os.path.join(OUT, "cli_ops_x.npy"), xo.numpy())
+        np.save(os.path.join(OUT, "cli_ops_y.npy"), ops(xo).numpy())
 
     gap = Gap().eval()
     xg = torch.randn(1, 3, 16, 16)

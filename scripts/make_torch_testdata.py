@@ -156,6 +156,18 @@ def save_big_endian(model, path):
             z.writestr(zinfo(prefix + "/byteorder"), b"big")
 
 
+def same_archive(a, b):
+    """Same tensors and same layout. TorchScript archives differ from run to run in their code/
+    folder, debug info and class-name mangling numbers (inside data.pkl too), none of which the
+    importer reads; a plain torch.save archive must be byte-identical."""
+    za, zb = zipfile.ZipFile(a), zipfile.ZipFile(b)
+    script = any("/code/" in n for n in za.namelist())
+    if not script:
+        return sorted(za.namelist()) == sorted(zb.namelist()) and all(za.read(n) == zb.read(n) for n in za.namelist())
+    data = lambda z: sorted(n for n in z.namelist() if "/data/" in n)
+    return data(za) == data(zb) and all(za.read(n) == zb.read(n) for n in data(za))
+
+
 class Cases:
     def __init__(self):
         self.lines = []
@@ -176,7 +188,15 @@ class Cases:
         np.save(os.path.join(OUT, name + ".output.npy"), y.astype(np.float32))
         fname = fname or name + ".pt"
         if save is not None:
-            save(os.path.join(OUT, fname))
+            # same base name in a scratch folder: torch.save names the archive's top folder after it
+            path, scratch = os.path.join(OUT, fname), os.path.join(OUT, ".new")
+            os.makedirs(scratch, exist_ok=True)
+            save(os.path.join(scratch, fname))
+            if os.path.exists(path) and same_archive(path, os.path.join(scratch, fname)):
+                os.remove(os.path.join(scratch, fname))   # keep the committed bytes (TorchScript debug info varies)
+            else:
+                os.replace(os.path.join(scratch, fname), path)
+            os.rmdir(scratch)
         self.lines.append("|".join([name, fname, options, inp, name + ".output.npy"]))
 
 
@@ -189,6 +209,9 @@ def write_goldens():
     c.add("seq_whole_fc2conv", full, None, "--input-shape 1x3x32x32 --fc-to-conv", (1, 3, 32, 32), "seq_whole.pt")
     c.add("seq_nested", nested, lambda p: torch.save(nested, p), "--input-shape 2x1x28x28", (2, 1, 28, 28))
     c.add("seq_mlp", mlp, lambda p: torch.save(mlp, p), "", (1, 20))   # input shape guessed from Linear(20, .)
+    seed(5)
+    lone = nn.Linear(20, 3).eval()
+    c.add("single_linear", lone, lambda p: torch.save(lone, p), "", (1, 20))
 
     # storage forms: a non-contiguous (transposed) parameter, fp16 and fp64 storages, a big-endian archive
     seed(4)
@@ -327,6 +350,18 @@ def write_bad():
     for level in range(1, 11):
         bomb += b"](" + (b"h" + bytes([level - 1])) * 50 + b"eq" + bytes([level])
     bad("memo_bomb", w(bomb + b"."), "data.pkl holds a list")
+    # shared submodules: 30 levels of a Sequential whose two children are the same level below
+    # (2^30 paths through ~30 records) -> the importer's walk budget stops it
+    dag = b"\x80\x02ctorch.nn.modules.container\nSequential\nq\x00"
+    dag += b"h\x00)\x81}" + pk_str("_modules") + b"}sbq\x01"
+    for level in range(1, 31):
+        child = b"h" + bytes([level])
+        dag += (b"h\x00)\x81}" + pk_str("_modules") + b"}(" + pk_str("0") + child + pk_str("1") + child +
+                b"usbq" + bytes([level + 1]))
+    bad("shared_modules", w(dag + b"."), "module records to walk (shared submodules?)")
+    t = tensor_pickle("0", 6, [2, 3], [3, 1])
+    dup = t[:-1] + pk_str("w") + t[t.index(b"ctorch._utils"):-2] + b"s."
+    bad("duplicate_key", w(dup, storages={"0": b"\x00" * 24}), "tensor 'w' appears twice")
     bad("huge_long", w(b"\x80\x02\x8b\xff\xff\xff\x7f" + b"\x00" * 16 + b"."), "integer of 2147483647 bytes is too large")
     bad("memo_index", w(b"\x80\x02Nr\xff\xff\xff\x0f."), "memo index 268435455 exceeds")
     bad("storage_size", w(tensor_pickle("0", 6, [2, 3], [3, 1]), storages={"0": b"\x00" * 20}),

@@ -10,7 +10,7 @@ the medians. Batch 1, 3x224x224, same seeded input values for ORT and PyTorch.
   fullconv   `fullconv bench MODEL.fcn --variants original -- --benchmark_repetitions=1 ...`
              per round (the .fcn converted once; the session is built before timing starts)
   ORT        scripts/peers/ort_worker.js, a long-lived node process (npm onnxruntime-node, CPU EP)
-  PyTorch    in this process: torchvision architecture, seeded weights, eval + inference_mode
+  PyTorch    in this process: the model of scripts/make_big_models.py (build(name)), eval + inference_mode
 Also: ORT session creation time vs fullconv's open + session creation time.
 """
 import argparse
@@ -70,8 +70,18 @@ class TorchRunner:
         import torchvision
         self.torch = torch
         torch.set_num_threads(threads)
-        torch.manual_seed(0)
-        self.model = getattr(torchvision.models, name)(weights=None).eval()
+        # The very model scripts/make_big_models.py exported (same seeds, BN statistics), when
+        # that script is there; else the same architecture seeded the same way.
+        scripts = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        sys.path.insert(0, scripts)
+        try:
+            from make_big_models import build
+            self.model = build(name).eval()
+        except ImportError:
+            torch.manual_seed(0)
+            self.model = getattr(torchvision.models, name)(weights=None).eval()
+        finally:
+            sys.path.remove(scripts)
         # The same seeded uniform input as the ORT worker (an LCG), so both see identical values.
         n, seed, vals = 3 * 224 * 224, 12345, []
         for _ in range(n):

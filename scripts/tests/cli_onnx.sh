@@ -57,6 +57,11 @@ check match_torch_shuffle "$CMP" "$tmp/s2.npy" "$D/cli_shuffle_y2.npy" --rel-max
 check run_shuffle_batch3 "$FC" run "$tmp/shuffle.fcn" --input "$D/cli_shuffle_x3.npy" -o "$tmp/s3.npy"
 check match_torch_shuffle3 "$CMP" "$tmp/s3.npy" "$D/cli_shuffle_y3.npy" --rel-max 1e-4
 
+for op in 7 9 11 13 17; do
+    check "run_opset$op" "$FC" run "$D/cli_ops_op$op.onnx" --input "$D/cli_ops_x.npy" -o "$tmp/ops$op.npy"
+    check "match_torch_opset$op" "$CMP" "$tmp/ops$op.npy" "$D/cli_ops_y.npy" --rel-max 1e-4
+done
+
 check convert_gap "$FC" convert "$D/cli_gap.onnx" -o "$tmp/gap.fcn" -q
 check run_gap "$FC" run "$tmp/gap.fcn" --input "$D/cli_gap_x.npy" -o "$tmp/g.npy"
 check match_torch_gap "$CMP" "$tmp/g.npy" "$D/cli_gap_y.npy" --rel-max 1e-4
