@@ -104,6 +104,9 @@ static const struct { const char *name; int dtype; } storage_types[] = {
     {"torch.BoolStorage", FC_DT_BOOL},
 };
 
+/* Training checkpoints wrap the weights: {'epoch': .., 'state_dict': {...}, 'optimizer': ..}. */
+static const char *const checkpoint_keys[] = {"state_dict", "model_state_dict", "model", "net", "model_state", NULL};
+
 /* ---- storages ---- */
 static void byteswap(uint8_t *p, size_t nbytes, size_t elem)
 {
@@ -695,9 +698,8 @@ static int import_root(torch_ctx *c, const fcv_pk *root, int script, const fcv_i
         }
     } else if (root->kind == FCV_PK_DICT) {
         const fcv_pk *d = root;
-        static const char *const wrappers[] = {"state_dict", "model_state_dict", "model"};
-        for (int i = 0; i < 3; i++) {
-            const fcv_pk *inner = fcv_pk_dict_get(root, wrappers[i]);
+        for (int i = 0; checkpoint_keys[i]; i++) {
+            const fcv_pk *inner = fcv_pk_dict_get(root, checkpoint_keys[i]);
             if (inner && (inner->kind == FCV_PK_DICT || inner->kind == FCV_PK_OBJECT)) {
                 if (inner->kind == FCV_PK_OBJECT) return import_root(c, inner, 0, opt, meta, out);
                 d = inner;
@@ -742,9 +744,8 @@ static int collect_root(torch_ctx *c, const fcv_pk *root, int script, fcv_weight
     if (depth > 2) return fc_fail(c->err, FC_EINPUT, "%s: nested checkpoint wrappers", c->file);
     if (script && cls && strncmp(cls, "__torch__.", 10) == 0) return collect_script(c, w, root, "", 0);
     if (root->kind == FCV_PK_DICT) {
-        static const char *const wrappers[] = {"state_dict", "model_state_dict", "model"};
-        for (int i = 0; i < 3; i++) {
-            const fcv_pk *inner = fcv_pk_dict_get(root, wrappers[i]);
+        for (int i = 0; checkpoint_keys[i]; i++) {
+            const fcv_pk *inner = fcv_pk_dict_get(root, checkpoint_keys[i]);
             if (inner && (inner->kind == FCV_PK_DICT || inner->kind == FCV_PK_OBJECT))
                 return collect_root(c, inner, script, w, depth + 1);
         }

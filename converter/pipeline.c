@@ -227,7 +227,18 @@ int fcv_run_passes(ir_graph *g, const fcv_options *opt_in, fc_error *err)
     ir_update_links(g);
     if (ir_compact(g, err) || ir_toposort(g, err) || fcv_dce(g, err) || ensure_shapes(g, err)) goto out;
 
-    if (!opt->no_verify) {
+    fcn_shape probe_shape;
+    fc_error shape_err = { 0 };
+    if (!opt->no_verify && fcv_input_shape(g, 1, &probe_shape, &shape_err)) {
+        /* a free spatial dimension: nothing to probe at; say so instead of refusing the model */
+        cJSON *skip = cJSON_CreateObject();
+        if (skip) {
+            cJSON_AddStringToObject(skip, "pass", "verify");
+            cJSON_AddStringToObject(skip, "skipped", shape_err.msg);
+            cJSON_AddItemToArray(g->passes_meta, skip);
+        }
+        if (p.report) fprintf(p.report, "warning: not verified: %s\n", shape_err.msg);
+    } else if (!opt->no_verify) {
         int n_probe = opt->n_probe > 0 ? opt->n_probe : 4;
         if (fcv_probes_make(g, n_probe, opt->calib, opt->calib ? 16 : 0, opt->mean, opt->std, &p.probes, err))
             goto out;
@@ -244,6 +255,18 @@ int fcv_run_passes(ir_graph *g, const fcv_options *opt_in, fc_error *err)
     if (ensure_shapes(g, err)) goto out;   /* the .fcn records traced shapes */
 
     /* the whole pipeline against the original: exact when every applied rewrite was */
+    if (!p.probes) {
+        if (opt->no_verify) {
+            cJSON *skip = cJSON_CreateObject();
+            if (skip) {
+                cJSON_AddStringToObject(skip, "pass", "verify");
+                cJSON_AddStringToObject(skip, "skipped", "--no-verify");
+                cJSON_AddItemToArray(g->passes_meta, skip);
+            }
+        }
+        rc = 0;
+        goto out;
+    }
     cJSON *final = cJSON_CreateObject();
     if (!final) {
         fc_fail(err, FC_ENOMEM, "out of memory");

@@ -147,7 +147,7 @@ static void find_head(const ir_graph *g, dense_head *hd)
     hd->n_fc = n;
     if ((hd->flatten >= 0 || hd->pool >= 0)) {
         const ir_value *m = &g->values[v];
-        if (m->ndim == 4 && m->dims[1] > 0 && m->dims[2] > 0 && m->dims[3] > 0) {
+        if (m->ndim == 4 && m->dims[1] > 0) {   /* H, W may be free: exact does not need them */
             hd->map = v;
             hd->c = m->dims[1];
             hd->h = m->dims[2];
@@ -269,6 +269,9 @@ static int gap_exact(ir_graph *g, dense_head *hd, cJSON *log, fc_error *err)
                        "(use --gap-head fold or fit)", where);
     }
     const rw_fc *fc = &hd->fc[0];
+    if (fc->k_in != hd->c)
+        return fc_fail(err, FC_EINPUT, "--gap-head exact: FC '%s' reads %lld features, the pooled map has %lld channels",
+                       g->nodes[fc->node].name, (long long)fc->k_in, (long long)hd->c);
     /* the pooled vector must feed only the FC (else the pool stays needed) */
     int pooled = g->nodes[hd->pool].out[0];
     if (rw_sole_consumer(g, pooled) != (hd->flatten >= 0 ? hd->flatten : fc->node) ||
@@ -346,6 +349,9 @@ static int gap_fold(ir_graph *g, dense_head *hd, cJSON *log, fc_error *err)
     }
     const rw_fc *fc = &hd->fc[0];
     int64_t C = hd->c, H = hd->h, W = hd->w, K = fc->k_out;
+    if (H < 1 || W < 1)
+        return fc_fail(err, FC_EINPUT, "--gap-head fold: the map '%s' has a free size (%lldx%lld): give --input-shape",
+                       g->values[hd->map].name, (long long)H, (long long)W);
     if (fc->k_in != C * H * W)
         return fc_fail(err, FC_EINPUT, "--gap-head fold: FC '%s' reads %lld inputs, the map has %lld", g->nodes[fc->node].name,
                        (long long)fc->k_in, (long long)(C * H * W));

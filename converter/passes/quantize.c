@@ -200,7 +200,14 @@ int fcv_quantize(ir_graph *g, const fcv_options *opt, cJSON *log, fc_error *err)
         }
     }
     /* probes: the fp32 graph with every layer output exposed */
-    if (!opt->no_verify || opt->quant_max_err > 0) {
+    fcn_shape in_shape;
+    fc_error shape_err = { 0 };
+    int can_probe = fcv_input_shape(g, 1, &in_shape, &shape_err) == 0;
+    if (!can_probe && opt->quant_max_err > 0) {
+        fc_fail(err, FC_EINPUT, "--quant-max-err needs probe inputs: %s", shape_err.msg);
+        goto out;
+    }
+    if (can_probe && (!opt->no_verify || opt->quant_max_err > 0)) {
         if (!(t = with_layer_outputs(g, ls, n, err))) goto out;
         if (fcv_probes_make(t, opt->n_probe > 0 ? opt->n_probe : 4, opt->calib, opt->calib ? 16 : 0, opt->mean, opt->std,
                             &probes, err))

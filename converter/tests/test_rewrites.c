@@ -472,6 +472,39 @@ static void test_gap_exact(void **state)
     }
 }
 
+/* A fully convolutional source (free H and W): GAP exact still applies; verification is skipped
+ * with a note (no shape to probe at), and the model runs at any size. */
+static void test_gap_exact_free_size(void **state)
+{
+    (void)state;
+    ir_graph *g = gap_model(0);
+    /* what an importer that knows channel counts but not sizes leaves: H and W free */
+    for (int v = 0; v < g->n_values; v++) {
+        ir_value *x = &g->values[v];
+        if (!x->data && x->ndim == 4) x->dims[2] = x->dims[3] = -1;
+    }
+    fc_error err = { 0 };
+    fcv_options o = quiet_options();
+    o.gap_head = "exact";
+    ir_graph *c = ir_clone(g, &err);
+    if (fcv_run_passes(c, &o, &err)) fail_msg("%s", err.msg);
+    const cJSON *v = pass_log(c, "verify");
+    assert_non_null(v);
+    assert_non_null(strstr(cJSON_GetObjectItemCaseSensitive(v, "skipped")->valuestring, "free dimension"));
+    float in[144], a[5], b[5];
+    random_input(in, 144);
+    run(g, in, 1, 12, 12, "y", a, NULL);
+    run(c, in, 1, 12, 12, "y", b, NULL);
+    assert_true(rel_diff(a, b, 5) <= 1e-5);
+    ir_graph_free(c);
+    o.gap_head = "fold";   /* fold needs the map size */
+    c = ir_clone(g, &err);
+    assert_int_equal(fcv_run_passes(c, &o, &err), -1);
+    assert_non_null(strstr(err.msg, "free size"));
+    ir_graph_free(c);
+    ir_graph_free(g);
+}
+
 static void test_gap_fold(void **state)
 {
     (void)state;
@@ -499,11 +532,24 @@ static void test_gap_fold(void **state)
             for (int p = 0; p < 9; p++) s += w[k * 36 + ch * 9 + p];
             assert_true(fabs(s - wf[k * 4 + ch]) < 1e-5);
         }
-    /* a spatially constant input map... the backbone does not give one; check the identity on the head:
-     * run GAP-fold and original on an input that makes the pooled map constant is not possible here,
-     * so the exact W' check above carries the proof. */
     ir_graph_free(c);
     ir_graph_free(g);
+    /* the identity itself: a constant image through an unpadded backbone gives a spatially
+     * constant map, where fold is exact — in NCHW and in NHWC flatten order */
+    int forms[3] = { FORM_FLATTEN_GEMM_T1, FORM_MATMUL_ADD, FORM_NHWC };
+    for (int i = 0; i < 3; i++) {
+        g = fc_model(forms[i], 0, 1);
+        c = ir_clone(g, &err);
+        if (fcv_run_passes(c, &o, &err)) fail_msg("%s", err.msg);
+        float x[64], a[5], b[5];
+        for (int k = 0; k < 64; k++) x[k] = 0.7f;
+        run(g, x, 1, 8, 8, "y", a, NULL);
+        run(c, x, 1, 8, 8, "y", b, NULL);
+        double rel = rel_diff(a, b, 5);
+        if (!(rel <= 1e-5)) fail_msg("form %d: fold on a constant map rel err %g", forms[i], rel);
+        ir_graph_free(c);
+        ir_graph_free(g);
+    }
 }
 
 static char *write_calib(int n, int with_labels, int label_max)
@@ -759,6 +805,7 @@ int main(void)
         cmocka_unit_test(test_fc_to_conv_forms),
         cmocka_unit_test(test_score_map_matches_crops),
         cmocka_unit_test(test_gap_exact),
+        cmocka_unit_test(test_gap_exact_free_size),
         cmocka_unit_test(test_gap_fold),
         cmocka_unit_test(test_gap_fit),
         cmocka_unit_test(test_ridge_solver),

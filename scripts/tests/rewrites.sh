@@ -5,6 +5,7 @@
 #   - score map proof on nopad_fc (no padding): the map at 36x36 equals PyTorch's classifier on
 #     the matching crops (nopad_fc_crops.npy) and fullconv's original on the crops (rel <= 1e-5)
 #   - the padding caveat measured on lenet_fc (printed, not asserted)
+#   - BatchNorm folding + activation fusion on tiny_resnet (no BN left, output unchanged)
 #   - GAP head exact on lenet_gap / tiny_resnet: same output, `cam` output N×K×H×W, --cam images
 #   - GAP fold (reported as an approximation) and fit (logits and labels) on lenet_fc
 #   - fp16 / int8 weights: output within 2e-3 / 5e-2 of fp32, smaller file
@@ -130,6 +131,19 @@ if [ -f "$tmp/lenet_fc.fcn" ] && [ -f /usr/share/datasets/fashion-mnist/t10k-ima
     else
         ko "padding caveat measurement"
     fi
+fi
+
+# ---- BatchNorm folding and activation fusion (tiny_resnet keeps its BNs in the export) ------
+if has "$TD/tiny_resnet.onnx" "$TD/tiny_resnet.input.npy" "$TD/tiny_resnet.output.npy"; then
+    if convert "fold_bn tiny_resnet" "$TD/tiny_resnet.onnx" "$tmp/tr.fcn"; then
+        if grep -q "fold_bn  *9 rewrite" "$tmp/log" && grep -q "fuse_act  *[1-9]" "$tmp/log" &&
+           ! "$FULLCONV" inspect "$tmp/tr.fcn" 2>/dev/null | grep -q BatchNormalization; then
+            ok "fold_bn tiny_resnet: 9 BatchNormalization folded, activations fused"
+        else ko "fold_bn tiny_resnet: BNs left or not reported"; fi
+        run_cmp "fold_bn tiny_resnet vs PyTorch" "$tmp/tr.fcn" "$TD/tiny_resnet.input.npy" "$TD/tiny_resnet.output.npy" 1e-4
+    fi
+else
+    sk "fold_bn: tiny_resnet missing"
 fi
 
 # ---- GAP head exact --------------------------------------------------------------------------
