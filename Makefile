@@ -78,7 +78,7 @@ $(BUILD)/tests/%: %.c $(BENCH_OBJS) $(LIB)
 test: all $(TEST_BINS) $(TOOL_BINS)
 	@BUILD=$(BUILD) sh scripts/run_tests.sh
 
-demo: all
+demo:
 	@BUILD=$(BUILD) sh scripts/demo.sh
 
 bench: all

@@ -14,6 +14,7 @@
 #include <cjson/cJSON.h>
 #include "converter/ir.h"
 #include "converter/verify.h"
+#include "converter/passes/basic_passes.h"
 #include "converter/passes/rewrites.h"
 
 #define EXACT_REL_TOL 1e-4
@@ -185,9 +186,10 @@ static int shapes_known(const ir_graph *g)
     return 1;
 }
 
+/* Tolerant: with a free input dimension the unknown shapes stay unknown (-1 in the .fcn). */
 static int ensure_shapes(ir_graph *g, fc_error *err)
 {
-    return shapes_known(g) ? 0 : fcv_infer_shapes(g, err);
+    return shapes_known(g) ? 0 : fcv_infer_shapes_filtered(g, NULL, NULL, 1, err);
 }
 
 static int check_options(const fcv_options *opt, fc_error *err)

@@ -24,7 +24,7 @@
 __attribute__((constructor)) static void fuzz_lower_limits(void)
 {
     fc_error err = {0};
-    if (fc_limits_parse("max_file_bytes=64M,max_tensor_bytes=64M,max_inflated_bytes=256M,"
+    if (fc_limits_parse("max_file_bytes=64M,max_tensor_bytes=16M,max_inflated_bytes=256M,"
                         "max_arena_bytes=64M,max_string_bytes=16M", &err) ||
         fc_limits_init_from_env(&err)) {
         fprintf(stderr, "fuzz: %s\n", err.msg);

@@ -12,6 +12,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 
 struct fcn_session {
@@ -50,10 +51,21 @@ static int session_threads(const fcn_session_options *opt)
 
 /* ---- constants -------------------------------------------------------------------------------- */
 
+/* Expanded weights are written once, right away, in MBs (100 MB for ResNet-50 in fp16): ask
+ * for transparent huge pages on the 2 MB-aligned interior so that costs ~50 page faults, not
+ * 25 000 (advice only: a no-op where THP is off). */
+static void hugepage_hint(void *p, size_t bytes)
+{
+    const uintptr_t huge = (uintptr_t)2 << 20;
+    uintptr_t lo = ((uintptr_t)p + huge - 1) & ~(huge - 1), hi = ((uintptr_t)p + bytes) & ~(huge - 1);
+    if (hi > lo) madvise((void *)lo, hi - lo, MADV_HUGEPAGE);
+}
+
 static void *alloc_copy(fcn_session *s, size_t nbytes)
 {
     void *p = aligned_alloc(64, ALIGN64(nbytes ? nbytes : 1));
     if (!p) return NULL;
+    hugepage_hint(p, nbytes);
     s->copies[s->n_copies++] = p;
     s->packed_bytes += nbytes;
     return p;

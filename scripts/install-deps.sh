@@ -4,7 +4,7 @@
 set -e
 PKGS="build-essential pkg-config libzip-dev libcjson-dev libprotobuf-c-dev protobuf-c-compiler
 zlib1g-dev libbenchmark-dev libcmocka-dev libonnx-testdata dataset-fashion-mnist
-python3-numpy python3-onnx python3-torch python3-torchvision clang libclang-rt-14-dev"
+python3-numpy python3-onnx python3-torch python3-torchvision clang libclang-rt-14-dev chromium"
 missing=""
 for p in $PKGS; do
     if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then

@@ -61,6 +61,14 @@ int fcv_arch_vgg(fcv_gb *b, const char *arch, const fcv_import_options *opt, gb_
 int fcv_arch_alexnet(fcv_gb *b, const char *arch, const fcv_import_options *opt, gb_val *out);
 int fcv_arch_mobilenet_v2(fcv_gb *b, const char *arch, const fcv_import_options *opt, gb_val *out);
 int fcv_arch_squeezenet(fcv_gb *b, const char *arch, const fcv_import_options *opt, gb_val *out);
+/* Whole-model pickles of nn.Sequential / a lone layer (sequential.c): graph from the module
+ * records of pickle.h. Weights are named by module path; a lone layer's by its class name
+ * (fcv_sequential_weight_prefix), since nodes need names. */
+struct fcv_pk;
+struct cJSON;
+const char *fcv_sequential_weight_prefix(const struct fcv_pk *root);
+int fcv_arch_sequential(const char *file, const struct fcv_pk *root, fcv_weights *w, const fcv_import_options *opt,
+                        struct cJSON *meta, ir_graph **out, fc_error *err);
 const char *fcv_arch_guess_resnet(const fcv_weights *w);
 const char *fcv_arch_guess_vgg(const fcv_weights *w);
 #endif

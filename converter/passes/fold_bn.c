@@ -191,6 +191,7 @@ static int fold_into_matmul(ir_graph *g, int mi, int add, int bn_out, const ir_n
     } else {
         int mid = rw_new_value(g, g->nodes[mi].name, err);
         if (mid < 0) goto fail;
+        rw_set_shape(g, mid, g->values[bn_out].ndim, g->values[bn_out].dims);
         int ins[2] = { mid, b };
         g->nodes[mi].out[0] = mid;
         if (rw_new_node(g, FCN_OP_ADD, bn->name, ins, 2, &bn_out, 1, err) < 0) goto fail;

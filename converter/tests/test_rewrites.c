@@ -205,11 +205,13 @@ static ir_graph *gap_model(int reduce_mean)
         node(g, FCN_OP_GLOBAL_AVGPOOL, "gap", 1, &m, p);
     }
     int f = act(g, "flat");
-    ir_set_int(&g->nodes[node(g, FCN_OP_FLATTEN, "flatten", 1, &p, f)], FCN_ATTR_AXIS, 1);
+    int fl = node(g, FCN_OP_FLATTEN, "flatten", 1, &p, f);   /* (node() may move g->nodes) */
+    ir_set_int(&g->nodes[fl], FCN_ATTR_AXIS, 1);
     int y = act(g, "y");
     int64_t wd[2] = { 5, 4 }, bd[1] = { 5 };
     int ins[3] = { f, cst(g, "fc_w", 2, wd, 0.5f, 0), cst(g, "fc_b", 1, bd, 0.2f, 0) };
-    ir_set_int(&g->nodes[node(g, FCN_OP_GEMM, "fc", 3, ins, y)], FCN_ATTR_TRANS_B, 1);
+    int fc = node(g, FCN_OP_GEMM, "fc", 3, ins, y);
+    ir_set_int(&g->nodes[fc], FCN_ATTR_TRANS_B, 1);
     set_output(g, y);
     fc_error err = { 0 };
     assert_int_equal(fcv_infer_shapes(g, &err), 0);
@@ -339,6 +341,38 @@ static void test_fold_bn_after_fc(void **state)
         ir_graph_free(c);
         ir_graph_free(g);
     }
+}
+
+/* MatMul -> BatchNorm without a bias Add: the fold creates the Add. */
+static void test_fold_bn_matmul_no_bias(void **state)
+{
+    (void)state;
+    int x;
+    ir_graph *g = new_graph(1, 8, 8, &x);
+    int f = act(g, "flat"), mm = act(g, "mm"), y = act(g, "y");
+    int fl = node(g, FCN_OP_FLATTEN, "flatten", 1, &x, f);
+    ir_set_int(&g->nodes[fl], FCN_ATTR_AXIS, 1);
+    int64_t wd[2] = { 64, 6 }, bd[1] = { 6 };
+    int ins[2] = { f, cst(g, "w", 2, wd, 0.3f, 0) };
+    node(g, FCN_OP_MATMUL, "matmul", 2, ins, mm);
+    int bi[5] = { mm, cst(g, "g", 1, bd, 0.5f, 1.0f), cst(g, "b", 1, bd, 0.3f, 0), cst(g, "m", 1, bd, 0.2f, 0),
+                  cst(g, "v", 1, bd, 0.4f, 1.0f) };
+    node(g, FCN_OP_BATCHNORM, "bn", 5, bi, y);
+    set_output(g, y);
+    fc_error err = { 0 };
+    assert_int_equal(fcv_infer_shapes(g, &err), 0);
+    fcv_options o = quiet_options();
+    ir_graph *c = ir_clone(g, &err);
+    if (fcv_run_passes(c, &o, &err)) fail_msg("%s", err.msg);
+    assert_int_equal(count_op(c, FCN_OP_BATCHNORM), 0);
+    assert_int_equal(count_op(c, FCN_OP_ADD), 1);
+    float in[128], a[12], b[12];
+    random_input(in, 128);
+    run(g, in, 2, 8, 8, "y", a, NULL);
+    run(c, in, 2, 8, 8, "y", b, NULL);
+    assert_true(rel_diff(a, b, 12) <= 1e-5);
+    ir_graph_free(c);
+    ir_graph_free(g);
 }
 
 static void test_cam_images(void **state)
@@ -497,10 +531,10 @@ static void test_gap_exact_free_size(void **state)
     run(c, in, 1, 12, 12, "y", b, NULL);
     assert_true(rel_diff(a, b, 5) <= 1e-5);
     ir_graph_free(c);
-    o.gap_head = "fold";   /* fold needs the map size */
+    o.gap_head = "fold";   /* a pooled head: fold refuses and points to exact */
     c = ir_clone(g, &err);
     assert_int_equal(fcv_run_passes(c, &o, &err), -1);
-    assert_non_null(strstr(err.msg, "free size"));
+    assert_non_null(strstr(err.msg, "use --gap-head exact"));
     ir_graph_free(c);
     ir_graph_free(g);
 }
@@ -801,6 +835,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fold_bn_and_fuse),
         cmocka_unit_test(test_fold_bn_after_fc),
+        cmocka_unit_test(test_fold_bn_matmul_no_bias),
         cmocka_unit_test(test_cam_images),
         cmocka_unit_test(test_fc_to_conv_forms),
         cmocka_unit_test(test_score_map_matches_crops),
