@@ -95,6 +95,7 @@ test-asan:
 
 testdata:
 	/usr/bin/python3 scripts/make_testdata.py
+	/usr/bin/python3 scripts/make_torch_testdata.py
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig \

@@ -1,4 +1,5 @@
-/* winograd.c — planning for winograd_avx2.c (portable: sizes and the packed U matrices). */
+/* winograd.c — planning for winograd_avx2.c: sizes, and U = G g Gᵀ packed for the GEMMs (made
+ * only on the SIMD path, at session creation; the transpose uses AVX2 by function attribute). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/mman.h>
