@@ -20,6 +20,8 @@ static const char convert_usage[] =
     "  --calib-labels           fit the GAP head to one-hot labels instead of the original logits\n"
     "  --weights fp32|fp16|int8 weight storage (default fp32)\n"
     "  --keep-fp32 NAMES        comma-separated node names kept in fp32 when quantizing\n"
+    "  --quant-max-err E        keep in fp32 every layer whose output relative error exceeds E\n"
+    "                           when quantizing (E >= 0; default 0 = off)\n"
     "  --arch NAME              architecture of a weights-only file (state_dict, safetensors, npz)\n"
     "  --input-shape NxCxHxW    input shape when the file does not fix it\n"
     "  --mean M --std S         preprocessing of calibration data (x - M) / S (default 0, 1)\n"
@@ -86,6 +88,12 @@ int fcv_cmd_convert(int argc, char **argv)
             opt.keep_fp32 = v;
             continue;
         }
+        if ((r = fcv_cli_opt(argc, argv, &i, "--quant-max-err", &v, cmd))) {
+            if (r < 0) return 2;
+            if (fcv_cli_parse_float(v, &opt.quant_max_err) || opt.quant_max_err < 0)
+                return fcv_cli_usage_error(cmd, "--quant-max-err must be a number >= 0, not '%s'", v);
+            continue;
+        }
         if ((r = fcv_cli_opt(argc, argv, &i, "--arch", &v, cmd))) {
             if (r < 0) return 2;
             iopt.arch = v;
@@ -112,6 +120,8 @@ int fcv_cmd_convert(int argc, char **argv)
     if (!in) return fcv_cli_usage_error(cmd, "no input model (usage: fullconv convert IN -o OUT.fcn)");
     if (!out) return fcv_cli_usage_error(cmd, "no output file (-o OUT.fcn)");
     if (!(opt.std > 0)) return fcv_cli_usage_error(cmd, "--std must be > 0");
+    if (opt.quant_max_err > 0 && !strcmp(opt.weights, "fp32"))
+        return fcv_cli_usage_error(cmd, "--quant-max-err needs --weights fp16 or int8");
     if (!force) {
         struct stat st;
         if (stat(out, &st) == 0) return fcv_cli_usage_error(cmd, "%s exists (use --force to overwrite)", out);

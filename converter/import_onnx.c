@@ -518,8 +518,23 @@ static int resolve_pending(onnx_import *im, fc_error *err)
     }
 }
 
-/* x * sigmoid(x), as torch exports SiLU/Swish, becomes one Swish node (format.h: importers fuse
- * it) when the Sigmoid's output feeds only that Mul. */
+/* The op that x * gate(x) becomes, or -1. Swish is x*sigmoid(x); HardSwish is
+ * x*clamp(x/6 + 1/2, 0, 1), i.e. x*HardSigmoid(x) only for alpha = 1/6 and beta = 1/2 exactly (ONNX
+ * stores them as float32, so 1/6 is compared at that precision); any other HardSigmoid stays as is. */
+static int fused_gate_op(const ir_node *gate)
+{
+    if (gate->op == FCN_OP_SIGMOID) return gate->n_attrs ? -1 : FCN_OP_SWISH;
+    if (gate->op != FCN_OP_HARD_SIGMOID) return -1;
+    const ir_attr *alpha = ir_get_attr(gate, FCN_ATTR_ALPHA), *beta = ir_get_attr(gate, FCN_ATTR_BETA);
+    int others = gate->n_attrs - (alpha != NULL) - (beta != NULL);
+    if (!alpha || !beta || others || alpha->count != 1 || beta->count != 1) return -1;
+    if (alpha->f[0] != (double)(float)(1.0 / 6.0) || beta->f[0] != 0.5) return -1;
+    return FCN_OP_HARD_SWISH;
+}
+
+/* x * sigmoid(x), as torch exports SiLU/Swish, becomes one Swish node, and x * HardSigmoid(x), as
+ * torch exports Hardswish at opset < 14, one HardSwish node (format.h: importers fuse them), when
+ * the gate's output feeds only that Mul. */
 static void fuse_swish(ir_graph *g)
 {
     ir_update_links(g);
@@ -532,12 +547,14 @@ static void fuse_swish(ir_graph *g)
             int p = g->values[s].producer;
             if (p < 0) continue;
             ir_node *sig = &g->nodes[p];
-            if (sig->dead || sig->op != FCN_OP_SIGMOID || sig->n_in != 1 || sig->in[0] != x || sig->n_attrs) continue;
+            if (sig->dead || sig->n_in != 1 || sig->in[0] != x) continue;
+            int fused_op = fused_gate_op(sig);
+            if (fused_op < 0) continue;
             int is_output = 0;
             for (int o = 0; o < g->n_outputs; o++) is_output |= g->outputs[o] == s;
             if (is_output) continue;
             sig->dead = 1;
-            mul->op = FCN_OP_SWISH;
+            mul->op = fused_op;
             mul->in[0] = x;
             mul->n_in = 1;
             break;

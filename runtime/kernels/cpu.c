@@ -1,6 +1,7 @@
 /* cpu.c — which kernels sessions use: the AVX2+FMA+F16C ones when the CPU (and OS) support
  * them, unless the portable reference kernels are forced (tests, FULLCONV_REFERENCE=1). */
 #include "runtime/op.h"
+#include "runtime/kernels/kernels.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -47,5 +48,7 @@ int fcn_simd_enabled(void)
 
 const char *fcn_kernel_isa(void)
 {
-    return fcn_simd_enabled() ? "avx2+fma" : "reference";
+    if (!fcn_simd_enabled()) return "reference";
+    int mr;
+    return fcn_best_ukernel(&mr) == fcn_ukernel_16x16_avx512 ? "avx2+fma, avx512f gemm" : "avx2+fma";
 }

@@ -15,7 +15,7 @@ REL_MAX=${REL_MAX:-1e-4}
 
 # Checks that fail today for a known reason, "case|reason" per line: reported and counted as skipped
 # (never silently), and flagged for removal as soon as they pass.
-KNOWN_GAPS='fc_forms/hardswish_between: --fc-to-conv rewrote every FC into a conv|fc_to_conv stops at Hardswish written as x*HardSigmoid(x) (opset 13, MobileNetV3 head): the FC after it stays a Gemm, so the model cannot run at larger inputs'
+KNOWN_GAPS=''
 
 pass=0
 fail=0

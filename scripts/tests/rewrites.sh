@@ -8,7 +8,8 @@
 #   - BatchNorm folding + activation fusion on tiny_resnet (no BN left, output unchanged)
 #   - GAP head exact on lenet_gap / tiny_resnet: same output, `cam` output N×K×H×W, --cam images
 #   - GAP fold (reported as an approximation) and fit (logits and labels) on lenet_fc
-#   - fp16 / int8 weights: output within 2e-3 / 5e-2 of fp32, smaller file
+#   - fp16 / int8 weights: output within 2e-3 / 5e-2 of fp32, smaller file; --quant-max-err keeps
+#     the layers over it in fp32
 #   - bad cases: no matching pattern, wrong calibration shape, labels out of range: exit 2, a
 #     message naming what was looked for, and no output file
 # Missing models are skipped (counted). Ends with "N passed, N failed, N skipped".
@@ -189,6 +190,16 @@ if has "$L.onnx" "$L.input.npy" "$L.output.npy"; then
         s32=$(wc -c <"$tmp/lenet_fc_plain.fcn" 2>/dev/null || echo 0); sq=$(wc -c <"$tmp/$mode.fcn")
         if [ "$sq" -lt "$s32" ]; then ok "weights $mode lenet_fc: file $s32 -> $sq bytes"; else ko "weights $mode: file not smaller"; fi
     done
+    # --quant-max-err: int8 layers of lenet_fc measure 0.005-0.01 output rel err, so 0.007 must keep
+    # some layer in fp32 (said in the report) and leave no quantized layer over it
+    if convert "quant-max-err lenet_fc" "$L.onnx" "$tmp/qmax.fcn" --weights int8 --quant-max-err 0.007; then
+        kept=$(grep -c "kept fp32 (over --quant-max-err)" "$tmp/log")
+        worst=$(grep "output rel err" "$tmp/log" | grep -v "kept fp32" | sed 's/.*output rel err //' | sort -g | tail -n 1)
+        if [ "$kept" -ge 1 ] && [ -n "$worst" ] && awk -v w="$worst" 'BEGIN { exit !(w <= 0.007) }'; then
+            ok "quant-max-err 0.007 lenet_fc: $kept layer(s) kept fp32, quantized layers <= $worst"
+        else ko "quant-max-err 0.007 lenet_fc: $kept layer(s) kept fp32, worst quantized layer '$worst'"; fi
+        run_cmp "quant-max-err lenet_fc vs PyTorch" "$tmp/qmax.fcn" "$L.input.npy" "$L.output.npy" 5e-2
+    fi
 
     # ---- bad cases: exit 2, message, no output file
     bad() { # $1 name, $2 expected message part, rest: convert args
@@ -196,10 +207,12 @@ if has "$L.onnx" "$L.input.npy" "$L.output.npy"; then
         rm -f "$tmp/bad.fcn"
         "$FULLCONV" convert "$@" -o "$tmp/bad.fcn" >"$tmp/log" 2>&1
         rc=$?
-        if [ $rc -eq 2 ] && grep -qF "$b_msg" "$tmp/log" && [ ! -e "$tmp/bad.fcn" ]; then ok "bad: $b_name"
+        if [ $rc -eq 2 ] && grep -qF -- "$b_msg" "$tmp/log" && [ ! -e "$tmp/bad.fcn" ]; then ok "bad: $b_name"
         else ko "bad: $b_name (exit $rc, want 2 and '$b_msg')"; fi
     }
     bad "gap exact without a GAP head" "no GlobalAveragePool→Flatten→Gemm head found; looked from output" "$L.onnx" --gap-head exact
+    bad "negative --quant-max-err" "--quant-max-err must be a number >= 0" "$L.onnx" --weights int8 --quant-max-err -0.5
+    bad "--quant-max-err without quantizing" "--quant-max-err needs --weights fp16 or int8" "$L.onnx" --quant-max-err 0.01
     bad "fit calibration of the wrong shape" "images are 1x20x20, the model input is" "$L.onnx" --gap-head fit --calib "$TD/bad/calib_wrong_shape.npy"
     [ -f "$TD/bad/calib_labels_out_of_range.npz" ] &&
         bad "fit labels out of range" "the model has 10 classes" "$L.onnx" --gap-head fit --calib "$TD/bad/calib_labels_out_of_range.npz" --calib-labels
