@@ -24,6 +24,10 @@ uint32_t fc_crc32(const void *data, size_t size)
     return (uint32_t)c;
 }
 
+/* sha256_ni.c: the same block function on the x86 SHA extensions */
+int fc_sha256_ni_available(void);
+void fc_sha256_ni_blocks(uint32_t h[8], const uint8_t *p, size_t nblocks);
+
 static const uint32_t K[64] = {
     0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
     0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
@@ -66,6 +70,12 @@ void fc_sha256(const void *data, size_t size, uint8_t out[32])
                       0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19 };
     const uint8_t *p = data;
     size_t left = size;
+    if (left >= 64 && fc_sha256_ni_available()) {
+        size_t nb = left / 64;
+        fc_sha256_ni_blocks(h, p, nb);
+        p += nb * 64;
+        left -= nb * 64;
+    }
     while (left >= 64) {
         sha256_block(h, p);
         p += 64;
