@@ -20,7 +20,7 @@ static int reference_forced(void)
     return forced_reference;
 }
 
-static int cpu_has_simd(void)
+static int cpu_has_simd_uncached(void)
 {
 #if defined(__x86_64__) || defined(__i386__)
     __builtin_cpu_init();
@@ -32,6 +32,15 @@ static int cpu_has_simd(void)
 #else
     return 0;
 #endif
+}
+
+/* CPUID traps to the hypervisor in a VM (microseconds each) and session creation asks once
+ * per node: ask the CPU once per process. */
+static int cpu_has_simd(void)
+{
+    static int cached = -1;
+    if (cached < 0) cached = cpu_has_simd_uncached();
+    return cached;
 }
 
 int fcn_use_reference_kernels(int on)

@@ -1,6 +1,6 @@
 /* test_convert_kernels.c — the load-time kernels against their twins: F16C fp16 expansion vs
  * fc_f16_to_f32 for all 65536 halves, AVX2 int8 dequantization vs the portable loop, the
- * PCLMULQDQ CRC-32 vs zlib's over lengths 0..4096 at every alignment and over a few MB, and
+ * PCLMULQDQ CRC-32 vs zlib's over lengths 0..4096 at every alignment and over tens of MB, and
  * the float Winograd weight transform vs G g Gᵀ computed in double. */
 #include <math.h>
 #include <setjmp.h>
@@ -140,6 +140,17 @@ static void test_crc_vs_zlib(void **state)
         assert_int_equal(fc_crc32(buf + i, lens[i]), want);
         if (clmul) assert_int_equal(fc_crc32_clmul(0, buf + i, lens[i]), want);
     }
+    free(buf);
+    /* a weight-section-sized buffer, odd length and alignment */
+    size_t huge = (37u << 20) + 29;
+    buf = malloc(huge + 64);
+    assert_non_null(buf);
+    for (size_t i = 0; i < huge + 64; i += 4) {
+        uint32_t v = next_u32();
+        memcpy(buf + i, &v, 4);
+    }
+    assert_int_equal(fc_crc32(buf + 3, huge), zlib_crc(buf + 3, huge));
+    assert_int_equal(fc_crc32(buf, 16u << 20), zlib_crc(buf, 16u << 20));
     /* continuing a running CRC, as zlib's crc32(crc, ...) does */
     if (clmul) {
         uint32_t c = fc_crc32_clmul(0, buf, 1000);

@@ -220,7 +220,7 @@ static void test_kernel_switch(void **state)
     assert_string_equal(fcn_kernel_isa(), "reference");
     assert_int_equal(fcn_use_reference_kernels(prev), 1);
     if (!prev && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
-        assert_string_equal(fcn_kernel_isa(), "avx2+fma");
+        assert_true(strncmp(fcn_kernel_isa(), "avx2+fma", 8) == 0);
 }
 
 int main(void)
