@@ -154,6 +154,13 @@ static int add_node(onnx_import *im, const Onnx__NodeProto *node, const char *na
     int ins[FCN_MAX_NODE_IO], outs[FCN_MAX_NODE_IO];
     if (n_in > FCN_MAX_NODE_IO || n_out > FCN_MAX_NODE_IO)
         return node_fail(im, node, name, err, "too many inputs or outputs");
+    /* the mappers ask for the inputs/outputs the operator needs; a hostile node may have fewer */
+    if ((size_t)n_in > node->n_input || (size_t)n_out > node->n_output) {
+        char msg[200];
+        snprintf(msg, sizeof msg, "has %zu inputs and %zu outputs, needs at least %d and %d", node->n_input,
+                 node->n_output, n_in, n_out);
+        return node_fail(im, node, name, err, msg);
+    }
     for (int i = 0; i < n_in; i++) {
         ins[i] = onnx_value_id(im, node->input[i]);
         if (ins[i] < 0 && node->input[i] && *node->input[i]) {

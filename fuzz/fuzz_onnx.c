@@ -4,6 +4,19 @@
 #include "converter/ir.h"
 #include "fuzz/fuzz_util.h"
 
+/* Constant folding makes tensors from a few bytes (ConstantOfShape, Expand, Tile, ...) and the
+ * importer's shape inference copies the graph's constants each round it resolves parameters:
+ * bounded work, but proportional to max_tensor_bytes (16 MB constants make ASan runs of
+ * ~0.3 s, over the 1 s timeout on a loaded machine). 4 MB keeps the timeout for real hangs. */
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    (void)argc;
+    (void)argv;
+    fc_error err = {0};
+    if (fc_limits_parse("max_tensor_bytes=4M", &err)) abort();
+    return 0;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     fc_error err = {0};

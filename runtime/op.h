@@ -83,10 +83,14 @@ int fcn_node_fail(const fcn_node *n, fc_error *err, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 /* ---- helpers for ops --------------------------------------------------------------------- */
+/* Saturates at INT64_MAX instead of overflowing (UB): infer functions call it on shapes not
+ * validated yet (a broadcast of [N,1] and [1,M] from a hostile file); check_outputs then
+ * refuses the output size. */
 static inline int64_t fcn_numel_dims(int ndim, const int64_t *dims)
 {
     int64_t n = 1;
-    for (int i = 0; i < ndim; i++) n *= dims[i];
+    for (int i = 0; i < ndim; i++)
+        if (__builtin_mul_overflow(n, dims[i], &n)) return INT64_MAX;
     return n;
 }
 /* numpy broadcasting of two shapes into out; -1 if incompatible. */

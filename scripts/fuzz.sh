@@ -71,6 +71,7 @@ run_one() {
 }
 
 # Run JOBS targets at a time.
+# shellcheck disable=SC2086 # the target list is split on purpose
 set -- $TARGETS
 while [ $# -gt 0 ]; do
     pids=""

@@ -38,7 +38,7 @@ static int cpu_has_simd_uncached(void)
  * per node: ask the CPU once per process. */
 static int cpu_has_simd(void)
 {
-    static int cached = -1;
+    static _Atomic int cached = -1;   /* racing first calls compute the same value */
     if (cached < 0) cached = cpu_has_simd_uncached();
     return cached;
 }

@@ -10,7 +10,8 @@
 
 static int64_t work_cols(const fcn_dw_args *a)
 {
-    int64_t need = ((a->Wo + 7) / 8 * 8 - 1) * a->sw + (a->kw - 1) * a->dw + 2;
+    /* vectors of 16 columns (the AVX-512 twin), and up to 2 more columns read at stride 2 */
+    int64_t need = ((a->Wo + 15) / 16 * 16 - 1) * a->sw + (a->kw - 1) * a->dw + 4;
     int64_t img = a->pw + a->W;
     return (need > img ? need : img) + 8;
 }
@@ -91,11 +92,18 @@ void fcn_dwconv_avx2(const fcn_dw_args *a, int64_t c0, int64_t c1)
     int vec_act = a->act == FCN_ACT_NONE || a->act == FCN_ACT_RELU || a->act == FCN_ACT_CLIP;
     __m256 lo = _mm256_set1_ps(a->act == FCN_ACT_RELU ? 0.0f : a->act_alpha), hi = _mm256_set1_ps(a->act_beta);
     int64_t copy_rows = a->H < rows - a->ph ? a->H : rows - a->ph;
+    int dw3 = a->kh == 3 && a->kw == 3 && a->dh == 1 && a->dw == 1 && (a->sw == 1 || a->sw == 2) && a->sh == a->sw;
+    int use512 = dw3 && vec_act && fcn_avx512_enabled();
     for (int64_t c = c0; c < c1; c++) {
         const float *in = a->in + c * a->H * a->W;
         for (int64_t y = 0; y < copy_rows; y++)
             memcpy(P + (y + a->ph) * cols + a->pw, in + y * a->W, sizeof(float) * (size_t)a->W);
         const float *w = a->w + c * taps;
+        if (use512) {
+            fcn_dw3x3_plane_avx512(P, cols, a->Ho, a->Wo, a->sw, w, a->bias ? a->bias[c] : 0.0f,
+                                   a->out + c * a->Ho * a->Wo, a->act, a->act_alpha, a->act_beta);
+            continue;
+        }
         if (a->kh == 3 && a->kw == 3 && a->dh == 1 && a->dw == 1 && (a->sw == 1 || a->sw == 2)) {
             dw3x3_plane(a, P, cols, w, a->bias ? a->bias[c] : 0.0f, a->out + c * a->Ho * a->Wo, lo, hi);
             continue;

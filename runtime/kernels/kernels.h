@@ -45,6 +45,10 @@ void fcn_pack_a_mr(const float *A, int64_t rs, int64_t cs, int64_t M, int64_t K,
 /* The micro-kernel sessions created now use: 16×16 AVX-512 when available and not disabled
  * (FULLCONV_NO_AVX512=1), else 6×16 AVX2. Sets *mr. */
 fcn_ukernel_fn fcn_best_ukernel(int *mr);
+/* 1 when the AVX-512 kernels are used (AVX-512F+VL present, FULLCONV_NO_AVX512 not set). */
+int fcn_avx512_enabled(void);
+/* Test hook: AVX-512 kernels off (0) or on when the CPU has them (1); returns the previous state. */
+int fcn_set_avx512(int on);
 
 /* Packed A: floats needed, and packing from A[m*rs + k*cs]. */
 size_t fcn_pack_a_floats(int64_t M, int64_t K);
@@ -109,6 +113,12 @@ typedef struct fcn_dw_args {
 void fcn_dwconv_ref(const fcn_dw_args *a, int64_t c0, int64_t c1);
 void fcn_dwconv_avx2(const fcn_dw_args *a, int64_t c0, int64_t c1);
 size_t fcn_dw_work_floats(const fcn_dw_args *a);
+/* One plane of a 3×3, dilation-1, stride-1 or -2 depthwise conv with AVX-512 (16 columns per
+ * zmm; stride 1 computes two output rows per pass, sharing their input rows). P is the
+ * zero-bordered copy fcn_dwconv_avx2 makes (row stride cols); act NONE, RELU or CLIP with
+ * bounds lo, hi. Called by fcn_dwconv_avx2 when fcn_avx512_enabled(). */
+void fcn_dw3x3_plane_avx512(const float *P, int64_t cols, int64_t Ho, int64_t Wo, int64_t stride,
+                            const float *w, float bias, float *out, int act, float lo, float hi);
 
 /* Fast paths installed by fcn_fast_prepare (select.c). Each returns 1 if installed, 0 if
  * not applicable, -1 on error. */

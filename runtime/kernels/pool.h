@@ -9,6 +9,9 @@ typedef struct fcn_pool_args {
 } fcn_pool_args;
 
 void fcn_maxpool_avx2(const fcn_pool_args *a, int64_t p0, int64_t p1);
+/* 3×3 stride-2 twin with AVX-512 (pool_avx512.c); fcn_maxpool_avx2 hands such pools to it
+ * when fcn_avx512_enabled(). */
+void fcn_maxpool_k3s2_avx512(const fcn_pool_args *a, int64_t p0, int64_t p1);
 void fcn_gap_avx2(const float *in, float *out, int64_t hw, int64_t p0, int64_t p1);
 void fcn_add_avx2(const float *a, const float *b, float *y, int64_t n, int act, float alpha, float beta);
 #endif

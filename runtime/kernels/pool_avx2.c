@@ -18,6 +18,10 @@ static inline __m256 load_stride2(const float *p)
 
 void fcn_maxpool_avx2(const fcn_pool_args *a, int64_t p0, int64_t p1)
 {
+    if (a->kh == 3 && a->kw == 3 && a->sh == 2 && a->sw == 2 && fcn_avx512_enabled()) {
+        fcn_maxpool_k3s2_avx512(a, p0, p1);
+        return;
+    }
     int64_t x_lo = (a->pw + a->sw - 1) / a->sw;
     for (int64_t pl = p0; pl < p1; pl++) {
         const float *in = a->in + pl * a->H * a->W;

@@ -4,9 +4,22 @@
 #include <string.h>
 #include "runtime/kernels/kernels.h"
 
+static _Atomic int cached = -1;   /* -1: not decided yet (read the environment once) */
+
+static int avx512_usable(void);
+
+/* Test hook (as fcn_use_reference_kernels): turns the AVX-512 kernels off or back on (if the
+ * CPU has them) for sessions and kernels set up afterwards; returns the previous state. */
+int fcn_set_avx512(int on)
+{
+    int prev = avx512_usable();
+    __builtin_cpu_init();
+    cached = on && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl");
+    return prev;
+}
+
 static int avx512_usable(void)
 {
-    static int cached = -1;
     if (cached < 0) {
         const char *off = getenv("FULLCONV_NO_AVX512");
         __builtin_cpu_init();
@@ -15,6 +28,8 @@ static int avx512_usable(void)
     }
     return cached;
 }
+
+int fcn_avx512_enabled(void) { return avx512_usable(); }
 
 fcn_ukernel_fn fcn_best_ukernel(int *mr)
 {

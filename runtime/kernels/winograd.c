@@ -11,6 +11,13 @@
 
 static size_t round16(size_t n) { return (n + 15) & ~(size_t)15; }
 
+/* n floats rounded up to a whole, odd number of 64-byte lines */
+static int64_t odd_lines(int64_t n)
+{
+    int64_t lines = (n + 15) / 16;
+    return (lines | 1) * 16;
+}
+
 /* Packed U is written once, right after allocation, in MBs: with 4 KB pages creating a
  * ResNet-50 session spent more time in page faults than in arithmetic. Ask for transparent
  * huge pages on the 2 MB-aligned interior (a no-op where THP is off; advice only). */
@@ -67,8 +74,10 @@ int fcn_winograd_plan(fcn_wino_plan *p, const float *w, int64_t C, int64_t H, in
     p->Hp = 4 * p->tiles_y + 2;
     p->Wp = 4 * ((p->tiles_x + 7) / 8 * 8) + 2;
     p->pad_floats = round16((size_t)(C * p->Hp * p->Wp));
-    p->v_floats = round16((size_t)(36 * C * p->T) + 16);
-    p->m_floats = round16((size_t)(36 * K * p->T) + 16);
+    p->v_stride = odd_lines(C * p->T);
+    p->m_stride = odd_lines(K * p->T);
+    p->v_floats = round16((size_t)(36 * p->v_stride) + 16);
+    p->m_floats = round16((size_t)(36 * p->m_stride) + 16);
     p->scratch_floats = p->pad_floats + p->v_floats + p->m_floats;
     p->ukernel = fcn_best_ukernel(&p->mr);
     p->u_floats = fcn_pack_a_mr_floats(K, C, p->mr);

@@ -12,6 +12,10 @@ typedef struct fcn_wino_plan {
     int mr;
     size_t u_floats;               /* per position */
     size_t pad_floats, v_floats, m_floats, scratch_floats;   /* scratch_floats excludes GEMM buffers */
+    /* Floats between the 36 positions' V (C×T) and M (K×T) matrices: an odd number of 64-byte
+     * lines, so the transforms' 36 streams land in 36 different L1 sets (C·T is often a
+     * multiple of many lines — 64×196 floats is 784 lines, which put all 36 in 4 sets). */
+    int64_t v_stride, m_stride;
 } fcn_wino_plan;
 
 /* U_ξ[k][c] for the 36 positions ξ, laid out u[(ξ*K + k)*C + c]. */

@@ -5,8 +5,9 @@
  * so 36 multiplies replace 144. Over channels the ⊙ becomes, for each of the 36 positions ξ,
  * a matrix product M_ξ[K×T] = U_ξ[K×C] · V_ξ[C×T] (T tiles): 2.25 MACs per output per input
  * channel instead of 9. U is computed and packed once at session creation.
- * Transforms run on 8 tiles at a time (one ymm lane per tile); the input is first copied into
- * a zero-padded buffer so every gather is in bounds. */
+ * Transforms run on 8 horizontally adjacent tiles at a time (one ymm lane per tile), with
+ * in-register transposes between the image layout and the lane-per-tile layout; the input is
+ * first copied into a zero-padded buffer so every load is in bounds. */
 #include <immintrin.h>
 #include <stdlib.h>
 #include <string.h>
@@ -140,22 +141,45 @@ static void pad_channels(void *vctx, int64_t c0, int64_t c1, int tid)
     }
 }
 
+/* d[i] lane l = base[4l + i] for i < 6, l < 8 (the 6 columns of 8 tiles that start 4 apart in
+ * one row): 4 loads and a 4-way deinterleave in registers, then d4/d5 are d0/d1 moved down one
+ * lane with the next tile's first two columns shifted in. Reads base[0..33]. An 8-lane gather
+ * per column cost twice as much (36 gathers per 8 tiles and channel). */
+static inline void load_tile_row(const float *base, __m256 d[6])
+{
+    __m256 l0 = _mm256_loadu_ps(base), l1 = _mm256_loadu_ps(base + 8);
+    __m256 l2 = _mm256_loadu_ps(base + 16), l3 = _mm256_loadu_ps(base + 24);
+    __m256 a = _mm256_permute2f128_ps(l0, l2, 0x20), b = _mm256_permute2f128_ps(l0, l2, 0x31);
+    __m256 c = _mm256_permute2f128_ps(l1, l3, 0x20), e = _mm256_permute2f128_ps(l1, l3, 0x31);
+    __m256 t0 = _mm256_unpacklo_ps(a, b), t1 = _mm256_unpackhi_ps(a, b);
+    __m256 t2 = _mm256_unpacklo_ps(c, e), t3 = _mm256_unpackhi_ps(c, e);
+    d[0] = _mm256_shuffle_ps(t0, t2, 0x44);
+    d[1] = _mm256_shuffle_ps(t0, t2, 0xEE);
+    d[2] = _mm256_shuffle_ps(t1, t3, 0x44);
+    d[3] = _mm256_shuffle_ps(t1, t3, 0xEE);
+    const __m256i down = _mm256_setr_epi32(1, 2, 3, 4, 5, 6, 7, 0);
+    d[4] = _mm256_blend_ps(_mm256_permutevar8x32_ps(d[0], down), _mm256_broadcast_ss(base + 32), 0x80);
+    d[5] = _mm256_blend_ps(_mm256_permutevar8x32_ps(d[1], down), _mm256_broadcast_ss(base + 33), 0x80);
+}
+
 static void input_transform(void *vctx, int64_t c0, int64_t c1, int tid)
 {
-    (void)tid;
     const wino_run *r = vctx;
     const fcn_wino_plan *p = r->p;
-    const __m256i idx = _mm256_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28);
-    int64_t T = p->T, CT = p->C * p->T;
+    int64_t T = p->T, CT = p->v_stride;
     for (int64_t c = c0; c < c1; c++) {
+        /* pad this channel right before transforming it: one parallel loop (and one wake-up
+         * of the pool) less per layer, and the padded plane is still in L1 */
+        pad_channels(vctx, c, c + 1, tid);
         const float *plane = r->pad + c * p->Hp * p->Wp;
         for (int64_t ty = 0; ty < p->tiles_y; ty++) {
             for (int64_t tx = 0; tx < p->tiles_x; tx += 8) {
+                /* the padded plane is 4·ceil8(tiles_x) + 2 wide: base[0..33] is in the row */
                 const float *base = plane + ty * 4 * p->Wp + tx * 4;
                 __m256 rows[6][6];
                 for (int rr = 0; rr < 6; rr++) {
                     __m256 d[6];
-                    for (int i = 0; i < 6; i++) d[i] = _mm256_i32gather_ps(base + rr * p->Wp + i, idx, 4);
+                    load_tile_row(base + rr * p->Wp, d);
                     bt6(d, rows[rr]);            /* rows[rr][j] = (d B)[rr][j] */
                 }
                 int64_t valid = p->tiles_x - tx < 8 ? p->tiles_x - tx : 8;
@@ -178,15 +202,46 @@ static void tile_gemms(void *vctx, int64_t x0, int64_t x1, int tid)
     const wino_run *r = vctx;
     const fcn_wino_plan *p = r->p;
     for (int64_t xi = x0; xi < x1; xi++) {
-        fcn_strided_b sb = { r->v + xi * p->C * p->T, p->T, 1 };
+        fcn_strided_b sb = { r->v + xi * p->v_stride, p->T, 1 };
         fcn_gemm g = {
             .M = p->K, .N = p->T, .K = p->C,
             .a_packed = p->u_packed + (size_t)xi * p->u_floats,
             .pack_b = fcn_pack_b_strided, .pack_ctx = &sb,
-            .c = r->m + xi * p->K * p->T, .ldc = p->T,
+            .c = r->m + xi * p->m_stride, .ldc = p->T,
             .ukernel = p->ukernel, .mr = p->mr,
         };
         fcn_sgemm_serial(&g, r->gemm_scratch + (size_t)tid * FCN_GEMM_SCRATCH_FLOATS);
+    }
+}
+
+/* Stores the 4 columns y[j] (lane l = tile l) of one output row of 8 horizontally adjacent
+ * tiles as the 32 consecutive floats they are in the image: a 4×8 transpose in registers, then
+ * masked stores of the first `cols` (<= 32) floats. Replaces 16 scalar stores per tile. */
+/* o[q] = the 4 columns of tiles 2q (low half) and 2q+1 (high half) */
+static inline void tiles_to_rows(const __m256 y[4], __m256 o[4])
+{
+    __m256 t0 = _mm256_unpacklo_ps(y[0], y[1]), t1 = _mm256_unpackhi_ps(y[0], y[1]);
+    __m256 t2 = _mm256_unpacklo_ps(y[2], y[3]), t3 = _mm256_unpackhi_ps(y[2], y[3]);
+    __m256 s0 = _mm256_shuffle_ps(t0, t2, 0x44), s1 = _mm256_shuffle_ps(t0, t2, 0xEE);
+    __m256 s2 = _mm256_shuffle_ps(t1, t3, 0x44), s3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+    o[0] = _mm256_permute2f128_ps(s0, s1, 0x20);
+    o[1] = _mm256_permute2f128_ps(s2, s3, 0x20);
+    o[2] = _mm256_permute2f128_ps(s0, s1, 0x31);
+    o[3] = _mm256_permute2f128_ps(s2, s3, 0x31);
+}
+
+static inline void store_tile_row(float *orow, const __m256 y[4], int64_t cols)
+{
+    __m256 o[4];
+    tiles_to_rows(y, o);
+    if (cols >= 32) {
+        for (int q = 0; q < 4; q++) _mm256_storeu_ps(orow + 8 * q, o[q]);
+        return;
+    }
+    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    for (int q = 0; q < 4 && 8 * q < cols; q++) {
+        __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(cols - 8 * q)), lane);
+        _mm256_maskstore_ps(orow + 8 * q, mask, o[q]);
     }
 }
 
@@ -195,13 +250,15 @@ static void output_transform(void *vctx, int64_t k0, int64_t k1, int tid)
     (void)tid;
     const wino_run *r = vctx;
     const fcn_wino_plan *p = r->p;
-    int64_t KT = p->K * p->T;
-    float tile[4][4][8];
+    int64_t KT = p->m_stride;
+    int in_kernel_act = r->act == FCN_ACT_NONE || r->act == FCN_ACT_RELU || r->act == FCN_ACT_CLIP;
     for (int64_t k = k0; k < k1; k++) {
-        float b = r->bias ? r->bias[k] : 0.0f;
+        __m256 b = _mm256_set1_ps(r->bias ? r->bias[k] : 0.0f);
         float *oplane = r->out + k * p->Ho * p->Wo;
         for (int64_t ty = 0; ty < p->tiles_y; ty++) {
             for (int64_t tx = 0; tx < p->tiles_x; tx += 8) {
+                /* lanes past the tile row read the next M entries (in bounds: m has 16 floats of
+                 * slack); they only feed columns >= Wo, which are never stored */
                 const float *mbase = r->m + k * p->T + ty * p->tiles_x + tx;
                 __m256 cols[4][6];   /* cols[i][j] = (Aᵀ M)[i][j] */
                 for (int j = 0; j < 6; j++) {
@@ -210,27 +267,21 @@ static void output_transform(void *vctx, int64_t k0, int64_t k1, int tid)
                     at6(col, y);
                     for (int i = 0; i < 4; i++) cols[i][j] = y[i];
                 }
-                for (int i = 0; i < 4; i++) {
+                int64_t ox0 = tx * 4, oy0 = ty * 4, ncols = p->Wo - ox0;
+                for (int i = 0; i < 4 && oy0 + i < p->Ho; i++) {
                     __m256 y[4];
                     at6(cols[i], y);
                     for (int j = 0; j < 4; j++) {
-                        __m256 v = _mm256_add_ps(y[j], _mm256_set1_ps(b));
+                        __m256 v = _mm256_add_ps(y[j], b);
                         if (r->act == FCN_ACT_RELU) v = _mm256_max_ps(v, _mm256_setzero_ps());
                         else if (r->act == FCN_ACT_CLIP)
                             v = _mm256_min_ps(_mm256_max_ps(v, _mm256_set1_ps(r->act_alpha)), _mm256_set1_ps(r->act_beta));
-                        _mm256_storeu_ps(tile[i][j], v);
+                        y[j] = v;
                     }
-                }
-                int64_t valid = p->tiles_x - tx < 8 ? p->tiles_x - tx : 8;
-                for (int64_t l = 0; l < valid; l++) {
-                    int64_t ox0 = (tx + l) * 4, oy0 = ty * 4;
-                    for (int i = 0; i < 4 && oy0 + i < p->Ho; i++) {
-                        float *orow = oplane + (oy0 + i) * p->Wo + ox0;
-                        int jn = (int)(p->Wo - ox0 < 4 ? p->Wo - ox0 : 4);
-                        for (int j = 0; j < jn; j++) orow[j] = tile[i][j][l];
-                        if (r->act != FCN_ACT_NONE && r->act != FCN_ACT_RELU && r->act != FCN_ACT_CLIP)
-                            fcn_act_apply(r->act, r->act_alpha, r->act_beta, orow, jn);
-                    }
+                    float *orow = oplane + (oy0 + i) * p->Wo + ox0;
+                    store_tile_row(orow, y, ncols);
+                    if (!in_kernel_act)
+                        fcn_act_apply(r->act, r->act_alpha, r->act_beta, orow, ncols < 32 ? ncols : 32);
                 }
             }
         }
@@ -246,7 +297,6 @@ void fcn_winograd_run(const fcn_wino_plan *p, const float *in, float *out, const
     r.v = r.pad + p->pad_floats;
     r.m = r.v + p->v_floats;
     r.gemm_scratch = r.m + p->m_floats;
-    fcn_parallel_for(x, p->C, pad_channels, &r);
     fcn_parallel_for(x, p->C, input_transform, &r);
     fcn_parallel_for(x, 36, tile_gemms, &r);
     fcn_parallel_for(x, p->K, output_transform, &r);

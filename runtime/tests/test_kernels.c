@@ -145,8 +145,16 @@ static void test_dwconv_twins(void **state)
     if (!simd_ok()) skip();
     int cases[][8] = { /* H W k s p d act */ { 17, 29, 3, 1, 1, 1, 1 }, { 16, 40, 3, 2, 1, 1, 2 },
                        { 9, 9, 5, 1, 2, 1, 0 }, { 30, 31, 3, 2, 0, 1, 1 }, { 20, 33, 3, 1, 2, 2, 0 },
-                       { 7, 50, 3, 2, 1, 1, 0 }, { 7, 7, 3, 1, 1, 1, 2 }, { 14, 14, 5, 2, 2, 1, 1 }, { 12, 13, 3, 3, 1, 1, 0 } };
+                       { 7, 50, 3, 2, 1, 1, 0 }, { 7, 7, 3, 1, 1, 1, 2 }, { 14, 14, 5, 2, 2, 1, 1 }, { 12, 13, 3, 3, 1, 1, 0 },
+                       /* 16-lane edges of the AVX-512 3×3 kernel: widths around 16/32, odd
+                        * heights (the unpaired last row of stride 1), stride 2 with odd sizes */
+                       { 11, 16, 3, 1, 1, 1, 1 }, { 5, 33, 3, 1, 1, 1, 2 }, { 1, 47, 3, 1, 1, 1, 0 },
+                       { 13, 65, 3, 2, 1, 1, 1 }, { 8, 31, 3, 2, 1, 1, 2 }, { 3, 3, 3, 2, 0, 1, 0 },
+                       { 112, 112, 3, 1, 1, 1, 2 }, { 112, 112, 3, 2, 1, 1, 2 } };
+    int had512 = fcn_set_avx512(1);
+    for (int avx512 = 0; avx512 < 2; avx512++)
     for (size_t t = 0; t < sizeof cases / sizeof cases[0]; t++) {
+        fcn_set_avx512(avx512);
         int H = cases[t][0], W = cases[t][1], k = cases[t][2], s = cases[t][3], p = cases[t][4], d = cases[t][5];
         int Ho = (H + 2 * p - d * (k - 1) - 1) / s + 1, Wo = (W + 2 * p - d * (k - 1) - 1) / s + 1, C = 5;
         float *in = malloc(sizeof(float) * (size_t)(C * H * W)), *w = malloc(sizeof(float) * (size_t)(C * k * k));
@@ -162,6 +170,7 @@ static void test_dwconv_twins(void **state)
         assert_close(o2, o1, (size_t)(C * Ho * Wo), 1e-5f);
         free(in); free(w); free(o1); free(o2);
     }
+    fcn_set_avx512(had512);
 }
 
 /* ---- fast conv path vs the reference op on identical nodes ----------------------------- */
@@ -255,11 +264,26 @@ static void test_fast_conv_paths(void **state)
         { 2, 32, 8, 8, 16, 3, 3, 1, 1, 1, 1, 1, 0 },     /* winograd, batch */
         { 1, 16, 10, 45, 16, 3, 3, 1, 0, 1, 1, 0, 0 },   /* winograd, no pad, > 8 tiles per row */
         { 1, 64, 14, 14, 64, 3, 3, 1, 1, 1, 1, 1, 1 },   /* winograd, resnet-like */
+        { 1, 17, 23, 37, 19, 3, 3, 1, 1, 1, 1, 1, 1 },   /* winograd, odd everything, masked row ends */
+        { 1, 16, 56, 56, 16, 3, 3, 1, 1, 1, 1, 1, 1 },   /* winograd, ResNet layer1 map (14 tile rows) */
+        { 1, 16, 20, 27, 24, 3, 3, 1, 1, 1, 1, 1, 0 },   /* winograd, 7 tiles per row, partial last tile */
+        { 1, 16, 7, 7, 32, 3, 3, 1, 1, 1, 1, 1, 1 },     /* 7×7 map: gemm, every panel straddles rows */
+        { 1, 8, 57, 57, 16, 3, 3, 2, 1, 1, 1, 1, 1 },    /* stride 2, Wo 29: straddling panels, gathers */
+        { 1, 3, 40, 45, 16, 7, 7, 2, 3, 1, 1, 1, 1 },    /* stem: padded borders on both sides */
+        { 2, 20, 9, 11, 40, 1, 1, 1, 0, 1, 1, 1, 1 },    /* pointwise, N not a multiple of 16 */
+        { 1, 16, 30, 30, 16, 3, 3, 1, 1, 1, 16, 1, 1 },  /* depthwise 3×3, AVX-512 two-row pass */
+        { 1, 16, 31, 33, 16, 3, 3, 2, 1, 1, 16, 1, 0 },  /* depthwise 3×3 stride 2, odd sizes */
     };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        run_conv_case(&cases[i], 1);
-        run_conv_case(&cases[i], 2);
+    /* both micro-kernel families: AVX-512 (16-row A panels) when the CPU has it, and AVX2 */
+    int had512 = fcn_set_avx512(1);
+    for (int avx512 = 0; avx512 < 2; avx512++) {
+        fcn_set_avx512(avx512);
+        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+            run_conv_case(&cases[i], 1);
+            run_conv_case(&cases[i], 2);
+        }
     }
+    fcn_set_avx512(had512);
 }
 
 /* Runs op on ins through the reference path (fcn_eval_op) and through fcn_fast_prepare +
@@ -312,8 +336,14 @@ static void test_fast_pool_paths(void **state)
     (void)state;
     if (!simd_ok()) skip();
     int cases[][7] = { /* H W k s p ceil */ { 112, 112, 3, 2, 1, 0 }, { 13, 27, 3, 2, 0, 1 }, { 20, 41, 2, 2, 0, 0 },
-                       { 9, 30, 3, 1, 1, 0 }, { 55, 55, 3, 2, 0, 1 }, { 7, 7, 7, 1, 0, 0 } };
+                       { 9, 30, 3, 1, 1, 0 }, { 55, 55, 3, 2, 0, 1 }, { 7, 7, 7, 1, 0, 0 },
+                       /* 3×3/2 (the AVX-512 kernel): SqueezeNet's 111 ceil, partial 16-blocks, tiny */
+                       { 111, 111, 3, 2, 0, 1 }, { 6, 40, 3, 2, 1, 0 }, { 9, 33, 3, 2, 1, 1 }, { 3, 3, 3, 2, 1, 0 },
+                       { 5, 70, 3, 2, 0, 0 } };
+    int had512 = fcn_set_avx512(1);
+    for (int avx512 = 0; avx512 < 2; avx512++)
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        fcn_set_avx512(avx512);
         int64_t dims[4] = { 2, 3, cases[c][0], cases[c][1] };
         fcn_tensor X = make_tensor(4, dims);
         int64_t k = cases[c][2], s = cases[c][3], p = cases[c][4], ceil_mode = cases[c][5];
@@ -328,6 +358,7 @@ static void test_fast_pool_paths(void **state)
         fast_vs_ref(FCN_OP_GLOBAL_AVGPOOL, NULL, 0, NULL, ins, 1, 0, 2);
         free(X.data);
     }
+    fcn_set_avx512(had512);
     int64_t dims[4] = { 1, 5, 33, 17 };
     fcn_tensor A = make_tensor(4, dims), B = make_tensor(4, dims);
     fcn_tensor *ins[2] = { &A, &B };
