@@ -91,7 +91,8 @@ fuzz:
 	@BUILD=$(BUILD) sh scripts/fuzz.sh
 
 test-asan:
-	$(MAKE) BUILD=build-asan OPT=-O1 SAN="-fsanitize=address,undefined -fno-omit-frame-pointer" test
+	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	  $(MAKE) BUILD=build-asan OPT=-O1 SAN="-fsanitize=address,undefined -fno-omit-frame-pointer" test
 
 testdata:
 	/usr/bin/python3 scripts/make_testdata.py

@@ -44,6 +44,13 @@ int main(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
 
+    /* FULLCONV_LIMITS="max_file_bytes=16G,..." raises the hostile-input caps (docs/LIMITS.md) */
+    fc_error limits_err = { 0 };
+    if (fc_limits_init_from_env(&limits_err)) {
+        fprintf(stderr, "fullconv: %s\n", limits_err.msg);
+        return 2;
+    }
+
     if (argc < 2) {
         fputs(usage, stderr);
         return 2;

@@ -361,6 +361,18 @@ def make_onnx_cases():
                       "huge", [x], [y])
     m = oh.make_model(g, opset_imports=[oh.make_opsetid("", 13)], producer_name="make_bad_cases")
     case("hard_onnx_huge_arena", "onnx", m.SerializeToString(), "over the limit of 8589934592")
+    # found by fuzz_onnx: a node with fewer outputs (or inputs) than its operator needs made the
+    # importer read node->output[0] of an empty array (NULL dereference)
+    x = oh.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])
+    y = oh.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4])
+    g = oh.make_graph([oh.make_node("Dropout", ["x"], [], name="drop"), oh.make_node("Relu", ["x"], ["y"])],
+                      "no_outputs", [x], [y])
+    m = oh.make_model(g, opset_imports=[oh.make_opsetid("", 13)], producer_name="make_bad_cases")
+    case("hard_onnx_node_without_outputs", "onnx", m.SerializeToString(),
+         "node 'drop' (Dropout, opset 13): has 1 inputs and 0 outputs, needs at least 1 and 1")
+    g = oh.make_graph([oh.make_node("Relu", [], ["y"], name="relu")], "no_inputs", [x], [y])
+    m = oh.make_model(g, opset_imports=[oh.make_opsetid("", 13)], producer_name="make_bad_cases")
+    case("hard_onnx_node_without_inputs", "onnx", m.SerializeToString(), "node 'relu' (Relu) has 0 inputs and 1 outputs")
 
 
 def main():

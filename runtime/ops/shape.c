@@ -285,7 +285,9 @@ static int slice_infer(fcn_node *n, fc_error *err)
             len = s > e ? (s - e - 1) / (-st) + 1 : 0;
         }
         start[a] = len ? s : 0;
-        step[a] = st;
+        /* with one element (or none) the step is never applied; a hostile huge step would
+         * overflow the stride product below. With len >= 2, |st| < d keeps it in range. */
+        step[a] = len > 1 ? st : 1;
         dims[a] = len;
     }
     strided_params *p = strided_alloc(n, err);
