@@ -119,6 +119,10 @@ int fc_npz_read(const char *path, fc_npz *out, fc_error *err);
 void fc_npz_free(fc_npz *z);
 const fc_array *fc_npz_find(const fc_npz *z, const char *name);
 
+/* 1 if the JSON text's [ / { nesting never exceeds max_depth (strings skipped): call before
+ * cJSON_Parse, which recurses (common/json_guard.c). */
+int fc_json_depth_ok(const char *s, size_t n, uint32_t max_depth);
+
 /* ---- limits for hostile input (docs/LIMITS.md); overridable for trusted inputs -------- */
 typedef struct fc_limits {
     uint64_t max_file_bytes;        /* any model/data file read whole: 4 GiB */

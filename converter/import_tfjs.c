@@ -139,27 +139,8 @@ static int strmap_get(const strmap *m, const char *key)
     return -1;
 }
 
-/* ---- JSON guards (cJSON recurses: bound the depth before parsing) ----------------------------- */
+/* ---- JSON helpers (the depth guard run before cJSON_Parse is fc_json_depth_ok) ------------------ */
 
-static int json_depth_ok(const char *s, size_t n, uint32_t max_depth)
-{
-    uint32_t depth = 0;
-    int in_str = 0;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if (in_str) {
-            if (c == '\\') i++;
-            else if (c == '"') in_str = 0;
-        } else if (c == '"') {
-            in_str = 1;
-        } else if (c == '[' || c == '{') {
-            if (++depth > max_depth) return 0;
-        } else if (c == ']' || c == '}') {
-            if (depth) depth--;
-        }
-    }
-    return 1;
-}
 
 static const cJSON *jget(const cJSON *obj, const char *key)
 {
@@ -1617,7 +1598,7 @@ int fcv_import_tfjs(const char *path, const fcv_import_options *opt, ir_graph **
     size_t cap = fc_limits_current.max_string_bytes < TFJS_MAX_JSON_BYTES ? (size_t)fc_limits_current.max_string_bytes
                                                                            : TFJS_MAX_JSON_BYTES;
     if (fc_read_file(path, cap, &text, &size, err)) return -1;
-    if (!json_depth_ok((const char *)text, size, fc_limits_current.max_nesting)) {
+    if (!fc_json_depth_ok((const char *)text, size, fc_limits_current.max_nesting)) {
         lfail(&im, err, "JSON nested deeper than %u levels", fc_limits_current.max_nesting);
         goto done;
     }

@@ -50,26 +50,6 @@ static int utf8_valid(const uint8_t *s, size_t n)
     return 1;
 }
 
-/* cJSON recurses: bound the nesting before parsing. */
-static int json_depth_ok(const char *s, size_t n, uint32_t max_depth)
-{
-    uint32_t depth = 0;
-    int in_str = 0;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if (in_str) {
-            if (c == '\\') i++;
-            else if (c == '"') in_str = 0;
-        } else if (c == '"') {
-            in_str = 1;
-        } else if (c == '[' || c == '{') {
-            if (++depth > max_depth) return 0;
-        } else if (c == ']' || c == '}') {
-            if (depth) depth--;
-        }
-    }
-    return 1;
-}
 
 static int cmp_str_ptr(const void *a, const void *b)
 {
@@ -252,7 +232,7 @@ static int st_parse_header(const char *path, const uint8_t *buf, size_t size, cJ
     const uint8_t *hdr = buf + 8;
     if (n == 0 || hdr[0] != '{') return fc_fail(err, FC_EINPUT, "%s: safetensors header does not start with '{'", path);
     if (!utf8_valid(hdr, (size_t)n)) return fc_fail(err, FC_EINPUT, "%s: safetensors header is not valid UTF-8", path);
-    if (!json_depth_ok((const char *)hdr, (size_t)n, fc_limits_current.max_nesting))
+    if (!fc_json_depth_ok((const char *)hdr, (size_t)n, fc_limits_current.max_nesting))
         return fc_fail(err, FC_EINPUT, "%s: safetensors header JSON nested deeper than %u levels", path,
                        fc_limits_current.max_nesting);
     const char *end = NULL;

@@ -39,6 +39,10 @@ void fcn_ukernel_6x16_avx2(int64_t k, const float *a, const float *b, float *c, 
  * (sgemm_avx512.c); its A panels are 16 rows: pack with fcn_pack_a_mr(..., 16, ...). */
 void fcn_ukernel_16x16_avx512(int64_t k, const float *a, const float *b, float *c, int64_t ldc, int m, int n,
                               int acc, const fcn_epilogue *ep);
+/* Weight-packing helpers: the 8×8 AVX2 transpose dst[c*ldd + i] = src[i*lds + c] (8 rows,
+ * c < n; transpose_avx2.c) and a huge-page hint for big buffers written once (sgemm.c). */
+void fcn_transpose_rows8_avx2(const float *src, int64_t lds, int64_t n, float *dst, int64_t ldd);
+void fcn_hint_hugepages(void *p, size_t bytes);
 /* Generic-MR packing of A (layout as fcn_pack_a with MR = mr). */
 size_t fcn_pack_a_mr_floats(int64_t M, int64_t K, int mr);
 void fcn_pack_a_mr(const float *A, int64_t rs, int64_t cs, int64_t M, int64_t K, int mr, float *out);

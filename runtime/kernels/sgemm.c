@@ -10,7 +10,6 @@
 #include <string.h>
 #include <sys/mman.h>
 #if defined(__x86_64__) || defined(__i386__)
-#include <immintrin.h>
 #define HAVE_X86 1
 #endif
 #include "runtime/kernels/kernels.h"
@@ -135,44 +134,20 @@ typedef struct gemm_task_ctx {
     float *scratch_base;           /* FCN_GEMM_SCRATCH_FLOATS per thread */
 } gemm_task_ctx;
 
+/* Advice only (a no-op where transparent huge pages are off): huge pages on the 2 MB-aligned
+ * interior of a big buffer written once, e.g. packed weights. */
+void fcn_hint_hugepages(void *p, size_t bytes)
+{
+    const uintptr_t huge = (uintptr_t)2 << 20;
+    uintptr_t lo = ((uintptr_t)p + huge - 1) & ~(huge - 1), hi = ((uintptr_t)p + bytes) & ~(huge - 1);
+    if (hi > lo) madvise((void *)lo, hi - lo, MADV_HUGEPAGE);
+}
+
 size_t fcn_pack_a_mr_floats(int64_t M, int64_t K, int mr)
 {
     return (size_t)(div_up(M, mr) * mr) * (size_t)K;
 }
 
-#ifdef HAVE_X86
-/* dst[c*ldd + i] = src[i*lds + c] for 8 rows i and c < n, 8×8 blocks transposed in registers */
-__attribute__((target("avx2"))) static void transpose_rows8(const float *src, int64_t lds, int64_t n, float *dst,
-                                                            int64_t ldd)
-{
-    int64_t c = 0;
-    for (; c + 8 <= n; c += 8) {
-        __m256 r0 = _mm256_loadu_ps(src + 0 * lds + c), r1 = _mm256_loadu_ps(src + 1 * lds + c);
-        __m256 r2 = _mm256_loadu_ps(src + 2 * lds + c), r3 = _mm256_loadu_ps(src + 3 * lds + c);
-        __m256 r4 = _mm256_loadu_ps(src + 4 * lds + c), r5 = _mm256_loadu_ps(src + 5 * lds + c);
-        __m256 r6 = _mm256_loadu_ps(src + 6 * lds + c), r7 = _mm256_loadu_ps(src + 7 * lds + c);
-        __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1);
-        __m256 t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3);
-        __m256 t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5);
-        __m256 t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7);
-        __m256 s0 = _mm256_shuffle_ps(t0, t2, 0x44), s1 = _mm256_shuffle_ps(t0, t2, 0xEE);
-        __m256 s2 = _mm256_shuffle_ps(t1, t3, 0x44), s3 = _mm256_shuffle_ps(t1, t3, 0xEE);
-        __m256 s4 = _mm256_shuffle_ps(t4, t6, 0x44), s5 = _mm256_shuffle_ps(t4, t6, 0xEE);
-        __m256 s6 = _mm256_shuffle_ps(t5, t7, 0x44), s7 = _mm256_shuffle_ps(t5, t7, 0xEE);
-        float *d = dst + c * ldd;
-        _mm256_storeu_ps(d + 0 * ldd, _mm256_permute2f128_ps(s0, s4, 0x20));
-        _mm256_storeu_ps(d + 1 * ldd, _mm256_permute2f128_ps(s1, s5, 0x20));
-        _mm256_storeu_ps(d + 2 * ldd, _mm256_permute2f128_ps(s2, s6, 0x20));
-        _mm256_storeu_ps(d + 3 * ldd, _mm256_permute2f128_ps(s3, s7, 0x20));
-        _mm256_storeu_ps(d + 4 * ldd, _mm256_permute2f128_ps(s0, s4, 0x31));
-        _mm256_storeu_ps(d + 5 * ldd, _mm256_permute2f128_ps(s1, s5, 0x31));
-        _mm256_storeu_ps(d + 6 * ldd, _mm256_permute2f128_ps(s2, s6, 0x31));
-        _mm256_storeu_ps(d + 7 * ldd, _mm256_permute2f128_ps(s3, s7, 0x31));
-    }
-    for (; c < n; c++)
-        for (int i = 0; i < 8; i++) dst[c * ldd + i] = src[i * lds + c];
-}
-#endif
 
 void fcn_pack_a_mr(const float *A, int64_t rs, int64_t cs, int64_t M, int64_t K, int mr, float *out)
 {
@@ -182,10 +157,7 @@ void fcn_pack_a_mr(const float *A, int64_t rs, int64_t cs, int64_t M, int64_t K,
     __builtin_cpu_init();
     fast = cs == 1 && __builtin_cpu_supports("avx2");
     /* weights are packed once into fresh memory: huge pages spare most of the page faults */
-    size_t bytes = sizeof(float) * (size_t)mpad * (size_t)K;
-    const uintptr_t huge = (uintptr_t)2 << 20;
-    uintptr_t lo = ((uintptr_t)out + huge - 1) & ~(huge - 1), hi = ((uintptr_t)out + bytes) & ~(huge - 1);
-    if (hi > lo) madvise((void *)lo, hi - lo, MADV_HUGEPAGE);
+    fcn_hint_hugepages(out, sizeof(float) * (size_t)mpad * (size_t)K);
 #endif
     for (int64_t k0 = 0; k0 < K; k0 += FCN_KC) {
         int64_t kc = min64(FCN_KC, K - k0);
@@ -196,7 +168,7 @@ void fcn_pack_a_mr(const float *A, int64_t rs, int64_t cs, int64_t M, int64_t K,
 #ifdef HAVE_X86
             if (fast)
                 for (; r + 8 <= mr && p * mr + r + 8 <= M; r += 8)
-                    transpose_rows8(A + (p * mr + r) * rs + k0, rs, kc, dst + r, mr);
+                    fcn_transpose_rows8_avx2(A + (p * mr + r) * rs + k0, rs, kc, dst + r, mr);
 #endif
             for (; r < mr; r++) {
                 int64_t m = p * mr + r;

@@ -1,10 +1,8 @@
 /* winograd.c — planning for winograd_avx2.c: sizes, and U = G g Gᵀ packed for the GEMMs (made
- * only on the SIMD path, at session creation; the transpose uses AVX2 by function attribute). */
+ * only on the SIMD path, at session creation; the transpose is transpose_avx2.c). */
 #include <stdint.h>
 #include <stdlib.h>
-#include <sys/mman.h>
 #if defined(__x86_64__) || defined(__i386__)
-#include <immintrin.h>
 #define HAVE_X86 1
 #endif
 #include "runtime/kernels/winograd.h"
@@ -18,51 +16,7 @@ static int64_t odd_lines(int64_t n)
     return (lines | 1) * 16;
 }
 
-/* Packed U is written once, right after allocation, in MBs: with 4 KB pages creating a
- * ResNet-50 session spent more time in page faults than in arithmetic. Ask for transparent
- * huge pages on the 2 MB-aligned interior (a no-op where THP is off; advice only). */
-static void hugepage_hint(void *p, size_t bytes)
-{
-    const uintptr_t huge = (uintptr_t)2 << 20;
-    uintptr_t lo = ((uintptr_t)p + huge - 1) & ~(huge - 1), hi = ((uintptr_t)p + bytes) & ~(huge - 1);
-    if (hi > lo) madvise((void *)lo, hi - lo, MADV_HUGEPAGE);
-}
 
-#ifdef HAVE_X86
-/* dst[c*ldd + i] = src[i*lds + c] for 8 rows i and c < n: 8×8 blocks transposed in registers
- * (the packing of U is a transpose of each position's mr×C panel; scalar it cost as much as
- * computing U). */
-__attribute__((target("avx2"))) static void transpose_rows8(const float *src, int64_t lds, int64_t n, float *dst,
-                                                            int64_t ldd)
-{
-    int64_t c = 0;
-    for (; c + 8 <= n; c += 8) {
-        __m256 r0 = _mm256_loadu_ps(src + 0 * lds + c), r1 = _mm256_loadu_ps(src + 1 * lds + c);
-        __m256 r2 = _mm256_loadu_ps(src + 2 * lds + c), r3 = _mm256_loadu_ps(src + 3 * lds + c);
-        __m256 r4 = _mm256_loadu_ps(src + 4 * lds + c), r5 = _mm256_loadu_ps(src + 5 * lds + c);
-        __m256 r6 = _mm256_loadu_ps(src + 6 * lds + c), r7 = _mm256_loadu_ps(src + 7 * lds + c);
-        __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1);
-        __m256 t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3);
-        __m256 t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5);
-        __m256 t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7);
-        __m256 s0 = _mm256_shuffle_ps(t0, t2, 0x44), s1 = _mm256_shuffle_ps(t0, t2, 0xEE);
-        __m256 s2 = _mm256_shuffle_ps(t1, t3, 0x44), s3 = _mm256_shuffle_ps(t1, t3, 0xEE);
-        __m256 s4 = _mm256_shuffle_ps(t4, t6, 0x44), s5 = _mm256_shuffle_ps(t4, t6, 0xEE);
-        __m256 s6 = _mm256_shuffle_ps(t5, t7, 0x44), s7 = _mm256_shuffle_ps(t5, t7, 0xEE);
-        float *d = dst + c * ldd;
-        _mm256_storeu_ps(d + 0 * ldd, _mm256_permute2f128_ps(s0, s4, 0x20));
-        _mm256_storeu_ps(d + 1 * ldd, _mm256_permute2f128_ps(s1, s5, 0x20));
-        _mm256_storeu_ps(d + 2 * ldd, _mm256_permute2f128_ps(s2, s6, 0x20));
-        _mm256_storeu_ps(d + 3 * ldd, _mm256_permute2f128_ps(s3, s7, 0x20));
-        _mm256_storeu_ps(d + 4 * ldd, _mm256_permute2f128_ps(s0, s4, 0x31));
-        _mm256_storeu_ps(d + 5 * ldd, _mm256_permute2f128_ps(s1, s5, 0x31));
-        _mm256_storeu_ps(d + 6 * ldd, _mm256_permute2f128_ps(s2, s6, 0x31));
-        _mm256_storeu_ps(d + 7 * ldd, _mm256_permute2f128_ps(s3, s7, 0x31));
-    }
-    for (; c < n; c++)
-        for (int i = 0; i < 8; i++) dst[c * ldd + i] = src[i * lds + c];
-}
-#endif
 
 int fcn_winograd_plan(fcn_wino_plan *p, const float *w, int64_t C, int64_t H, int64_t W,
                       int64_t K, int64_t Ho, int64_t Wo, int64_t ph, int64_t pw)
@@ -94,7 +48,7 @@ int fcn_winograd_plan(fcn_wino_plan *p, const float *w, int64_t C, int64_t H, in
         p->u_packed = NULL;
         return -1;
     }
-    hugepage_hint(p->u_packed, sizeof(float) * 36 * p->u_floats);
+    fcn_hint_hugepages(p->u_packed, sizeof(float) * 36 * p->u_floats);
 #ifdef HAVE_X86
     __builtin_cpu_init();
     int avx2 = __builtin_cpu_supports("avx2");   /* the plan is made on the SIMD path only; be sure */
@@ -112,7 +66,7 @@ int fcn_winograd_plan(fcn_wino_plan *p, const float *w, int64_t C, int64_t H, in
                 int64_t r = 0;
 #ifdef HAVE_X86
                 if (avx2)
-                    for (; r + 8 <= rows; r += 8) transpose_rows8(src + r * C + c0, C, kc, dst + r, mr);
+                    for (; r + 8 <= rows; r += 8) fcn_transpose_rows8_avx2(src + r * C + c0, C, kc, dst + r, mr);
 #endif
                 for (; r < mr; r++) {
                     if (r < rows)
