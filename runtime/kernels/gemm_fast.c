@@ -9,14 +9,15 @@
 
 typedef struct gemm_fast {
     int64_t M, N, K;               /* rows of A, outputs, reduction */
-    float *w;                      /* N×K */
+    const float *w;                /* N×K: the model's own weight when it is already N×K (transB, alpha 1) */
+    float *w_owned;                /* else a transposed/scaled copy */
     float *bias;                   /* N or NULL */
 } gemm_fast;
 
 static void gemm_fast_free(void *p)
 {
     gemm_fast *g = p;
-    if (g) { free(g->w); free(g->bias); }
+    if (g) { free(g->w_owned); free(g->bias); }
     free(g);
 }
 
@@ -71,16 +72,24 @@ int fcn_fast_gemm_prepare(fcn_node *n, fc_error *err)
     gemm_fast *g = calloc(1, sizeof *g);
     if (!g) return fc_fail(err, FC_ENOMEM, "node '%s': out of memory", n->name);
     g->M = M; g->N = N; g->K = K;
-    g->w = malloc(sizeof(float) * (size_t)N * (size_t)K + 64);
+    /* A transB weight with alpha 1 is already N×K row-major: use it in place (an FC of AlexNet
+     * or VGG is 100+ MB; copying it costs more than the session's whole setup otherwise). */
+    int in_place = trans_b && alpha == 1.0f;
+    if (!in_place) g->w_owned = malloc(sizeof(float) * (size_t)N * (size_t)K + 64);
     if (C) g->bias = malloc(sizeof(float) * (size_t)N);
-    if (!g->w || (C && !g->bias)) {
+    if ((!in_place && !g->w_owned) || (C && !g->bias)) {
         gemm_fast_free(g);
         return fc_fail(err, FC_ENOMEM, "node '%s': out of memory", n->name);
     }
     const float *bw = B->data;
-    for (int64_t j = 0; j < N; j++)
-        for (int64_t k = 0; k < K; k++)
-            g->w[j * K + k] = alpha * (trans_b ? bw[j * K + k] : bw[k * N + j]);
+    if (in_place) {
+        g->w = bw;
+    } else {
+        for (int64_t j = 0; j < N; j++)
+            for (int64_t k = 0; k < K; k++)
+                g->w_owned[j * K + k] = alpha * (trans_b ? bw[j * K + k] : bw[k * N + j]);
+        g->w = g->w_owned;
+    }
     if (C) {
         const float *cb = C->data;
         for (int64_t j = 0; j < N; j++) g->bias[j] = beta * (C->numel == 1 ? cb[0] : cb[j]);
