@@ -142,6 +142,37 @@ static char *copy_name(const fcn_model *m, uint32_t off, uint32_t len)
 
 /* ---- tensors -------------------------------------------------------------------------------- */
 
+typedef struct data_span { uint64_t off, size; uint32_t t; } data_span;
+
+static int cmp_span(const void *a, const void *b)
+{
+    const data_span *x = a, *y = b;
+    return x->off < y->off ? -1 : x->off > y->off ? 1 : (x->t < y->t ? -1 : x->t > y->t);
+}
+
+/* The writer gives every constant its own bytes; two records claiming the same bytes are a
+ * crafted file (one tensor could alias another's weights or scales), so they are refused. */
+static int check_no_overlap(fcn_model *m, fc_error *err)
+{
+    size_t n = 0;
+    data_span *sp = malloc(sizeof *sp * ((size_t)m->n_tensors + 1));
+    if (!sp) return fc_fail(err, FC_ENOMEM, "%s: out of memory", m->name);
+    for (uint32_t t = 0; t < m->n_tensors; t++) {
+        const fcn_tensor_rec *r = &m->tensors[t];
+        if (r->data_off != FCN_NO_DATA && r->data_size > 0) sp[n++] = (data_span){ r->data_off, r->data_size, t };
+    }
+    qsort(sp, n, sizeof *sp, cmp_span);
+    for (size_t i = 1; i < n; i++)
+        if (sp[i - 1].off + sp[i - 1].size > sp[i].off) {
+            int rc = fc_fail(err, FC_EINPUT, "%s: constants '%s' and '%s' overlap in DATA", m->name,
+                             m->tensor_names[sp[i - 1].t], m->tensor_names[sp[i].t]);
+            free(sp);
+            return rc;
+        }
+    free(sp);
+    return 0;
+}
+
 static int check_tensors(fcn_model *m, fc_error *err)
 {
     const char *nm = m->name;
@@ -182,6 +213,7 @@ static int check_tensors(fcn_model *m, fc_error *err)
         m->weight_bytes += r->data_size;
         m->param_count += numel;
     }
+    if (check_no_overlap(m, err)) return -1;
     /* aux tensors, once every record is known good */
     for (uint32_t t = 0; t < m->n_tensors; t++) {
         const fcn_tensor_rec *r = &m->tensors[t];

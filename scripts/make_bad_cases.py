@@ -64,6 +64,7 @@ EXPECT = {
     "hard_fcn_data_size_mismatch": "its shape needs",
     "hard_fcn_data_off_unaligned": "is not a multiple of 64",
     "hard_fcn_aux_id_out_of_range": "has an aux tensor",
+    "hard_fcn_tensors_overlap": "overlap in DATA",
     "hard_fcn_broadcast_overflow": "(Mul): output 0 shape 3x2x6196953087261802500x0 overflows",
     "hard_npz_dotdot_name": "unsafe name ('..' component in path)",
     "hard_npz_absolute_name": "unsafe name (absolute path)",
@@ -220,6 +221,10 @@ def make_fcn_cases():
     ten_case("hard_fcn_data_size_mismatch", 13, recs[const][13] + 4, const)
     ten_case("hard_fcn_data_off_unaligned", 12, recs[const][12] + 4, const)
     ten_case("hard_fcn_aux_id_out_of_range", 14, 77777, const)
+    # two constants claiming the same bytes: the smaller one pointed into the larger one
+    consts = sorted((r[13], k) for k, r in enumerate(recs) if r[12] != 0xFFFFFFFFFFFFFFFF and r[13] > 0)
+    small, big = consts[0][1], consts[-1][1]
+    ten_case("hard_fcn_tensors_overlap", 12, recs[big][12], small)
     # fuzz_fcn finding (signed overflow in fcn_numel_dims on a broadcast of huge dims): the
     # reproducer is kept as a seed; here with its CRCs made valid
     rep = open("testdata/fuzz/fcn/regress_broadcast_overflow.fcn", "rb").read()
