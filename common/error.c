@@ -30,6 +30,11 @@ int fc_wrap(fc_error *err, const char *fmt, ...)
     memcpy(old, err->msg, sizeof old);
     old[FC_ERR_MAX - 1] = 0;
     size_t plen = strlen(prefix);
+    /* context already there (several layers naming the same file): say it once */
+    if (strncmp(old, prefix, plen) == 0 && old[plen] == ':') {
+        if (!err->code) err->code = FC_EINTERNAL;
+        return -1;
+    }
     if (plen > FC_ERR_MAX - 3) plen = FC_ERR_MAX - 3;
     memcpy(err->msg, prefix, plen);
     memcpy(err->msg + plen, ": ", 2);

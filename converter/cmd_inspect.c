@@ -114,7 +114,7 @@ int fcv_cmd_inspect(int argc, char **argv)
         so.input_shapes = shapes;
     }
     if (fcn_session_create(lm.model, &so, &s, &err)) {
-        fc_wrap(&err, "%s (use --input-shape for free dimensions)", model);
+        fc_wrap(&err, "%s", model);
         fcv_loaded_free(&lm);
         return fcv_cli_fail(&err);
     }
