@@ -3,6 +3,7 @@
  * shape), totals, and for a .fcn the META summary (producer, source, passes with their
  * verified errors). Other formats are shown as imported, before any rewrite. */
 #include "cli/commands.h"
+#include "converter/arch.h"
 #include "converter/cmd_util.h"
 
 #include <cjson/cJSON.h>
@@ -10,14 +11,17 @@
 #include <string.h>
 
 static const char inspect_usage[] =
-    "usage: fullconv inspect MODEL [--json] [--input-shape NxCxHxW]\n"
+    "usage: fullconv inspect MODEL [--json] [--input-shape NxCxHxW] [--arch NAME]\n"
     "\n"
     "Lists every node of a model (.fcn or any importable file, shown as imported): op, output\n"
     "shape, parameters, MACs and weight bytes at the model's input shape, with totals; for a .fcn\n"
     "also its metadata (producer, source, passes applied with their verified errors).\n"
+    "A weights-only file (.pt state_dict, safetensors, .npz) whose architecture is not given and\n"
+    "cannot be guessed is listed as its tensors: name, dtype (as loaded), shape, bytes.\n"
     "\n"
     "  --json                   the same as JSON on stdout\n"
     "  --input-shape NxCxHxW    inspect at this input shape (models with free dimensions)\n"
+    "  --arch NAME              architecture of a weights-only file (as for convert)\n"
     "  -h, --help               this help\n";
 
 static cJSON *shape_array(const fcn_shape *s)
@@ -68,6 +72,70 @@ static void print_meta_summary(const cJSON *meta)
     if (cJSON_IsArray(labels)) printf("labels: %d\n", cJSON_GetArraySize(labels));
 }
 
+/* A weights-only file without a graph (no --arch, nothing guessable): list its tensors, the way
+ * they were read (numeric tensors are converted to f32 when loaded). Returns -1 when the file
+ * cannot be read as weights either; the import error then stands. */
+static int list_weights(const char *model, const fc_error *why, int json)
+{
+    const char *ext = strrchr(model, '.');
+    fcv_weights w;
+    memset(&w, 0, sizeof w);
+    fc_error e2 = { 0 };
+    int rc;
+    if (ext && !strcmp(ext, ".safetensors")) rc = fcv_read_safetensors(model, &w, &e2);
+    else if (ext && !strcmp(ext, ".npz")) rc = fcv_read_npz_weights(model, &w, &e2);
+    else if (ext && (!strcmp(ext, ".pt") || !strcmp(ext, ".pth") || !strcmp(ext, ".bin"))) rc = fcv_read_torch_weights(model, &w, &e2);
+    else rc = -1;
+    if (rc) {
+        fcv_weights_free(&w);
+        return -1;
+    }
+    uint64_t total_bytes = 0, total_params = 0;
+    cJSON *root = json ? cJSON_CreateObject() : NULL, *arr = NULL;
+    if (json) {
+        cJSON_AddStringToObject(root, "file", model);
+        cJSON_AddNullToObject(root, "graph");
+        cJSON_AddStringToObject(root, "reason", why->msg);
+        arr = cJSON_AddArrayToObject(root, "tensors");
+    } else {
+        printf("%s: no graph (%s)\n%d tensors:\n", model, why->msg, w.count);
+        printf("%-48s %-6s %-20s %12s\n", "tensor", "dtype", "shape", "bytes");
+    }
+    for (int i = 0; i < w.count; i++) {
+        const fc_array *a = &w.arrays[i];
+        char dims[96];
+        fc_format_dims(a->ndim, a->dims, dims, sizeof dims);
+        size_t numel = 0;
+        fc_numel(a->ndim, a->dims, &numel);
+        total_params += numel;
+        total_bytes += a->nbytes;
+        if (json) {
+            cJSON *t = cJSON_CreateObject();
+            cJSON_AddStringToObject(t, "name", w.names[i]);
+            cJSON_AddStringToObject(t, "dtype", fc_dtype_name(a->dtype));
+            cJSON *shape = cJSON_AddArrayToObject(t, "shape");
+            for (int d = 0; d < a->ndim; d++) cJSON_AddItemToArray(shape, cJSON_CreateNumber((double)a->dims[d]));
+            cJSON_AddNumberToObject(t, "bytes", (double)a->nbytes);
+            cJSON_AddItemToArray(arr, t);
+        } else {
+            printf("%-48s %-6s %-20s %12zu\n", w.names[i], fc_dtype_name(a->dtype), dims, a->nbytes);
+        }
+    }
+    if (json) {
+        cJSON_AddNumberToObject(root, "params", (double)total_params);
+        cJSON_AddNumberToObject(root, "bytes", (double)total_bytes);
+        char *text = cJSON_Print(root);
+        if (text) puts(text);
+        free(text);
+        cJSON_Delete(root);
+    } else {
+        printf("total: %llu params, %llu bytes (convert needs --arch NAME)\n", (unsigned long long)total_params,
+               (unsigned long long)total_bytes);
+    }
+    fcv_weights_free(&w);
+    return 0;
+}
+
 int fcv_cmd_inspect(int argc, char **argv)
 {
     const char *cmd = "inspect", *model = NULL, *v;
@@ -82,6 +150,11 @@ int fcv_cmd_inspect(int argc, char **argv)
             return 0;
         }
         if (!strcmp(a, "--json")) { json = 1; continue; }
+        if ((r = fcv_cli_opt(argc, argv, &i, "--arch", &v, cmd))) {
+            if (r < 0) return 2;
+            iopt.arch = v;
+            continue;
+        }
         if ((r = fcv_cli_opt(argc, argv, &i, "--input-shape", &v, cmd))) {
             if (r < 0) return 2;
             if (fc_parse_dims(v, &iopt.n_input_dims, iopt.input_dims) || iopt.n_input_dims < 1)
@@ -96,7 +169,10 @@ int fcv_cmd_inspect(int argc, char **argv)
 
     fc_error err = {0};
     fcv_loaded lm;
-    if (fcv_load_model(model, &iopt, 0, &lm, &err)) return fcv_cli_fail(&err);
+    if (fcv_load_model(model, &iopt, 0, &lm, &err)) {
+        if (!iopt.arch && list_weights(model, &err, json) == 0) return 0;
+        return fcv_cli_fail(&err);
+    }
     int is_fcn = lm.graph == NULL;
     fcn_session *s = NULL;
     fcn_session_options so = {0};

@@ -15,6 +15,7 @@ scripts/tests/torch_goldens.sh:  name|model file|convert options|input .npy|expe
 The malicious files are written opcode by opcode / with zipfile; nothing here ever unpickles them.
 """
 import argparse
+import collections
 import copy
 import io
 import os
@@ -424,6 +425,16 @@ def write_big(out):
     print("%s: %d cases" % (out, len(lines)))
 
 
+def write_custom_sd():
+    """A state_dict of no known architecture: `inspect` lists its tensors, `convert` asks for --arch
+    (scripts/tests/torch_goldens.sh)."""
+    torch.manual_seed(0)
+    sd = collections.OrderedDict([("encoder.proj.weight", torch.randn(4, 3)),
+                                  ("encoder.proj.bias", torch.zeros(4, dtype=torch.float16)),
+                                  ("head.table", torch.arange(6).reshape(2, 3))])
+    torch.save(sd, os.path.join("testdata", "torch", "custom_sd.pt"))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--big", action="store_true", help="also write full-size torchvision models (see --big-dir)")
@@ -433,6 +444,7 @@ def main():
     a = ap.parse_args()
     if not a.big_only:
         write_goldens()
+        write_custom_sd()
         write_bad()
     if a.big or a.big_only:
         write_big(a.big_dir)

@@ -41,5 +41,24 @@ while IFS='|' read -r name model options input expected; do
         fail=$((fail + 1))
     fi
 done < "$CASES"
+# A state_dict of an unknown architecture: inspect lists its tensors (exit 0), convert asks for --arch.
+# (testdata/torch/custom_sd.pt comes from write_custom_sd() in scripts/make_torch_testdata.py)
+if "$FULLCONV" inspect "$DIR/custom_sd.pt" >"$tmp/log" 2>&1 &&
+   grep -q "no graph" "$tmp/log" && grep -Eq "^head.table +f32 +2x3 +24$" "$tmp/log" &&
+   grep -q "total: 22 params" "$tmp/log"; then
+    echo "ok   inspect custom_sd.pt: tensors listed"
+    pass=$((pass + 1))
+else
+    echo "FAIL inspect custom_sd.pt:"; sed 's/^/    /' "$tmp/log" | head -n 8
+    fail=$((fail + 1))
+fi
+if ! "$FULLCONV" convert "$DIR/custom_sd.pt" -o "$tmp/custom.fcn" >"$tmp/log" 2>&1 && grep -q "pass --arch" "$tmp/log" &&
+   [ ! -e "$tmp/custom.fcn" ]; then
+    echo "ok   convert custom_sd.pt: refused, asks for --arch"
+    pass=$((pass + 1))
+else
+    echo "FAIL convert custom_sd.pt:"; sed 's/^/    /' "$tmp/log" | head -n 4
+    fail=$((fail + 1))
+fi
 echo "$pass passed, $fail failed, $skip skipped"
 [ "$fail" -eq 0 ]
