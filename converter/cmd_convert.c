@@ -94,15 +94,8 @@ int fcv_cmd_convert(int argc, char **argv)
                 return fcv_cli_usage_error(cmd, "--quant-max-err must be a number >= 0, not '%s'", v);
             continue;
         }
-        if ((r = fcv_cli_opt(argc, argv, &i, "--arch", &v, cmd))) {
+        if ((r = fcv_cli_import_opt(argc, argv, &i, cmd, &iopt))) {
             if (r < 0) return 2;
-            iopt.arch = v;
-            continue;
-        }
-        if ((r = fcv_cli_opt(argc, argv, &i, "--input-shape", &v, cmd))) {
-            if (r < 0) return 2;
-            if (fc_parse_dims(v, &iopt.n_input_dims, iopt.input_dims) || iopt.n_input_dims < 1)
-                return fcv_cli_usage_error(cmd, "--input-shape '%s' is not like 1x3x224x224", v);
             continue;
         }
         if ((r = fcv_cli_opt(argc, argv, &i, "--mean", &v, cmd)) || (r = fcv_cli_opt(argc, argv, &i, "--std", &v, cmd))) {

@@ -138,7 +138,7 @@ static int list_weights(const char *model, const fc_error *why, int json)
 
 int fcv_cmd_inspect(int argc, char **argv)
 {
-    const char *cmd = "inspect", *model = NULL, *v;
+    const char *cmd = "inspect", *model = NULL;
     int json = 0;
     fcv_import_options iopt;
     memset(&iopt, 0, sizeof iopt);
@@ -150,15 +150,8 @@ int fcv_cmd_inspect(int argc, char **argv)
             return 0;
         }
         if (!strcmp(a, "--json")) { json = 1; continue; }
-        if ((r = fcv_cli_opt(argc, argv, &i, "--arch", &v, cmd))) {
+        if ((r = fcv_cli_import_opt(argc, argv, &i, cmd, &iopt))) {
             if (r < 0) return 2;
-            iopt.arch = v;
-            continue;
-        }
-        if ((r = fcv_cli_opt(argc, argv, &i, "--input-shape", &v, cmd))) {
-            if (r < 0) return 2;
-            if (fc_parse_dims(v, &iopt.n_input_dims, iopt.input_dims) || iopt.n_input_dims < 1)
-                return fcv_cli_usage_error(cmd, "--input-shape '%s' is not like 1x3x224x224", v);
             continue;
         }
         if (a[0] == '-' && a[1]) return fcv_cli_usage_error(cmd, "unknown option '%s' (see fullconv inspect --help)", a);

@@ -83,10 +83,8 @@ static int parse_args(int argc, char **argv, run_args *a)
                 return fcv_cli_usage_error(cmd, "%s needs an integer in %ld..%ld, not '%s'", s, lo, hi, v);
             continue;
         }
-        if ((r = fcv_cli_opt(argc, argv, &i, "--input-shape", &v, cmd))) {
+        if ((r = fcv_cli_shape_opt(argc, argv, &i, cmd, &a->n_shape, a->shape))) {
             if (r < 0) return 2;
-            if (fc_parse_dims(v, &a->n_shape, a->shape) || a->n_shape < 1)
-                return fcv_cli_usage_error(cmd, "--input-shape '%s' is not like 1x3x224x224", v);
             continue;
         }
         if (s[0] == '-' && s[1]) return fcv_cli_usage_error(cmd, "unknown option '%s' (see fullconv run --help)", s);

@@ -25,6 +25,27 @@ int fcv_cli_opt(int argc, char **argv, int *i, const char *name, const char **va
     return 1;
 }
 
+int fcv_cli_shape_opt(int argc, char **argv, int *i, const char *cmd, int *ndim, int64_t *dims)
+{
+    const char *v;
+    int r = fcv_cli_opt(argc, argv, i, "--input-shape", &v, cmd);
+    if (r <= 0) return r;
+    if (fc_parse_dims(v, ndim, dims) || *ndim < 1) {
+        fcv_cli_usage_error(cmd, "--input-shape '%s' is not like 1x3x224x224", v);
+        return -1;
+    }
+    return 1;
+}
+
+int fcv_cli_import_opt(int argc, char **argv, int *i, const char *cmd, fcv_import_options *iopt)
+{
+    const char *v;
+    int r = fcv_cli_opt(argc, argv, i, "--arch", &v, cmd);
+    if (r > 0) iopt->arch = v;
+    if (r != 0) return r;
+    return fcv_cli_shape_opt(argc, argv, i, cmd, &iopt->n_input_dims, iopt->input_dims);
+}
+
 int fcv_cli_usage_error(const char *cmd, const char *fmt, ...)
 {
     char msg[FC_ERR_MAX];

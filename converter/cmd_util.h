@@ -10,6 +10,10 @@
  * option, -1 missing value (message printed). */
 int fcv_cli_opt(int argc, char **argv, int *i, const char *name, const char **value, const char *cmd);
 /* Prints "fullconv CMD: message" on stderr, returns 2. */
+/* --input-shape NxCxHxW: 0 not this option, 1 parsed into ndim/dims, -1 usage error (printed). */
+int fcv_cli_shape_opt(int argc, char **argv, int *i, const char *cmd, int *ndim, int64_t *dims);
+/* The import options convert and inspect share: --arch NAME and --input-shape (same returns). */
+int fcv_cli_import_opt(int argc, char **argv, int *i, const char *cmd, fcv_import_options *iopt);
 int fcv_cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Prints the error's one-line message on stderr and returns its exit status. */
 int fcv_cli_fail(const fc_error *err);
