@@ -5,11 +5,11 @@
  *   gemv        output 1×1 and the kernel covers the whole unpadded input (an FC turned into
  *               a conv by --fc-to-conv): the im2col column IS the input, so the layer is a
  *               matrix–vector product that streams each weight once
- *   winograd    3×3, stride 1, dilation 1, group 1, C >= 16, K >= 16 and at least 16 output
- *               tiles of 4×4 (winograd_avx2.c). Below 16 tiles the 36 small GEMMs leave most
- *               of the 16-wide register tile empty and the transformed weights (4× the
- *               size of the originals) dominate the memory traffic: a 7×7 map runs faster
- *               as a plain GEMM.
+ *   winograd    3×3, stride 1, dilation 1, group 1, C >= 16, K >= 16, F(4×4,3×3) or
+ *               F(2×2,3×3) when the cost model of winograd_tile says it beats the GEMM
+ *               (winograd_avx2.c): F(4×4) on large maps, F(2×2) on 13×13/14×14 ones, the
+ *               GEMM on 7×7 maps, where the transformed weights (4× or 1.8× the originals)
+ *               would be streamed from memory for too few tiles.
  *   gemm        everything else: per group, Out[K_g × HoWo] = W[K_g × C_g·kh·kw] · im2col,
  *               with the im2col matrix never materialized (packed straight from the image,
  *               im2col_avx2.c)
@@ -18,6 +18,11 @@
 #include <string.h>
 #include "runtime/kernels/kernels.h"
 #include "runtime/kernels/winograd.h"
+
+/* FMA-lane equivalents of one weight streamed from memory and of one transformed element
+ * (see winograd_tile) */
+#define WINO_STREAM_COST 28.0
+#define WINO_TRANSFORM_COST 8.0
 
 typedef enum { CONV_GEMM, CONV_GEMV, CONV_DW, CONV_WINO } conv_algo;
 
@@ -160,6 +165,40 @@ static int64_t pad_begin(int64_t in, int64_t out, int64_t k, int64_t s, int64_t 
     return explicit_begin;
 }
 
+static int64_t round16(int64_t n) { return (n + 15) / 16 * 16; }
+
+/* Output tile of the Winograd path for a 3×3 stride-1 layer: 4, 2, or 0 for a plain GEMM.
+ * The cost model counts, per (output channel, input channel) pair, in units of one FMA lane:
+ *   MACs         9 per output pixel (gemm), (m+2)² per tile (F(m×m)), pixels or tiles
+ *                rounded up to the 16-wide panel of the micro-kernel
+ *   weights      9 or (m+2)² floats streamed from memory once per run, WINO_STREAM_COST
+ *                each, divided by the panels that reuse a weight panel while it is in L1
+ *                (up to 4: beyond that the stream hides behind the arithmetic)
+ *   transforms   WINO_TRANSFORM_COST per transformed element, (m+2)² per tile and channel,
+ *                each way
+ * At batch 1 the weights decide small maps: F(4×4) on a 7×7 map multiplies the weights
+ * by 4 and reuses each only 4 times, so the layer waits on memory (2.2× slower than the
+ * GEMM); F(2×2) on 14×14 and 13×13 maps beats both. Fitted on ResNet-18, AlexNet and
+ * SqueezeNet layers on AVX-512 (docs/KERNELS.md). FULLCONV_WINOGRAD_TILE=2|4 forces a
+ * tile size; FULLCONV_NO_WINOGRAD=1 turns the path off. */
+static int winograd_tile(int64_t C, int64_t K, int64_t Ho, int64_t Wo)
+{
+    if (C < 16 || K < 16 || getenv_flag("FULLCONV_NO_WINOGRAD")) return 0;
+    const char *force = getenv("FULLCONV_WINOGRAD_TILE");
+    if (force && (force[0] == '2' || force[0] == '4') && force[1] == 0) return force[0] - '0';
+    int64_t px = round16(Ho * Wo);
+    double best = 9.0 * (double)px + 9.0 * WINO_STREAM_COST / (double)(px / 16 < 4 ? px / 16 : 4);
+    int pick = 0;
+    for (int m = 4; m >= 2; m -= 2) {
+        int64_t t = ((Ho + m - 1) / m) * ((Wo + m - 1) / m), tp = round16(t);
+        double P = (double)((m + 2) * (m + 2));
+        double cost = P * (double)tp + P * WINO_STREAM_COST / (double)(tp / 16 < 4 ? tp / 16 : 4)
+                      + WINO_TRANSFORM_COST * P * (double)t * (1.0 / (double)K + 1.0 / (double)C);
+        if (cost < best) { best = cost; pick = m; }
+    }
+    return pick;
+}
+
 int fcn_fast_conv_prepare(fcn_node *n, fc_error *err)
 {
     (void)err;
@@ -187,6 +226,7 @@ int fcn_fast_conv_prepare(fcn_node *n, fc_error *err)
     cf.bias = B ? B->data : NULL;
     cf.weights = Wt->data;
     cf.ukernel = fcn_best_ukernel(&cf.mr);
+    int wino_m = 0;
 
     if (cf.group == cf.C && cf.K == cf.C && cf.C > 1) {
         cf.algo = CONV_DW;
@@ -200,10 +240,9 @@ int fcn_fast_conv_prepare(fcn_node *n, fc_error *err)
                cf.ph == 0 && cf.pw == 0 && pads[2] == 0 && pads[3] == 0 && auto_pad != 1 && auto_pad != 2) {
         cf.algo = CONV_GEMV;
     } else if (cf.group == 1 && cf.kh == 3 && cf.kw == 3 && cf.sh == 1 && cf.sw == 1 &&
-               cf.dh == 1 && cf.dw == 1 && cf.C >= 16 && cf.K >= 16 && ((cf.Ho + 3) / 4) * ((cf.Wo + 3) / 4) >= 16 &&
-               !getenv_flag("FULLCONV_NO_WINOGRAD")) {
+               cf.dh == 1 && cf.dw == 1 && (wino_m = winograd_tile(cf.C, cf.K, cf.Ho, cf.Wo)) > 0) {
         cf.algo = CONV_WINO;
-        if (fcn_winograd_plan(&cf.wino, cf.weights, cf.C, cf.H, cf.W, cf.K, cf.Ho, cf.Wo, cf.ph, cf.pw))
+        if (fcn_winograd_plan(&cf.wino, wino_m, cf.weights, cf.C, cf.H, cf.W, cf.K, cf.Ho, cf.Wo, cf.ph, cf.pw))
             return fc_fail(err, FC_ENOMEM, "node '%s': out of memory packing weights", n->name);
         int threads = n->nthreads > 0 ? n->nthreads : 1;
         size_t need = (cf.wino.scratch_floats + (size_t)threads * FCN_GEMM_SCRATCH_FLOATS) * sizeof(float);
@@ -232,6 +271,6 @@ int fcn_fast_conv_prepare(fcn_node *n, fc_error *err)
     static void (*const runs[])(fcn_node *, const fcn_exec *) = { run_gemm, run_gemv, run_dw, run_wino };
     static const char *const names[] = { "gemm-avx2", "gemv-avx2", "dwconv-avx2", "winograd-f4x4-avx2" };
     n->run_fast = runs[cf.algo];
-    n->kernel = names[cf.algo];
+    n->kernel = cf.algo == CONV_WINO && cf.wino.m == 2 ? "winograd-f2x2-avx2" : names[cf.algo];
     return 1;
 }

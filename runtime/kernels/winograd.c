@@ -1,4 +1,4 @@
-/* winograd.c — planning for winograd_avx2.c: sizes, and U = G g Gᵀ packed for the GEMMs (made
+/* winograd.c — planning for winograd_avx2.c (F(4×4,3×3) or F(2×2,3×3)): sizes, and U = G g Gᵀ packed for the GEMMs (made
  * only on the SIMD path, at session creation; the transpose is transpose_avx2.c). */
 #include <stdint.h>
 #include <stdlib.h>
@@ -18,20 +18,25 @@ static int64_t odd_lines(int64_t n)
 
 
 
-int fcn_winograd_plan(fcn_wino_plan *p, const float *w, int64_t C, int64_t H, int64_t W,
+int fcn_winograd_plan(fcn_wino_plan *p, int m, const float *w, int64_t C, int64_t H, int64_t W,
                       int64_t K, int64_t Ho, int64_t Wo, int64_t ph, int64_t pw)
 {
     p->C = C; p->H = H; p->W = W; p->K = K; p->Ho = Ho; p->Wo = Wo; p->ph = ph; p->pw = pw;
-    p->tiles_y = (Ho + 3) / 4;
-    p->tiles_x = (Wo + 3) / 4;
+    p->m = m == 2 ? 2 : 4;
+    m = p->m;
+    const int P = (m + 2) * (m + 2);
+    p->P = P;
+    p->tiles_y = (Ho + m - 1) / m;
+    p->tiles_x = (Wo + m - 1) / m;
     p->T = p->tiles_y * p->tiles_x;
-    p->Hp = 4 * p->tiles_y + 2;
-    p->Wp = 4 * ((p->tiles_x + 7) / 8 * 8) + 2;
+    /* 8 tiles per vector: a group reads m·8 + 2 columns from its first */
+    p->Hp = m * p->tiles_y + 2;
+    p->Wp = m * ((p->tiles_x + 7) / 8 * 8) + 2;
     p->pad_floats = round16((size_t)(C * p->Hp * p->Wp));
     p->v_stride = odd_lines(C * p->T);
     p->m_stride = odd_lines(K * p->T);
-    p->v_floats = round16((size_t)(36 * p->v_stride) + 16);
-    p->m_floats = round16((size_t)(36 * p->m_stride) + 16);
+    p->v_floats = round16((size_t)(P * p->v_stride) + 16);
+    p->m_floats = round16((size_t)(P * p->m_stride) + 16);
     p->scratch_floats = p->pad_floats + p->v_floats + p->m_floats;
     p->ukernel = fcn_best_ukernel(&p->mr);
     p->u_floats = fcn_pack_a_mr_floats(K, C, p->mr);
@@ -40,23 +45,26 @@ int fcn_winograd_plan(fcn_wino_plan *p, const float *w, int64_t C, int64_t H, in
      * never makes a round trip through memory, which was most of the layer's setup time. */
     int mr = p->mr;
     int64_t mpad = (K + mr - 1) / mr * mr;
-    float *u = malloc(sizeof(float) * (size_t)(36 * (int64_t)mr * C));
-    p->u_packed = aligned_alloc(64, (sizeof(float) * 36 * p->u_floats + 63) & ~(size_t)63);
+    float *u = malloc(sizeof(float) * (size_t)(P * (int64_t)mr * C));
+    p->u_packed = aligned_alloc(64, (sizeof(float) * (size_t)P * p->u_floats + 63) & ~(size_t)63);
     if (!u || !p->u_packed) {
         free(u);
         free(p->u_packed);
         p->u_packed = NULL;
         return -1;
     }
-    fcn_hint_hugepages(p->u_packed, sizeof(float) * 36 * p->u_floats);
+    fcn_hint_hugepages(p->u_packed, sizeof(float) * (size_t)P * p->u_floats);
 #ifdef HAVE_X86
     __builtin_cpu_init();
     int avx2 = __builtin_cpu_supports("avx2");   /* the plan is made on the SIMD path only; be sure */
 #endif
     for (int64_t k_first = 0; k_first < K; k_first += mr) {
         int64_t rows = K - k_first < mr ? K - k_first : mr, panel = k_first / mr;
-        fcn_winograd_weights(w + k_first * C * 9, rows, C, u);   /* u[(ξ*rows + r)*C + c] */
-        for (int xi = 0; xi < 36; xi++) {
+        if (m == 4)
+            fcn_winograd_weights(w + k_first * C * 9, rows, C, u);   /* u[(ξ*rows + r)*C + c] */
+        else
+            fcn_winograd_weights_f2(w + k_first * C * 9, rows, C, u);
+        for (int xi = 0; xi < P; xi++) {
             const float *src = u + (size_t)xi * (size_t)(rows * C);
             float *dst_xi = p->u_packed + (size_t)xi * p->u_floats;
             /* the layout of fcn_pack_a_mr: KC blocks, mr-row panels, k-major inside a panel */

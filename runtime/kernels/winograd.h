@@ -1,13 +1,15 @@
-/* winograd.h — plan of a Winograd F(4×4,3×3) convolution layer (winograd_avx2.c). */
+/* winograd.h — plan of a Winograd F(m×m,3×3) convolution layer, m = 4 or 2 (winograd_avx2.c). */
 #ifndef FCN_WINOGRAD_H
 #define FCN_WINOGRAD_H
 #include "runtime/kernels/kernels.h"
 
 typedef struct fcn_wino_plan {
     int64_t C, H, W, K, Ho, Wo, ph, pw;
+    int m;                         /* output tile m×m: 4 (input tiles 6×6) or 2 (4×4) */
+    int P;                         /* positions per tile: (m + 2)² = 36 or 16 */
     int64_t tiles_y, tiles_x, T;   /* T = tiles_y * tiles_x */
     int64_t Hp, Wp;                /* zero-padded input copy */
-    float *u_packed;               /* 36 packed K×C matrices (panels of mr rows) */
+    float *u_packed;               /* P packed K×C matrices (panels of mr rows) */
     fcn_ukernel_fn ukernel;
     int mr;
     size_t u_floats;               /* per position */
@@ -18,10 +20,13 @@ typedef struct fcn_wino_plan {
     int64_t v_stride, m_stride;
 } fcn_wino_plan;
 
-/* U_ξ[k][c] for the 36 positions ξ, laid out u[(ξ*K + k)*C + c]. */
+/* U_ξ[k][c] for the 36 positions ξ of F(4×4,3×3), laid out u[(ξ*K + k)*C + c]. */
 void fcn_winograd_weights(const float *w, int64_t K, int64_t C, float *u);
-/* Fills the plan and packs U (malloc'd u_packed, caller frees); 0 or -1 (ENOMEM). */
-int fcn_winograd_plan(fcn_wino_plan *p, const float *w, int64_t C, int64_t H, int64_t W,
+/* The same for the 16 positions of F(2×2,3×3). */
+void fcn_winograd_weights_f2(const float *w, int64_t K, int64_t C, float *u);
+/* Fills the plan for output tiles m×m (m = 4 or 2) and packs U (malloc'd u_packed, caller
+ * frees); 0 or -1 (ENOMEM). */
+int fcn_winograd_plan(fcn_wino_plan *p, int m, const float *w, int64_t C, int64_t H, int64_t W,
                       int64_t K, int64_t Ho, int64_t Wo, int64_t ph, int64_t pw);
 /* scratch: p->scratch_floats + nthreads * FCN_GEMM_SCRATCH_FLOATS floats, 64-byte aligned. */
 void fcn_winograd_run(const fcn_wino_plan *p, const float *in, float *out, const float *bias,

@@ -1,4 +1,6 @@
-/* winograd_avx2.c — 3×3 stride-1 convolution by Winograd F(4×4, 3×3) (Lavin & Gray 2015).
+/* winograd_avx2.c — 3×3 stride-1 convolution by Winograd F(4×4, 3×3) (Lavin & Gray 2015),
+ * and F(2×2, 3×3) for small maps (7×7, 13×13), where 4×4 tiles leave too few tiles to fill
+ * the 16-wide GEMM panels and pad the map by up to a third.
  *
  * Identity: for a 6×6 input tile d and a 3×3 filter g, the 4×4 output tile is
  *     Y = Aᵀ [ (G g Gᵀ) ⊙ (Bᵀ d B) ] A
@@ -112,6 +114,56 @@ void fcn_winograd_weights(const float *w, int64_t K, int64_t C, float *u /* 36*K
     }
 }
 
+/* F(2×2,3×3): G = [1 0 0; ½ ½ ½; ½ -½ ½; 0 0 1], Bᵀ = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1],
+ * Aᵀ = [1 1 1 0; 0 1 -1 -1]: 16 multiplies replace 36, and every transform is adds only
+ * (the ½ of G is exact), so F(2×2) is as accurate as direct convolution. */
+#define WG2_ROWS(R, g0, g1, g2, MUL, ADD, SUB, HALF)                                         \
+    do {                                                                                     \
+        R[0] = g0;                                                                           \
+        R[1] = MUL(ADD(ADD(g0, g1), g2), HALF);                                              \
+        R[2] = MUL(ADD(SUB(g0, g1), g2), HALF);                                              \
+        R[3] = g2;                                                                           \
+    } while (0)
+
+static void winograd_filter_f2_scalar(const float *g, float *u, int64_t ustride)
+{
+    float t[4][3], row[4];
+    for (int j = 0; j < 3; j++) {
+        WG2_ROWS(row, g[j], g[3 + j], g[6 + j], S_MUL, S_ADD, S_SUB, 0.5f);
+        for (int i = 0; i < 4; i++) t[i][j] = row[i];
+    }
+    for (int i = 0; i < 4; i++) {
+        WG2_ROWS(row, t[i][0], t[i][1], t[i][2], S_MUL, S_ADD, S_SUB, 0.5f);
+        for (int j = 0; j < 4; j++) u[(i * 4 + j) * ustride] = row[j];
+    }
+}
+
+void fcn_winograd_weights_f2(const float *w, int64_t K, int64_t C, float *u /* 16*K*C */)
+{
+    const __m256 half = _mm256_set1_ps(0.5f);
+    const __m256i idx = _mm256_setr_epi32(0, 9, 18, 27, 36, 45, 54, 63);
+    const int64_t pos_stride = K * C;
+    for (int64_t k = 0; k < K; k++) {
+        int64_t c = 0;
+        for (; c + 8 <= C; c += 8) {
+            const float *g = w + (k * C + c) * 9;
+            __m256 tap[9];
+            for (int j = 0; j < 9; j++) tap[j] = _mm256_i32gather_ps(g + j, idx, 4);
+            __m256 t[4][3], row[4];
+            for (int j = 0; j < 3; j++) {
+                WG2_ROWS(row, tap[j], tap[3 + j], tap[6 + j], _mm256_mul_ps, _mm256_add_ps, _mm256_sub_ps, half);
+                for (int i = 0; i < 4; i++) t[i][j] = row[i];
+            }
+            float *dst = u + k * C + c;
+            for (int i = 0; i < 4; i++) {
+                WG2_ROWS(row, t[i][0], t[i][1], t[i][2], _mm256_mul_ps, _mm256_add_ps, _mm256_sub_ps, half);
+                for (int j = 0; j < 4; j++) _mm256_storeu_ps(dst + (i * 4 + j) * pos_stride, row[j]);
+            }
+        }
+        for (; c < C; c++) winograd_filter_f2_scalar(w + (k * C + c) * 9, u + k * C + c, pos_stride);
+    }
+}
+
 typedef struct wino_run {
     const fcn_wino_plan *p;
     const float *in;               /* one image, C×H×W */
@@ -191,6 +243,60 @@ static void input_transform(void *vctx, int64_t c0, int64_t c1, int tid)
                     for (int rr = 0; rr < 6; rr++) col[rr] = rows[rr][j];
                     bt6(col, o);                 /* o[i] = (Bᵀ d B)[i][j] */
                     for (int i = 0; i < 6; i++) _mm256_maskstore_ps(vout + (i * 6 + j) * CT, mask, o[i]);
+                }
+            }
+        }
+    }
+}
+
+/* F(2×2): d[i] lane l = base[2l + i] for i < 4 (tiles start 2 apart): even/odd columns of
+ * two loads, then d2/d3 are d0/d1 moved down one lane with the next group's first two
+ * columns shifted in. Reads base[0..17]. */
+static inline void load_tile_row_f2(const float *base, __m256 d[4])
+{
+    __m256 l0 = _mm256_loadu_ps(base), l1 = _mm256_loadu_ps(base + 8);
+    /* shuffle gives lanes in the order 0 1 4 5 2 3 6 7; the 64-bit permute puts them back */
+    d[0] = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(l0, l1, 0x88)), 0xD8));
+    d[1] = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(l0, l1, 0xDD)), 0xD8));
+    const __m256i down = _mm256_setr_epi32(1, 2, 3, 4, 5, 6, 7, 0);
+    d[2] = _mm256_blend_ps(_mm256_permutevar8x32_ps(d[0], down), _mm256_broadcast_ss(base + 16), 0x80);
+    d[3] = _mm256_blend_ps(_mm256_permutevar8x32_ps(d[1], down), _mm256_broadcast_ss(base + 17), 0x80);
+}
+
+static inline void bt4(const __m256 d[4], __m256 o[4])
+{
+    o[0] = _mm256_sub_ps(d[0], d[2]);
+    o[1] = _mm256_add_ps(d[1], d[2]);
+    o[2] = _mm256_sub_ps(d[2], d[1]);
+    o[3] = _mm256_sub_ps(d[1], d[3]);
+}
+
+static void input_transform_f2(void *vctx, int64_t c0, int64_t c1, int tid)
+{
+    const wino_run *r = vctx;
+    const fcn_wino_plan *p = r->p;
+    int64_t T = p->T, CT = p->v_stride;
+    for (int64_t c = c0; c < c1; c++) {
+        pad_channels(vctx, c, c + 1, tid);
+        const float *plane = r->pad + c * p->Hp * p->Wp;
+        for (int64_t ty = 0; ty < p->tiles_y; ty++) {
+            for (int64_t tx = 0; tx < p->tiles_x; tx += 8) {
+                const float *base = plane + ty * 2 * p->Wp + tx * 2;
+                __m256 rows[4][4];
+                for (int rr = 0; rr < 4; rr++) {
+                    __m256 d[4];
+                    load_tile_row_f2(base + rr * p->Wp, d);
+                    bt4(d, rows[rr]);
+                }
+                int64_t valid = p->tiles_x - tx < 8 ? p->tiles_x - tx : 8;
+                __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)valid),
+                                                  _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+                float *vout = r->v + c * T + ty * p->tiles_x + tx;
+                for (int j = 0; j < 4; j++) {
+                    __m256 col[4], o[4];
+                    for (int rr = 0; rr < 4; rr++) col[rr] = rows[rr][j];
+                    bt4(col, o);
+                    for (int i = 0; i < 4; i++) _mm256_maskstore_ps(vout + (i * 4 + j) * CT, mask, o[i]);
                 }
             }
         }
@@ -288,6 +394,64 @@ static void output_transform(void *vctx, int64_t k0, int64_t k1, int tid)
     }
 }
 
+static inline void at4(const __m256 m[4], __m256 y[2])
+{
+    __m256 s12 = _mm256_add_ps(m[1], m[2]);
+    y[0] = _mm256_add_ps(m[0], s12);
+    y[1] = _mm256_sub_ps(_mm256_sub_ps(m[1], m[2]), m[3]);
+}
+
+static void output_transform_f2(void *vctx, int64_t k0, int64_t k1, int tid)
+{
+    (void)tid;
+    const wino_run *r = vctx;
+    const fcn_wino_plan *p = r->p;
+    int64_t KT = p->m_stride;
+    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    for (int64_t k = k0; k < k1; k++) {
+        __m256 b = _mm256_set1_ps(r->bias ? r->bias[k] : 0.0f);
+        float *oplane = r->out + k * p->Ho * p->Wo;
+        for (int64_t ty = 0; ty < p->tiles_y; ty++) {
+            for (int64_t tx = 0; tx < p->tiles_x; tx += 8) {
+                /* lanes past the tile row read the next M entries (m has 16 floats of slack);
+                 * they only feed columns >= Wo, which are never stored */
+                const float *mbase = r->m + k * p->T + ty * p->tiles_x + tx;
+                __m256 cols[2][4];   /* cols[i][j] = (Aᵀ M)[i][j] */
+                for (int j = 0; j < 4; j++) {
+                    __m256 col[4], y[2];
+                    for (int i = 0; i < 4; i++) col[i] = _mm256_loadu_ps(mbase + (i * 4 + j) * KT);
+                    at4(col, y);
+                    cols[0][j] = y[0];
+                    cols[1][j] = y[1];
+                }
+                int64_t ox0 = tx * 2, oy0 = ty * 2, ncols = p->Wo - ox0;
+                for (int i = 0; i < 2 && oy0 + i < p->Ho; i++) {
+                    __m256 y[2];
+                    at4(cols[i], y);
+                    for (int j = 0; j < 2; j++) {
+                        __m256 v = _mm256_add_ps(y[j], b);
+                        if (r->act == FCN_ACT_RELU) v = _mm256_max_ps(v, _mm256_setzero_ps());
+                        else if (r->act == FCN_ACT_CLIP)
+                            v = _mm256_min_ps(_mm256_max_ps(v, _mm256_set1_ps(r->act_alpha)), _mm256_set1_ps(r->act_beta));
+                        y[j] = v;
+                    }
+                    /* lane l holds columns 2l, 2l+1: interleave into 16 consecutive floats */
+                    __m256 lo = _mm256_unpacklo_ps(y[0], y[1]), hi = _mm256_unpackhi_ps(y[0], y[1]);
+                    __m256 o[2] = { _mm256_permute2f128_ps(lo, hi, 0x20), _mm256_permute2f128_ps(lo, hi, 0x31) };
+                    float *orow = oplane + (oy0 + i) * p->Wo + ox0;
+                    int64_t n = ncols < 16 ? ncols : 16;
+                    for (int q = 0; q < 2 && 8 * q < n; q++) {
+                        __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(n - 8 * q)), lane);
+                        _mm256_maskstore_ps(orow + 8 * q, mask, o[q]);
+                    }
+                    if (r->act != FCN_ACT_NONE && r->act != FCN_ACT_RELU && r->act != FCN_ACT_CLIP)
+                        fcn_act_apply(r->act, r->act_alpha, r->act_beta, orow, n);
+                }
+            }
+        }
+    }
+}
+
 void fcn_winograd_run(const fcn_wino_plan *p, const float *in, float *out, const float *bias,
                       int act, float act_alpha, float act_beta, float *scratch, const fcn_exec *x)
 {
@@ -297,7 +461,7 @@ void fcn_winograd_run(const fcn_wino_plan *p, const float *in, float *out, const
     r.v = r.pad + p->pad_floats;
     r.m = r.v + p->v_floats;
     r.gemm_scratch = r.m + p->m_floats;
-    fcn_parallel_for(x, p->C, input_transform, &r);
-    fcn_parallel_for(x, 36, tile_gemms, &r);
-    fcn_parallel_for(x, p->K, output_transform, &r);
+    fcn_parallel_for(x, p->C, p->m == 2 ? input_transform_f2 : input_transform, &r);
+    fcn_parallel_for(x, p->P, tile_gemms, &r);
+    fcn_parallel_for(x, p->K, p->m == 2 ? output_transform_f2 : output_transform, &r);
 }

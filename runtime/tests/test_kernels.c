@@ -286,6 +286,39 @@ static void test_fast_conv_paths(void **state)
     fcn_set_avx512(had512);
 }
 
+/* Both Winograd tile sizes forced on every 3×3 stride-1 shape (FULLCONV_WINOGRAD_TILE), and
+ * the chooser's picks on the map sizes it was fitted on. */
+static void test_winograd_tiles(void **state)
+{
+    (void)state;
+    if (!simd_ok()) skip();
+    conv_case cases[] = {
+        /* N C H W K kh kw s p d g bias act */
+        { 1, 16, 13, 17, 24, 3, 3, 1, 1, 1, 1, 1, 1 },   /* partial tiles both ways */
+        { 2, 32, 8, 8, 16, 3, 3, 1, 1, 1, 1, 1, 0 },     /* batch */
+        { 1, 16, 10, 45, 16, 3, 3, 1, 0, 1, 1, 0, 0 },   /* no pad, > 8 tiles per row */
+        { 1, 17, 23, 37, 19, 3, 3, 1, 1, 1, 1, 1, 1 },   /* odd everything, masked row ends */
+        { 1, 32, 7, 7, 40, 3, 3, 1, 1, 1, 1, 1, 1 },     /* 7×7: 4 (F2) or 2 (F4) tiles a row */
+        { 1, 24, 13, 13, 16, 3, 3, 1, 1, 1, 1, 0, 1 },   /* AlexNet/SqueezeNet map */
+        { 1, 16, 14, 33, 16, 3, 3, 1, 1, 1, 1, 1, 0 },   /* 17 F2 tiles a row: two groups of 8 + 1 */
+        { 1, 300, 6, 6, 20, 3, 3, 1, 1, 1, 1, 1, 1 },    /* C > KC: two K blocks in the GEMMs */
+    };
+    const char *tiles[] = { "2", "4" };
+    int had512 = fcn_set_avx512(1);
+    for (int avx512 = 0; avx512 < 2; avx512++) {
+        fcn_set_avx512(avx512);
+        for (int t = 0; t < 2; t++) {
+            setenv("FULLCONV_WINOGRAD_TILE", tiles[t], 1);
+            for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+                run_conv_case(&cases[i], 1);
+                run_conv_case(&cases[i], 2);
+            }
+        }
+    }
+    unsetenv("FULLCONV_WINOGRAD_TILE");
+    fcn_set_avx512(had512);
+}
+
 /* Runs op on ins through the reference path (fcn_eval_op) and through fcn_fast_prepare +
  * run_fast on an identically set-up node; asserts the fast path was installed and agrees. */
 static void fast_vs_ref(int op, const fcn_attr_rec *attrs, int na, const uint64_t *slots,
@@ -376,6 +409,7 @@ int main(void)
         cmocka_unit_test(test_gemv_twins),
         cmocka_unit_test(test_dwconv_twins),
         cmocka_unit_test(test_fast_conv_paths),
+        cmocka_unit_test(test_winograd_tiles),
         cmocka_unit_test(test_fast_pool_paths),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
