@@ -242,10 +242,11 @@ int fcn_fast_conv_prepare(fcn_node *n, fc_error *err)
     } else if (cf.group == 1 && cf.kh == 3 && cf.kw == 3 && cf.sh == 1 && cf.sw == 1 &&
                cf.dh == 1 && cf.dw == 1 && (wino_m = winograd_tile(cf.C, cf.K, cf.Ho, cf.Wo)) > 0) {
         cf.algo = CONV_WINO;
-        if (fcn_winograd_plan(&cf.wino, wino_m, cf.weights, cf.C, cf.H, cf.W, cf.K, cf.Ho, cf.Wo, cf.ph, cf.pw))
-            return fc_fail(err, FC_ENOMEM, "node '%s': out of memory packing weights", n->name);
         int threads = n->nthreads > 0 ? n->nthreads : 1;
-        size_t need = (cf.wino.scratch_floats + (size_t)threads * FCN_GEMM_SCRATCH_FLOATS) * sizeof(float);
+        if (fcn_winograd_plan(&cf.wino, wino_m, cf.weights, cf.C, cf.H, cf.W, cf.K, cf.Ho, cf.Wo, cf.ph, cf.pw,
+                              threads))
+            return fc_fail(err, FC_ENOMEM, "node '%s': out of memory packing weights", n->name);
+        size_t need = cf.wino.scratch_floats * sizeof(float);
         if (n->scratch_bytes < need) n->scratch_bytes = need;
     } else {
         cf.algo = CONV_GEMM;

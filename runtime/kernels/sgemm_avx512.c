@@ -4,20 +4,84 @@
  * 16×16 tile, one zmm accumulator per row: per k step one 16-float load of the B panel and 16
  * FMAs whose A operand is a broadcast folded into the FMA ({1to16}), so 17 loads feed 16 FMAs.
  * B panels are the same 16-wide panels as the AVX2 path; only A uses 16-row panels.
- * Partial tiles use masked loads/stores: no scalar tail. */
+ * Partial tiles use masked loads/stores: no scalar tail.
+ *
+ * A tile with few columns (n <= 8: the last panel of a 7×7 map's 49 pixels, of a 13×13 map's
+ * 169) would still pay for all 16: those go to the column kernel below, which turns the tile
+ * around — one zmm of 16 rows per column, the A panel row as the vector, the B values
+ * broadcast — so it costs n/16 of a full tile. Its columns are strided in C: stored with
+ * masked scatters (gathers when accumulating), once per K block. */
 #ifndef __clang__
 #pragma GCC target("avx512f,avx512vl,avx2,fma")
 #endif
 #include <immintrin.h>
+#include <stdint.h>
 #include "runtime/kernels/kernels.h"
 
 #define MR 16
+
+/* n (<= 8) columns of a 16-row tile, NC a compile-time count so the column loop unrolls. Short
+ * tiles keep two partial sums per column (even and odd k) so that at least 4 FMA chains are
+ * in flight; ldc * 16 fits in int32 (checked by the caller). */
+__attribute__((target("avx512f,avx512vl,avx2,fma"), always_inline))
+static inline void cols_kernel(int NC, int64_t k, const float *a, const float *b, float *c, int64_t ldc, int m,
+                               int acc, const fcn_epilogue *ep)
+{
+    __m512 s0[8], s1[8];
+    for (int j = 0; j < NC; j++) s0[j] = s1[j] = _mm512_setzero_ps();
+    int64_t p = 0;
+    if (NC <= 4) {
+        for (; p + 2 <= k; p += 2, a += 2 * MR, b += 2 * FCN_NR) {
+            __m512 av0 = _mm512_loadu_ps(a), av1 = _mm512_loadu_ps(a + MR);
+            for (int j = 0; j < NC; j++) {
+                s0[j] = _mm512_fmadd_ps(av0, _mm512_set1_ps(b[j]), s0[j]);
+                s1[j] = _mm512_fmadd_ps(av1, _mm512_set1_ps(b[FCN_NR + j]), s1[j]);
+            }
+        }
+    }
+    for (; p < k; p++, a += MR, b += FCN_NR) {
+        __m512 av = _mm512_loadu_ps(a);
+        for (int j = 0; j < NC; j++) s0[j] = _mm512_fmadd_ps(av, _mm512_set1_ps(b[j]), s0[j]);
+    }
+    __mmask16 rows = m >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << m) - 1u);
+    __m512i idx = _mm512_mullo_epi32(_mm512_set1_epi32((int)ldc),
+                                     _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15));
+    __m512 bias = ep && ep->bias ? _mm512_maskz_loadu_ps(rows, ep->bias) : _mm512_setzero_ps();
+    for (int j = 0; j < NC; j++) {
+        __m512 v = _mm512_add_ps(s0[j], s1[j]);
+        if (acc) v = _mm512_add_ps(v, _mm512_mask_i32gather_ps(_mm512_setzero_ps(), rows, idx, c + j, 4));
+        if (ep) {
+            v = _mm512_add_ps(v, bias);
+            if (ep->residual)
+                v = _mm512_add_ps(v, _mm512_mask_i32gather_ps(_mm512_setzero_ps(), rows, idx, ep->residual + j, 4));
+            if (ep->act == FCN_ACT_RELU) v = _mm512_max_ps(v, _mm512_setzero_ps());
+            else if (ep->act == FCN_ACT_CLIP)
+                v = _mm512_min_ps(_mm512_max_ps(v, _mm512_set1_ps(ep->lo)), _mm512_set1_ps(ep->hi));
+        }
+        _mm512_mask_i32scatter_ps(c + j, rows, idx, v, 4);
+    }
+}
+
+#define COLS_CASE(N) case N: cols_kernel(N, k, a, b, c, ldc, m, acc, ep); return 1;
+
+__attribute__((target("avx512f,avx512vl,avx2,fma")))
+static int narrow_tile(int64_t k, const float *a, const float *b, float *c, int64_t ldc, int m, int n, int acc,
+                       const fcn_epilogue *ep)
+{
+    if (ldc <= 0 || ldc > (INT32_MAX >> 4)) return 0;
+    switch (n) {
+        COLS_CASE(1) COLS_CASE(2) COLS_CASE(3) COLS_CASE(4)
+        COLS_CASE(5) COLS_CASE(6) COLS_CASE(7) COLS_CASE(8)
+        default: return 0;
+    }
+}
 
 /* clang ignores "#pragma GCC target": the attribute makes the clang builds (fuzz, sanitizers) compile. */
 __attribute__((target("avx512f,avx512vl,avx2,fma")))
 void fcn_ukernel_16x16_avx512(int64_t k, const float *a, const float *b, float *c, int64_t ldc,
                               int m, int n, int acc, const fcn_epilogue *ep)
 {
+    if (n <= 8 && narrow_tile(k, a, b, c, ldc, m, n, acc, ep)) return;
     __m512 r[MR];
     for (int i = 0; i < MR; i++) r[i] = _mm512_setzero_ps();
     for (int64_t p = 0; p < k; p++, a += MR, b += FCN_NR) {

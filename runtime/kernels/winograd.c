@@ -7,6 +7,10 @@
 #endif
 #include "runtime/kernels/winograd.h"
 
+/* block sizing (see fcn_winograd_plan) */
+#define WINO_BLOCK_U_BYTES (1024.0 * 1024.0)
+#define WINO_BLOCK_BYTES (768.0 * 1024.0)
+
 static size_t round16(size_t n) { return (n + 15) & ~(size_t)15; }
 
 /* n floats rounded up to a whole, odd number of 64-byte lines */
@@ -19,8 +23,9 @@ static int64_t odd_lines(int64_t n)
 
 
 int fcn_winograd_plan(fcn_wino_plan *p, int m, const float *w, int64_t C, int64_t H, int64_t W,
-                      int64_t K, int64_t Ho, int64_t Wo, int64_t ph, int64_t pw)
+                      int64_t K, int64_t Ho, int64_t Wo, int64_t ph, int64_t pw, int nthreads)
 {
+    if (nthreads < 1) nthreads = 1;
     p->C = C; p->H = H; p->W = W; p->K = K; p->Ho = Ho; p->Wo = Wo; p->ph = ph; p->pw = pw;
     p->m = m == 2 ? 2 : 4;
     m = p->m;
@@ -33,11 +38,27 @@ int fcn_winograd_plan(fcn_wino_plan *p, int m, const float *w, int64_t C, int64_
     p->Hp = m * p->tiles_y + 2;
     p->Wp = m * ((p->tiles_x + 7) / 8 * 8) + 2;
     p->pad_floats = round16((size_t)(C * p->Hp * p->Wp));
-    p->v_stride = odd_lines(C * p->T);
-    p->m_stride = odd_lines(K * p->T);
+    /* Blocks of tile rows: when U is small enough to stay in L2 next to them, V and M are made
+     * for WINO_BLOCK_BYTES worth of tiles at a time instead of for the whole map (which, for a
+     * 56×56×64 layer, is 1.8 MB each way and went through L3 three times). With a large U the
+     * map is one block: every block streams all of U again. */
+    p->block_rows = p->tiles_y;
+    if ((double)P * (double)K * (double)C * 4.0 <= WINO_BLOCK_U_BYTES) {
+        double row_bytes = (double)P * (double)(C + K) * (double)p->tiles_x * 4.0;
+        int64_t rows = (int64_t)(WINO_BLOCK_BYTES / row_bytes);
+        int64_t balance = (p->tiles_y + 2 * nthreads - 1) / (2 * nthreads);   /* >= 2 blocks a thread */
+        if (rows > balance) rows = balance;
+        if (rows < 1) rows = 1;
+        if (rows < p->tiles_y) p->block_rows = rows;
+    }
+    p->blocks = (p->tiles_y + p->block_rows - 1) / p->block_rows;
+    int64_t block_tiles = p->block_rows * p->tiles_x, panels = (block_tiles + 15) / 16;
+    p->m_ld = panels * 16;
+    p->v_stride = odd_lines(panels * 16 * C);
+    p->m_stride = odd_lines(K * p->m_ld);
     p->v_floats = round16((size_t)(P * p->v_stride) + 16);
     p->m_floats = round16((size_t)(P * p->m_stride) + 16);
-    p->scratch_floats = p->pad_floats + p->v_floats + p->m_floats;
+    p->scratch_floats = p->pad_floats + (size_t)(p->blocks > 1 ? nthreads : 1) * (p->v_floats + p->m_floats);
     p->ukernel = fcn_best_ukernel(&p->mr);
     p->u_floats = fcn_pack_a_mr_floats(K, C, p->mr);
     /* U is made one panel of mr output channels at a time, into a buffer of 36·mr·C floats that

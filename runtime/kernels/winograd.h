@@ -13,10 +13,13 @@ typedef struct fcn_wino_plan {
     fcn_ukernel_fn ukernel;
     int mr;
     size_t u_floats;               /* per position */
-    size_t pad_floats, v_floats, m_floats, scratch_floats;   /* scratch_floats excludes GEMM buffers */
-    /* Floats between the 36 positions' V (C×T) and M (K×T) matrices: an odd number of 64-byte
-     * lines, so the transforms' 36 streams land in 36 different L1 sets (C·T is often a
-     * multiple of many lines — 64×196 floats is 784 lines, which put all 36 in 4 sets). */
+    size_t pad_floats, v_floats, m_floats;
+    size_t scratch_floats;         /* all the run needs: padded input, V and M (per thread when blocked) */
+    int64_t block_rows, blocks;    /* tile rows per block, blocks (1 = whole map, phases threaded) */
+    int64_t m_ld;                  /* row stride of M: a block's tiles rounded up to 16 */
+    /* Floats between the positions' V (panels×C×16) and M (K×m_ld) matrices: an odd number of
+     * 64-byte lines, so the transforms' 36 streams land in 36 different L1 sets (C·T is often
+     * a multiple of many lines — 64×196 floats is 784 lines, which put all 36 in 4 sets). */
     int64_t v_stride, m_stride;
 } fcn_wino_plan;
 
@@ -27,8 +30,8 @@ void fcn_winograd_weights_f2(const float *w, int64_t K, int64_t C, float *u);
 /* Fills the plan for output tiles m×m (m = 4 or 2) and packs U (malloc'd u_packed, caller
  * frees); 0 or -1 (ENOMEM). */
 int fcn_winograd_plan(fcn_wino_plan *p, int m, const float *w, int64_t C, int64_t H, int64_t W,
-                      int64_t K, int64_t Ho, int64_t Wo, int64_t ph, int64_t pw);
-/* scratch: p->scratch_floats + nthreads * FCN_GEMM_SCRATCH_FLOATS floats, 64-byte aligned. */
+                      int64_t K, int64_t Ho, int64_t Wo, int64_t ph, int64_t pw, int nthreads);
+/* scratch: p->scratch_floats floats, 64-byte aligned; x->nthreads <= the plan's nthreads. */
 void fcn_winograd_run(const fcn_wino_plan *p, const float *in, float *out, const float *bias,
                       int act, float act_alpha, float act_beta, float *scratch, const fcn_exec *x);
 #endif

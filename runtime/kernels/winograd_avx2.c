@@ -164,19 +164,30 @@ void fcn_winograd_weights_f2(const float *w, int64_t K, int64_t C, float *u /* 1
     }
 }
 
+/* One run: the padded input, then per block of tile rows [ty0, ty1): the input transform
+ * writes V straight in the layout the micro-kernel reads its B panels in — per position ξ,
+ * panels of 16 tiles, C rows of 16 floats each, V[ξ][tile/16][c][tile%16] — so no packing
+ * pass; the GEMMs write M[ξ][k][tile] (row stride m_ld); the output transform reads it.
+ * Layers whose transformed weights are small run block after block with V and M sized to
+ * stay in L2 (one thread a block); the others as one block, each phase split over threads. */
 typedef struct wino_run {
     const fcn_wino_plan *p;
     const float *in;               /* one image, C×H×W */
     float *out;                    /* one image, K×Ho×Wo */
-    float *pad, *v, *m, *gemm_scratch;
+    float *pad, *work;             /* work: V then M, per thread when blocked */
     const float *bias;
     int act; float act_alpha, act_beta;
+    int64_t ty0, ty1;              /* the block being run (unblocked mode) */
 } wino_run;
 
-static void pad_channels(void *vctx, int64_t c0, int64_t c1, int tid)
+typedef struct wino_blk {
+    const wino_run *r;
+    float *v, *m;
+    int64_t ty0, ty1, ntiles;
+} wino_blk;
+
+static void pad_channels(const wino_run *r, int64_t c0, int64_t c1)
 {
-    (void)tid;
-    const wino_run *r = vctx;
     const fcn_wino_plan *p = r->p;
     for (int64_t c = c0; c < c1; c++) {
         float *dst = r->pad + c * p->Hp * p->Wp;
@@ -191,6 +202,33 @@ static void pad_channels(void *vctx, int64_t c0, int64_t c1, int tid)
             if (x1 > x0) memcpy(dst + py * p->Wp + x0 + p->pw, src + y * p->W + x0, sizeof(float) * (size_t)(x1 - x0));
         }
     }
+}
+
+/* Where the 8 lanes of a group of tiles t0 .. t0+valid-1 go in a V position (row c added by
+ * the caller): one or two masked stores, split where the tiles cross into the next panel. */
+typedef struct panel_store { int64_t off[2]; __m256i mask[2]; int n; } panel_store;
+
+static inline panel_store panel_store_for(int64_t t0, int64_t valid, int64_t C)
+{
+    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    panel_store ps;
+    int64_t pan = t0 >> 4, o = t0 & 15, first = 16 - o < valid ? 16 - o : valid;
+    ps.off[0] = pan * C * 16 + o;
+    ps.mask[0] = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)first), lane);
+    ps.n = 1;
+    if (valid > first) {
+        /* lane l >= first is tile t0 + l, slot l - first of the next panel */
+        ps.off[1] = (pan + 1) * C * 16 - first;
+        ps.mask[1] = _mm256_andnot_si256(ps.mask[0], _mm256_cmpgt_epi32(_mm256_set1_epi32((int)valid), lane));
+        ps.n = 2;
+    }
+    return ps;
+}
+
+static inline void store_v(float *vpos, const panel_store *ps, int64_t c, __m256 v)
+{
+    _mm256_maskstore_ps(vpos + ps->off[0] + c * 16, ps->mask[0], v);
+    if (ps->n == 2) _mm256_maskstore_ps(vpos + ps->off[1] + c * 16, ps->mask[1], v);
 }
 
 /* d[i] lane l = base[4l + i] for i < 6, l < 8 (the 6 columns of 8 tiles that start 4 apart in
@@ -214,17 +252,13 @@ static inline void load_tile_row(const float *base, __m256 d[6])
     d[5] = _mm256_blend_ps(_mm256_permutevar8x32_ps(d[1], down), _mm256_broadcast_ss(base + 33), 0x80);
 }
 
-static void input_transform(void *vctx, int64_t c0, int64_t c1, int tid)
+static void input_transform_f4(const wino_blk *b, int64_t c0, int64_t c1)
 {
-    const wino_run *r = vctx;
+    const wino_run *r = b->r;
     const fcn_wino_plan *p = r->p;
-    int64_t T = p->T, CT = p->v_stride;
     for (int64_t c = c0; c < c1; c++) {
-        /* pad this channel right before transforming it: one parallel loop (and one wake-up
-         * of the pool) less per layer, and the padded plane is still in L1 */
-        pad_channels(vctx, c, c + 1, tid);
         const float *plane = r->pad + c * p->Hp * p->Wp;
-        for (int64_t ty = 0; ty < p->tiles_y; ty++) {
+        for (int64_t ty = b->ty0; ty < b->ty1; ty++) {
             for (int64_t tx = 0; tx < p->tiles_x; tx += 8) {
                 /* the padded plane is 4·ceil8(tiles_x) + 2 wide: base[0..33] is in the row */
                 const float *base = plane + ty * 4 * p->Wp + tx * 4;
@@ -235,14 +269,12 @@ static void input_transform(void *vctx, int64_t c0, int64_t c1, int tid)
                     bt6(d, rows[rr]);            /* rows[rr][j] = (d B)[rr][j] */
                 }
                 int64_t valid = p->tiles_x - tx < 8 ? p->tiles_x - tx : 8;
-                __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)valid),
-                                                  _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-                float *vout = r->v + c * T + ty * p->tiles_x + tx;
+                panel_store ps = panel_store_for((ty - b->ty0) * p->tiles_x + tx, valid, p->C);
                 for (int j = 0; j < 6; j++) {
                     __m256 col[6], o[6];
                     for (int rr = 0; rr < 6; rr++) col[rr] = rows[rr][j];
                     bt6(col, o);                 /* o[i] = (Bᵀ d B)[i][j] */
-                    for (int i = 0; i < 6; i++) _mm256_maskstore_ps(vout + (i * 6 + j) * CT, mask, o[i]);
+                    for (int i = 0; i < 6; i++) store_v(b->v + (i * 6 + j) * p->v_stride, &ps, c, o[i]);
                 }
             }
         }
@@ -271,15 +303,13 @@ static inline void bt4(const __m256 d[4], __m256 o[4])
     o[3] = _mm256_sub_ps(d[1], d[3]);
 }
 
-static void input_transform_f2(void *vctx, int64_t c0, int64_t c1, int tid)
+static void input_transform_f2(const wino_blk *b, int64_t c0, int64_t c1)
 {
-    const wino_run *r = vctx;
+    const wino_run *r = b->r;
     const fcn_wino_plan *p = r->p;
-    int64_t T = p->T, CT = p->v_stride;
     for (int64_t c = c0; c < c1; c++) {
-        pad_channels(vctx, c, c + 1, tid);
         const float *plane = r->pad + c * p->Hp * p->Wp;
-        for (int64_t ty = 0; ty < p->tiles_y; ty++) {
+        for (int64_t ty = b->ty0; ty < b->ty1; ty++) {
             for (int64_t tx = 0; tx < p->tiles_x; tx += 8) {
                 const float *base = plane + ty * 2 * p->Wp + tx * 2;
                 __m256 rows[4][4];
@@ -289,34 +319,42 @@ static void input_transform_f2(void *vctx, int64_t c0, int64_t c1, int tid)
                     bt4(d, rows[rr]);
                 }
                 int64_t valid = p->tiles_x - tx < 8 ? p->tiles_x - tx : 8;
-                __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)valid),
-                                                  _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-                float *vout = r->v + c * T + ty * p->tiles_x + tx;
+                panel_store ps = panel_store_for((ty - b->ty0) * p->tiles_x + tx, valid, p->C);
                 for (int j = 0; j < 4; j++) {
                     __m256 col[4], o[4];
                     for (int rr = 0; rr < 4; rr++) col[rr] = rows[rr][j];
                     bt4(col, o);
-                    for (int i = 0; i < 4; i++) _mm256_maskstore_ps(vout + (i * 4 + j) * CT, mask, o[i]);
+                    for (int i = 0; i < 4; i++) store_v(b->v + (i * 4 + j) * p->v_stride, &ps, c, o[i]);
                 }
             }
         }
     }
 }
 
-static void tile_gemms(void *vctx, int64_t x0, int64_t x1, int tid)
+/* M_ξ[K × ntiles] = U_ξ · V_ξ for positions [x0, x1): the micro-kernel over U's packed
+ * panels and V's panels in place. A U panel (mr×KC) stays in L1 across the tile panels. */
+static void block_gemms(const wino_blk *b, int64_t x0, int64_t x1)
 {
-    const wino_run *r = vctx;
-    const fcn_wino_plan *p = r->p;
+    const fcn_wino_plan *p = b->r->p;
+    int mr = p->mr;
+    int64_t mpad = (p->K + mr - 1) / mr * mr, npan = (b->ntiles + 15) / 16;
     for (int64_t xi = x0; xi < x1; xi++) {
-        fcn_strided_b sb = { r->v + xi * p->v_stride, p->T, 1 };
-        fcn_gemm g = {
-            .M = p->K, .N = p->T, .K = p->C,
-            .a_packed = p->u_packed + (size_t)xi * p->u_floats,
-            .pack_b = fcn_pack_b_strided, .pack_ctx = &sb,
-            .c = r->m + xi * p->m_stride, .ldc = p->T,
-            .ukernel = p->ukernel, .mr = p->mr,
-        };
-        fcn_sgemm_serial(&g, r->gemm_scratch + (size_t)tid * FCN_GEMM_SCRATCH_FLOATS);
+        const float *u = p->u_packed + (size_t)xi * p->u_floats;
+        const float *v = b->v + xi * p->v_stride;
+        float *m = b->m + xi * p->m_stride;
+        for (int64_t c0 = 0; c0 < p->C; c0 += FCN_KC) {
+            int64_t kc = p->C - c0 < FCN_KC ? p->C - c0 : FCN_KC;
+            const float *ablk = u + c0 * mpad;
+            for (int64_t k0 = 0, panel = 0; k0 < p->K; k0 += mr, panel++) {
+                int rows = (int)(p->K - k0 < mr ? p->K - k0 : mr);
+                const float *ap = ablk + panel * mr * kc;
+                for (int64_t j = 0; j < npan; j++) {
+                    int cols = (int)(b->ntiles - j * 16 < 16 ? b->ntiles - j * 16 : 16);
+                    p->ukernel(kc, ap, v + j * p->C * 16 + c0 * 16, m + k0 * p->m_ld + j * 16, p->m_ld,
+                               rows, cols, c0 > 0, NULL);
+                }
+            }
+        }
     }
 }
 
@@ -351,21 +389,20 @@ static inline void store_tile_row(float *orow, const __m256 y[4], int64_t cols)
     }
 }
 
-static void output_transform(void *vctx, int64_t k0, int64_t k1, int tid)
+static void output_transform_f4(const wino_blk *b, int64_t k0, int64_t k1)
 {
-    (void)tid;
-    const wino_run *r = vctx;
+    const wino_run *r = b->r;
     const fcn_wino_plan *p = r->p;
     int64_t KT = p->m_stride;
     int in_kernel_act = r->act == FCN_ACT_NONE || r->act == FCN_ACT_RELU || r->act == FCN_ACT_CLIP;
     for (int64_t k = k0; k < k1; k++) {
-        __m256 b = _mm256_set1_ps(r->bias ? r->bias[k] : 0.0f);
+        __m256 bv = _mm256_set1_ps(r->bias ? r->bias[k] : 0.0f);
         float *oplane = r->out + k * p->Ho * p->Wo;
-        for (int64_t ty = 0; ty < p->tiles_y; ty++) {
+        for (int64_t ty = b->ty0; ty < b->ty1; ty++) {
             for (int64_t tx = 0; tx < p->tiles_x; tx += 8) {
                 /* lanes past the tile row read the next M entries (in bounds: m has 16 floats of
                  * slack); they only feed columns >= Wo, which are never stored */
-                const float *mbase = r->m + k * p->T + ty * p->tiles_x + tx;
+                const float *mbase = b->m + k * p->m_ld + (ty - b->ty0) * p->tiles_x + tx;
                 __m256 cols[4][6];   /* cols[i][j] = (Aᵀ M)[i][j] */
                 for (int j = 0; j < 6; j++) {
                     __m256 col[6], y[4];
@@ -378,7 +415,7 @@ static void output_transform(void *vctx, int64_t k0, int64_t k1, int tid)
                     __m256 y[4];
                     at6(cols[i], y);
                     for (int j = 0; j < 4; j++) {
-                        __m256 v = _mm256_add_ps(y[j], b);
+                        __m256 v = _mm256_add_ps(y[j], bv);
                         if (r->act == FCN_ACT_RELU) v = _mm256_max_ps(v, _mm256_setzero_ps());
                         else if (r->act == FCN_ACT_CLIP)
                             v = _mm256_min_ps(_mm256_max_ps(v, _mm256_set1_ps(r->act_alpha)), _mm256_set1_ps(r->act_beta));
@@ -401,21 +438,20 @@ static inline void at4(const __m256 m[4], __m256 y[2])
     y[1] = _mm256_sub_ps(_mm256_sub_ps(m[1], m[2]), m[3]);
 }
 
-static void output_transform_f2(void *vctx, int64_t k0, int64_t k1, int tid)
+static void output_transform_f2(const wino_blk *b, int64_t k0, int64_t k1)
 {
-    (void)tid;
-    const wino_run *r = vctx;
+    const wino_run *r = b->r;
     const fcn_wino_plan *p = r->p;
     int64_t KT = p->m_stride;
     const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
     for (int64_t k = k0; k < k1; k++) {
-        __m256 b = _mm256_set1_ps(r->bias ? r->bias[k] : 0.0f);
+        __m256 bv = _mm256_set1_ps(r->bias ? r->bias[k] : 0.0f);
         float *oplane = r->out + k * p->Ho * p->Wo;
-        for (int64_t ty = 0; ty < p->tiles_y; ty++) {
+        for (int64_t ty = b->ty0; ty < b->ty1; ty++) {
             for (int64_t tx = 0; tx < p->tiles_x; tx += 8) {
                 /* lanes past the tile row read the next M entries (m has 16 floats of slack);
                  * they only feed columns >= Wo, which are never stored */
-                const float *mbase = r->m + k * p->T + ty * p->tiles_x + tx;
+                const float *mbase = b->m + k * p->m_ld + (ty - b->ty0) * p->tiles_x + tx;
                 __m256 cols[2][4];   /* cols[i][j] = (Aᵀ M)[i][j] */
                 for (int j = 0; j < 4; j++) {
                     __m256 col[4], y[2];
@@ -429,7 +465,7 @@ static void output_transform_f2(void *vctx, int64_t k0, int64_t k1, int tid)
                     __m256 y[2];
                     at4(cols[i], y);
                     for (int j = 0; j < 2; j++) {
-                        __m256 v = _mm256_add_ps(y[j], b);
+                        __m256 v = _mm256_add_ps(y[j], bv);
                         if (r->act == FCN_ACT_RELU) v = _mm256_max_ps(v, _mm256_setzero_ps());
                         else if (r->act == FCN_ACT_CLIP)
                             v = _mm256_min_ps(_mm256_max_ps(v, _mm256_set1_ps(r->act_alpha)), _mm256_set1_ps(r->act_beta));
@@ -452,16 +488,85 @@ static void output_transform_f2(void *vctx, int64_t k0, int64_t k1, int tid)
     }
 }
 
+static void input_transform(const wino_blk *b, int64_t c0, int64_t c1)
+{
+    if (b->r->p->m == 2) input_transform_f2(b, c0, c1);
+    else input_transform_f4(b, c0, c1);
+}
+
+static void output_transform(const wino_blk *b, int64_t k0, int64_t k1)
+{
+    if (b->r->p->m == 2) output_transform_f2(b, k0, k1);
+    else output_transform_f4(b, k0, k1);
+}
+
+/* ---- unblocked: one block, each phase split over the threads ---------------------------- */
+static wino_blk whole_map(const wino_run *r)
+{
+    wino_blk b = { r, r->work, r->work + r->p->v_floats, 0, r->p->tiles_y, r->p->T };
+    return b;
+}
+
+static void phase_input(void *vctx, int64_t c0, int64_t c1, int tid)
+{
+    (void)tid;
+    const wino_run *r = vctx;
+    wino_blk b = whole_map(r);
+    /* pad each channel right before transforming it: the padded plane is still in L1 */
+    for (int64_t c = c0; c < c1; c++) {
+        pad_channels(r, c, c + 1);
+        input_transform(&b, c, c + 1);
+    }
+}
+
+static void phase_gemms(void *vctx, int64_t x0, int64_t x1, int tid)
+{
+    (void)tid;
+    wino_blk b = whole_map(vctx);
+    block_gemms(&b, x0, x1);
+}
+
+static void phase_output(void *vctx, int64_t k0, int64_t k1, int tid)
+{
+    (void)tid;
+    wino_blk b = whole_map(vctx);
+    output_transform(&b, k0, k1);
+}
+
+/* ---- blocked: block after block of tile rows, each on one thread ------------------------- */
+static void phase_pad(void *vctx, int64_t c0, int64_t c1, int tid)
+{
+    (void)tid;
+    pad_channels(vctx, c0, c1);
+}
+
+static void run_blocks(void *vctx, int64_t i0, int64_t i1, int tid)
+{
+    const wino_run *r = vctx;
+    const fcn_wino_plan *p = r->p;
+    float *v = r->work + (size_t)tid * (p->v_floats + p->m_floats);
+    for (int64_t i = i0; i < i1; i++) {
+        int64_t ty0 = i * p->block_rows, ty1 = ty0 + p->block_rows < p->tiles_y ? ty0 + p->block_rows : p->tiles_y;
+        wino_blk b = { r, v, v + p->v_floats, ty0, ty1, (ty1 - ty0) * p->tiles_x };
+        input_transform(&b, 0, p->C);
+        block_gemms(&b, 0, p->P);
+        output_transform(&b, 0, p->K);
+    }
+}
+
 void fcn_winograd_run(const fcn_wino_plan *p, const float *in, float *out, const float *bias,
                       int act, float act_alpha, float act_beta, float *scratch, const fcn_exec *x)
 {
     wino_run r = { .p = p, .in = in, .out = out, .bias = bias,
                    .act = act, .act_alpha = act_alpha, .act_beta = act_beta };
     r.pad = scratch;
-    r.v = r.pad + p->pad_floats;
-    r.m = r.v + p->v_floats;
-    r.gemm_scratch = r.m + p->m_floats;
-    fcn_parallel_for(x, p->C, p->m == 2 ? input_transform_f2 : input_transform, &r);
-    fcn_parallel_for(x, p->P, tile_gemms, &r);
-    fcn_parallel_for(x, p->K, p->m == 2 ? output_transform_f2 : output_transform, &r);
+    r.work = r.pad + p->pad_floats;
+    if (p->blocks > 1) {
+        fcn_parallel_for(x, p->C, phase_pad, &r);
+        fcn_parallel_for(x, p->blocks, run_blocks, &r);
+        return;
+    }
+    fcn_parallel_for(x, p->C, phase_input, &r);
+    fcn_parallel_for(x, p->P, phase_gemms, &r);
+    fcn_parallel_for(x, p->K, phase_output, &r);
 }

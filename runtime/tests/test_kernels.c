@@ -66,6 +66,47 @@ static void test_ukernel_twins(void **state)
     free(b);
 }
 
+/* The AVX-512 16×16 kernel (and its column kernel for n <= 8) against a double-precision loop,
+ * every m and n, accumulate or not, with and without each part of the epilogue. */
+static void test_ukernel_avx512(void **state)
+{
+    (void)state;
+    if (!simd_ok()) skip();
+    int had = fcn_set_avx512(1);
+    if (!fcn_avx512_enabled()) { fcn_set_avx512(had); skip(); }
+    enum { LDC = 21 };
+    float *a = aligned_alloc(64, sizeof(float) * 16 * 300), *b = aligned_alloc(64, sizeof(float) * 16 * 300);
+    float c[16 * LDC], want[16 * LDC], res[16 * LDC], bias[16];
+    int64_t ks[] = { 0, 1, 2, 3, 17, 256, 299 };
+    for (size_t ki = 0; ki < sizeof ks / sizeof ks[0]; ki++)
+        for (int m = 1; m <= 16; m += (m < 3 ? 1 : 5))
+            for (int n = 1; n <= 16; n++)
+                for (int mode = 0; mode < 4; mode++) {
+                    int64_t k = ks[ki];
+                    int acc = mode & 1;
+                    fill(a, (size_t)(16 * k)); fill(b, (size_t)(16 * k)); fill(c, 16 * LDC);
+                    fill(bias, 16); fill(res, 16 * LDC);
+                    fcn_epilogue ep = { bias, res, FCN_ACT_RELU, 0, 0 };
+                    if (mode == 3) { ep.residual = NULL; ep.act = FCN_ACT_CLIP; ep.lo = -0.1f; ep.hi = 0.2f; }
+                    memcpy(want, c, sizeof c);
+                    for (int i = 0; i < m; i++)
+                        for (int j = 0; j < n; j++) {
+                            double s = acc ? c[i * LDC + j] : 0.0;
+                            for (int64_t p = 0; p < k; p++) s += (double)a[p * 16 + i] * b[p * 16 + j];
+                            if (mode >= 2) {
+                                s += bias[i] + (ep.residual ? res[i * LDC + j] : 0.0f);
+                                s = ep.act == FCN_ACT_RELU ? (s > 0 ? s : 0) : (s < ep.lo ? ep.lo : s > ep.hi ? ep.hi : s);
+                            }
+                            want[i * LDC + j] = (float)s;
+                        }
+                    fcn_ukernel_16x16_avx512(k, a, b, c, LDC, m, n, acc, mode >= 2 ? &ep : NULL);
+                    assert_close(c, want, 16 * LDC, 1e-5f);   /* untouched cells too */
+                }
+    free(a);
+    free(b);
+    fcn_set_avx512(had);
+}
+
 static void test_sgemm_vs_naive(void **state)
 {
     (void)state;
@@ -302,6 +343,8 @@ static void test_winograd_tiles(void **state)
         { 1, 24, 13, 13, 16, 3, 3, 1, 1, 1, 1, 0, 1 },   /* AlexNet/SqueezeNet map */
         { 1, 16, 14, 33, 16, 3, 3, 1, 1, 1, 1, 1, 0 },   /* 17 F2 tiles a row: two groups of 8 + 1 */
         { 1, 300, 6, 6, 20, 3, 3, 1, 1, 1, 1, 1, 1 },    /* C > KC: two K blocks in the GEMMs */
+        { 1, 128, 14, 14, 136, 3, 3, 1, 1, 1, 1, 1, 1 }, /* U > 1 MB: one block, phases threaded */
+        { 1, 16, 56, 56, 24, 3, 3, 1, 1, 1, 1, 0, 1 },   /* blocks of tile rows, panels straddling rows */
     };
     const char *tiles[] = { "2", "4" };
     int had512 = fcn_set_avx512(1);
@@ -405,6 +448,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ukernel_twins),
+        cmocka_unit_test(test_ukernel_avx512),
         cmocka_unit_test(test_sgemm_vs_naive),
         cmocka_unit_test(test_gemv_twins),
         cmocka_unit_test(test_dwconv_twins),
