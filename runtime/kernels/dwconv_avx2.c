@@ -3,14 +3,16 @@
  * Each input plane is first copied into a work buffer whose border (the padding, plus slack
  * for the last vector's over-read) is zero, so the inner loop has no bounds checks and no
  * scalar border path: out[oy][ox..ox+7] = Σ_ky,kx w[ky][kx] · P[oy·sh + ky·dh][(ox..ox+7)·sw + kx·dw].
- * The border is zeroed once per call and stays zero: every plane writes the same interior. */
+ * The border is zeroed once per call and stays zero: every plane writes the same interior.
+ * 3×3 stride 1/2 with AVX-512 goes to fcn_dw3x3_avx512 instead, which needs no copy (masked
+ * loads are the padding); then the work buffer only holds its zero row. */
 #include <immintrin.h>
 #include <string.h>
 #include "runtime/kernels/kernels.h"
 
 static int64_t work_cols(const fcn_dw_args *a)
 {
-    /* vectors of 16 columns (the AVX-512 twin), and up to 2 more columns read at stride 2 */
+    /* vectors rounded up to 16 columns, and up to 2 more columns read at stride 2 */
     int64_t need = ((a->Wo + 15) / 16 * 16 - 1) * a->sw + (a->kw - 1) * a->dw + 4;
     int64_t img = a->pw + a->W;
     return (need > img ? need : img) + 8;
@@ -25,7 +27,9 @@ static int64_t work_rows(const fcn_dw_args *a)
 
 size_t fcn_dw_work_floats(const fcn_dw_args *a)
 {
-    return (size_t)(work_rows(a) * work_cols(a)) + 16;
+    /* the padded plane, or the zero row of fcn_dw3x3_avx512 */
+    size_t plane = (size_t)(work_rows(a) * work_cols(a)) + 16, row = (size_t)a->W + 16;
+    return plane > row ? plane : row;
 }
 
 static inline __m256 load_strided(const float *p, int64_t sw)
@@ -85,6 +89,11 @@ static void dw3x3_plane(const fcn_dw_args *a, const float *P, int64_t cols, cons
 
 void fcn_dwconv_avx2(const fcn_dw_args *a, int64_t c0, int64_t c1)
 {
+    int dw3 = a->kh == 3 && a->kw == 3 && a->dh == 1 && a->dw == 1 && (a->sw == 1 || a->sw == 2) && a->sh == a->sw;
+    if (dw3 && fcn_avx512_enabled()) {
+        fcn_dw3x3_avx512(a, c0, c1);
+        return;
+    }
     int64_t rows = work_rows(a), cols = work_cols(a);
     float *P = a->work;
     memset(P, 0, sizeof(float) * fcn_dw_work_floats(a));
@@ -92,18 +101,11 @@ void fcn_dwconv_avx2(const fcn_dw_args *a, int64_t c0, int64_t c1)
     int vec_act = a->act == FCN_ACT_NONE || a->act == FCN_ACT_RELU || a->act == FCN_ACT_CLIP;
     __m256 lo = _mm256_set1_ps(a->act == FCN_ACT_RELU ? 0.0f : a->act_alpha), hi = _mm256_set1_ps(a->act_beta);
     int64_t copy_rows = a->H < rows - a->ph ? a->H : rows - a->ph;
-    int dw3 = a->kh == 3 && a->kw == 3 && a->dh == 1 && a->dw == 1 && (a->sw == 1 || a->sw == 2) && a->sh == a->sw;
-    int use512 = dw3 && vec_act && fcn_avx512_enabled();
     for (int64_t c = c0; c < c1; c++) {
         const float *in = a->in + c * a->H * a->W;
         for (int64_t y = 0; y < copy_rows; y++)
             memcpy(P + (y + a->ph) * cols + a->pw, in + y * a->W, sizeof(float) * (size_t)a->W);
         const float *w = a->w + c * taps;
-        if (use512) {
-            fcn_dw3x3_plane_avx512(P, cols, a->Ho, a->Wo, a->sw, w, a->bias ? a->bias[c] : 0.0f,
-                                   a->out + c * a->Ho * a->Wo, a->act, a->act_alpha, a->act_beta);
-            continue;
-        }
         if (a->kh == 3 && a->kw == 3 && a->dh == 1 && a->dw == 1 && (a->sw == 1 || a->sw == 2)) {
             dw3x3_plane(a, P, cols, w, a->bias ? a->bias[c] : 0.0f, a->out + c * a->Ho * a->Wo, lo, hi);
             continue;

@@ -1,15 +1,22 @@
-/* dwconv_avx512.c — the AVX-512 twin of the 3×3 depthwise plane kernel of dwconv_avx2.c.
+/* dwconv_avx512.c — 3×3 depthwise convolution (dilation 1, stride 1 or 2, any padding) with
+ * AVX-512, 16 output columns per zmm, read straight from the unpadded input.
  *
- * Works on the same zero-bordered plane copy P, so there are no bounds checks:
- *   out[oy][ox..ox+15] = bias + Σ_ky,kx w[ky][kx] · P[oy·s + ky][(ox..ox+15)·s + kx].
- * Stride 1 computes output rows oy and oy+1 together: their 4 input rows are loaded once
- * (12 loads feed 18 FMAs instead of 9 per row). Stride 2 deinterleaves 32 input columns into
- * the even (kx 0) and odd (kx 1) lanes with one permute each; kx 2 is the even lanes of the
- * window two columns on. The row end is a masked store. */
+ * No plane copy: the padding is the zero lanes of masked loads. For output columns ox..ox+15
+ * and tap kx the loaded input columns are ix = s·(ox..ox+15) − pw + kx; a load's mask keeps the
+ * lanes with 0 ≤ ix < W, so the masked-off lanes read as 0 and never touch memory (AVX-512
+ * masked loads do not fault on them). Only the first and last vector of a row have a mask that
+ * is not all ones. An input row above or below the image is a zero row (the work buffer).
+ *   out[oy][ox..ox+15] = bias + Σ_ky,kx w[ky][kx] · in[s·oy − ph + ky][s·(ox..ox+15) − pw + kx]
+ * Each pass computes two output rows that share input rows: stride 1 loads 4 input rows
+ * (12 loads feed 18 FMAs), stride 2 loads 5 (the middle one is ky 2 of the first output row and
+ * ky 0 of the second). Stride 2 deinterleaves 32 input columns into the even (kx 0) and odd
+ * (kx 1) lanes with one permute each; kx 2 is the odd lanes of the window one column on.
+ * ReLU / ReLU6 are applied before the store; other activations run over the finished plane. */
 #ifndef __clang__
 #pragma GCC target("avx512f,avx512vl,avx2,fma")
 #endif
 #include <immintrin.h>
+#include <string.h>
 #include "runtime/kernels/kernels.h"
 
 #define AVX512 __attribute__((target("avx512f,avx512vl,avx2,fma")))
@@ -21,77 +28,180 @@ AVX512 static inline __m512 finish(__m512 s, int act, __m512 lo, __m512 hi)
     return s;
 }
 
-AVX512 static inline __mmask16 row_mask(int64_t left)
+/* lanes l of a 16-column load at input column x with 0 <= x + l < n */
+static inline __mmask16 span_mask(int64_t x, int64_t n)
 {
-    return left >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1u);
+    if (x >= 0 && x + 16 <= n) return (__mmask16)0xFFFF;
+    int64_t lo = x < 0 ? -x : 0, hi = n - x;
+    if (hi > 16) hi = 16;
+    if (hi <= lo) return 0;
+    return (__mmask16)(((1u << hi) - 1u) & ~((1u << lo) - 1u));
 }
 
-AVX512 void fcn_dw3x3_plane_avx512(const float *P, int64_t cols, int64_t Ho, int64_t Wo, int64_t stride,
-                                   const float *w, float bias, float *out, int act, float lo, float hi)
+/* one input row (3 loaded tap vectors x0, x1, x2) into an accumulator pair with weight row k */
+#define TAPS(x0, x1, x2, k, s, t)                                 \
+    do {                                                          \
+        s = _mm512_fmadd_ps(x0, wv[3 * (k)], s);                  \
+        t = _mm512_fmadd_ps(x1, wv[3 * (k) + 1], t);              \
+        s = _mm512_fmadd_ps(x2, wv[3 * (k) + 2], s);              \
+    } while (0)
+
+AVX512 static void plane_s1(const fcn_dw_args *a, const float *in, const float *zero, const float *w,
+                            float bias, float *out, int act, __m512 vlo, __m512 vhi)
 {
     __m512 wv[9];
     for (int t = 0; t < 9; t++) wv[t] = _mm512_set1_ps(w[t]);
-    const __m512 b = _mm512_set1_ps(bias), vlo = _mm512_set1_ps(act == FCN_ACT_RELU ? 0.0f : lo),
-                 vhi = _mm512_set1_ps(hi);
-    if (stride == 1) {
-        int64_t oy = 0;
-        for (; oy + 2 <= Ho; oy += 2) {
-            const float *r = P + oy * cols;
-            float *o0 = out + oy * Wo, *o1 = o0 + Wo;
-            for (int64_t ox = 0; ox < Wo; ox += 16) {
-                __m512 s0 = b, s1 = b;
-                for (int ky = 0; ky < 4; ky++) {
-                    const float *p = r + ky * cols + ox;
-                    __m512 x0 = _mm512_loadu_ps(p), x1 = _mm512_loadu_ps(p + 1), x2 = _mm512_loadu_ps(p + 2);
-                    if (ky < 3) {
-                        s0 = _mm512_fmadd_ps(x0, wv[ky * 3], s0);
-                        s0 = _mm512_fmadd_ps(x1, wv[ky * 3 + 1], s0);
-                        s0 = _mm512_fmadd_ps(x2, wv[ky * 3 + 2], s0);
-                    }
-                    if (ky > 0) {
-                        s1 = _mm512_fmadd_ps(x0, wv[(ky - 1) * 3], s1);
-                        s1 = _mm512_fmadd_ps(x1, wv[(ky - 1) * 3 + 1], s1);
-                        s1 = _mm512_fmadd_ps(x2, wv[(ky - 1) * 3 + 2], s1);
-                    }
-                }
-                __mmask16 m = row_mask(Wo - ox);
-                _mm512_mask_storeu_ps(o0 + ox, m, finish(s0, act, vlo, vhi));
-                _mm512_mask_storeu_ps(o1 + ox, m, finish(s1, act, vlo, vhi));
-            }
+    const __m512 b = _mm512_set1_ps(bias);
+    const int64_t H = a->H, W = a->W, Ho = a->Ho, Wo = a->Wo;
+    for (int64_t oy = 0; oy < Ho; oy += 2) {
+        const float *r[4];
+        for (int k = 0; k < 4; k++) {
+            int64_t iy = oy - a->ph + k;
+            r[k] = iy >= 0 && iy < H ? in + iy * W : zero;
         }
-        for (; oy < Ho; oy++) {
-            const float *r = P + oy * cols;
-            for (int64_t ox = 0; ox < Wo; ox += 16) {
-                __m512 s = b;
-                for (int ky = 0; ky < 3; ky++) {
-                    const float *p = r + ky * cols + ox;
-                    s = _mm512_fmadd_ps(_mm512_loadu_ps(p), wv[ky * 3], s);
-                    s = _mm512_fmadd_ps(_mm512_loadu_ps(p + 1), wv[ky * 3 + 1], s);
-                    s = _mm512_fmadd_ps(_mm512_loadu_ps(p + 2), wv[ky * 3 + 2], s);
-                }
-                _mm512_mask_storeu_ps(out + oy * Wo + ox, row_mask(Wo - ox), finish(s, act, vlo, vhi));
-            }
+        float *o0 = out + oy * Wo, *o1 = o0 + Wo;
+        int two = oy + 1 < Ho;
+        for (int64_t ox = 0; ox < Wo; ox += 16) {
+            int64_t x = ox - a->pw;
+            __mmask16 m0 = span_mask(x, W), m1 = span_mask(x + 1, W), m2 = span_mask(x + 2, W);
+            __m512 s0 = b, t0 = _mm512_setzero_ps(), s1 = b, t1 = _mm512_setzero_ps();
+            __m512 x0, x1, x2;
+#define LOAD_S1(k)                                                \
+            x0 = _mm512_maskz_loadu_ps(m0, r[k] + x);             \
+            x1 = _mm512_maskz_loadu_ps(m1, r[k] + x + 1);         \
+            x2 = _mm512_maskz_loadu_ps(m2, r[k] + x + 2)
+            /* the rows two passes on (measured: 5-15% on 56- and 112-wide planes from L2) */
+            _mm_prefetch((const char *)(r[3] + x) + 8 * W, _MM_HINT_T0);
+            LOAD_S1(0); TAPS(x0, x1, x2, 0, s0, t0);
+            LOAD_S1(1); TAPS(x0, x1, x2, 1, s0, t0); TAPS(x0, x1, x2, 0, s1, t1);
+            LOAD_S1(2); TAPS(x0, x1, x2, 2, s0, t0); TAPS(x0, x1, x2, 1, s1, t1);
+            LOAD_S1(3); TAPS(x0, x1, x2, 2, s1, t1);
+#undef LOAD_S1
+            __mmask16 m = span_mask(ox, Wo);
+            _mm512_mask_storeu_ps(o0 + ox, m, finish(_mm512_add_ps(s0, t0), act, vlo, vhi));
+            if (two) _mm512_mask_storeu_ps(o1 + ox, m, finish(_mm512_add_ps(s1, t1), act, vlo, vhi));
         }
-        return;
     }
-    /* stride 2 */
+}
+
+AVX512 static void plane_s2(const fcn_dw_args *a, const float *in, const float *zero, const float *w,
+                            float bias, float *out, int act, __m512 vlo, __m512 vhi)
+{
+    __m512 wv[9];
+    for (int t = 0; t < 9; t++) wv[t] = _mm512_set1_ps(w[t]);
+    const __m512 b = _mm512_set1_ps(bias);
+    const int64_t H = a->H, W = a->W, Ho = a->Ho, Wo = a->Wo;
     const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
     const __m512i odd = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
-    for (int64_t oy = 0; oy < Ho; oy++) {
-        const float *r = P + oy * 2 * cols;
-        for (int64_t ox = 0; ox < Wo; ox += 16) {
-            __m512 s = b, t = _mm512_setzero_ps();
-            for (int ky = 0; ky < 3; ky++) {
-                const float *p = r + ky * cols + ox * 2;
-                __m512 l0 = _mm512_loadu_ps(p), l1 = _mm512_loadu_ps(p + 16);
-                __m512 l2 = _mm512_loadu_ps(p + 2), l3 = _mm512_loadu_ps(p + 18);
-                __m512 e = _mm512_permutex2var_ps(l0, even, l1), o = _mm512_permutex2var_ps(l0, odd, l1);
-                __m512 e2 = _mm512_permutex2var_ps(l2, even, l3);
-                s = _mm512_fmadd_ps(e, wv[ky * 3], s);
-                t = _mm512_fmadd_ps(o, wv[ky * 3 + 1], t);
-                s = _mm512_fmadd_ps(e2, wv[ky * 3 + 2], s);
-            }
-            _mm512_mask_storeu_ps(out + oy * Wo + ox, row_mask(Wo - ox), finish(_mm512_add_ps(s, t), act, vlo, vhi));
+    for (int64_t oy = 0; oy < Ho; oy += 2) {
+        const float *r[5];
+        for (int k = 0; k < 5; k++) {
+            int64_t iy = 2 * oy - a->ph + k;
+            r[k] = iy >= 0 && iy < H ? in + iy * W : zero;
         }
+        float *o0 = out + oy * Wo, *o1 = o0 + Wo;
+        int two = oy + 1 < Ho;
+        for (int64_t ox = 0; ox < Wo; ox += 16) {
+            int64_t x = 2 * ox - a->pw;
+            /* columns x..x+31 give kx 0 (even lanes) and kx 1 (odd); x+1..x+32 give kx 2 (odd) */
+            __mmask16 ma = span_mask(x, W), mb = span_mask(x + 16, W);
+            __mmask16 mc = span_mask(x + 1, W), md = span_mask(x + 17, W);
+            __m512 s0 = b, t0 = _mm512_setzero_ps(), s1 = b, t1 = _mm512_setzero_ps();
+            __m512 x0, x1, x2;
+#define LOAD_S2(k)                                                                              \
+            do {                                                                                \
+                __m512 l0 = _mm512_maskz_loadu_ps(ma, r[k] + x);                                \
+                __m512 l1 = _mm512_maskz_loadu_ps(mb, r[k] + x + 16);                           \
+                __m512 l2 = _mm512_maskz_loadu_ps(mc, r[k] + x + 1);                            \
+                __m512 l3 = _mm512_maskz_loadu_ps(md, r[k] + x + 17);                           \
+                x0 = _mm512_permutex2var_ps(l0, even, l1);                                      \
+                x1 = _mm512_permutex2var_ps(l0, odd, l1);                                       \
+                x2 = _mm512_permutex2var_ps(l2, odd, l3);                                       \
+            } while (0)
+            LOAD_S2(0); TAPS(x0, x1, x2, 0, s0, t0);
+            LOAD_S2(1); TAPS(x0, x1, x2, 1, s0, t0);
+            LOAD_S2(2); TAPS(x0, x1, x2, 2, s0, t0);
+            if (two) {
+                TAPS(x0, x1, x2, 0, s1, t1);
+                LOAD_S2(3); TAPS(x0, x1, x2, 1, s1, t1);
+                LOAD_S2(4); TAPS(x0, x1, x2, 2, s1, t1);
+            }
+#undef LOAD_S2
+            __mmask16 m = span_mask(ox, Wo);
+            _mm512_mask_storeu_ps(o0 + ox, m, finish(_mm512_add_ps(s0, t0), act, vlo, vhi));
+            if (two) _mm512_mask_storeu_ps(o1 + ox, m, finish(_mm512_add_ps(s1, t1), act, vlo, vhi));
+        }
+    }
+}
+
+/* Small "same" planes (stride 1, pad 1, Ho·Wo <= FLAT_MAX): a row of 7 or 14 outputs would
+ * leave most of a 16-lane row vector empty, so the plane is taken as one flat array instead.
+ * With Wo == W and pad 1, output o = oy·W + ox reads input o + (ky−1)·W + (kx−1); a tap's mask
+ * drops the lanes whose neighbour is outside the image (a row above/below, or the column
+ * wrapping to the previous/next row). Masks depend only on the geometry: built once per call. */
+enum { FLAT_MAX = 256 };
+
+static int flat_ok(const fcn_dw_args *a)
+{
+    return a->sw == 1 && a->ph == 1 && a->pw == 1 && a->Ho == a->H && a->Wo == a->W && a->H * a->W <= FLAT_MAX;
+}
+
+static void flat_masks(const fcn_dw_args *a, __mmask16 m[FLAT_MAX / 16][9])
+{
+    int64_t n = a->H * a->W;
+    for (int64_t v = 0; v * 16 < n; v++)
+        for (int t = 0; t < 9; t++) {
+            unsigned bits = 0;
+            for (int l = 0; l < 16; l++) {
+                int64_t o = v * 16 + l, iy = o / a->W + t / 3 - 1, ix = o % a->W + t % 3 - 1;
+                if (o < n && iy >= 0 && iy < a->H && ix >= 0 && ix < a->W) bits |= 1u << l;
+            }
+            m[v][t] = (__mmask16)bits;
+        }
+}
+
+AVX512 static void plane_flat(const fcn_dw_args *a, const float *in, const __mmask16 m[FLAT_MAX / 16][9],
+                              const float *w, float bias, float *out, int act, __m512 vlo, __m512 vhi)
+{
+    const int64_t W = a->W, n = a->H * a->W;
+    __m512 wv[9];
+    for (int t = 0; t < 9; t++) wv[t] = _mm512_set1_ps(w[t]);
+    const __m512 b = _mm512_set1_ps(bias);
+    for (int64_t v = 0; v * 16 < n; v++) {
+        const float *p = in + v * 16 - W - 1;
+        __m512 s = b, t = _mm512_setzero_ps();
+        for (int k = 0; k < 3; k++, p += W) {
+            s = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m[v][3 * k], p), wv[3 * k], s);
+            t = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m[v][3 * k + 1], p + 1), wv[3 * k + 1], t);
+            s = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m[v][3 * k + 2], p + 2), wv[3 * k + 2], s);
+        }
+        _mm512_mask_storeu_ps(out + v * 16, span_mask(v * 16, n), finish(_mm512_add_ps(s, t), act, vlo, vhi));
+    }
+}
+
+AVX512 void fcn_dw3x3_avx512(const fcn_dw_args *a, int64_t c0, int64_t c1)
+{
+    /* the zero row stands for input rows in the padding; masks keep its reads within W */
+    float *zero = a->work;
+    memset(zero, 0, sizeof(float) * (size_t)a->W);
+    int vec_act = a->act == FCN_ACT_NONE || a->act == FCN_ACT_RELU || a->act == FCN_ACT_CLIP;
+    int act = vec_act ? a->act : FCN_ACT_NONE;
+    const __m512 vlo = _mm512_set1_ps(a->act == FCN_ACT_RELU ? 0.0f : a->act_alpha),
+                 vhi = _mm512_set1_ps(a->act_beta);
+    __mmask16 fm[FLAT_MAX / 16][9];
+    int flat = flat_ok(a);
+    if (flat) flat_masks(a, fm);
+    for (int64_t c = c0; c < c1; c++) {
+        const float *w = a->w + c * 9;
+        float b = a->bias ? a->bias[c] : 0.0f;
+        const float *in = a->in + c * a->H * a->W;
+        float *out = a->out + c * a->Ho * a->Wo;
+        if (flat)
+            plane_flat(a, in, fm, w, b, out, act, vlo, vhi);
+        else if (a->sw == 1)
+            plane_s1(a, in, zero, w, b, out, act, vlo, vhi);
+        else
+            plane_s2(a, in, zero, w, b, out, act, vlo, vhi);
+        if (!vec_act) fcn_act_apply(a->act, a->act_alpha, a->act_beta, out, a->Ho * a->Wo);
     }
 }

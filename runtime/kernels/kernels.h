@@ -107,7 +107,8 @@ void fcn_act_apply(int act, float alpha, float beta, float *p, int64_t n);
 
 /* Depthwise conv (group == C == K, multiplier 1), any kernel/stride/pad/dilation, one image,
  * channels [c0, c1). The AVX2 twin copies each plane into a zero-bordered work buffer, then
- * computes 8 output columns per ymm with no bounds checks (masked store at the row end). */
+ * computes 8 output columns per ymm with no bounds checks (masked store at the row end); 3×3
+ * stride 1/2 runs fcn_dw3x3_avx512 instead when AVX-512 is enabled. */
 typedef struct fcn_dw_args {
     const float *in; float *out; const float *w; const float *bias;
     int64_t H, W, Ho, Wo, kh, kw, sh, sw, ph, pw, dh, dw;
@@ -117,12 +118,11 @@ typedef struct fcn_dw_args {
 void fcn_dwconv_ref(const fcn_dw_args *a, int64_t c0, int64_t c1);
 void fcn_dwconv_avx2(const fcn_dw_args *a, int64_t c0, int64_t c1);
 size_t fcn_dw_work_floats(const fcn_dw_args *a);
-/* One plane of a 3×3, dilation-1, stride-1 or -2 depthwise conv with AVX-512 (16 columns per
- * zmm; stride 1 computes two output rows per pass, sharing their input rows). P is the
- * zero-bordered copy fcn_dwconv_avx2 makes (row stride cols); act NONE, RELU or CLIP with
- * bounds lo, hi. Called by fcn_dwconv_avx2 when fcn_avx512_enabled(). */
-void fcn_dw3x3_plane_avx512(const float *P, int64_t cols, int64_t Ho, int64_t Wo, int64_t stride,
-                            const float *w, float bias, float *out, int act, float lo, float hi);
+/* 3×3, dilation-1, stride-1 or -2 (sh == sw) depthwise conv with AVX-512, any padding and
+ * activation: 16 columns per zmm, two output rows per pass, read straight from the input (the
+ * padding is masked-off lanes; no plane copy). a->work needs only a zero row of W floats.
+ * Called by fcn_dwconv_avx2 when fcn_avx512_enabled(). */
+void fcn_dw3x3_avx512(const fcn_dw_args *a, int64_t c0, int64_t c1);
 
 /* Fast paths installed by fcn_fast_prepare (select.c). Each returns 1 if installed, 0 if
  * not applicable, -1 on error. */

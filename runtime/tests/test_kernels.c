@@ -191,7 +191,15 @@ static void test_dwconv_twins(void **state)
                         * heights (the unpaired last row of stride 1), stride 2 with odd sizes */
                        { 11, 16, 3, 1, 1, 1, 1 }, { 5, 33, 3, 1, 1, 1, 2 }, { 1, 47, 3, 1, 1, 1, 0 },
                        { 13, 65, 3, 2, 1, 1, 1 }, { 8, 31, 3, 2, 1, 1, 2 }, { 3, 3, 3, 2, 0, 1, 0 },
-                       { 112, 112, 3, 1, 1, 1, 2 }, { 112, 112, 3, 2, 1, 1, 2 } };
+                       { 112, 112, 3, 1, 1, 1, 2 }, { 112, 112, 3, 2, 1, 1, 2 },
+                       /* the AVX-512 3×3 kernel reads the unpadded input: pad 0 and 2 (rows of
+                        * zero padding past both ends), tiny planes, the flat path for small
+                        * "same" planes (Ho·Wo <= 256) and just past it, a non-fused activation */
+                       { 12, 12, 3, 1, 0, 1, 1 }, { 9, 21, 3, 1, 2, 1, 2 }, { 10, 19, 3, 2, 2, 1, 1 },
+                       { 1, 1, 3, 1, 1, 1, 2 }, { 2, 2, 3, 2, 1, 1, 0 }, { 2, 3, 3, 1, 1, 1, 1 },
+                       { 16, 16, 3, 1, 1, 1, 2 }, { 17, 15, 3, 1, 1, 1, 1 }, { 17, 16, 3, 1, 1, 1, 0 },
+                       { 4, 70, 3, 2, 1, 1, 2 }, { 14, 14, 3, 2, 1, 1, 1 }, { 7, 7, 3, 1, 1, 1, FCN_ACT_LEAKY_RELU },
+                       { 15, 34, 3, 2, 1, 1, FCN_ACT_SIGMOID } };
     int had512 = fcn_set_avx512(1);
     for (int avx512 = 0; avx512 < 2; avx512++)
     for (size_t t = 0; t < sizeof cases / sizeof cases[0]; t++) {
@@ -202,7 +210,9 @@ static void test_dwconv_twins(void **state)
         float *o1 = malloc(sizeof(float) * (size_t)(C * Ho * Wo)), *o2 = malloc(sizeof(float) * (size_t)(C * Ho * Wo));
         float bias[5];
         fill(in, (size_t)(C * H * W)); fill(w, (size_t)(C * k * k)); fill(bias, 5);
-        fcn_dw_args a = { in, o1, w, bias, H, W, Ho, Wo, k, k, s, s, p, p, d, d, cases[t][6], 0.0f, 0.5f, NULL };
+        /* every other case without bias; LeakyReLU slope 0.1, Clip to [0, 0.5] */
+        fcn_dw_args a = { in, o1, w, t % 2 ? NULL : bias, H, W, Ho, Wo, k, k, s, s, p, p, d, d, cases[t][6],
+                          cases[t][6] == FCN_ACT_LEAKY_RELU ? 0.1f : 0.0f, 0.5f, NULL };
         fcn_dwconv_ref(&a, 0, C);
         a.out = o2;
         a.work = aligned_alloc(64, (fcn_dw_work_floats(&a) * sizeof(float) + 63) & ~(size_t)63);
