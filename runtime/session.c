@@ -263,8 +263,99 @@ static int build_node(fcn_session *s, int i, fcn_tensor **io, fc_error *err)
     if (parse_act(n, m->name, err)) return -1;
     if (def->infer(n, err) || check_outputs(s, n, def, err)) return fc_wrap(err, "%s", m->name);
     if (def->prepare && def->prepare(n, err)) return fc_wrap(err, "%s", m->name);
-    if (fcn_simd_enabled() && fcn_fast_prepare(n, err)) return fc_wrap(err, "%s", m->name);
-    if (!n->kernel) n->kernel = "ref";
+    /* the fast path (weight packing: most of the creation time) runs after every node is
+     * built, in fast_prepare_all, possibly on several threads */
+    return 0;
+}
+
+/* ---- fast paths ------------------------------------------------------------------------------ */
+
+/* fcn_fast_prepare of node i needs only node i (its shapes, attributes and constant inputs, all
+ * final once build_node has run) and writes only node i (fast, run_fast, kernel, scratch_bytes),
+ * so the nodes can be prepared in any order, on any thread: the result is the same. With a pool
+ * each thread takes the next unprepared node, largest weights first (ResNet-50: a few 2048×512
+ * and Winograd layers make up most of the ~100 MB to pack); errors are reported for the first
+ * failing node in graph order, as a serial loop would. */
+typedef struct prep_ctx {
+    fcn_session *s;
+    const int *order;              /* node indices, biggest constant inputs first */
+    int next;                      /* atomic: the next index into order */
+    fc_error *errs;                /* one per node */
+    int *rcs;
+} prep_ctx;
+
+static void prep_worker(void *vctx, int64_t begin, int64_t end, int tid)
+{
+    (void)begin;
+    (void)end;
+    (void)tid;
+    prep_ctx *c = vctx;
+    for (;;) {
+        int k = __atomic_fetch_add(&c->next, 1, __ATOMIC_RELAXED);
+        if (k >= c->s->n_nodes) break;
+        int i = c->order[k];
+        c->rcs[i] = fcn_fast_prepare(&c->s->nodes[i], &c->errs[i]);
+    }
+}
+
+static size_t node_const_bytes(const fcn_node *n)
+{
+    size_t b = 0;
+    for (int k = 0; k < n->n_in; k++)
+        if (n->in[k] && n->in[k]->is_const) b += n->in[k]->nbytes;
+    return b;
+}
+
+typedef struct prep_key { size_t bytes; int node; } prep_key;
+
+/* a total order (ties by node index): the same order every time */
+static int by_weight_desc(const void *a, const void *b)
+{
+    const prep_key *x = a, *y = b;
+    if (x->bytes != y->bytes) return x->bytes < y->bytes ? 1 : -1;
+    return (x->node > y->node) - (x->node < y->node);
+}
+
+static int fast_prepare_all(fcn_session *s, fc_error *err)
+{
+    int nn = s->n_nodes;
+    if (s->simd && s->pool && s->nthreads > 1 && nn > 1) {
+        int *order = malloc(sizeof(int) * (size_t)nn);
+        prep_key *keys = malloc(sizeof(prep_key) * (size_t)nn);
+        int *rcs = calloc((size_t)nn, sizeof(int));
+        fc_error *errs = calloc((size_t)nn, sizeof(fc_error));
+        if (order && keys && rcs && errs) {
+            for (int i = 0; i < nn; i++) keys[i] = (prep_key){ node_const_bytes(&s->nodes[i]), i };
+            qsort(keys, (size_t)nn, sizeof *keys, by_weight_desc);
+            for (int i = 0; i < nn; i++) order[i] = keys[i].node;
+            free(keys);
+            keys = NULL;
+            prep_ctx c = { s, order, 0, errs, rcs };
+            fcn_exec x = { s->pool, s->nthreads };
+            fcn_parallel_for(&x, s->nthreads, prep_worker, &c);
+            int rc = 0;
+            for (int i = 0; i < nn && rc == 0; i++)
+                if (rcs[i]) {
+                    *err = errs[i];
+                    rc = fc_wrap(err, "%s", s->m->name);
+                }
+            for (int i = 0; i < nn; i++)
+                if (!s->nodes[i].kernel) s->nodes[i].kernel = "ref";
+            free(order);
+            free(rcs);
+            free(errs);
+            return rc;
+        }
+        free(order);
+        free(keys);
+        free(rcs);
+        free(errs);   /* out of memory for the bookkeeping: prepare serially */
+    }
+    for (int i = 0; i < nn; i++) {
+        fcn_node *n = &s->nodes[i];
+        if (s->simd && fcn_fast_prepare(n, err)) return fc_wrap(err, "%s", s->m->name);
+        if (!n->kernel) n->kernel = "ref";
+    }
     return 0;
 }
 
@@ -405,16 +496,18 @@ int fcn_session_create(const fcn_model *m, const fcn_session_options *opt, fcn_s
     }
     free(used);
     for (uint32_t k = 0; k < m->graph.n_inputs && rc == 0; k++) rc = set_input_shape(s, (int)k, opt, err);
+    /* the pool first: it also prepares the nodes' fast paths (fast_prepare_all) */
+    if (rc == 0 && s->nthreads > 1) {
+        s->pool = fcn_threadpool_create(s->nthreads);
+        if (!s->pool) s->nthreads = 1;   /* no threads available: run serially, same results */
+    }
     fcn_tensor **io = s->io;
     for (int i = 0; i < s->n_nodes && rc == 0; i++) {
         rc = build_node(s, i, io, err);
         io += s->nodes[i].n_in + s->nodes[i].n_out;
     }
+    if (rc == 0) rc = fast_prepare_all(s, err);
     if (rc == 0) rc = plan_memory(s, err);
-    if (rc == 0 && s->nthreads > 1) {
-        s->pool = fcn_threadpool_create(s->nthreads);
-        if (!s->pool) s->nthreads = 1;   /* no threads available: run serially, same results */
-    }
     if (rc) {
         fcn_session_destroy(s);
         return -1;

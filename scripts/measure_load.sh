@@ -7,7 +7,10 @@
 #
 #   scripts/measure_load.sh MODEL.fcn [MODEL.onnx] [REPEATS]
 #   BUILD=/tmp/b-x scripts/measure_load.sh ...       (default BUILD=build; run `make` first)
+#   THREADS=2 scripts/measure_load.sh ...            (session threads; they also pack the weights)
 #
+# Each repetition is a fresh process (tool_loadtime forks), so every one pays for fresh memory
+# as a program starting up does.
 # On a loaded machine trust the CPU-time lines and the minima; `perf stat -e task-clock` on the
 # same command separates CPU time from waiting for a core as well.
 set -eu
@@ -19,6 +22,7 @@ fi
 fcn=$1
 onnx=${2:-}
 reps=${3:-20}
+threads=${THREADS:-1}
 tool="$BUILD/tests/tool_loadtime"
 if [ ! -x "$tool" ]; then
     echo "measure_load: $tool not built (make BUILD=$BUILD)" >&2
@@ -27,7 +31,7 @@ fi
 echo "== fullconv: $fcn ($(wc -c < "$fcn") bytes), $(date -u +%Y-%m-%dT%H:%MZ), load $(cut -d' ' -f1-3 /proc/loadavg)"
 # a first untimed open puts the file in the page cache, as for ORT below
 "$tool" "$fcn" 1 >/dev/null
-"$tool" "$fcn" "$reps"
+"$tool" "$fcn" "$reps" "$threads"
 
 [ -n "$onnx" ] || exit 0
 ort_dir=""

@@ -42,6 +42,11 @@ void fcn_ukernel_16x16_avx512(int64_t k, const float *a, const float *b, float *
 /* Weight-packing helpers: the 8×8 AVX2 transpose dst[c*ldd + i] = src[i*lds + c] (8 rows,
  * c < n; transpose_avx2.c) and a huge-page hint for big buffers written once (sgemm.c). */
 void fcn_transpose_rows8_avx2(const float *src, int64_t lds, int64_t n, float *dst, int64_t ldd);
+/* One whole 16-row panel (AVX-512F; callers check): dst[k*16 + i] = src[i*lds + k] for i < rows
+ * (<= 16), zero rows after, k < kc. stream: non-temporal stores when dst is 64-byte aligned,
+ * then call fcn_pack_fence() once before the panels are used. */
+void fcn_pack_panel16_avx512(const float *src, int64_t lds, int rows, int64_t kc, float *dst, int stream);
+void fcn_pack_fence(void);
 void fcn_hint_hugepages(void *p, size_t bytes);
 /* Generic-MR packing of A (layout as fcn_pack_a with MR = mr). */
 size_t fcn_pack_a_mr_floats(int64_t M, int64_t K, int mr);

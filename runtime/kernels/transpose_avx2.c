@@ -34,3 +34,61 @@ void fcn_transpose_rows8_avx2(const float *src, int64_t lds, int64_t n, float *d
     for (; c < n; c++)
         for (int i = 0; i < 8; i++) dst[c * ldd + i] = src[i * lds + c];
 }
+
+/* ---- AVX-512: one whole 16-row A panel ----------------------------------------------------
+ * dst[k*16 + i] = src[i*lds + k] for i < rows, 0 for rows <= i < 16, k < kc: the panel layout of
+ * fcn_pack_a_mr with mr = 16 (the AVX-512 micro-kernel's). 16 columns at a time: 16 loads
+ * (masked for the last columns; absent rows are zero registers), a 16×16 in-register transpose
+ * (unpack, shuffle within 128-bit lanes, then two rounds of 128-bit lane shuffles), and 16
+ * stores that fill 1 KiB of the panel front to back — full 64-byte lines. Through the 8-row AVX2
+ * transpose each line was written as two 32-byte halves by two passes over the panel.
+ * With stream != 0 and a 64-byte aligned dst the stores bypass the caches (the panel is read
+ * again only by inference, after all the other weights have been packed); the caller issues
+ * the _mm_sfence (fcn_pack_fence) before the panel is used by another thread. */
+__attribute__((target("avx512f")))
+static inline void tr16x16_store(__m512 r[16], float *d, int64_t ncols, int stream)
+{
+    __m512 t[16], u[16];
+    for (int i = 0; i < 8; i++) {
+        t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+        t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+    }
+    for (int i = 0; i < 4; i++) {   /* u[4i+j], 128-bit lane L: rows 4i..4i+3 of column 4L+j */
+        u[4 * i + 0] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], 0x44);
+        u[4 * i + 1] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], 0xEE);
+        u[4 * i + 2] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0x44);
+        u[4 * i + 3] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0xEE);
+    }
+    for (int j = 0; j < 4; j++) {
+        __m512 v0 = _mm512_shuffle_f32x4(u[j], u[4 + j], 0x88), w0 = _mm512_shuffle_f32x4(u[j], u[4 + j], 0xDD);
+        __m512 v1 = _mm512_shuffle_f32x4(u[8 + j], u[12 + j], 0x88), w1 = _mm512_shuffle_f32x4(u[8 + j], u[12 + j], 0xDD);
+        r[j] = _mm512_shuffle_f32x4(v0, v1, 0x88);        /* column j */
+        r[4 + j] = _mm512_shuffle_f32x4(w0, w1, 0x88);    /* column 4+j */
+        r[8 + j] = _mm512_shuffle_f32x4(v0, v1, 0xDD);    /* column 8+j */
+        r[12 + j] = _mm512_shuffle_f32x4(w0, w1, 0xDD);   /* column 12+j */
+    }
+    if (ncols == 16 && stream) {
+        for (int c = 0; c < 16; c++) _mm512_stream_ps(d + 16 * c, r[c]);
+    } else {
+        for (int c = 0; c < ncols; c++) _mm512_storeu_ps(d + 16 * c, r[c]);
+    }
+}
+
+__attribute__((target("avx512f")))
+void fcn_pack_panel16_avx512(const float *src, int64_t lds, int rows, int64_t kc, float *dst, int stream)
+{
+    stream = stream && ((uintptr_t)dst % 64) == 0;
+    __m512 r[16];
+    int64_t c = 0;
+    for (; c + 16 <= kc; c += 16) {
+        for (int i = 0; i < 16; i++) r[i] = i < rows ? _mm512_loadu_ps(src + i * lds + c) : _mm512_setzero_ps();
+        tr16x16_store(r, dst + c * 16, 16, stream);
+    }
+    if (c < kc) {
+        __mmask16 m = (__mmask16)((1u << (kc - c)) - 1);
+        for (int i = 0; i < 16; i++) r[i] = i < rows ? _mm512_maskz_loadu_ps(m, src + i * lds + c) : _mm512_setzero_ps();
+        tr16x16_store(r, dst + c * 16, kc - c, stream);
+    }
+}
+
+void fcn_pack_fence(void) { _mm_sfence(); }
