@@ -7,8 +7,10 @@
 #endif
 #include "runtime/kernels/winograd.h"
 
-/* block sizing (see fcn_winograd_plan) */
+/* block sizing (see fcn_winograd_plan); -DWINO_BLOCK_U_BYTES=0 builds the unblocked variant */
+#ifndef WINO_BLOCK_U_BYTES
 #define WINO_BLOCK_U_BYTES (1024.0 * 1024.0)
+#endif
 #define WINO_BLOCK_BYTES (768.0 * 1024.0)
 
 static size_t round16(size_t n) { return (n + 15) & ~(size_t)15; }
@@ -78,6 +80,7 @@ int fcn_winograd_plan(fcn_wino_plan *p, int m, const float *w, int64_t C, int64_
 #ifdef HAVE_X86
     __builtin_cpu_init();
     int avx2 = __builtin_cpu_supports("avx2");   /* the plan is made on the SIMD path only; be sure */
+    int fast16 = mr == 16 && __builtin_cpu_supports("avx512f");
 #endif
     for (int64_t k_first = 0; k_first < K; k_first += mr) {
         int64_t rows = K - k_first < mr ? K - k_first : mr, panel = k_first / mr;
@@ -94,6 +97,10 @@ int fcn_winograd_plan(fcn_wino_plan *p, int m, const float *w, int64_t C, int64_
                 float *dst = dst_xi + c0 * mpad + panel * mr * kc;
                 int64_t r = 0;
 #ifdef HAVE_X86
+                if (fast16) {   /* whole 16-row panels, full 64-byte lines, streamed stores */
+                    fcn_pack_panel16_avx512(src + c0, C, (int)rows, kc, dst, 1);
+                    continue;
+                }
                 if (avx2)
                     for (; r + 8 <= rows; r += 8) fcn_transpose_rows8_avx2(src + r * C + c0, C, kc, dst + r, mr);
 #endif
@@ -106,6 +113,9 @@ int fcn_winograd_plan(fcn_wino_plan *p, int m, const float *w, int64_t C, int64_
             }
         }
     }
+#ifdef HAVE_X86
+    if (fast16) fcn_pack_fence();   /* the streamed stores are visible before any use */
+#endif
     free(u);
     return 0;
 }

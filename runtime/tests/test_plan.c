@@ -158,6 +158,93 @@ static void test_session_outputs_not_clobbered(void **state)
     run_chain(12, 1, 1);
 }
 
+/* x -> Add(+1) -> a, x -> Add(+2) -> b, [a, b] -> Concat(axis 1) -> y, then Concat(y, c) with
+ * c = Add(x, +3) -> z (nested). variant 1: a is also a graph output; variant 2: b feeds a second
+ * Add too; variant 3: the concat axis has an outer size of 2 (batch 2). Only variant 0 may turn
+ * the first Concat into views; the second becomes views when the first does not. */
+static void run_concat_case(int variant)
+{
+    fc_error err = { 0, "" };
+    ir_graph *g = ir_graph_new();
+    int64_t N = variant == 3 ? 2 : 1;
+    int64_t d[4] = { N, 3, 5, 7 }, dy[4] = { N, 6, 5, 7 }, dz[4] = { N, 9, 5, 7 }, od[1] = { 1 };
+    float k1 = 1.0f, k2 = 2.0f, k3 = 3.0f;
+    int x = ir_add_value(g, "x", FC_DT_F32, 4, d, &err);
+    int c1 = ir_add_const(g, "k1", FC_DT_F32, 1, od, &k1, 4, &err);
+    int c2 = ir_add_const(g, "k2", FC_DT_F32, 1, od, &k2, 4, &err);
+    int c3 = ir_add_const(g, "k3", FC_DT_F32, 1, od, &k3, 4, &err);
+    int a = ir_add_value(g, "a", FC_DT_F32, 4, d, &err), b = ir_add_value(g, "b", FC_DT_F32, 4, d, &err);
+    int c = ir_add_value(g, "c", FC_DT_F32, 4, d, &err), y = ir_add_value(g, "y", FC_DT_F32, 4, dy, &err);
+    int z = ir_add_value(g, "z", FC_DT_F32, 4, dz, &err), e = ir_add_value(g, "e", FC_DT_F32, 4, d, &err);
+    int in_a[2] = { x, c1 }, in_b[2] = { x, c2 }, in_c[2] = { x, c3 }, in_y[2] = { a, b }, in_z[2] = { y, c };
+    int in_e[2] = { b, c1 };
+    assert_true(ir_add_node(g, FCN_OP_ADD, "adda", in_a, 2, &a, 1, &err) >= 0);
+    assert_true(ir_add_node(g, FCN_OP_ADD, "addb", in_b, 2, &b, 1, &err) >= 0);
+    if (variant == 2) assert_true(ir_add_node(g, FCN_OP_ADD, "adde", in_e, 2, &e, 1, &err) >= 0);
+    int ci = ir_add_node(g, FCN_OP_CONCAT, "cat1", in_y, 2, &y, 1, &err);
+    assert_true(ci >= 0);
+    assert_true(ir_add_node(g, FCN_OP_ADD, "addc", in_c, 2, &c, 1, &err) >= 0);
+    int zi = ir_add_node(g, FCN_OP_CONCAT, "cat2", in_z, 2, &z, 1, &err);
+    assert_true(zi >= 0);
+    ir_set_int(&g->nodes[ci], FCN_ATTR_AXIS, 1);
+    ir_set_int(&g->nodes[zi], FCN_ATTR_AXIS, 1);
+    g->inputs = malloc(sizeof(int));
+    g->inputs[0] = x;
+    g->n_inputs = 1;
+    g->outputs = malloc(3 * sizeof(int));
+    g->outputs[0] = z;
+    g->n_outputs = 1;
+    if (variant == 1) g->outputs[g->n_outputs++] = a;
+    if (variant == 2) g->outputs[g->n_outputs++] = e;
+    size_t size;
+    uint8_t *buf;
+    if (fcv_write_fcn(g, &buf, &size, &err)) fail_msg("%s", err.msg);
+    ir_graph_free(g);
+    fcn_model *m;
+    fcn_session *s;
+    if (fcn_model_open_memory(buf, size, "concat.fcn", 0, &m, &err)) fail_msg("%s", err.msg);
+    fcn_session_options opt = { 1, 0, NULL, 0 };
+    if (fcn_session_create(m, &opt, &s, &err)) fail_msg("%s", err.msg);
+    float *xv = fcn_session_input(s, 0, NULL, NULL);
+    const int per = 3 * 5 * 7;
+    for (int i = 0; i < N * per; i++) xv[i] = (float)i;
+    assert_int_equal(fcn_session_run(s, &err), 0);
+    const float *zv = fcn_session_output(s, 0, NULL, NULL);
+    for (int n = 0; n < N; n++)
+        for (int part = 0; part < 3; part++)
+            for (int i = 0; i < per; i++) {
+                float want = (float)(n * per + i) + (float)(part + 1);
+                float got = zv[(n * 3 + part) * per + i];
+                if (got != want) fail_msg("variant %d: z[%d][%d][%d] = %g, want %g", variant, n, part, i, (double)got, (double)want);
+            }
+    if (variant == 1) {
+        const float *av = fcn_session_output(s, 1, NULL, NULL);
+        for (int i = 0; i < N * per; i++) assert_true(av[i] == (float)i + 1.0f);
+    }
+    if (variant == 2) {
+        const float *ev = fcn_session_output(s, 1, NULL, NULL);
+        for (int i = 0; i < N * per; i++) assert_true(ev[i] == (float)i + 3.0f);
+    }
+    int views = 0;
+    for (int i = 0; i < fcn_session_num_nodes(s); i++) {
+        fcn_node_info info;
+        fcn_session_node_info(s, i, &info);
+        if (strcmp(info.op, "Concat") == 0 && strcmp(info.kernel, "view") == 0) views++;
+    }
+    /* variant 0: cat1 is views, so cat2 (whose input y holds views) stays a copy; variants 1
+     * and 2: cat1 must copy (a is an output / b has a second reader), cat2 is views */
+    assert_int_equal(views, variant == 3 ? 0 : 1);
+    fcn_session_destroy(s);
+    fcn_model_close(m);
+    free(buf);
+}
+
+static void test_concat_views(void **state)
+{
+    (void)state;
+    for (int v = 0; v < 4; v++) run_concat_case(v);
+}
+
 typedef struct { int *hits; int *tid_of; } cover_ctx;
 static void cover(void *ctx, int64_t b, int64_t e, int tid)
 {
@@ -230,6 +317,7 @@ int main(void)
         cmocka_unit_test(test_plan_random),
         cmocka_unit_test(test_session_chain_reuses_buffers),
         cmocka_unit_test(test_session_outputs_not_clobbered),
+        cmocka_unit_test(test_concat_views),
         cmocka_unit_test(test_threadpool),
         cmocka_unit_test(test_kernel_switch),
     };
