@@ -8,6 +8,7 @@
 #include "runtime/op.h"
 #include "runtime/plan.h"
 #include "runtime/kernels/convert.h"
+#include "runtime/kernels/kernels.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -361,6 +362,58 @@ static int fast_prepare_all(fcn_session *s, fc_error *err)
 
 /* ---- plan -------------------------------------------------------------------------------------- */
 
+/* Residual fusion: Add(conv(x), r) (same shapes, either order) where the conv's output feeds
+ * only this Add and r is ready before the conv runs becomes one conv that writes the Add's
+ * output, adding r and applying the Add's activation in its epilogue while the tile is in
+ * registers; the Add turns into a no-op. ResNet blocks without a downsample, MobileNetV2's
+ * inverted residuals: one pass over the activations (and one thread barrier) less each. */
+static void fused_noop(fcn_node *n, const fcn_exec *x) { (void)n; (void)x; }
+
+static void fuse_residual_adds(fcn_session *s)
+{
+    const fcn_model *m = s->m;
+    int nv = s->n_values, nn = s->n_nodes;
+    int *uses = calloc((size_t)nv + 1, sizeof(int)), *producer = malloc(sizeof(int) * ((size_t)nv + 1));
+    char *is_io = calloc((size_t)nv + 1, 1);
+    if (!uses || !producer || !is_io) goto out;   /* no fusion: the plain Add still works */
+    for (int v = 0; v < nv; v++) producer[v] = -1;
+    for (uint32_t k = 0; k < m->graph.n_inputs; k++) is_io[m->inputs[k]] = 1;
+    for (uint32_t k = 0; k < m->graph.n_outputs; k++) is_io[m->outputs[k]] = 1;
+    for (int i = 0; i < nn; i++) {
+        const fcn_node *n = &s->nodes[i];
+        for (int k = 0; k < n->n_out; k++) producer[n->out[k] - s->tensors] = i;
+        for (int k = 0; k < n->n_in; k++)
+            if (n->in[k]) uses[n->in[k] - s->tensors]++;
+    }
+    for (int b = 0; b < nn; b++) {
+        fcn_node *add = &s->nodes[b];
+        if (add->op != FCN_OP_ADD || add->n_in != 2 || add->n_out != 1 || !add->in[0] || !add->in[1]) continue;
+        const fcn_tensor *y = add->out[0];
+        if (y->dtype != FC_DT_F32 || add->in[0]->numel != y->numel || add->in[1]->numel != y->numel ||
+            add->in[0]->ndim != y->ndim || add->in[1]->ndim != y->ndim ||
+            memcmp(add->in[0]->dims, y->dims, sizeof(int64_t) * (size_t)y->ndim) ||
+            memcmp(add->in[1]->dims, y->dims, sizeof(int64_t) * (size_t)y->ndim))
+            continue;
+        for (int i = 0; i < 2; i++) {
+            const fcn_tensor *t = add->in[i], *r = add->in[1 - i];
+            int v = (int)(t - s->tensors), a = producer[v], pr = producer[r - s->tensors];
+            if (t->is_const || a < 0 || a >= b || uses[v] != 1 || is_io[v]) continue;
+            fcn_node *conv = &s->nodes[a];
+            /* r must be complete when the conv runs: made earlier, or an input or constant */
+            if (conv->op != FCN_OP_CONV || conv->n_out != 1 || pr >= a) continue;
+            if (!fcn_fast_conv_fuse_residual(conv, r, add->act, add->act_alpha, add->act_beta)) continue;
+            conv->out[0] = add->out[0];
+            add->run_fast = fused_noop;
+            add->kernel = "fused";
+            break;
+        }
+    }
+out:
+    free(uses);
+    free(producer);
+    free(is_io);
+}
+
 /* A Concat over the outermost non-unit axis (outer size 1: every input is one contiguous run
  * of the output) whose inputs are made by earlier nodes for it alone is elided: each input
  * becomes a view into its slice of the output, so the producers write the concatenation in
@@ -380,7 +433,8 @@ static void plan_concat_views(fcn_session *s, int *alias_of, size_t *alias_off)
     for (uint32_t k = 0; k < m->graph.n_outputs; k++) is_io[m->outputs[k]] = 1;
     for (int i = 0; i < nn; i++) {
         const fcn_node *n = &s->nodes[i];
-        for (int k = 0; k < n->n_out; k++) producer[n->out[k] - s->tensors] = i;
+        for (int k = 0; k < n->n_out; k++)
+            if (producer[n->out[k] - s->tensors] < 0) producer[n->out[k] - s->tensors] = i;   /* first writer */
         for (int k = 0; k < n->n_in; k++)
             if (n->in[k]) uses[n->in[k] - s->tensors]++;
     }
@@ -448,6 +502,7 @@ static int plan_memory(fcn_session *s, fc_error *err)
         const fcn_node *n = &s->nodes[i];
         for (int k = 0; k < n->n_out; k++) {
             int v = (int)(n->out[k] - s->tensors);
+            if (first[v] != -2) continue;   /* a fused Add re-lists its conv's output: the conv wrote it first */
             first[v] = i;
             last[v] = i;
         }
@@ -580,6 +635,7 @@ int fcn_session_create(const fcn_model *m, const fcn_session_options *opt, fcn_s
         io += s->nodes[i].n_in + s->nodes[i].n_out;
     }
     if (rc == 0) rc = fast_prepare_all(s, err);
+    if (rc == 0 && s->simd) fuse_residual_adds(s);
     if (rc == 0) rc = plan_memory(s, err);
     if (rc) {
         fcn_session_destroy(s);

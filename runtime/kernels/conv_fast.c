@@ -33,6 +33,7 @@ typedef struct conv_fast {
     size_t a_group_floats;
     const float *weights;          /* gemv / dw: the (constant) weights in place */
     const float *bias;             /* may be NULL */
+    const fcn_tensor *residual;    /* fused residual Add (fcn_fast_conv_fuse_residual), or NULL */
     fcn_ukernel_fn ukernel;
     int mr;                        /* A panel rows of ukernel */
     size_t dw_work;                /* depthwise: work floats per thread (64-byte multiple) */
@@ -69,6 +70,8 @@ static void run_gemm(fcn_node *n, const fcn_exec *x)
                 .c = out + (b * cf->K + g * kg) * cf->Ho * cf->Wo,
                 .ldc = cf->Ho * cf->Wo,
                 .bias = cf->bias ? cf->bias + g * kg : NULL,
+                .residual = cf->residual ? (const float *)cf->residual->data + (b * cf->K + g * kg) * cf->Ho * cf->Wo
+                                         : NULL,
                 .act = n->act, .act_alpha = n->act_alpha, .act_beta = n->act_beta,
                 .scratch = n->scratch, .ukernel = cf->ukernel, .mr = cf->mr,
             };
@@ -143,7 +146,22 @@ static void run_wino(fcn_node *n, const fcn_exec *x)
     for (int64_t b = 0; b < cf->N; b++)
         fcn_winograd_run(&cf->wino, (const float *)n->in[0]->data + b * cf->C * cf->H * cf->W,
                          (float *)n->out[0]->data + b * cf->K * cf->Ho * cf->Wo, cf->bias,
+                         cf->residual ? (const float *)cf->residual->data + b * cf->K * cf->Ho * cf->Wo : NULL,
                          n->act, n->act_alpha, n->act_beta, n->scratch, x);
+}
+
+/* ---- residual fusion ----------------------------------------------------------------- */
+int fcn_fast_conv_fuse_residual(fcn_node *n, const fcn_tensor *residual, int act, float alpha, float beta)
+{
+    conv_fast *cf = n->run_fast == run_gemm || n->run_fast == run_wino ? n->fast : NULL;
+    if (!cf || cf->residual || n->act != FCN_ACT_NONE || residual->dtype != FC_DT_F32 ||
+        residual->numel != n->out[0]->numel)
+        return 0;
+    cf->residual = residual;
+    n->act = act;
+    n->act_alpha = alpha;
+    n->act_beta = beta;
+    return 1;
 }
 
 /* ---- prepare ------------------------------------------------------------------------ */

@@ -134,5 +134,10 @@ void fcn_dw3x3_avx512(const fcn_dw_args *a, int64_t c0, int64_t c1);
 int fcn_fast_conv_prepare(fcn_node *n, fc_error *err);
 int fcn_fast_gemm_prepare(fcn_node *n, fc_error *err);
 int fcn_fast_pool_prepare(fcn_node *n, fc_error *err);   /* MaxPool, GlobalAveragePool, Add */
+/* Residual fusion (session.c): a conv on the GEMM or Winograd path with no activation of its
+ * own takes over a following same-shape Add: out = act(conv + residual). Returns 1 when the
+ * conv's fast path can do it (it then writes where it was told, the caller rewires outputs),
+ * 0 otherwise (nothing changed). */
+int fcn_fast_conv_fuse_residual(fcn_node *n, const fcn_tensor *residual, int act, float alpha, float beta);
 
 #endif

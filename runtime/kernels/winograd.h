@@ -32,6 +32,7 @@ void fcn_winograd_weights_f2(const float *w, int64_t K, int64_t C, float *u);
 int fcn_winograd_plan(fcn_wino_plan *p, int m, const float *w, int64_t C, int64_t H, int64_t W,
                       int64_t K, int64_t Ho, int64_t Wo, int64_t ph, int64_t pw, int nthreads);
 /* scratch: p->scratch_floats floats, 64-byte aligned; x->nthreads <= the plan's nthreads. */
-void fcn_winograd_run(const fcn_wino_plan *p, const float *in, float *out, const float *bias,
+/* residual (K×Ho×Wo like out, or NULL) is added before the activation. */
+void fcn_winograd_run(const fcn_wino_plan *p, const float *in, float *out, const float *bias, const float *residual,
                       int act, float act_alpha, float act_beta, float *scratch, const fcn_exec *x);
 #endif

@@ -176,8 +176,8 @@ typedef struct wino_run {
     float *out;                    /* one image, K×Ho×Wo */
     float *pad, *work;             /* work: V then M, per thread when blocked */
     const float *bias;
+    const float *residual;         /* added before the activation, or NULL */
     int act; float act_alpha, act_beta;
-    int64_t ty0, ty1;              /* the block being run (unblocked mode) */
 } wino_run;
 
 typedef struct wino_blk {
@@ -389,6 +389,33 @@ static inline void store_tile_row(float *orow, const __m256 y[4], int64_t cols)
     }
 }
 
+/* The inverse of tiles_to_rows: 32 consecutive floats of an image row (o[q] = floats 8q..8q+7,
+ * read masked to the first `cols`) back to y[j] lane l = column 4l + j. */
+static inline void load_tile_row_masked(const float *row, int64_t cols, __m256 o[4])
+{
+    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    for (int q = 0; q < 4; q++) {
+        __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(cols - 8 * q)), lane);
+        o[q] = _mm256_maskload_ps(row + 8 * q, mask);
+    }
+}
+
+static inline void rows_to_tiles(const __m256 o[4], __m256 y[4])
+{
+    /* o[0] = tiles 0,1 (cols 0..7), o[1] = tiles 2,3, o[2] = tiles 4,5, o[3] = tiles 6,7 */
+    __m256 s0 = _mm256_permute2f128_ps(o[0], o[2], 0x20);   /* tile 0 | tile 4 */
+    __m256 s1 = _mm256_permute2f128_ps(o[0], o[2], 0x31);   /* tile 1 | tile 5 */
+    __m256 s2 = _mm256_permute2f128_ps(o[1], o[3], 0x20);   /* tile 2 | tile 6 */
+    __m256 s3 = _mm256_permute2f128_ps(o[1], o[3], 0x31);   /* tile 3 | tile 7 */
+    /* 4×4 transposes in each 128-bit half: (tile t, column j) -> (column j, tile t) */
+    __m256 t0 = _mm256_unpacklo_ps(s0, s1), t1 = _mm256_unpackhi_ps(s0, s1);
+    __m256 t2 = _mm256_unpacklo_ps(s2, s3), t3 = _mm256_unpackhi_ps(s2, s3);
+    y[0] = _mm256_castpd_ps(_mm256_unpacklo_pd(_mm256_castps_pd(t0), _mm256_castps_pd(t2)));
+    y[1] = _mm256_castpd_ps(_mm256_unpackhi_pd(_mm256_castps_pd(t0), _mm256_castps_pd(t2)));
+    y[2] = _mm256_castpd_ps(_mm256_unpacklo_pd(_mm256_castps_pd(t1), _mm256_castps_pd(t3)));
+    y[3] = _mm256_castpd_ps(_mm256_unpackhi_pd(_mm256_castps_pd(t1), _mm256_castps_pd(t3)));
+}
+
 static void output_transform_f4(const wino_blk *b, int64_t k0, int64_t k1)
 {
     const wino_run *r = b->r;
@@ -414,14 +441,24 @@ static void output_transform_f4(const wino_blk *b, int64_t k0, int64_t k1)
                 for (int i = 0; i < 4 && oy0 + i < p->Ho; i++) {
                     __m256 y[4];
                     at6(cols[i], y);
+                    for (int j = 0; j < 4; j++) y[j] = _mm256_add_ps(y[j], bv);
+                    float *orow = oplane + (oy0 + i) * p->Wo + ox0;
+                    if (r->residual) {
+                        /* the residual's row in the lane-per-tile layout of y: the inverse of
+                         * the transpose store_tile_row makes */
+                        const float *rrow = r->residual + (orow - r->out);
+                        __m256 rv[4], rt[4];
+                        load_tile_row_masked(rrow, ncols, rv);
+                        rows_to_tiles(rv, rt);
+                        for (int j = 0; j < 4; j++) y[j] = _mm256_add_ps(y[j], rt[j]);
+                    }
                     for (int j = 0; j < 4; j++) {
-                        __m256 v = _mm256_add_ps(y[j], bv);
+                        __m256 v = y[j];
                         if (r->act == FCN_ACT_RELU) v = _mm256_max_ps(v, _mm256_setzero_ps());
                         else if (r->act == FCN_ACT_CLIP)
                             v = _mm256_min_ps(_mm256_max_ps(v, _mm256_set1_ps(r->act_alpha)), _mm256_set1_ps(r->act_beta));
                         y[j] = v;
                     }
-                    float *orow = oplane + (oy0 + i) * p->Wo + ox0;
                     store_tile_row(orow, y, ncols);
                     if (!in_kernel_act)
                         fcn_act_apply(r->act, r->act_alpha, r->act_beta, orow, ncols < 32 ? ncols : 32);
@@ -464,18 +501,24 @@ static void output_transform_f2(const wino_blk *b, int64_t k0, int64_t k1)
                 for (int i = 0; i < 2 && oy0 + i < p->Ho; i++) {
                     __m256 y[2];
                     at4(cols[i], y);
-                    for (int j = 0; j < 2; j++) {
-                        __m256 v = _mm256_add_ps(y[j], bv);
-                        if (r->act == FCN_ACT_RELU) v = _mm256_max_ps(v, _mm256_setzero_ps());
-                        else if (r->act == FCN_ACT_CLIP)
-                            v = _mm256_min_ps(_mm256_max_ps(v, _mm256_set1_ps(r->act_alpha)), _mm256_set1_ps(r->act_beta));
-                        y[j] = v;
-                    }
                     /* lane l holds columns 2l, 2l+1: interleave into 16 consecutive floats */
+                    y[0] = _mm256_add_ps(y[0], bv);
+                    y[1] = _mm256_add_ps(y[1], bv);
                     __m256 lo = _mm256_unpacklo_ps(y[0], y[1]), hi = _mm256_unpackhi_ps(y[0], y[1]);
                     __m256 o[2] = { _mm256_permute2f128_ps(lo, hi, 0x20), _mm256_permute2f128_ps(lo, hi, 0x31) };
                     float *orow = oplane + (oy0 + i) * p->Wo + ox0;
                     int64_t n = ncols < 16 ? ncols : 16;
+                    for (int q = 0; q < 2; q++) {
+                        __m256 v = o[q];
+                        if (r->residual && 8 * q < n) {
+                            __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(n - 8 * q)), lane);
+                            v = _mm256_add_ps(v, _mm256_maskload_ps(r->residual + (orow - r->out) + 8 * q, mask));
+                        }
+                        if (r->act == FCN_ACT_RELU) v = _mm256_max_ps(v, _mm256_setzero_ps());
+                        else if (r->act == FCN_ACT_CLIP)
+                            v = _mm256_min_ps(_mm256_max_ps(v, _mm256_set1_ps(r->act_alpha)), _mm256_set1_ps(r->act_beta));
+                        o[q] = v;
+                    }
                     for (int q = 0; q < 2 && 8 * q < n; q++) {
                         __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(n - 8 * q)), lane);
                         _mm256_maskstore_ps(orow + 8 * q, mask, o[q]);
@@ -554,10 +597,10 @@ static void run_blocks(void *vctx, int64_t i0, int64_t i1, int tid)
     }
 }
 
-void fcn_winograd_run(const fcn_wino_plan *p, const float *in, float *out, const float *bias,
+void fcn_winograd_run(const fcn_wino_plan *p, const float *in, float *out, const float *bias, const float *residual,
                       int act, float act_alpha, float act_beta, float *scratch, const fcn_exec *x)
 {
-    wino_run r = { .p = p, .in = in, .out = out, .bias = bias,
+    wino_run r = { .p = p, .in = in, .out = out, .bias = bias, .residual = residual,
                    .act = act, .act_alpha = act_alpha, .act_beta = act_beta };
     r.pad = scratch;
     r.work = r.pad + p->pad_floats;

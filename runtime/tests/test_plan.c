@@ -1,6 +1,7 @@
 /* test_plan.c — the static memory plan and the thread pool: buffers alive at the same step
  * never overlap, a chain of N ops needs the input plus two buffers, graph outputs are never
  * clobbered by later nodes, and parallel_for covers every index exactly once. */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -245,6 +246,111 @@ static void test_concat_views(void **state)
     for (int v = 0; v < 4; v++) run_concat_case(v);
 }
 
+/* Conv(x) + r -> ReLU, with r = x (made before the conv) or r = a second conv of x made after
+ * it (the downsample order of ResNet blocks): the fast session fuses the Add into the conv
+ * (GEMM, F(4×4) and F(2×2) Winograd paths) and must agree with the reference kernels. */
+static float *residual_run(const uint8_t *buf, size_t size, int reference, int threads, int *fused, size_t *n_out)
+{
+    fc_error err = { 0, "" };
+    fcn_model *m;
+    fcn_session *s;
+    int was = fcn_use_reference_kernels(reference);
+    if (fcn_model_open_memory(buf, size, "residual.fcn", 0, &m, &err)) fail_msg("%s", err.msg);
+    fcn_session_options opt = { threads, 0, NULL, 0 };
+    if (fcn_session_create(m, &opt, &s, &err)) fail_msg("%s", err.msg);
+    fcn_shape sh;
+    float *x = fcn_session_input(s, 0, &sh, NULL);
+    size_t nx = 1;
+    for (int d = 0; d < sh.ndim; d++) nx *= (size_t)sh.dims[d];
+    for (size_t i = 0; i < nx; i++) x[i] = (float)((i * 2654435761u) % 1000) / 500.0f - 1.0f;
+    assert_int_equal(fcn_session_run(s, &err), 0);
+    const float *y = fcn_session_output(s, 0, &sh, NULL);
+    *n_out = 1;
+    for (int d = 0; d < sh.ndim; d++) *n_out *= (size_t)sh.dims[d];
+    float *copy = malloc(*n_out * sizeof(float));
+    memcpy(copy, y, *n_out * sizeof(float));
+    *fused = 0;
+    for (int i = 0; i < fcn_session_num_nodes(s); i++) {
+        fcn_node_info info;
+        fcn_session_node_info(s, i, &info);
+        if (strcmp(info.kernel, "fused") == 0) (*fused)++;
+    }
+    fcn_session_destroy(s);
+    fcn_model_close(m);
+    fcn_use_reference_kernels(was);
+    return copy;
+}
+
+static void test_residual_fusion(void **state)
+{
+    (void)state;
+    static const char *const tiles[] = { "4", "2", "gemm" };
+    for (int late = 0; late < 2; late++) {
+        fc_error err = { 0, "" };
+        ir_graph *g = ir_graph_new();
+        int64_t d[4] = { 1, 16, 20, 20 }, wd[4] = { 16, 16, 3, 3 }, bd[1] = { 16 };
+        static float w[16 * 16 * 9], w2[16 * 16 * 9], bias[16];
+        for (int i = 0; i < 16 * 16 * 9; i++) {
+            w[i] = (float)((i * 7919) % 201 - 100) / 800.0f;
+            w2[i] = (float)((i * 104729) % 201 - 100) / 900.0f;
+        }
+        for (int i = 0; i < 16; i++) bias[i] = (float)(i - 8) / 16.0f;
+        int x = ir_add_value(g, "x", FC_DT_F32, 4, d, &err);
+        int cw = ir_add_const(g, "w", FC_DT_F32, 4, wd, w, sizeof w, &err);
+        int cw2 = ir_add_const(g, "w2", FC_DT_F32, 4, wd, w2, sizeof w2, &err);
+        int cb = ir_add_const(g, "b", FC_DT_F32, 1, bd, bias, sizeof bias, &err);
+        int t = ir_add_value(g, "t", FC_DT_F32, 4, d, &err), r = ir_add_value(g, "r", FC_DT_F32, 4, d, &err);
+        int y = ir_add_value(g, "y", FC_DT_F32, 4, d, &err);
+        int in_t[3] = { x, cw, cb }, in_r[3] = { x, cw2, cb };
+        int ct = ir_add_node(g, FCN_OP_CONV, "conv", in_t, 3, &t, 1, &err);
+        int cr = late ? ir_add_node(g, FCN_OP_CONV, "down", in_r, 3, &r, 1, &err) : -1;
+        int in_y[2] = { t, late ? r : x };
+        int ay = ir_add_node(g, FCN_OP_ADD, "add", in_y, 2, &y, 1, &err);
+        assert_true(ct >= 0 && ay >= 0 && (!late || cr >= 0));
+        int64_t k3[2] = { 3, 3 }, p1[4] = { 1, 1, 1, 1 };
+        ir_set_ints(&g->nodes[ct], FCN_ATTR_KERNEL_SHAPE, k3, 2);
+        ir_set_ints(&g->nodes[ct], FCN_ATTR_PADS, p1, 4);
+        if (late) {
+            ir_set_ints(&g->nodes[cr], FCN_ATTR_KERNEL_SHAPE, k3, 2);
+            ir_set_ints(&g->nodes[cr], FCN_ATTR_PADS, p1, 4);
+        }
+        ir_set_int(&g->nodes[ay], FCN_ATTR_ACT, FCN_ACT_RELU);
+        g->inputs = malloc(sizeof(int));
+        g->inputs[0] = x;
+        g->n_inputs = 1;
+        g->outputs = malloc(sizeof(int));
+        g->outputs[0] = y;
+        g->n_outputs = 1;
+        size_t size, n_ref, n_fast;
+        uint8_t *buf;
+        if (fcv_write_fcn(g, &buf, &size, &err)) fail_msg("%s", err.msg);
+        ir_graph_free(g);
+        int fused;
+        float *ref = residual_run(buf, size, 1, 1, &fused, &n_ref);
+        assert_int_equal(fused, 0);
+        for (int k = 0; k < 3; k++) {
+            if (k < 2) setenv("FULLCONV_WINOGRAD_TILE", tiles[k], 1);
+            else setenv("FULLCONV_NO_WINOGRAD", "1", 1);
+            for (int threads = 1; threads <= 2; threads++) {
+                float *fast = residual_run(buf, size, 0, threads, &fused, &n_fast);
+                assert_int_equal(n_fast, n_ref);
+                if (fcn_simd_enabled()) assert_int_equal(fused, 1);
+                float scale = 0;
+                for (size_t i = 0; i < n_ref; i++) scale = fabsf(ref[i]) > scale ? fabsf(ref[i]) : scale;
+                for (size_t i = 0; i < n_ref; i++)
+                    if (fabsf(fast[i] - ref[i]) > 1e-4f * scale)
+                        fail_msg("late %d path %s threads %d: y[%zu] = %g, want %g", late, tiles[k], threads, i,
+                                 (double)fast[i], (double)ref[i]);
+                free(fast);
+            }
+            unsetenv("FULLCONV_WINOGRAD_TILE");
+            unsetenv("FULLCONV_NO_WINOGRAD");
+        }
+        free(ref);
+        free(buf);
+    }
+}
+
 typedef struct { int *hits; int *tid_of; } cover_ctx;
 static void cover(void *ctx, int64_t b, int64_t e, int tid)
 {
@@ -318,6 +424,7 @@ int main(void)
         cmocka_unit_test(test_session_chain_reuses_buffers),
         cmocka_unit_test(test_session_outputs_not_clobbered),
         cmocka_unit_test(test_concat_views),
+        cmocka_unit_test(test_residual_fusion),
         cmocka_unit_test(test_threadpool),
         cmocka_unit_test(test_kernel_switch),
     };
