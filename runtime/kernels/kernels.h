@@ -16,6 +16,7 @@
 #define FCN_KC 256
 #define FCN_NC 240                 /* multiple of NR; KC×NC floats of packed B ≈ 240 KiB (L2) */
 #define FCN_MAX_THREADS 64
+#define FCN_A_PREFETCH 64          /* micro-kernels prefetch the A panel this many k steps ahead */
 
 /* Applied by the micro-kernel to the tile in registers after the last K block:
  * c = act(c + bias[row] + residual[row][col]) for act NONE, RELU or CLIP (others: the driver

@@ -29,6 +29,8 @@ void fcn_ukernel_6x16_avx2(int64_t k, const float *a, const float *b, float *c, 
     __m256 c50 = _mm256_setzero_ps(), c51 = _mm256_setzero_ps();
     for (int64_t p = 0; p < k; p++, a += FCN_MR, b += FCN_NR) {
         __m256 b0 = _mm256_load_ps(b), b1 = _mm256_load_ps(b + 8);
+        /* the A stream (packed weights) 4.5 KB ahead: see sgemm_avx512.c */
+        _mm_prefetch((const char *)(a + 3 * FCN_A_PREFETCH * FCN_MR), _MM_HINT_T0);
         __m256 av = _mm256_broadcast_ss(a + 0);
         c00 = _mm256_fmadd_ps(av, b0, c00); c01 = _mm256_fmadd_ps(av, b1, c01);
         av = _mm256_broadcast_ss(a + 1);

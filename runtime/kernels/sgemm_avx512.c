@@ -10,7 +10,13 @@
  * 169) would still pay for all 16: those go to the column kernel below, which turns the tile
  * around — one zmm of 16 rows per column, the A panel row as the vector, the B values
  * broadcast — so it costs n/16 of a full tile. Its columns are strided in C: stored with
- * masked scatters (gathers when accumulating), once per K block. */
+ * masked scatters (gathers when accumulating), once per K block.
+ *
+ * Both prefetch the A panel FCN_A_PREFETCH k steps (4 KB) ahead: packed weights are one long
+ * sequential stream per layer (the next panel follows the current one), and at batch 1 a layer
+ * uses each weight for only a few B panels, so it waits on that stream — the hardware
+ * prefetchers alone left ResNet-18's 7×7 and 14×14 layers 35 % slower (whole model 22.0 →
+ * 18.3 ms). One prefetch per k step; when A is already in L1 it costs a load slot. */
 #ifndef __clang__
 #pragma GCC target("avx512f,avx512vl,avx2,fma")
 #endif
@@ -32,6 +38,8 @@ static inline void cols_kernel(int NC, int64_t k, const float *a, const float *b
     int64_t p = 0;
     if (NC <= 4) {
         for (; p + 2 <= k; p += 2, a += 2 * MR, b += 2 * FCN_NR) {
+            _mm_prefetch((const char *)(a + FCN_A_PREFETCH * MR), _MM_HINT_T0);
+            _mm_prefetch((const char *)(a + (FCN_A_PREFETCH + 1) * MR), _MM_HINT_T0);
             __m512 av0 = _mm512_loadu_ps(a), av1 = _mm512_loadu_ps(a + MR);
             for (int j = 0; j < NC; j++) {
                 s0[j] = _mm512_fmadd_ps(av0, _mm512_set1_ps(b[j]), s0[j]);
@@ -40,6 +48,7 @@ static inline void cols_kernel(int NC, int64_t k, const float *a, const float *b
         }
     }
     for (; p < k; p++, a += MR, b += FCN_NR) {
+        _mm_prefetch((const char *)(a + FCN_A_PREFETCH * MR), _MM_HINT_T0);
         __m512 av = _mm512_loadu_ps(a);
         for (int j = 0; j < NC; j++) s0[j] = _mm512_fmadd_ps(av, _mm512_set1_ps(b[j]), s0[j]);
     }
@@ -106,6 +115,7 @@ void fcn_ukernel_16x16_avx512(int64_t k, const float *a, const float *b, float *
     __m512 r8 = r0, r9 = r0, r10 = r0, r11 = r0, r12 = r0, r13 = r0, r14 = r0, r15 = r0;
     for (int64_t p = 0; p < k; p++, a += MR, b += FCN_NR) {
         __m512 bv = _mm512_load_ps(b);
+        _mm_prefetch((const char *)(a + FCN_A_PREFETCH * MR), _MM_HINT_T0);
         r0 = _mm512_fmadd_ps(_mm512_set1_ps(a[0]), bv, r0);
         r1 = _mm512_fmadd_ps(_mm512_set1_ps(a[1]), bv, r1);
         r2 = _mm512_fmadd_ps(_mm512_set1_ps(a[2]), bv, r2);
