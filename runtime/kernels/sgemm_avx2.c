@@ -102,6 +102,9 @@ static inline float hsum256(__m256 v)
 /* One input row (batch 1, the common case): 4 weight rows at a time, so 4 sequential streams
  * are in flight instead of 1 — a single stream left the FC layers of AlexNet/VGG at about half
  * the memory bandwidth ORT reaches — and each x load feeds 4 FMAs. */
+/* floats ahead in each weight row: ~3 KB, a DRAM latency's worth of the 4 streams */
+#define GEMV_PREFETCH 768
+
 static int64_t gemv_1x4(const float *A, int64_t K, int64_t m0, int64_t m1, const float *x, const float *bias,
                         float *y)
 {
@@ -112,6 +115,10 @@ static int64_t gemv_1x4(const float *A, int64_t K, int64_t m0, int64_t m1, const
         __m256 t0 = _mm256_setzero_ps(), t1 = _mm256_setzero_ps(), t2 = _mm256_setzero_ps(), t3 = _mm256_setzero_ps();
         int64_t k = 0;
         for (; k + 16 <= K; k += 16) {
+            _mm_prefetch((const char *)(a0 + k + GEMV_PREFETCH), _MM_HINT_T0);
+            _mm_prefetch((const char *)(a1 + k + GEMV_PREFETCH), _MM_HINT_T0);
+            _mm_prefetch((const char *)(a2 + k + GEMV_PREFETCH), _MM_HINT_T0);
+            _mm_prefetch((const char *)(a3 + k + GEMV_PREFETCH), _MM_HINT_T0);
             __m256 xa = _mm256_loadu_ps(x + k), xb = _mm256_loadu_ps(x + k + 8);
             s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a0 + k), xa, s0);
             t0 = _mm256_fmadd_ps(_mm256_loadu_ps(a0 + k + 8), xb, t0);
