@@ -21,8 +21,9 @@
 
 /* FMA-lane equivalents of one weight streamed from memory and of one transformed element
  * (see winograd_tile) */
-#define WINO_STREAM_COST 28.0
-#define WINO_TRANSFORM_COST 8.0
+#define WINO_STREAM_COST 14.0
+#define WINO_TRANSFORM_COST 20.0
+#define WINO_SHORT_K 32.0            /* a GEMM of depth d runs at d / (d + WINO_SHORT_K) */
 
 typedef enum { CONV_GEMM, CONV_GEMV, CONV_DW, CONV_WINO } conv_algo;
 
@@ -188,16 +189,20 @@ static int64_t round16(int64_t n) { return (n + 15) / 16 * 16; }
 /* Output tile of the Winograd path for a 3×3 stride-1 layer: 4, 2, or 0 for a plain GEMM.
  * The cost model counts, per (output channel, input channel) pair, in units of one FMA lane:
  *   MACs         9 per output pixel (gemm), (m+2)² per tile (F(m×m)), pixels or tiles
- *                rounded up to the 16-wide panel of the micro-kernel
+ *                rounded up to the 16-wide panel of the micro-kernel, and scaled by
+ *                (d + WINO_SHORT_K) / d for a GEMM of depth d (9·C or C): a short reduction
+ *                pays the tile's loads and stores for few FMAs
  *   weights      9 or (m+2)² floats streamed from memory once per run, WINO_STREAM_COST
  *                each, divided by the panels that reuse a weight panel while it is in L1
  *                (up to 4: beyond that the stream hides behind the arithmetic)
  *   transforms   WINO_TRANSFORM_COST per transformed element, (m+2)² per tile and channel,
  *                each way
- * At batch 1 the weights decide small maps: F(4×4) on a 7×7 map multiplies the weights
- * by 4 and reuses each only 4 times, so the layer waits on memory (2.2× slower than the
- * GEMM); F(2×2) on 14×14 and 13×13 maps beats both. Fitted on ResNet-18, AlexNet and
- * SqueezeNet layers on AVX-512 (docs/KERNELS.md). FULLCONV_WINOGRAD_TILE=2|4 forces a
+ * At batch 1 the weights decide small maps: F(4×4) on a 7×7 map multiplies the weights by
+ * 4 and reuses each only 4 times, so the layer waits on memory (2.2× slower than the GEMM),
+ * while F(2×2) beats the GEMM there by ~20 %; with few channels the transforms decide
+ * (SqueezeNet's 55×55 layers, C = 16: F(4×4) no faster than the GEMM). Fitted on the layers
+ * of ResNet-18, AlexNet and SqueezeNet on AVX-512, with the weight prefetch of the
+ * micro-kernels (docs/KERNELS.md has the table). FULLCONV_WINOGRAD_TILE=2|4 forces a
  * tile size; FULLCONV_NO_WINOGRAD=1 turns the path off. */
 static int winograd_tile(int64_t C, int64_t K, int64_t Ho, int64_t Wo)
 {
@@ -205,12 +210,14 @@ static int winograd_tile(int64_t C, int64_t K, int64_t Ho, int64_t Wo)
     const char *force = getenv("FULLCONV_WINOGRAD_TILE");
     if (force && (force[0] == '2' || force[0] == '4') && force[1] == 0) return force[0] - '0';
     int64_t px = round16(Ho * Wo);
-    double best = 9.0 * (double)px + 9.0 * WINO_STREAM_COST / (double)(px / 16 < 4 ? px / 16 : 4);
+    double kd = 9.0 * (double)C;   /* the GEMM's depth; Winograd's GEMMs are C deep */
+    double best = 9.0 * (double)px * (kd + WINO_SHORT_K) / kd + 9.0 * WINO_STREAM_COST / (double)(px / 16 < 4 ? px / 16 : 4);
     int pick = 0;
     for (int m = 4; m >= 2; m -= 2) {
         int64_t t = ((Ho + m - 1) / m) * ((Wo + m - 1) / m), tp = round16(t);
         double P = (double)((m + 2) * (m + 2));
-        double cost = P * (double)tp + P * WINO_STREAM_COST / (double)(tp / 16 < 4 ? tp / 16 : 4)
+        double cost = P * (double)tp * ((double)C + WINO_SHORT_K) / (double)C
+                      + P * WINO_STREAM_COST / (double)(tp / 16 < 4 ? tp / 16 : 4)
                       + WINO_TRANSFORM_COST * P * (double)t * (1.0 / (double)K + 1.0 / (double)C);
         if (cost < best) { best = cost; pick = m; }
     }
