@@ -36,9 +36,12 @@ int fcn_winograd_plan(fcn_wino_plan *p, int m, const float *w, int64_t C, int64_
     p->tiles_y = (Ho + m - 1) / m;
     p->tiles_x = (Wo + m - 1) / m;
     p->T = p->tiles_y * p->tiles_x;
-    /* 8 tiles per vector: a group reads m·8 + 2 columns from its first */
+    /* 8 tiles per vector (16 with AVX-512 on rows of more than 8): a group reads m·lanes + 2
+     * columns from its first */
+    p->wide16 = m == 4 && p->tiles_x > 8 && fcn_avx512_enabled();
+    int64_t lanes = p->wide16 ? 16 : 8;
     p->Hp = m * p->tiles_y + 2;
-    p->Wp = m * ((p->tiles_x + 7) / 8 * 8) + 2;
+    p->Wp = m * ((p->tiles_x + lanes - 1) / lanes * lanes) + 2;
     p->pad_floats = round16((size_t)(C * p->Hp * p->Wp));
     /* Blocks of tile rows: when U is small enough to stay in L2 next to them, V and M are made
      * for WINO_BLOCK_BYTES worth of tiles at a time instead of for the whole map (which, for a

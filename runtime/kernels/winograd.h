@@ -21,7 +21,36 @@ typedef struct fcn_wino_plan {
      * 64-byte lines, so the transforms' 36 streams land in 36 different L1 sets (C·T is often
      * a multiple of many lines — 64×196 floats is 784 lines, which put all 36 in 4 sets). */
     int64_t v_stride, m_stride;
+    int wide16;                    /* F(4×4) transforms 16 tiles per zmm (AVX-512, rows of > 8 tiles) */
 } fcn_wino_plan;
+
+/* One run (winograd_avx2.c): the padded input, then per block of tile rows [ty0, ty1): the
+ * input transform writes V straight in the layout the micro-kernel reads its B panels in —
+ * per position ξ, panels of 16 tiles, C rows of 16 floats each, V[ξ][tile/16][c][tile%16] —
+ * so no packing pass; the GEMMs write M[ξ][k][tile] (row stride m_ld); the output transform
+ * reads it. Layers whose transformed weights are small run block after block with V and M
+ * sized to stay in L2 (one thread a block); the others as one block, each phase split over
+ * threads. */
+typedef struct fcn_wino_run {
+    const fcn_wino_plan *p;
+    const float *in;               /* one image, C×H×W */
+    float *out;                    /* one image, K×Ho×Wo */
+    float *pad, *work;             /* work: V then M, per thread when blocked */
+    const float *bias;
+    const float *residual;         /* added before the activation, or NULL */
+    int act; float act_alpha, act_beta;
+} wino_run;
+
+typedef struct fcn_wino_blk {
+    const wino_run *r;
+    float *v, *m;
+    int64_t ty0, ty1, ntiles;
+} wino_blk;
+
+/* The AVX-512 twins of the F(4×4) transforms (winograd_avx512.c): 16 tiles per zmm, for rows
+ * of more than 8 tiles (a 56×56 map has 14: one group instead of 8 + 6). */
+void fcn_wino_input_f4_avx512(const wino_blk *b, int64_t c0, int64_t c1);
+void fcn_wino_output_f4_avx512(const wino_blk *b, int64_t k0, int64_t k1);
 
 /* U_ξ[k][c] for the 36 positions ξ of F(4×4,3×3), laid out u[(ξ*K + k)*C + c]. */
 void fcn_winograd_weights(const float *w, int64_t K, int64_t C, float *u);

@@ -164,28 +164,7 @@ void fcn_winograd_weights_f2(const float *w, int64_t K, int64_t C, float *u /* 1
     }
 }
 
-/* One run: the padded input, then per block of tile rows [ty0, ty1): the input transform
- * writes V straight in the layout the micro-kernel reads its B panels in — per position ξ,
- * panels of 16 tiles, C rows of 16 floats each, V[ξ][tile/16][c][tile%16] — so no packing
- * pass; the GEMMs write M[ξ][k][tile] (row stride m_ld); the output transform reads it.
- * Layers whose transformed weights are small run block after block with V and M sized to
- * stay in L2 (one thread a block); the others as one block, each phase split over threads. */
-typedef struct wino_run {
-    const fcn_wino_plan *p;
-    const float *in;               /* one image, C×H×W */
-    float *out;                    /* one image, K×Ho×Wo */
-    float *pad, *work;             /* work: V then M, per thread when blocked */
-    const float *bias;
-    const float *residual;         /* added before the activation, or NULL */
-    int act; float act_alpha, act_beta;
-} wino_run;
-
-typedef struct wino_blk {
-    const wino_run *r;
-    float *v, *m;
-    int64_t ty0, ty1, ntiles;
-} wino_blk;
-
+/* The run and block structs, and the V/M layouts: winograd.h. */
 static void pad_channels(const wino_run *r, int64_t c0, int64_t c1)
 {
     const fcn_wino_plan *p = r->p;
@@ -534,12 +513,14 @@ static void output_transform_f2(const wino_blk *b, int64_t k0, int64_t k1)
 static void input_transform(const wino_blk *b, int64_t c0, int64_t c1)
 {
     if (b->r->p->m == 2) input_transform_f2(b, c0, c1);
+    else if (b->r->p->wide16) fcn_wino_input_f4_avx512(b, c0, c1);
     else input_transform_f4(b, c0, c1);
 }
 
 static void output_transform(const wino_blk *b, int64_t k0, int64_t k1)
 {
     if (b->r->p->m == 2) output_transform_f2(b, k0, k1);
+    else if (b->r->p->wide16) fcn_wino_output_f4_avx512(b, k0, k1);
     else output_transform_f4(b, k0, k1);
 }
 

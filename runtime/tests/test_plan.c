@@ -288,7 +288,7 @@ static void test_residual_fusion(void **state)
     for (int late = 0; late < 2; late++) {
         fc_error err = { 0, "" };
         ir_graph *g = ir_graph_new();
-        int64_t d[4] = { 1, 16, 20, 20 }, wd[4] = { 16, 16, 3, 3 }, bd[1] = { 16 };
+        int64_t d[4] = { 1, 16, 20, 40 }, wd[4] = { 16, 16, 3, 3 }, bd[1] = { 16 };   /* 10 tiles a row: 16-lane transforms */
         static float w[16 * 16 * 9], w2[16 * 16 * 9], bias[16];
         for (int i = 0; i < 16 * 16 * 9; i++) {
             w[i] = (float)((i * 7919) % 201 - 100) / 800.0f;

@@ -1,0 +1,166 @@
+/* winograd_avx512.c — the F(4×4, 3×3) transforms with 16 tiles per zmm, for rows of more
+ * than 8 tiles (56×56 maps: 14 tiles, one group instead of 8 + 6), on CPUs with AVX-512
+ * (the plan's wide16). Same arithmetic as the 8-lane versions in winograd_avx2.c, same V and
+ * M layouts (winograd.h); what changes is the data movement:
+ *   input   a tile row of 16 tiles is 66 floats: 4 loads, then each of d0..d3 (lane l =
+ *           base[4l + i]) is two two-source permutes and a 128-bit shuffle, d4/d5 are d0/d1
+ *           moved down a lane with base[64]/base[65] shifted in; V stores are k-masked and
+ *           split where the 16 tiles cross into the next panel;
+ *   output  the 4 columns y[j] of an output row of 16 tiles go back to 64 consecutive floats
+ *           by a 4×4 transpose inside each 128-bit block and a 4×4 transpose of the blocks;
+ *           bias, residual and activation are applied in that row layout. */
+#ifndef __clang__
+#pragma GCC target("avx512f,avx512vl,avx512dq,avx2,fma")
+#endif
+#include <immintrin.h>
+#include "runtime/kernels/kernels.h"
+#include "runtime/kernels/winograd.h"
+
+#define Z __attribute__((target("avx512f,avx512vl,avx512dq,avx2,fma")))
+
+Z static inline void bt6z(const __m512 d[6], __m512 o[6])
+{
+    const __m512 two = _mm512_set1_ps(2.0f), four = _mm512_set1_ps(4.0f), five = _mm512_set1_ps(5.0f);
+    o[0] = _mm512_add_ps(_mm512_fnmadd_ps(five, d[2], _mm512_mul_ps(four, d[0])), d[4]);
+    __m512 a = _mm512_fnmadd_ps(four, d[2], d[4]);
+    __m512 b = _mm512_fnmadd_ps(four, d[1], d[3]);
+    o[1] = _mm512_add_ps(a, b);
+    o[2] = _mm512_sub_ps(a, b);
+    __m512 c = _mm512_sub_ps(d[4], d[2]);
+    __m512 e = _mm512_mul_ps(two, _mm512_sub_ps(d[3], d[1]));
+    o[3] = _mm512_add_ps(c, e);
+    o[4] = _mm512_sub_ps(c, e);
+    o[5] = _mm512_add_ps(_mm512_fnmadd_ps(five, d[3], _mm512_mul_ps(four, d[1])), d[5]);
+}
+
+Z static inline void at6z(const __m512 m[6], __m512 y[4])
+{
+    const __m512 two = _mm512_set1_ps(2.0f), four = _mm512_set1_ps(4.0f), eight = _mm512_set1_ps(8.0f);
+    __m512 s12 = _mm512_add_ps(m[1], m[2]), d12 = _mm512_sub_ps(m[1], m[2]);
+    __m512 s34 = _mm512_add_ps(m[3], m[4]), d34 = _mm512_sub_ps(m[3], m[4]);
+    y[0] = _mm512_add_ps(_mm512_add_ps(m[0], s12), s34);
+    y[1] = _mm512_fmadd_ps(two, d34, d12);
+    y[2] = _mm512_fmadd_ps(four, s34, s12);
+    y[3] = _mm512_add_ps(_mm512_fmadd_ps(eight, d34, d12), m[5]);
+}
+
+/* d[i] lane l = base[4l + i] for i < 6, l < 16; reads base[0..65] */
+Z static inline void load_tile_row16(const float *base, __m512 d[6])
+{
+    __m512 l0 = _mm512_loadu_ps(base), l1 = _mm512_loadu_ps(base + 16);
+    __m512 l2 = _mm512_loadu_ps(base + 32), l3 = _mm512_loadu_ps(base + 48);
+    for (int i = 0; i < 4; i++) {
+        /* lanes 0..7 pick elements i, 4+i, ..., 28+i of the 32 floats (a, b) */
+        __m512i idx = _mm512_add_epi32(_mm512_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28, 0, 4, 8, 12, 16, 20, 24, 28),
+                                       _mm512_set1_epi32(i));
+        __m512 lo = _mm512_permutex2var_ps(l0, idx, l1), hi = _mm512_permutex2var_ps(l2, idx, l3);
+        d[i] = _mm512_shuffle_f32x4(lo, hi, 0x44);   /* lo blocks 0,1 then hi blocks 0,1 */
+    }
+    d[4] = _mm512_castsi512_ps(_mm512_alignr_epi32(_mm512_castps_si512(_mm512_set1_ps(base[64])),
+                                                   _mm512_castps_si512(d[0]), 1));
+    d[5] = _mm512_castsi512_ps(_mm512_alignr_epi32(_mm512_castps_si512(_mm512_set1_ps(base[65])),
+                                                   _mm512_castps_si512(d[1]), 1));
+}
+
+Z void fcn_wino_input_f4_avx512(const wino_blk *b, int64_t c0, int64_t c1)
+{
+    const wino_run *r = b->r;
+    const fcn_wino_plan *p = r->p;
+    for (int64_t c = c0; c < c1; c++) {
+        const float *plane = r->pad + c * p->Hp * p->Wp;
+        for (int64_t ty = b->ty0; ty < b->ty1; ty++) {
+            for (int64_t tx = 0; tx < p->tiles_x; tx += 16) {
+                /* the padded plane is 4·ceil16(tiles_x) + 2 wide: base[0..65] is in the row */
+                const float *base = plane + ty * 4 * p->Wp + tx * 4;
+                __m512 rows[6][6];
+                for (int rr = 0; rr < 6; rr++) {
+                    __m512 d[6];
+                    load_tile_row16(base + rr * p->Wp, d);
+                    bt6z(d, rows[rr]);
+                }
+                int64_t valid = p->tiles_x - tx < 16 ? p->tiles_x - tx : 16;
+                int64_t t0 = (ty - b->ty0) * p->tiles_x + tx, pan = t0 >> 4, o = t0 & 15;
+                int64_t first = 16 - o < valid ? 16 - o : valid;
+                __mmask16 m0 = (__mmask16)((1u << first) - 1u);
+                __mmask16 m1 = (__mmask16)(((1u << valid) - 1u) & ~(unsigned)m0);
+                int64_t off0 = pan * p->C * 16 + o + c * 16, off1 = (pan + 1) * p->C * 16 - first + c * 16;
+                for (int j = 0; j < 6; j++) {
+                    __m512 col[6], out[6];
+                    for (int rr = 0; rr < 6; rr++) col[rr] = rows[rr][j];
+                    bt6z(col, out);
+                    for (int i = 0; i < 6; i++) {
+                        float *vpos = b->v + (i * 6 + j) * p->v_stride;
+                        _mm512_mask_storeu_ps(vpos + off0, m0, out[i]);
+                        if (m1) {
+                            /* lane l >= first lands at slot l - first of the next panel: the
+                             * store's base is `first` floats before that panel's row */
+                            _mm512_mask_storeu_ps(vpos + off1, m1, out[i]);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/* y[j] lane l = column j of tile l -> o[q] = the 16 floats of tiles 4q..4q+3 */
+Z static inline void tiles_to_rows16(const __m512 y[4], __m512 o[4])
+{
+    __m512 t0 = _mm512_unpacklo_ps(y[0], y[1]), t1 = _mm512_unpackhi_ps(y[0], y[1]);
+    __m512 t2 = _mm512_unpacklo_ps(y[2], y[3]), t3 = _mm512_unpackhi_ps(y[2], y[3]);
+    /* per 128-bit block b: s0 = tile 4b, s1 = tile 4b+1, s2 = 4b+2, s3 = 4b+3 (columns 0..3) */
+    __m512 s0 = _mm512_shuffle_ps(t0, t2, 0x44), s1 = _mm512_shuffle_ps(t0, t2, 0xEE);
+    __m512 s2 = _mm512_shuffle_ps(t1, t3, 0x44), s3 = _mm512_shuffle_ps(t1, t3, 0xEE);
+    __m512 u0 = _mm512_shuffle_f32x4(s0, s1, 0x44), u1 = _mm512_shuffle_f32x4(s0, s1, 0xEE);
+    __m512 u2 = _mm512_shuffle_f32x4(s2, s3, 0x44), u3 = _mm512_shuffle_f32x4(s2, s3, 0xEE);
+    o[0] = _mm512_shuffle_f32x4(u0, u2, 0x88);
+    o[1] = _mm512_shuffle_f32x4(u0, u2, 0xDD);
+    o[2] = _mm512_shuffle_f32x4(u1, u3, 0x88);
+    o[3] = _mm512_shuffle_f32x4(u1, u3, 0xDD);
+}
+
+Z void fcn_wino_output_f4_avx512(const wino_blk *b, int64_t k0, int64_t k1)
+{
+    const wino_run *r = b->r;
+    const fcn_wino_plan *p = r->p;
+    int64_t KT = p->m_stride;
+    int in_kernel_act = r->act == FCN_ACT_NONE || r->act == FCN_ACT_RELU || r->act == FCN_ACT_CLIP;
+    for (int64_t k = k0; k < k1; k++) {
+        __m512 bv = _mm512_set1_ps(r->bias ? r->bias[k] : 0.0f);
+        float *oplane = r->out + k * p->Ho * p->Wo;
+        for (int64_t ty = b->ty0; ty < b->ty1; ty++) {
+            for (int64_t tx = 0; tx < p->tiles_x; tx += 16) {
+                /* lanes past the tile row read later M entries (m has 16 floats of slack);
+                 * they only feed columns >= Wo, which are never stored */
+                const float *mbase = b->m + k * p->m_ld + (ty - b->ty0) * p->tiles_x + tx;
+                __m512 cols[4][6];
+                for (int j = 0; j < 6; j++) {
+                    __m512 col[6], y[4];
+                    for (int i = 0; i < 6; i++) col[i] = _mm512_loadu_ps(mbase + (i * 6 + j) * KT);
+                    at6z(col, y);
+                    for (int i = 0; i < 4; i++) cols[i][j] = y[i];
+                }
+                int64_t ox0 = tx * 4, oy0 = ty * 4, ncols = p->Wo - ox0;
+                if (ncols > 64) ncols = 64;
+                for (int i = 0; i < 4 && oy0 + i < p->Ho; i++) {
+                    __m512 y[4], o[4];
+                    at6z(cols[i], y);
+                    tiles_to_rows16(y, o);
+                    float *orow = oplane + (oy0 + i) * p->Wo + ox0;
+                    const float *rrow = r->residual ? r->residual + (orow - r->out) : NULL;
+                    for (int q = 0; q < 4 && 16 * q < ncols; q++) {
+                        int64_t n = ncols - 16 * q;
+                        __mmask16 mask = n >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << n) - 1u);
+                        __m512 v = _mm512_add_ps(o[q], bv);
+                        if (rrow) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(mask, rrow + 16 * q));
+                        if (r->act == FCN_ACT_RELU) v = _mm512_max_ps(v, _mm512_setzero_ps());
+                        else if (r->act == FCN_ACT_CLIP)
+                            v = _mm512_min_ps(_mm512_max_ps(v, _mm512_set1_ps(r->act_alpha)), _mm512_set1_ps(r->act_beta));
+                        _mm512_mask_storeu_ps(orow + 16 * q, mask, v);
+                    }
+                    if (!in_kernel_act) fcn_act_apply(r->act, r->act_alpha, r->act_beta, orow, ncols);
+                }
+            }
+        }
+    }
+}
