@@ -30,7 +30,9 @@ void fcn_broadcast_strides(int nout, const int64_t *out, int nin, const int64_t 
         int ii = i - (nout - nin);
         if (ii < 0) { strides[i] = 0; continue; }
         strides[i] = (in[ii] == 1 && out[i] != 1) ? 0 : stride;
-        stride *= in[ii];
+        /* saturating: a hostile shape can make the product overflow before the session's size
+         * limits reject it (such a stride is never used) */
+        if (__builtin_mul_overflow(stride, in[ii], &stride)) stride = INT64_MAX;
     }
 }
 
