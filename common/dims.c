@@ -31,11 +31,16 @@ const char *fc_dtype_name(int dtype)
 
 int fc_numel(int ndim, const int64_t *dims, size_t *out)
 {
-    size_t n = 1;
+    size_t n = 1, nonzero = 1;
     if (ndim < 0 || ndim > FC_MAX_DIMS) return -1;
     for (int i = 0; i < ndim; i++) {
         if (dims[i] < 0) return -1;
         if ((uint64_t)dims[i] > SIZE_MAX || fc_mul_size(n, (size_t)dims[i], &n)) return -1;
+        /* An empty tensor may not hide huge dimensions behind its zero: kernels multiply the
+         * other dimensions together (strides, group sizes), and [0, 2^40, 2^40] would overflow
+         * them (found by fuzz_fcn). The product of the nonzero dimensions stays under 2^48. */
+        if (dims[i] > 0 && (fc_mul_size(nonzero, (size_t)dims[i], &nonzero) || nonzero > ((size_t)1 << 48)))
+            return -1;
     }
     *out = n;
     return 0;
