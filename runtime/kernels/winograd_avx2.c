@@ -165,6 +165,16 @@ void fcn_winograd_weights_f2(const float *w, int64_t K, int64_t C, float *u /* 1
 }
 
 /* The run and block structs, and the V/M layouts: winograd.h. */
+
+/* The activations the output transforms apply in registers (others: fcn_act_apply after the
+ * store). */
+static inline __m256 act8(const wino_run *r, __m256 v)
+{
+    if (r->act == FCN_ACT_RELU) return _mm256_max_ps(v, _mm256_setzero_ps());
+    if (r->act == FCN_ACT_CLIP)
+        return _mm256_min_ps(_mm256_max_ps(v, _mm256_set1_ps(r->act_alpha)), _mm256_set1_ps(r->act_beta));
+    return v;
+}
 static void pad_channels(const wino_run *r, int64_t c0, int64_t c1)
 {
     const fcn_wino_plan *p = r->p;
@@ -431,13 +441,7 @@ static void output_transform_f4(const wino_blk *b, int64_t k0, int64_t k1)
                         rows_to_tiles(rv, rt);
                         for (int j = 0; j < 4; j++) y[j] = _mm256_add_ps(y[j], rt[j]);
                     }
-                    for (int j = 0; j < 4; j++) {
-                        __m256 v = y[j];
-                        if (r->act == FCN_ACT_RELU) v = _mm256_max_ps(v, _mm256_setzero_ps());
-                        else if (r->act == FCN_ACT_CLIP)
-                            v = _mm256_min_ps(_mm256_max_ps(v, _mm256_set1_ps(r->act_alpha)), _mm256_set1_ps(r->act_beta));
-                        y[j] = v;
-                    }
+                    for (int j = 0; j < 4; j++) y[j] = act8(r, y[j]);
                     store_tile_row(orow, y, ncols);
                     if (!in_kernel_act)
                         fcn_act_apply(r->act, r->act_alpha, r->act_beta, orow, ncols < 32 ? ncols : 32);
@@ -493,10 +497,7 @@ static void output_transform_f2(const wino_blk *b, int64_t k0, int64_t k1)
                             __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(n - 8 * q)), lane);
                             v = _mm256_add_ps(v, _mm256_maskload_ps(r->residual + (orow - r->out) + 8 * q, mask));
                         }
-                        if (r->act == FCN_ACT_RELU) v = _mm256_max_ps(v, _mm256_setzero_ps());
-                        else if (r->act == FCN_ACT_CLIP)
-                            v = _mm256_min_ps(_mm256_max_ps(v, _mm256_set1_ps(r->act_alpha)), _mm256_set1_ps(r->act_beta));
-                        o[q] = v;
+                        o[q] = act8(r, v);
                     }
                     for (int q = 0; q < 2 && 8 * q < n; q++) {
                         __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(n - 8 * q)), lane);

@@ -164,38 +164,34 @@ static void test_crc_vs_zlib(void **state)
     free(buf);
 }
 
-static void test_winograd_weights_vs_double(void **state)
+/* fn's U_ξ = G g Gᵀ for alpha×alpha positions against the same product in double. */
+static void winograd_weights_vs_double(void (*fn)(const float *, int64_t, int64_t, float *), int alpha,
+                                       const double (*G)[3], double tol)
 {
-    (void)state;
-    if (!simd_ok()) skip();
-    static const double G[6][3] = {
-        { 1.0 / 4, 0, 0 }, { -1.0 / 6, -1.0 / 6, -1.0 / 6 }, { -1.0 / 6, 1.0 / 6, -1.0 / 6 },
-        { 1.0 / 24, 1.0 / 12, 1.0 / 6 }, { 1.0 / 24, -1.0 / 12, 1.0 / 6 }, { 0, 0, 1 },
-    };
     static const int64_t shapes[][2] = { { 1, 1 }, { 3, 7 }, { 2, 8 }, { 5, 13 }, { 16, 16 }, { 4, 37 } };
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
         int64_t K = shapes[s][0], C = shapes[s][1];
         float *w = malloc(sizeof(float) * (size_t)(K * C * 9));
-        float *u = malloc(sizeof(float) * (size_t)(36 * K * C));
+        float *u = malloc(sizeof(float) * (size_t)(alpha * alpha * K * C));
         assert_non_null(w);
         assert_non_null(u);
         for (int64_t i = 0; i < K * C * 9; i++) w[i] = (float)((int32_t)next_u32() % 20000) * 1e-4f;
-        fcn_winograd_weights(w, K, C, u);
+        fn(w, K, C, u);
         for (int64_t k = 0; k < K; k++)
             for (int64_t c = 0; c < C; c++) {
                 const float *g = w + (k * C + c) * 9;
                 double t[6][3];
-                for (int i = 0; i < 6; i++)
+                for (int i = 0; i < alpha; i++)
                     for (int j = 0; j < 3; j++)
                         t[i][j] = G[i][0] * g[j] + G[i][1] * g[3 + j] + G[i][2] * g[6 + j];
-                for (int i = 0; i < 6; i++)
-                    for (int j = 0; j < 6; j++) {
+                for (int i = 0; i < alpha; i++)
+                    for (int j = 0; j < alpha; j++) {
                         double want = t[i][0] * G[j][0] + t[i][1] * G[j][1] + t[i][2] * G[j][2];
-                        double got = u[((int64_t)(i * 6 + j) * K + k) * C + c];
+                        double got = u[((int64_t)(i * alpha + j) * K + k) * C + c];
                         /* float math: a few roundings of values up to |g| ≤ 2 */
-                        if (fabs(got - want) > 2e-6 * (1.0 + fabs(want)))
-                            fail_msg("K %lld C %lld (k %lld c %lld) position %d: %.9g vs %.9g", (long long)K,
-                                     (long long)C, (long long)k, (long long)c, i * 6 + j, got, want);
+                        if (fabs(got - want) > tol * (1.0 + fabs(want)))
+                            fail_msg("alpha %d K %lld C %lld (k %lld c %lld) position %d: %.9g vs %.9g", alpha,
+                                     (long long)K, (long long)C, (long long)k, (long long)c, i * alpha + j, got, want);
                     }
             }
         free(w);
@@ -203,39 +199,17 @@ static void test_winograd_weights_vs_double(void **state)
     }
 }
 
-static void test_winograd_weights_f2_vs_double(void **state)
+static void test_winograd_weights_vs_double(void **state)
 {
     (void)state;
     if (!simd_ok()) skip();
-    static const double G[4][3] = { { 1, 0, 0 }, { 0.5, 0.5, 0.5 }, { 0.5, -0.5, 0.5 }, { 0, 0, 1 } };
-    static const int64_t shapes[][2] = { { 1, 1 }, { 3, 7 }, { 2, 8 }, { 5, 13 }, { 16, 16 }, { 4, 37 } };
-    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
-        int64_t K = shapes[s][0], C = shapes[s][1];
-        float *w = malloc(sizeof(float) * (size_t)(K * C * 9));
-        float *u = malloc(sizeof(float) * (size_t)(16 * K * C));
-        assert_non_null(w);
-        assert_non_null(u);
-        for (int64_t i = 0; i < K * C * 9; i++) w[i] = (float)((int32_t)next_u32() % 20000) * 1e-4f;
-        fcn_winograd_weights_f2(w, K, C, u);
-        for (int64_t k = 0; k < K; k++)
-            for (int64_t c = 0; c < C; c++) {
-                const float *g = w + (k * C + c) * 9;
-                double t[4][3];
-                for (int i = 0; i < 4; i++)
-                    for (int j = 0; j < 3; j++)
-                        t[i][j] = G[i][0] * g[j] + G[i][1] * g[3 + j] + G[i][2] * g[6 + j];
-                for (int i = 0; i < 4; i++)
-                    for (int j = 0; j < 4; j++) {
-                        double want = t[i][0] * G[j][0] + t[i][1] * G[j][1] + t[i][2] * G[j][2];
-                        double got = u[((int64_t)(i * 4 + j) * K + k) * C + c];
-                        if (fabs(got - want) > 1e-6 * (1.0 + fabs(want)))
-                            fail_msg("K %lld C %lld (k %lld c %lld) position %d: %.9g vs %.9g", (long long)K,
-                                     (long long)C, (long long)k, (long long)c, i * 4 + j, got, want);
-                    }
-            }
-        free(w);
-        free(u);
-    }
+    static const double G4[6][3] = {
+        { 1.0 / 4, 0, 0 }, { -1.0 / 6, -1.0 / 6, -1.0 / 6 }, { -1.0 / 6, 1.0 / 6, -1.0 / 6 },
+        { 1.0 / 24, 1.0 / 12, 1.0 / 6 }, { 1.0 / 24, -1.0 / 12, 1.0 / 6 }, { 0, 0, 1 },
+    };
+    static const double G2[4][3] = { { 1, 0, 0 }, { 0.5, 0.5, 0.5 }, { 0.5, -0.5, 0.5 }, { 0, 0, 1 } };
+    winograd_weights_vs_double(fcn_winograd_weights, 6, G4, 2e-6);
+    winograd_weights_vs_double(fcn_winograd_weights_f2, 4, G2, 1e-6);
 }
 
 int main(void)
@@ -245,7 +219,6 @@ int main(void)
         cmocka_unit_test(test_dequant_i8),
         cmocka_unit_test(test_crc_vs_zlib),
         cmocka_unit_test(test_winograd_weights_vs_double),
-        cmocka_unit_test(test_winograd_weights_f2_vs_double),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
