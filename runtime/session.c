@@ -362,6 +362,42 @@ static int fast_prepare_all(fcn_session *s, fc_error *err)
 
 /* ---- plan -------------------------------------------------------------------------------------- */
 
+/* Who makes and who reads each value, for the session's fusions: producer = the first node that
+ * writes it (a fused Add re-lists its conv's output) or -1, uses = how many node inputs read it,
+ * is_io = a graph input or output. */
+typedef struct value_links { int *uses, *producer; char *is_io; } value_links;
+
+static void links_free(value_links *l)
+{
+    free(l->uses);
+    free(l->producer);
+    free(l->is_io);
+}
+
+static int links_build(const fcn_session *s, value_links *l)
+{
+    const fcn_model *m = s->m;
+    int nv = s->n_values;
+    l->uses = calloc((size_t)nv + 1, sizeof(int));
+    l->producer = malloc(sizeof(int) * ((size_t)nv + 1));
+    l->is_io = calloc((size_t)nv + 1, 1);
+    if (!l->uses || !l->producer || !l->is_io) {
+        links_free(l);
+        return -1;
+    }
+    for (int v = 0; v < nv; v++) l->producer[v] = -1;
+    for (uint32_t k = 0; k < m->graph.n_inputs; k++) l->is_io[m->inputs[k]] = 1;
+    for (uint32_t k = 0; k < m->graph.n_outputs; k++) l->is_io[m->outputs[k]] = 1;
+    for (int i = 0; i < s->n_nodes; i++) {
+        const fcn_node *n = &s->nodes[i];
+        for (int k = 0; k < n->n_out; k++)
+            if (l->producer[n->out[k] - s->tensors] < 0) l->producer[n->out[k] - s->tensors] = i;
+        for (int k = 0; k < n->n_in; k++)
+            if (n->in[k]) l->uses[n->in[k] - s->tensors]++;
+    }
+    return 0;
+}
+
 /* Residual fusion: Add(conv(x), r) (same shapes, either order) where the conv's output feeds
  * only this Add and r is ready before the conv runs becomes one conv that writes the Add's
  * output, adding r and applying the Add's activation in its epilogue while the tile is in
@@ -371,20 +407,11 @@ static void fused_noop(fcn_node *n, const fcn_exec *x) { (void)n; (void)x; }
 
 static void fuse_residual_adds(fcn_session *s)
 {
-    const fcn_model *m = s->m;
-    int nv = s->n_values, nn = s->n_nodes;
-    int *uses = calloc((size_t)nv + 1, sizeof(int)), *producer = malloc(sizeof(int) * ((size_t)nv + 1));
-    char *is_io = calloc((size_t)nv + 1, 1);
-    if (!uses || !producer || !is_io) goto out;   /* no fusion: the plain Add still works */
-    for (int v = 0; v < nv; v++) producer[v] = -1;
-    for (uint32_t k = 0; k < m->graph.n_inputs; k++) is_io[m->inputs[k]] = 1;
-    for (uint32_t k = 0; k < m->graph.n_outputs; k++) is_io[m->outputs[k]] = 1;
-    for (int i = 0; i < nn; i++) {
-        const fcn_node *n = &s->nodes[i];
-        for (int k = 0; k < n->n_out; k++) producer[n->out[k] - s->tensors] = i;
-        for (int k = 0; k < n->n_in; k++)
-            if (n->in[k]) uses[n->in[k] - s->tensors]++;
-    }
+    int nn = s->n_nodes;
+    value_links l;
+    if (links_build(s, &l)) return;   /* out of memory: no fusion, the plain Add still works */
+    const int *uses = l.uses, *producer = l.producer;
+    const char *is_io = l.is_io;
     for (int b = 0; b < nn; b++) {
         fcn_node *add = &s->nodes[b];
         if (add->op != FCN_OP_ADD || add->n_in != 2 || add->n_out != 1 || !add->in[0] || !add->in[1]) continue;
@@ -408,10 +435,7 @@ static void fuse_residual_adds(fcn_session *s)
             break;
         }
     }
-out:
-    free(uses);
-    free(producer);
-    free(is_io);
+    links_free(&l);
 }
 
 /* A Concat over the outermost non-unit axis (outer size 1: every input is one contiguous run
@@ -423,21 +447,11 @@ static void concat_noop(fcn_node *n, const fcn_exec *x) { (void)n; (void)x; }
 
 static void plan_concat_views(fcn_session *s, int *alias_of, size_t *alias_off)
 {
-    const fcn_model *m = s->m;
-    int nv = s->n_values, nn = s->n_nodes;
-    int *uses = calloc((size_t)nv + 1, sizeof(int)), *producer = malloc(sizeof(int) * ((size_t)nv + 1));
-    char *is_io = calloc((size_t)nv + 1, 1);
-    if (!uses || !producer || !is_io) goto out;   /* no views: plain copies still work */
-    for (int v = 0; v < nv; v++) producer[v] = -1;
-    for (uint32_t k = 0; k < m->graph.n_inputs; k++) is_io[m->inputs[k]] = 1;
-    for (uint32_t k = 0; k < m->graph.n_outputs; k++) is_io[m->outputs[k]] = 1;
-    for (int i = 0; i < nn; i++) {
-        const fcn_node *n = &s->nodes[i];
-        for (int k = 0; k < n->n_out; k++)
-            if (producer[n->out[k] - s->tensors] < 0) producer[n->out[k] - s->tensors] = i;   /* first writer */
-        for (int k = 0; k < n->n_in; k++)
-            if (n->in[k]) uses[n->in[k] - s->tensors]++;
-    }
+    int nn = s->n_nodes;
+    value_links l;
+    if (links_build(s, &l)) return;   /* out of memory: no views, plain copies still work */
+    const int *uses = l.uses, *producer = l.producer;
+    const char *is_io = l.is_io;
     for (int i = 0; i < nn; i++) {
         fcn_node *n = &s->nodes[i];
         if (n->op != FCN_OP_CONCAT || n->n_out != 1 || n->n_in < 1) continue;
@@ -471,10 +485,7 @@ static void plan_concat_views(fcn_session *s, int *alias_of, size_t *alias_off)
         n->run_fast = concat_noop;
         n->kernel = "view";
     }
-out:
-    free(uses);
-    free(producer);
-    free(is_io);
+    links_free(&l);
 }
 
 static int plan_memory(fcn_session *s, fc_error *err)

@@ -30,20 +30,18 @@ static int64_t now_ns(void)
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-/* Spins while *word == value (and !*stop if stop), at most SPIN_NS. */
-static void spin_while_eq(const uint64_t *word, uint64_t value, const int *stop)
+/* A spin budget: call spin_more() each round of a wait loop; 0 once SPIN_NS have passed. */
+typedef struct spin_budget { unsigned round; int64_t deadline; } spin_budget;
+
+static int spin_more(spin_budget *b)
 {
-    int64_t deadline = 0;
-    for (unsigned i = 0;; i++) {
-        if (__atomic_load_n(word, __ATOMIC_ACQUIRE) != value) return;
-        if (stop && __atomic_load_n(stop, __ATOMIC_ACQUIRE)) return;
-        if ((i & 31) == 0) {
-            int64_t t = now_ns();
-            if (!deadline) deadline = t + SPIN_NS;
-            else if (t > deadline) return;
-        }
-        CPU_RELAX();
+    if ((b->round++ & 31) == 0) {
+        int64_t t = now_ns();
+        if (!b->deadline) b->deadline = t + SPIN_NS;
+        else if (t > b->deadline) return 0;
     }
+    CPU_RELAX();
+    return 1;
 }
 
 struct fcn_threadpool {
@@ -83,7 +81,9 @@ static void *worker_main(void *arg)
     for (;;) {
         if (!p->stop && p->generation == seen) {
             pthread_mutex_unlock(&p->lock);
-            spin_while_eq(&p->generation, seen, &p->stop);
+            spin_budget sb = { 0, 0 };
+            while (__atomic_load_n(&p->generation, __ATOMIC_ACQUIRE) == seen &&
+                   !__atomic_load_n(&p->stop, __ATOMIC_ACQUIRE) && spin_more(&sb)) {}
             pthread_mutex_lock(&p->lock);
         }
         while (!p->stop && p->generation == seen) pthread_cond_wait(&p->wake, &p->lock);
@@ -149,20 +149,6 @@ void fcn_threadpool_destroy(struct fcn_threadpool *p)
     free(p);
 }
 
-/* The caller's wait for the workers, spinning at most SPIN_NS. */
-static void spin_pending(struct fcn_threadpool *p)
-{
-    int64_t deadline = 0;
-    for (unsigned i = 0; __atomic_load_n(&p->pending, __ATOMIC_ACQUIRE) > 0; i++) {
-        if ((i & 31) == 0) {
-            int64_t t = now_ns();
-            if (!deadline) deadline = t + SPIN_NS;
-            else if (t > deadline) return;
-        }
-        CPU_RELAX();
-    }
-}
-
 void fcn_parallel_for(const fcn_exec *x, int64_t n, fcn_range_fn fn, void *ctx)
 {
     if (n <= 0) return;
@@ -187,7 +173,8 @@ void fcn_parallel_for(const fcn_exec *x, int64_t n, fcn_range_fn fn, void *ctx)
     in_job = 1;
     run_chunk(p, 0);
     in_job = 0;
-    spin_pending(p);
+    spin_budget sb = { 0, 0 };
+    while (__atomic_load_n(&p->pending, __ATOMIC_ACQUIRE) > 0 && spin_more(&sb)) {}
     pthread_mutex_lock(&p->lock);
     while (p->pending > 0) pthread_cond_wait(&p->done, &p->lock);
     pthread_mutex_unlock(&p->lock);
