@@ -67,9 +67,12 @@ for run in a b; do
         --threads 1 --batch 8 --profile --json "$T/$run.json" --md "$T/$run.md" --html "$T/$run.html" -- $GB
 done
 if [ ! -f "$T/a.json" ] || [ ! -f "$T/b.json" ]; then finish; fi
-# A rerun is not a regression. The threshold is generous: this runs on a shared 2-core machine
-# where a neighbour's job can slow one run down by tens of percent.
-expect_rc "compare rerun of the same build exits 0" 0 "$FC" compare "$T/a.json" "$T/b.json" --threshold 100
+# A rerun is not a regression. The threshold is generous and times are normalized by each run's
+# FMA probe: this runs on a shared 2-core machine where a neighbour's job can slow a 10 ms
+# benchmark down by more than 2x (seen once at --threshold 100 without --normalize). What this
+# checks is the no-regression path on real reports; detection is tested on fixed data
+# (bench/tests/test_compare.c) and by the CI gate.
+expect_rc "compare rerun of the same build exits 0" 0 "$FC" compare "$T/a.json" "$T/b.json" --threshold 300 --normalize
 expect_rc "compare a file with itself exits 0" 0 "$FC" compare "$T/a.json" "$T/a.json"
 
 inject() { # in out python-expression-on-doc
