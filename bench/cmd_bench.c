@@ -251,6 +251,10 @@ static int add_memory(cJSON *o, const fcn_model *m, const fc_dataset *ds, fc_err
     cJSON *mem = cJSON_AddObjectToObject(o, "memory");
     cJSON_AddNumberToObject(mem, "session_ms", (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) * 1e-6);
     cJSON_AddNumberToObject(mem, "arena_bytes", (double)fcn_session_arena_bytes(s));
+    size_t peak_live = 0, bound = 0;
+    fcn_session_plan_stats(s, &peak_live, &bound);
+    cJSON_AddNumberToObject(mem, "arena_bound_bytes", (double)bound);   /* two largest live tensors */
+    cJSON_AddNumberToObject(mem, "input_bytes", (double)fcn_session_input_bytes(s));
     cJSON_AddNumberToObject(mem, "packed_bytes", (double)fcn_session_packed_bytes(s));
     cJSON_AddNumberToObject(mem, "macs_per_image", (double)fcn_session_total_macs(s));
     add_num_or_null(mem, "peak_rss_bytes", peak_rss_bytes());

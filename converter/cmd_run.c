@@ -210,13 +210,15 @@ static void print_profile(const fcn_session *s)
                info.last_ms, total > 0 ? 100.0 * info.last_ms / total : 0.0, (unsigned long long)info.macs);
     }
     printf("%-32s %-18s %-14s %10.4f\n", "total", "", "", total);
-    /* the memory plan: the arena holds every activation and kernel scratch buffer; peak live is
-     * the most bytes alive at one step, the bound the largest sum of the two largest tensors
-     * alive at one step (a chain needs exactly that; a residual branch keeps a third alive) */
+    /* the memory plan: the arena holds every intermediate tensor, the outputs and the kernels'
+     * scratch (the inputs have buffers of their own); peak live is the most arena bytes in use
+     * at one step; the bound is the graph's: the largest sum of the two largest tensors alive at
+     * one step (a chain of layers needs exactly that) */
     size_t peak = 0, two = 0;
     fcn_session_plan_stats(s, &peak, &two);
-    printf("memory plan: arena %.2f MB, peak live %.2f MB, two largest live tensors %.2f MB "
-           "(arena/bound %.2f)\n", (double)fcn_session_arena_bytes(s) / 1e6, (double)peak / 1e6, (double)two / 1e6,
+    printf("memory plan: arena %.2f MB (peak in use %.2f MB; inputs %.2f MB apart), two largest live tensors "
+           "%.2f MB (arena/bound %.2f)\n", (double)fcn_session_arena_bytes(s) / 1e6, (double)peak / 1e6,
+           (double)fcn_session_input_bytes(s) / 1e6, (double)two / 1e6,
            two ? (double)fcn_session_arena_bytes(s) / (double)two : 0.0);
     free(rows);
 }

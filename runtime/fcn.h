@@ -77,9 +77,12 @@ const void *fcn_session_output(const fcn_session *s, int i, fcn_shape *shape, in
 int fcn_session_find_output(const fcn_session *s, const char *name);   /* -1 if absent */
 int fcn_session_find_input(const fcn_session *s, const char *name);
 
-size_t fcn_session_arena_bytes(const fcn_session *s);   /* activation arena of the plan */
+/* The activation arena: every intermediate tensor, the outputs and the kernels' scratch. */
+size_t fcn_session_arena_bytes(const fcn_session *s);
+size_t fcn_session_input_bytes(const fcn_session *s);   /* the inputs' own buffers, outside the arena */
 size_t fcn_session_packed_bytes(const fcn_session *s);  /* expanded/packed weight copies */
-/* Sum over plan steps of max(live bytes), and the bound "two largest live tensors per step". */
+/* The most arena bytes in use at one step, and the graph's bound: the largest sum, over steps,
+ * of the two largest tensors alive at that step (inputs included, no scratch, no in-place). */
 void fcn_session_plan_stats(const fcn_session *s, size_t *peak_live, size_t *two_largest_bound);
 
 typedef struct fcn_node_info {

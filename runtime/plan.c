@@ -25,19 +25,10 @@ static int by_offset(const void *a, const void *b)
     return (x->offset > y->offset) - (x->offset < y->offset);
 }
 
-int fcn_plan_place(fcn_plan_item *items, int n, size_t *arena_bytes)
+/* Places items in `order` (each at the lowest offset clear of the placed items it shares a
+ * step with): the arena size, offsets written to the items. */
+static size_t place_in_order(fcn_plan_item **order, fcn_plan_item **overlap, int n)
 {
-    *arena_bytes = 0;
-    if (n <= 0) return 0;
-    fcn_plan_item **order = malloc(sizeof(*order) * (size_t)n);
-    fcn_plan_item **overlap = malloc(sizeof(*overlap) * (size_t)n);
-    if (!order || !overlap) {
-        free(order);
-        free(overlap);
-        return -1;
-    }
-    for (int i = 0; i < n; i++) order[i] = &items[i];
-    qsort(order, (size_t)n, sizeof *order, by_size_desc);
     size_t total = 0;
     for (int i = 0; i < n; i++) {
         fcn_plan_item *it = order[i];
@@ -56,10 +47,77 @@ int fcn_plan_place(fcn_plan_item *items, int n, size_t *arena_bytes)
         it->offset = off;
         if (off + it->size > total) total = off + it->size;
     }
+    return total;
+}
+
+int fcn_plan_place(fcn_plan_item *items, int n, size_t *arena_bytes)
+{
+    *arena_bytes = 0;
+    if (n <= 0) return 0;
+    fcn_plan_item **order = malloc(sizeof(*order) * (size_t)n);
+    fcn_plan_item **overlap = malloc(sizeof(*overlap) * (size_t)n);
+    size_t *best = malloc(sizeof(size_t) * (size_t)n);
+    if (!order || !overlap || !best) {
+        free(order);
+        free(overlap);
+        free(best);
+        return -1;
+    }
+    for (int i = 0; i < n; i++) order[i] = &items[i];
+    qsort(order, (size_t)n, sizeof *order, by_size_desc);
+    size_t total = place_in_order(order, overlap, n);
+    /* Then the buffers not marked late (tensors) first, the late ones (kernel scratch, alive
+     * one step) into the gaps they leave; the smaller arena wins. The session sizes scratch
+     * to fit the largest gap the tensors leave alone (fcn_plan_largest_gap), and this order
+     * keeps that promise: the tensors land where they did alone, each scratch in its gap. */
+    int k = 0, any_late = 0;
+    for (int i = 0; i < n; i++) any_late |= items[i].late != 0;
+    if (any_late) {
+        for (int i = 0; i < n; i++) best[i] = items[i].offset;
+        memcpy(overlap, order, sizeof(*order) * (size_t)n);   /* free until place_in_order */
+        for (int pass = 0; pass < 2; pass++)
+            for (int i = 0; i < n; i++)
+                if ((overlap[i]->late != 0) == (pass == 1)) order[k++] = overlap[i];
+        size_t second = place_in_order(order, overlap, n);
+        if (second < total) total = second;
+        else
+            for (int i = 0; i < n; i++) items[i].offset = best[i];
+    }
     free(order);
     free(overlap);
+    free(best);
     *arena_bytes = total;
     return 0;
+}
+
+size_t fcn_plan_largest_gap(const fcn_plan_item *items, int n, int first, int last, size_t limit)
+{
+    /* walk up from 0 over the items sharing a step with [first, last] */
+    size_t best = 0, at = 0;
+    for (;;) {
+        size_t next = limit, end = at;
+        int found = 0;
+        for (int i = 0; i < n; i++) {
+            const fcn_plan_item *o = &items[i];
+            if (o->first > last || first > o->last) continue;
+            if (o->offset + o->size <= at) continue;   /* wholly below: seen */
+            if (o->offset <= at) {                      /* covers `at`: skip past it */
+                if (o->offset + o->size > end) end = o->offset + o->size;
+                found = 1;
+            } else if (o->offset < next) {
+                next = o->offset;
+            }
+        }
+        if (found) {
+            at = end;
+            continue;
+        }
+        if (next > limit) next = limit;
+        if (next > at && next - at > best) best = next - at;
+        if (next >= limit) break;
+        at = next;
+    }
+    return best;
 }
 
 void fcn_plan_stats(const fcn_plan_item *items, int n, int first_step, int last_step, size_t *peak_live,

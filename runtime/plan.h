@@ -9,11 +9,14 @@ typedef struct fcn_plan_item {
     int first, last;               /* live over steps [first, last] */
     size_t size;                   /* bytes, a multiple of 64 */
     size_t offset;                 /* set by fcn_plan_place, a multiple of 64 */
+    int late;                      /* may go into the gaps of the others (kernel scratch) */
 } fcn_plan_item;
 
 /* Assigns offsets so that items alive at the same step never overlap; returns the arena size.
- * -1 on out of memory. */
+ * Tries largest-first, and non-late before late items, keeping the smaller. -1 on out of memory. */
 int fcn_plan_place(fcn_plan_item *items, int n, size_t *arena_bytes);
+/* The largest free run in [0, limit) at steps [first, last] among the n placed items. */
+size_t fcn_plan_largest_gap(const fcn_plan_item *items, int n, int first, int last, size_t limit);
 /* Max over steps of the live bytes, and of the two largest live items. */
 void fcn_plan_stats(const fcn_plan_item *items, int n, int first_step, int last_step, size_t *peak_live,
                     size_t *two_largest);

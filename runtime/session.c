@@ -30,6 +30,9 @@ struct fcn_session {
     uint8_t *arena;                /* 64-byte aligned, inside arena_block */
     void *arena_block;
     size_t arena_bytes, peak_live, two_largest;
+    void *input_block;             /* the graph inputs' buffers, outside the arena */
+    size_t input_bytes;
+    int *fused_res;                /* per node: [2i] residual value fused into conv i, [2i+1] its Add; -1 */
     struct fcn_threadpool *pool;
     int nthreads;
     int profile;
@@ -412,6 +415,12 @@ static void fuse_residual_adds(fcn_session *s)
     if (links_build(s, &l)) return;   /* out of memory: no fusion, the plain Add still works */
     const int *uses = l.uses, *producer = l.producer;
     const char *is_io = l.is_io;
+    s->fused_res = malloc(sizeof(int) * 2 * ((size_t)nn + 1));
+    if (!s->fused_res) {
+        links_free(&l);
+        return;
+    }
+    for (int i = 0; i < 2 * nn; i++) s->fused_res[i] = -1;
     for (int b = 0; b < nn; b++) {
         fcn_node *add = &s->nodes[b];
         if (add->op != FCN_OP_ADD || add->n_in != 2 || add->n_out != 1 || !add->in[0] || !add->in[1]) continue;
@@ -430,6 +439,8 @@ static void fuse_residual_adds(fcn_session *s)
             if (conv->op != FCN_OP_CONV || conv->n_out != 1 || pr >= a) continue;
             if (!fcn_fast_conv_fuse_residual(conv, r, add->act, add->act_alpha, add->act_beta)) continue;
             conv->out[0] = add->out[0];
+            s->fused_res[2 * a] = (int)(r - s->tensors);
+            s->fused_res[2 * a + 1] = b;
             add->run_fast = fused_noop;
             add->kernel = "fused";
             break;
@@ -488,6 +499,67 @@ static void plan_concat_views(fcn_session *s, int *alias_of, size_t *alias_off)
     links_free(&l);
 }
 
+/* In-place residuals: a conv with a fused residual Add writes its output over the residual's
+ * buffer when nothing reads the residual once the conv starts (the Add was its last use) — the
+ * epilogue reads each residual element right before writing the same element, and a GEMM whose
+ * C already holds it accumulates onto it. The block's input, its branch and its output were
+ * three live tensors; now two. Chains (ResNet's identity blocks) share one buffer. */
+static void plan_residual_in_place(fcn_session *s, const int *first, int *last, int *alias_of, size_t *alias_off)
+{
+    int nn = s->n_nodes;
+    if (!s->fused_res) return;
+    value_links l;
+    if (links_build(s, &l)) return;
+    for (int a = 0; a < nn; a++) {
+        int rv = s->fused_res[2 * a], b = s->fused_res[2 * a + 1];
+        if (rv < 0) continue;
+        const fcn_node *conv = &s->nodes[a];
+        int y = (int)(conv->out[0] - s->tensors);
+        const fcn_tensor *r = &s->tensors[rv];
+        if (l.is_io[rv] || r->is_const || alias_of[y] >= 0 || first[y] != a || r->nbytes != conv->out[0]->nbytes ||
+            first[rv] == -2)
+            continue;
+        int ok = 1;
+        for (int k = 0; k < conv->n_in && ok; k++) ok = conv->in[k] != r;
+        /* no reader of r from the conv on, but the Add */
+        for (int i = a; i < nn && ok; i++) {
+            if (i == b) continue;
+            for (int k = 0; k < s->nodes[i].n_in && ok; k++) ok = s->nodes[i].in[k] != r;
+        }
+        if (!ok) continue;
+        int root = rv;
+        size_t off = 0;
+        while (alias_of[root] >= 0) {
+            off += alias_off[root];
+            root = alias_of[root];
+        }
+        alias_of[y] = root;
+        alias_off[y] = off;
+        if (last[root] < last[y]) last[root] = last[y];
+    }
+    links_free(&l);
+}
+
+/* Kernel scratch within the bound: the tensors (items[0, n_tensors)) are placed alone, then
+ * each node whose scratch is larger than the largest gap they leave at its step, below the
+ * graph's two-largest bound, is asked to fit its scratch in that gap (Winograd: smaller
+ * blocks of tile rows; a VGG-11 layer at 112×112 held 25 MB of whole-map V and M). The
+ * scratch items get their new sizes (the caller places all items again: the tensors' offsets
+ * here are from placing them alone); 0, or -1 on out of memory. */
+static int fit_scratch(fcn_session *s, fcn_plan_item *items, int n_tensors, int n_items)
+{
+    size_t tensors_arena;
+    if (fcn_plan_place(items, n_tensors, &tensors_arena)) return -1;
+    size_t limit = tensors_arena > s->two_largest ? tensors_arena : s->two_largest;
+    for (int k = n_tensors; k < n_items; k++) {
+        size_t gap = fcn_plan_largest_gap(items, n_tensors, items[k].first, items[k].last, limit);
+        if (items[k].size <= gap) continue;
+        size_t after = ALIGN64(fcn_fast_conv_fit_scratch(&s->nodes[items[k].id - s->n_values], gap));
+        if (after < items[k].size) items[k].size = after;
+    }
+    return 0;
+}
+
 static int plan_memory(fcn_session *s, fc_error *err)
 {
     const fcn_model *m = s->m;
@@ -505,10 +577,7 @@ static int plan_memory(fcn_session *s, fc_error *err)
     for (int v = 0; v < nv; v++) alias_of[v] = -1;
     plan_concat_views(s, alias_of, alias_off);
     for (int v = 0; v < nv; v++) first[v] = last[v] = -2;   /* -2: no buffer */
-    for (uint32_t k = 0; k < m->graph.n_inputs; k++) {
-        first[m->inputs[k]] = -1;
-        last[m->inputs[k]] = nn - 1;   /* inputs are never overwritten */
-    }
+    for (uint32_t k = 0; k < m->graph.n_inputs; k++) first[m->inputs[k]] = last[m->inputs[k]] = -1;
     for (int i = 0; i < nn; i++) {
         const fcn_node *n = &s->nodes[i];
         for (int k = 0; k < n->n_out; k++) {
@@ -524,24 +593,62 @@ static int plan_memory(fcn_session *s, fc_error *err)
         }
     }
     for (uint32_t k = 0; k < m->graph.n_outputs; k++) last[m->outputs[k]] = nn - 1;
+
+    /* The bound the plan is measured against, from the graph alone: at each step, the two
+     * largest tensors alive then (inputs until their last reader; no views, no in-place, no
+     * scratch). A chain of layers needs exactly that much. */
+    int n_items = 0;
+    for (int v = 0; v < nv; v++) {
+        if (first[v] == -2 || s->tensors[v].is_const) continue;
+        items[n_items++] = (fcn_plan_item){ v, first[v], last[v], ALIGN64(s->tensors[v].nbytes ? s->tensors[v].nbytes : 1), 0, 0 };
+    }
+    fcn_plan_stats(items, n_items, -1, nn - 1, NULL, &s->two_largest);
+
+    /* Graph inputs get buffers of their own: set once, they stay valid for every run. */
+    s->input_bytes = 0;
+    for (uint32_t k = 0; k < m->graph.n_inputs; k++) {
+        int v = (int)m->inputs[k];
+        if (first[v] != -1) continue;   /* listed twice */
+        first[v] = last[v] = -3;
+        s->input_bytes += ALIGN64(s->tensors[v].nbytes ? s->tensors[v].nbytes : 1);
+    }
+    s->input_block = aligned_alloc(64, s->input_bytes ? s->input_bytes : 64);
+    if (!s->input_block) {
+        fc_fail(err, FC_ENOMEM, "%s: out of memory for the inputs", m->name);
+        goto out;
+    }
+    memset(s->input_block, 0, s->input_bytes ? s->input_bytes : 64);
+    size_t in_off = 0;
+    for (uint32_t k = 0; k < m->graph.n_inputs; k++) {
+        int v = (int)m->inputs[k];
+        if (first[v] != -3) continue;
+        first[v] = last[v] = -2;
+        s->tensors[v].data = (uint8_t *)s->input_block + in_off;
+        in_off += ALIGN64(s->tensors[v].nbytes ? s->tensors[v].nbytes : 1);
+    }
+
+    plan_residual_in_place(s, first, last, alias_of, alias_off);
     /* a view's writes start the life of the buffer it is a slice of */
     for (int v = 0; v < nv; v++)
         if (alias_of[v] >= 0 && first[v] < first[alias_of[v]]) first[alias_of[v]] = first[v];
 
-    int n_items = 0;
+    n_items = 0;
     for (int v = 0; v < nv; v++) {
         if (first[v] == -2 || s->tensors[v].is_const || alias_of[v] >= 0) continue;
-        items[n_items++] = (fcn_plan_item){ v, first[v], last[v], ALIGN64(s->tensors[v].nbytes ? s->tensors[v].nbytes : 1), 0 };
+        items[n_items++] = (fcn_plan_item){ v, first[v], last[v], ALIGN64(s->tensors[v].nbytes ? s->tensors[v].nbytes : 1), 0, 0 };
     }
+    int n_tensors = n_items;
     for (int i = 0; i < nn; i++) {
         if (s->nodes[i].scratch_bytes == 0) continue;
-        items[n_items++] = (fcn_plan_item){ nv + i, i, i, ALIGN64(s->nodes[i].scratch_bytes), 0 };
+        items[n_items++] = (fcn_plan_item){ nv + i, i, i, ALIGN64(s->nodes[i].scratch_bytes), 0, 1 };
     }
-    if (fcn_plan_place(items, n_items, &s->arena_bytes)) {
+    if (fcn_plan_place(items, n_items, &s->arena_bytes) ||
+        (s->arena_bytes > s->two_largest &&
+         (fit_scratch(s, items, n_tensors, n_items) < 0 || fcn_plan_place(items, n_items, &s->arena_bytes)))) {
         fc_fail(err, FC_ENOMEM, "%s: out of memory planning", m->name);
         goto out;
     }
-    fcn_plan_stats(items, n_items, -1, nn - 1, &s->peak_live, &s->two_largest);
+    fcn_plan_stats(items, n_items, -1, nn - 1, &s->peak_live, NULL);
     /* A few-KB model can declare shapes needing terabytes: refuse before allocating. */
     if (s->arena_bytes > fc_limits_current.max_arena_bytes) {
         fc_fail(err, FC_EINPUT, "%s: the activations need a %zu-byte arena at these shapes, over the limit of %llu "
@@ -681,6 +788,8 @@ void fcn_session_destroy(fcn_session *s)
     free(s->io);
     free(s->last_ms);
     free(s->arena_block);
+    free(s->input_block);
+    free(s->fused_res);
     free(s);
 }
 
@@ -771,6 +880,7 @@ int fcn_session_find_input(const fcn_session *s, const char *name)
 
 size_t fcn_session_arena_bytes(const fcn_session *s) { return s->arena_bytes; }
 size_t fcn_session_packed_bytes(const fcn_session *s) { return s->packed_bytes; }
+size_t fcn_session_input_bytes(const fcn_session *s) { return s->input_bytes; }
 
 void fcn_session_plan_stats(const fcn_session *s, size_t *peak_live, size_t *two_largest_bound)
 {

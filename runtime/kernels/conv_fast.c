@@ -59,6 +59,10 @@ static void run_gemm(fcn_node *n, const fcn_exec *x)
     int64_t cg = cf->C / cf->group, kg = cf->K / cf->group;
     int pointwise = cf->kh == 1 && cf->kw == 1 && cf->sh == 1 && cf->sw == 1 &&
                     cf->ph == 0 && cf->pw == 0 && cf->Ho == cf->H && cf->Wo == cf->W;
+    /* the session may plan the output over the residual (it dies here): then the residual is
+     * already in C and the product accumulates onto it */
+    const float *res = cf->residual ? cf->residual->data : NULL;
+    int in_place = res == out;
     for (int64_t b = 0; b < cf->N; b++) {
         for (int64_t g = 0; g < cf->group; g++) {
             const float *img = in + (b * cf->C + g * cg) * cf->H * cf->W;
@@ -73,8 +77,8 @@ static void run_gemm(fcn_node *n, const fcn_exec *x)
                 .c = out + (b * cf->K + g * kg) * cf->Ho * cf->Wo,
                 .ldc = cf->Ho * cf->Wo,
                 .bias = cf->bias ? cf->bias + g * kg : NULL,
-                .residual = cf->residual ? (const float *)cf->residual->data + (b * cf->K + g * kg) * cf->Ho * cf->Wo
-                                         : NULL,
+                .residual = res && !in_place ? res + (b * cf->K + g * kg) * cf->Ho * cf->Wo : NULL,
+                .c_is_addend = in_place,
                 .act = n->act, .act_alpha = n->act_alpha, .act_beta = n->act_beta,
                 .scratch = n->scratch, .ukernel = cf->ukernel, .mr = cf->mr,
             };
@@ -130,7 +134,7 @@ static void dw_range(void *vctx, int64_t begin, int64_t end, int tid)
             .sh = cf->sh, .sw = cf->sw, .ph = cf->ph, .pw = cf->pw, .dh = cf->dh, .dw = cf->dw,
             .act = t->n->act, .act_alpha = t->n->act_alpha, .act_beta = t->n->act_beta,
         };
-        a.work = (float *)t->n->scratch + (size_t)tid * cf->dw_work;
+        a.work = cf->dw_work ? (float *)t->n->scratch + (size_t)tid * cf->dw_work : NULL;
         fcn_dwconv_avx2(&a, c0, c1);
         i = b * cf->C + c1;
     }
@@ -165,6 +169,17 @@ int fcn_fast_conv_fuse_residual(fcn_node *n, const fcn_tensor *residual, int act
     n->act_alpha = alpha;
     n->act_beta = beta;
     return 1;
+}
+
+/* ---- memory budget ------------------------------------------------------------------ */
+size_t fcn_fast_conv_fit_scratch(fcn_node *n, size_t budget)
+{
+    conv_fast *cf = n->run_fast == run_wino ? n->fast : NULL;
+    if (!cf || n->scratch_bytes <= budget) return n->scratch_bytes;
+    int threads = n->nthreads > 0 ? n->nthreads : 1;
+    if (fcn_winograd_size(&cf->wino, threads, budget / sizeof(float)) == 0)
+        n->scratch_bytes = cf->wino.scratch_floats * sizeof(float);
+    return n->scratch_bytes;
 }
 
 /* ---- prepare ------------------------------------------------------------------------ */

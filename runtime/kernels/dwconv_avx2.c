@@ -25,8 +25,16 @@ static int64_t work_rows(const fcn_dw_args *a)
     return need > img ? need : img;
 }
 
+static int dw3_avx512(const fcn_dw_args *a)
+{
+    return a->kh == 3 && a->kw == 3 && a->dh == 1 && a->dw == 1 && (a->sw == 1 || a->sw == 2) && a->sh == a->sw &&
+           fcn_avx512_enabled();
+}
+
 size_t fcn_dw_work_floats(const fcn_dw_args *a)
 {
+    /* fcn_dw3x3_avx512 reads a shared zero row up to FCN_DW_ZERO_ROW wide: no scratch */
+    if (dw3_avx512(a) && a->W <= FCN_DW_ZERO_ROW) return 0;
     /* the padded plane, or the zero row of fcn_dw3x3_avx512 */
     size_t plane = (size_t)(work_rows(a) * work_cols(a)) + 16, row = (size_t)a->W + 16;
     return plane > row ? plane : row;
@@ -89,8 +97,7 @@ static void dw3x3_plane(const fcn_dw_args *a, const float *P, int64_t cols, cons
 
 void fcn_dwconv_avx2(const fcn_dw_args *a, int64_t c0, int64_t c1)
 {
-    int dw3 = a->kh == 3 && a->kw == 3 && a->dh == 1 && a->dw == 1 && (a->sw == 1 || a->sw == 2) && a->sh == a->sw;
-    if (dw3 && fcn_avx512_enabled()) {
+    if (dw3_avx512(a)) {
         fcn_dw3x3_avx512(a, c0, c1);
         return;
     }

@@ -181,9 +181,14 @@ AVX512 static void plane_flat(const fcn_dw_args *a, const float *in, const __mma
 
 AVX512 void fcn_dw3x3_avx512(const fcn_dw_args *a, int64_t c0, int64_t c1)
 {
-    /* the zero row stands for input rows in the padding; masks keep its reads within W */
-    float *zero = a->work;
-    memset(zero, 0, sizeof(float) * (size_t)a->W);
+    /* the zero row stands for input rows in the padding; masks keep its reads within W. Rows
+     * up to FCN_DW_ZERO_ROW floats read a shared zero block, wider ones the work buffer. */
+    static const float zero_row[FCN_DW_ZERO_ROW];
+    const float *zero = zero_row;
+    if (a->W > FCN_DW_ZERO_ROW) {
+        memset(a->work, 0, sizeof(float) * (size_t)a->W);
+        zero = a->work;
+    }
     int vec_act = a->act == FCN_ACT_NONE || a->act == FCN_ACT_RELU || a->act == FCN_ACT_CLIP;
     int act = vec_act ? a->act : FCN_ACT_NONE;
     const __m512 vlo = _mm512_set1_ps(a->act == FCN_ACT_RELU ? 0.0f : a->act_alpha),

@@ -80,6 +80,7 @@ typedef struct fcn_gemm {
     int64_t ldc;
     const float *bias;             /* per row, or NULL */
     const float *residual;         /* added before the activation (same layout as c), or NULL */
+    int c_is_addend;               /* c already holds a residual to add to (in place: c += A·B) */
     int act; float act_alpha, act_beta;
     float *scratch;                /* FCN_KC*FCN_NC floats per thread */
     fcn_ukernel_fn ukernel;
@@ -119,15 +120,17 @@ typedef struct fcn_dw_args {
     const float *in; float *out; const float *w; const float *bias;
     int64_t H, W, Ho, Wo, kh, kw, sh, sw, ph, pw, dh, dw;
     int act; float act_alpha, act_beta;
-    float *work;                   /* AVX2 twin: fcn_dw_work_floats(a) floats, 32-byte aligned */
+    float *work;                   /* fcn_dw_work_floats(a) floats (maybe 0), 32-byte aligned */
 } fcn_dw_args;
 void fcn_dwconv_ref(const fcn_dw_args *a, int64_t c0, int64_t c1);
 void fcn_dwconv_avx2(const fcn_dw_args *a, int64_t c0, int64_t c1);
 size_t fcn_dw_work_floats(const fcn_dw_args *a);
 /* 3×3, dilation-1, stride-1 or -2 (sh == sw) depthwise conv with AVX-512, any padding and
  * activation: 16 columns per zmm, two output rows per pass, read straight from the input (the
- * padding is masked-off lanes; no plane copy). a->work needs only a zero row of W floats.
- * Called by fcn_dwconv_avx2 when fcn_avx512_enabled(). */
+ * padding is masked-off lanes; no plane copy). a->work is used only for rows wider than
+ * FCN_DW_ZERO_ROW floats, as a zero row of W floats. Called by fcn_dwconv_avx2 when
+ * fcn_avx512_enabled(). */
+#define FCN_DW_ZERO_ROW 4096
 void fcn_dw3x3_avx512(const fcn_dw_args *a, int64_t c0, int64_t c1);
 
 /* Fast paths installed by fcn_fast_prepare (select.c). Each returns 1 if installed, 0 if
@@ -140,5 +143,9 @@ int fcn_fast_pool_prepare(fcn_node *n, fc_error *err);   /* MaxPool, GlobalAvera
  * conv's fast path can do it (it then writes where it was told, the caller rewires outputs),
  * 0 otherwise (nothing changed). */
 int fcn_fast_conv_fuse_residual(fcn_node *n, const fcn_tensor *residual, int act, float alpha, float beta);
+/* Lowers a fast conv's scratch to at most `budget` bytes where its algorithm can (Winograd:
+ * smaller blocks of tile rows, each streaming the transformed weights once more); returns the
+ * node's scratch_bytes after. */
+size_t fcn_fast_conv_fit_scratch(fcn_node *n, size_t budget);
 
 #endif

@@ -226,7 +226,8 @@ static void gemm_tile(const fcn_gemm *g, int64_t n0, int64_t nc, int64_t p0, int
                     .act = in_kernel_act ? g->act : FCN_ACT_NONE, .lo = g->act_alpha, .hi = g->act_beta,
                 };
                 g->ukernel(kc, ap, bpack + (j0 / FCN_NR) * kc * FCN_NR,
-                           g->c + m0 * g->ldc + n0 + j0, g->ldc, mrows, nr, k0 > 0, last ? &ep : NULL);
+                           g->c + m0 * g->ldc + n0 + j0, g->ldc, mrows, nr, k0 > 0 || g->c_is_addend,
+                           last ? &ep : NULL);
             }
         }
     }
@@ -235,7 +236,8 @@ static void gemm_tile(const fcn_gemm *g, int64_t n0, int64_t nc, int64_t p0, int
         for (int64_t m = p0 * mr; m < m_end; m++) {
             float *row = g->c + m * g->ldc + n0;
             for (int64_t j = 0; j < nc; j++)
-                row[j] = (g->bias ? g->bias[m] : 0.0f) + (g->residual ? g->residual[m * g->ldc + n0 + j] : 0.0f);
+                row[j] = (g->c_is_addend ? row[j] : 0.0f) + (g->bias ? g->bias[m] : 0.0f) +
+                         (g->residual ? g->residual[m * g->ldc + n0 + j] : 0.0f);
             fcn_act_apply(g->act, g->act_alpha, g->act_beta, row, nc);
         }
         return;

@@ -24,6 +24,87 @@ static int64_t odd_lines(int64_t n)
 
 
 
+/* The block height that splits `rows_cap` or fewer tile rows a block most evenly over the
+ * threads (threads take contiguous runs of blocks), and its load (1 = even). */
+static int64_t balanced_rows(int64_t tiles_y, int64_t rows_cap, int nthreads, double *load_out)
+{
+    int64_t best = rows_cap;
+    double best_load = 1e30;
+    for (int64_t h = rows_cap; h >= 1; h--) {
+        int64_t nb = (tiles_y + h - 1) / h, most = 0;
+        for (int t = 0; t < nthreads; t++) {
+            int64_t b0 = nb * t / nthreads, b1 = nb * (t + 1) / nthreads;
+            int64_t r0 = b0 * h, r1 = b1 * h < tiles_y ? b1 * h : tiles_y;
+            if (r1 - r0 > most) most = r1 - r0;
+        }
+        double load = (double)most * (double)nthreads / (double)tiles_y;
+        if (load < best_load - 1e-9) { best_load = load; best = h; }
+    }
+    *load_out = best_load;
+    return best;
+}
+
+static void size_blocks(fcn_wino_plan *p, int nthreads, int64_t block_rows)
+{
+    p->block_rows = block_rows;
+    p->blocks = (p->tiles_y + p->block_rows - 1) / p->block_rows;
+    int64_t block_tiles = p->block_rows * p->tiles_x, panels = (block_tiles + 15) / 16;
+    p->m_ld = panels * 16;
+    p->v_stride = odd_lines(panels * 16 * p->C);
+    p->m_stride = odd_lines(p->K * p->m_ld);
+    p->v_floats = round16((size_t)(p->P * p->v_stride) + 16);
+    p->m_floats = round16((size_t)(p->P * p->m_stride) + 16);
+    /* Blocked: the padded input (read by every block), then V and M per thread. Unblocked: V,
+     * then M over the padded input, which is dead once V is made (phase_input runs to the end
+     * before phase_gemms writes M): for a 28×28×128 layer 2.4 MB instead of 2.9 MB. */
+    if (p->blocks > 1)
+        p->scratch_floats = p->pad_floats + (size_t)nthreads * (p->v_floats + p->m_floats);
+    else
+        p->scratch_floats = p->v_floats + (p->pad_floats > p->m_floats ? p->pad_floats : p->m_floats);
+}
+
+int fcn_winograd_size(fcn_wino_plan *p, int nthreads, size_t max_scratch_floats)
+{
+    if (nthreads < 1) nthreads = 1;
+    const int P = p->P;
+    const double C = (double)p->C, K = (double)p->K;
+    /* Blocks of tile rows: when U is small enough to stay in L2 next to them, V and M are made
+     * for WINO_BLOCK_BYTES worth of tiles at a time instead of for the whole map (which, for a
+     * 56×56×64 layer, is 1.8 MB each way and went through L3 three times). With a large U the
+     * map is one block: every block streams all of U again. */
+    int64_t rows = p->tiles_y;
+    if ((double)P * K * C * 4.0 <= WINO_BLOCK_U_BYTES) {
+        double row_bytes = (double)P * (C + K) * (double)p->tiles_x * 4.0;
+        rows = (int64_t)(WINO_BLOCK_BYTES / row_bytes);
+        int64_t balance = (p->tiles_y + 2 * nthreads - 1) / (2 * nthreads);   /* >= 2 blocks a thread */
+        if (rows > balance) rows = balance;
+        if (rows < 1) rows = 1;
+        /* the block height (at most `rows`) whose split is most even; when none is within 8 %
+         * (7 tile rows on 2 threads: 4 | 3), the unblocked phases, split by channels and
+         * positions, balance better */
+        if (nthreads > 1) {
+            double load;
+            int64_t h = balanced_rows(p->tiles_y, rows, nthreads, &load);
+            rows = load <= 1.08 ? h : p->tiles_y;
+        }
+        if (rows > p->tiles_y) rows = p->tiles_y;
+    }
+    size_blocks(p, nthreads, rows);
+    if (max_scratch_floats == 0 || p->scratch_floats <= max_scratch_floats) return 0;
+    /* Over the caller's memory budget: the tallest blocks that fit, evenly split if possible
+     * (each block streams U once more; see fcn_fast_conv_fit_scratch). */
+    for (int64_t cap = rows < p->tiles_y ? rows : p->tiles_y - 1; cap >= 1; cap--) {
+        double load = 1.0;
+        int64_t h = nthreads > 1 ? balanced_rows(p->tiles_y, cap, nthreads, &load) : cap;
+        size_blocks(p, nthreads, h);
+        if (p->scratch_floats <= max_scratch_floats) return 0;
+        size_blocks(p, nthreads, cap);
+        if (p->scratch_floats <= max_scratch_floats) return 0;
+    }
+    size_blocks(p, nthreads, rows);
+    return -1;
+}
+
 int fcn_winograd_plan(fcn_wino_plan *p, int m, const float *w, int64_t C, int64_t H, int64_t W,
                       int64_t K, int64_t Ho, int64_t Wo, int64_t ph, int64_t pw, int nthreads)
 {
@@ -43,45 +124,7 @@ int fcn_winograd_plan(fcn_wino_plan *p, int m, const float *w, int64_t C, int64_
     p->Hp = m * p->tiles_y + 2;
     p->Wp = m * ((p->tiles_x + lanes - 1) / lanes * lanes) + 2;
     p->pad_floats = round16((size_t)(C * p->Hp * p->Wp));
-    /* Blocks of tile rows: when U is small enough to stay in L2 next to them, V and M are made
-     * for WINO_BLOCK_BYTES worth of tiles at a time instead of for the whole map (which, for a
-     * 56×56×64 layer, is 1.8 MB each way and went through L3 three times). With a large U the
-     * map is one block: every block streams all of U again. */
-    p->block_rows = p->tiles_y;
-    if ((double)P * (double)K * (double)C * 4.0 <= WINO_BLOCK_U_BYTES) {
-        double row_bytes = (double)P * (double)(C + K) * (double)p->tiles_x * 4.0;
-        int64_t rows = (int64_t)(WINO_BLOCK_BYTES / row_bytes);
-        int64_t balance = (p->tiles_y + 2 * nthreads - 1) / (2 * nthreads);   /* >= 2 blocks a thread */
-        if (rows > balance) rows = balance;
-        if (rows < 1) rows = 1;
-        /* Threads take contiguous runs of blocks: pick the block height (at most `rows`) whose
-         * split is most even; when none is within 8 % (7 tile rows on 2 threads: 4 | 3), the
-         * unblocked phases, split by channels and positions, balance better. */
-        if (nthreads > 1) {
-            int64_t best = 0;
-            double best_load = 1e30;
-            for (int64_t h = rows; h >= 1; h--) {
-                int64_t nb = (p->tiles_y + h - 1) / h, most = 0;
-                for (int t = 0; t < nthreads; t++) {
-                    int64_t b0 = nb * t / nthreads, b1 = nb * (t + 1) / nthreads;
-                    int64_t r0 = b0 * h, r1 = b1 * h < p->tiles_y ? b1 * h : p->tiles_y;
-                    if (r1 - r0 > most) most = r1 - r0;
-                }
-                double load = (double)most * (double)nthreads / (double)p->tiles_y;
-                if (load < best_load - 1e-9) { best_load = load; best = h; }
-            }
-            rows = best_load <= 1.08 ? best : p->tiles_y;
-        }
-        if (rows < p->tiles_y) p->block_rows = rows;
-    }
-    p->blocks = (p->tiles_y + p->block_rows - 1) / p->block_rows;
-    int64_t block_tiles = p->block_rows * p->tiles_x, panels = (block_tiles + 15) / 16;
-    p->m_ld = panels * 16;
-    p->v_stride = odd_lines(panels * 16 * C);
-    p->m_stride = odd_lines(K * p->m_ld);
-    p->v_floats = round16((size_t)(P * p->v_stride) + 16);
-    p->m_floats = round16((size_t)(P * p->m_stride) + 16);
-    p->scratch_floats = p->pad_floats + (size_t)(p->blocks > 1 ? nthreads : 1) * (p->v_floats + p->m_floats);
+    fcn_winograd_size(p, nthreads, 0);
     p->ukernel = fcn_best_ukernel(&p->mr);
     p->u_floats = fcn_pack_a_mr_floats(K, C, p->mr);
     /* U is made one panel of mr output channels at a time, into a buffer of 36·mr·C floats that

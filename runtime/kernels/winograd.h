@@ -60,6 +60,10 @@ void fcn_winograd_weights_f2(const float *w, int64_t K, int64_t C, float *u);
  * frees); 0 or -1 (ENOMEM). */
 int fcn_winograd_plan(fcn_wino_plan *p, int m, const float *w, int64_t C, int64_t H, int64_t W,
                       int64_t K, int64_t Ho, int64_t Wo, int64_t ph, int64_t pw, int nthreads);
+/* (Re)sizes the blocks of tile rows for nthreads (the plan's defaults), then, when
+ * max_scratch_floats > 0 and the scratch is over it, the tallest blocks that fit: 0, or -1
+ * (does not fit; the defaults are kept). fcn_winograd_plan calls it with 0. */
+int fcn_winograd_size(fcn_wino_plan *p, int nthreads, size_t max_scratch_floats);
 /* scratch: p->scratch_floats floats, 64-byte aligned; x->nthreads <= the plan's nthreads. */
 /* residual (K×Ho×Wo like out, or NULL) is added before the activation. */
 void fcn_winograd_run(const fcn_wino_plan *p, const float *in, float *out, const float *bias, const float *residual,

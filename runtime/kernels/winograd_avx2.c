@@ -528,7 +528,7 @@ static void output_transform(const wino_blk *b, int64_t k0, int64_t k1)
 /* ---- unblocked: one block, each phase split over the threads ---------------------------- */
 static wino_blk whole_map(const wino_run *r)
 {
-    wino_blk b = { r, r->work, r->work + r->p->v_floats, 0, r->p->tiles_y, r->p->T };
+    wino_blk b = { r, r->work, r->pad, 0, r->p->tiles_y, r->p->T };   /* M over the dead padded input */
     return b;
 }
 
@@ -584,13 +584,15 @@ void fcn_winograd_run(const fcn_wino_plan *p, const float *in, float *out, const
 {
     wino_run r = { .p = p, .in = in, .out = out, .bias = bias, .residual = residual,
                    .act = act, .act_alpha = act_alpha, .act_beta = act_beta };
-    r.pad = scratch;
-    r.work = r.pad + p->pad_floats;
     if (p->blocks > 1) {
+        r.pad = scratch;
+        r.work = r.pad + p->pad_floats;
         fcn_parallel_for(x, p->C, phase_pad, &r);
         fcn_parallel_for(x, p->blocks, run_blocks, &r);
         return;
     }
+    r.work = scratch;                 /* V */
+    r.pad = scratch + p->v_floats;    /* the padded input, then M */
     fcn_parallel_for(x, p->C, phase_input, &r);
     fcn_parallel_for(x, p->P, phase_gemms, &r);
     fcn_parallel_for(x, p->K, phase_output, &r);

@@ -144,16 +144,25 @@ static void test_sgemm_vs_naive(void **state)
             assert_close(C, R, (size_t)(M * N), 1e-4f);
             /* residual + clip epilogue */
             g.residual = res; g.act = FCN_ACT_CLIP; g.act_alpha = -0.5f; g.act_beta = 0.75f;
-            fcn_sgemm(&g, NULL);
-            for (int64_t i = 0; i < M; i++)
-                for (int64_t j = 0; j < N; j++) {
-                    double acc = bias[i] + res[i * N + j];
-                    for (int64_t k = 0; k < K; k++) acc += (double)A[i * K + k] * B[k * N + j];
-                    float want = acc < -0.5 ? -0.5f : (acc > 0.75 ? 0.75f : (float)acc);
-                    if (fabsf(C[i * N + j] - want) > 1e-4f * (fabsf(want) > 1 ? fabsf(want) : 1))
-                        fail_msg("twin %d residual/clip (%ld,%ld): %g vs %g", twin, (long)i, (long)j,
-                                 (double)C[i * N + j], (double)want);
+            /* the same with the residual already in C (the session's in-place residual): every
+             * KC block accumulates onto it */
+            for (int in_place = 0; in_place < 2; in_place++) {
+                if (in_place) {
+                    memcpy(C, res, sizeof(float) * (size_t)(M * N));
+                    g.residual = NULL;
+                    g.c_is_addend = 1;
                 }
+                fcn_sgemm(&g, NULL);
+                for (int64_t i = 0; i < M; i++)
+                    for (int64_t j = 0; j < N; j++) {
+                        double acc = bias[i] + res[i * N + j];
+                        for (int64_t k = 0; k < K; k++) acc += (double)A[i * K + k] * B[k * N + j];
+                        float want = acc < -0.5 ? -0.5f : (acc > 0.75 ? 0.75f : (float)acc);
+                        if (fabsf(C[i * N + j] - want) > 1e-4f * (fabsf(want) > 1 ? fabsf(want) : 1))
+                            fail_msg("twin %d residual/clip%s (%ld,%ld): %g vs %g", twin, in_place ? " in place" : "",
+                                     (long)i, (long)j, (double)C[i * N + j], (double)want);
+                    }
+            }
         }
         free(res);
         free(A); free(B); free(C); free(R); free(bias); free(ap); free(scratch);
@@ -290,6 +299,16 @@ static void run_conv_case(const conv_case *cc, int threads)
     n.run_fast(&n, &x);
     assert_int_equal(Y1.numel, Y2.numel);
     assert_close_scaled(Y2.data, Y1.data, Y1.numel, 1e-4f);
+    /* under a memory budget (the session's plan asks when the scratch would pass its bound):
+     * Winograd runs in smaller blocks of tile rows, with the same result */
+    size_t full = n.scratch_bytes, fitted = fcn_fast_conv_fit_scratch(&n, full / 3);
+    assert_true(fitted <= full);
+    if (fitted < full) {
+        assert_true(fitted <= full / 3);
+        memset(Y2.data, 0, Y2.numel * 4);
+        n.run_fast(&n, &x);
+        assert_close_scaled(Y2.data, Y1.data, Y1.numel, 1e-4f);
+    }
     if (pool) fcn_threadpool_destroy(pool);
     n.free_fast(n.fast);
     free(n.scratch); free(X.data); free(Wt.data); free(B.data); free(Y1.data); free(Y2.data);

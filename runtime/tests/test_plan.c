@@ -35,9 +35,9 @@ static void test_plan_chain(void **state)
     (void)state;
     enum { N = 50, SZ = 4096 };
     fcn_plan_item it[N + 1];
-    it[0] = (fcn_plan_item){ 0, -1, N - 1, SZ, 0 };                 /* graph input */
+    it[0] = (fcn_plan_item){ 0, -1, N - 1, SZ, 0, 0 };                 /* graph input */
     for (int k = 1; k <= N; k++)
-        it[k] = (fcn_plan_item){ k, k - 1, k == N ? N - 1 : k, SZ, 0 };   /* node k-1's output */
+        it[k] = (fcn_plan_item){ k, k - 1, k == N ? N - 1 : k, SZ, 0, 0 };   /* node k-1's output */
     size_t arena;
     assert_int_equal(fcn_plan_place(it, N + 1, &arena), 0);
     check_no_overlap(it, N + 1, arena);
@@ -62,7 +62,7 @@ static void test_plan_random(void **state)
             int len = (int)(s >> 8) % 12;
             s = s * 1664525u + 1013904223u;
             size_t sz = (size_t)(1 + (s >> 8) % 64) * 64;
-            it[i] = (fcn_plan_item){ i, a - 1, a - 1 + len, sz, 0 };
+            it[i] = (fcn_plan_item){ i, a - 1, a - 1 + len, sz, 0, i % 5 == 0 };
         }
         size_t arena, peak, two;
         assert_int_equal(fcn_plan_place(it, N, &arena), 0);
@@ -73,6 +73,47 @@ static void test_plan_random(void **state)
         /* greedy-by-size stays close to the lower bound on these interval sets */
         assert_true(arena <= 2 * peak);
     }
+}
+
+/* The free runs the scratch fitting sees, and the late items (scratch) seated in the tensors'
+ * gaps: a 2-step tensor pair with a one-step scratch between fits the bound exactly. */
+static void test_plan_gaps(void **state)
+{
+    (void)state;
+    fcn_plan_item placed[3] = {
+        { 0, 0, 2, 128, 0, 0 }, { 1, 1, 1, 64, 256, 0 }, { 2, 3, 3, 1024, 0, 0 },
+    };
+    assert_int_equal(fcn_plan_largest_gap(placed, 3, 1, 1, 1024), 1024 - 320);
+    assert_int_equal(fcn_plan_largest_gap(placed, 3, 1, 1, 300), 128);   /* [128, 256) below the limit */
+    assert_int_equal(fcn_plan_largest_gap(placed, 3, 3, 3, 1024), 0);
+    assert_int_equal(fcn_plan_largest_gap(placed, 3, 0, 0, 512), 512 - 128);
+    assert_int_equal(fcn_plan_largest_gap(placed, 3, 4, 9, 512), 512);   /* nothing alive */
+    /* VGG-11's first steps (units of 10 kB; [first,last] size, then 1 for one-step kernel
+     * scratch), fitted the way the session does: the tensors placed alone, each scratch cut to
+     * the largest gap they leave at its step below the limit, then everything placed — the
+     * arena stays within the limit (unfitted, the whole-map Winograd scratch needed 25 MB) */
+    static const int spec[9][4] = {
+        { 0, 1, 1284, 0 }, { 1, 2, 321, 0 }, { 2, 3, 642, 0 }, { 2, 2, 2547, 1 }, { 3, 4, 161, 0 },
+        { 4, 5, 321, 0 }, { 4, 4, 1347, 1 }, { 5, 6, 321, 0 }, { 5, 5, 1926, 1 },
+    };
+    fcn_plan_item it[9];
+    int nt = 0;
+    for (int pass = 0; pass < 2; pass++)   /* tensors first, as the session lists them */
+        for (int i = 0; i < 9; i++)
+            if (spec[i][3] == pass)
+                it[nt++] = (fcn_plan_item){ i, spec[i][0], spec[i][1], (size_t)spec[i][2] * 10240, 0, pass };
+    int n_tensors = 6;
+    size_t limit = (1284 + 321) * 10240, tensors_arena, arena;
+    assert_int_equal(fcn_plan_place(it, n_tensors, &tensors_arena), 0);
+    assert_true(tensors_arena <= limit);
+    for (int k = n_tensors; k < 9; k++) {
+        size_t gap = fcn_plan_largest_gap(it, n_tensors, it[k].first, it[k].last, limit);
+        assert_true(gap > 0);
+        if (it[k].size > gap) it[k].size = gap;
+    }
+    assert_int_equal(fcn_plan_place(it, 9, &arena), 0);
+    check_no_overlap(it, 9, arena);
+    assert_true(arena <= limit);
 }
 
 /* x -> Add(+1) -> Add(+1) -> ... N times; optionally the 2nd intermediate is a graph output. */
@@ -122,8 +163,10 @@ static void run_chain(int n_ops, int tap, int threads)
     const size_t tensor = 8 * 16 * 16 * 4;
     size_t arena = fcn_session_arena_bytes(s), peak, two;
     fcn_session_plan_stats(s, &peak, &two);
-    /* the input (never overwritten) + two ping-pong buffers (+ the tapped output) */
-    assert_int_equal(arena, (size_t)(3 + tap) * tensor);
+    /* two ping-pong buffers (+ the tapped output); the input has its own buffer, never
+     * overwritten */
+    assert_int_equal(arena, (size_t)(2 + tap) * tensor);
+    assert_int_equal(fcn_session_input_bytes(s), tensor);
     assert_int_equal(peak, arena);
     assert_int_equal(two, 2 * tensor);
     float *x = fcn_session_input(s, 0, NULL, NULL);
@@ -249,6 +292,7 @@ static void test_concat_views(void **state)
 /* Conv(x) + r -> ReLU, with r = x (made before the conv) or r = a second conv of x made after
  * it (the downsample order of ResNet blocks): the fast session fuses the Add into the conv
  * (GEMM, F(4×4) and F(2×2) Winograd paths) and must agree with the reference kernels. */
+static size_t residual_arena;   /* the arena of the last residual_run */
 static float *residual_run(const uint8_t *buf, size_t size, int reference, int threads, int *fused, size_t *n_out)
 {
     fc_error err = { 0, "" };
@@ -275,6 +319,7 @@ static float *residual_run(const uint8_t *buf, size_t size, int reference, int t
         fcn_session_node_info(s, i, &info);
         if (strcmp(info.kernel, "fused") == 0) (*fused)++;
     }
+    residual_arena = fcn_session_arena_bytes(s);
     fcn_session_destroy(s);
     fcn_model_close(m);
     fcn_use_reference_kernels(was);
@@ -285,6 +330,7 @@ static void test_residual_fusion(void **state)
 {
     (void)state;
     static const char *const tiles[] = { "4", "2", "gemm" };
+    size_t arena_early[3][2] = { { 0 } };
     for (int late = 0; late < 2; late++) {
         fc_error err = { 0, "" };
         ir_graph *g = ir_graph_new();
@@ -342,6 +388,13 @@ static void test_residual_fusion(void **state)
                         fail_msg("late %d path %s threads %d: y[%zu] = %g, want %g", late, tiles[k], threads, i,
                                  (double)fast[i], (double)ref[i]);
                 free(fast);
+                /* Early, the conv writes y and nothing else is alive but x (own buffer): one
+                 * tensor + scratch. Late, the second conv writes y over the first's output,
+                 * which dies at the Add: the same arena, not a tensor more. */
+                if (!late) arena_early[k][threads - 1] = residual_arena;
+                else if (fcn_simd_enabled() && residual_arena != arena_early[k][threads - 1])
+                    fail_msg("path %s threads %d: arena %zu late, %zu early: the residual is not written in place",
+                             tiles[k], threads, residual_arena, arena_early[k][threads - 1]);
             }
             unsetenv("FULLCONV_WINOGRAD_TILE");
             unsetenv("FULLCONV_NO_WINOGRAD");
@@ -421,6 +474,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_plan_chain),
         cmocka_unit_test(test_plan_random),
+        cmocka_unit_test(test_plan_gaps),
         cmocka_unit_test(test_session_chain_reuses_buffers),
         cmocka_unit_test(test_session_outputs_not_clobbered),
         cmocka_unit_test(test_concat_views),
