@@ -24,7 +24,8 @@ static const char run_usage[] =
     "  --top K                  print the K best classes of every row of the first output\n"
     "  --input-shape NxCxHxW    run at this shape instead of the model's (fully convolutional models)\n"
     "  --repeat N               one warm-up then N timed runs; latency on stderr\n"
-    "  --profile                per-node time table (slowest first)\n"
+    "  --profile                per-node time table, slowest first: each node's least time\n"
+    "                           over the runs (with --repeat N), and the memory plan\n"
     "  --cam DIR                class activation maps as images (model converted with --gap-head exact)\n"
     "  --force                  overwrite existing output files\n"
     "  -h, --help               this help\n"
@@ -198,18 +199,20 @@ static void print_profile(const fcn_session *s)
         fcn_node_info info;
         fcn_session_node_info(s, i, &info);
         rows[i].index = i;
-        rows[i].ms = info.last_ms;
-        total += info.last_ms;
+        rows[i].ms = info.min_ms;
+        total += info.min_ms;
     }
     qsort(rows, (size_t)n, sizeof(prof_row), cmp_prof);
-    printf("%-32s %-18s %-14s %10s %7s %12s\n", "node", "op", "kernel", "ms", "%", "MACs");
+    /* the least time of each node over the runs (one warm-up, then --repeat N): on a noisy
+     * machine a single run's table is mostly noise */
+    printf("%-32s %-18s %-14s %10s %7s %12s\n", "node", "op", "kernel", "min ms", "%", "MACs");
     for (int i = 0; i < n; i++) {
         fcn_node_info info;
         fcn_session_node_info(s, rows[i].index, &info);
         printf("%-32.32s %-18.18s %-14.14s %10.4f %6.1f%% %12llu\n", info.name, info.op, info.kernel ? info.kernel : "",
-               info.last_ms, total > 0 ? 100.0 * info.last_ms / total : 0.0, (unsigned long long)info.macs);
+               info.min_ms, total > 0 ? 100.0 * info.min_ms / total : 0.0, (unsigned long long)info.macs);
     }
-    printf("%-32s %-18s %-14s %10.4f\n", "total", "", "", total);
+    printf("%-32s %-18s %-14s %10.4f\n", "total (sum of minima)", "", "", total);
     /* the memory plan: the arena holds every intermediate tensor, the outputs and the kernels'
      * scratch (the inputs have buffers of their own); peak live is the most arena bytes in use
      * at one step; the bound is the graph's: the largest sum of the two largest tensors alive at

@@ -94,6 +94,7 @@ typedef struct fcn_node_info {
     uint64_t weight_bytes;        /* bytes of constant inputs as stored */
     uint64_t macs;                /* multiply-accumulates at this session's shapes */
     double last_ms;               /* time of the last profiled run, 0 if not profiling */
+    double min_ms;                /* the least over the profiled runs so far (0 before any) */
 } fcn_node_info;
 int fcn_session_num_nodes(const fcn_session *s);
 /* Every value (constants, activations, inputs, outputs) as inferred for this session:
