@@ -1,11 +1,13 @@
 /* plan.c — static memory plan for activations and scratch: one arena, offsets by liveness.
  *
  * Each buffer lives over the closed step interval [first, last] (step i = node i; graph
- * inputs start at step -1, graph outputs end at the last step so nothing overwrites them).
- * Placement is "greedy by size" (as in TFLite's arena planner): largest buffers first, each
- * at the lowest offset that does not overlap a placed buffer whose interval intersects its
- * own. A chain of equal-sized ops therefore needs two buffers, and the result is independent
- * of the node names, so the same model always gets the same plan. */
+ * outputs end at the last step so nothing overwrites them; the session keeps graph inputs in
+ * buffers of their own). Placement is "greedy by size" (as in TFLite's arena planner): largest
+ * buffers first, each at the lowest offset that does not overlap a placed buffer whose interval
+ * intersects its own; a second order (buffers not marked late first, then the late ones — kernel
+ * scratch — into their gaps) is tried too and the smaller arena kept. A chain of equal-sized ops
+ * therefore needs two buffers, and the result is independent of the node names, so the same
+ * model always gets the same plan. */
 #include "runtime/plan.h"
 
 #include <stdlib.h>
