@@ -25,7 +25,7 @@
 
 #define FCN_MAGIC "\x89" "FCN\r\n\x1a\n"   /* 8 bytes: PNG-style, catches text-mode mangling */
 #define FCN_VERSION_MAJOR 1
-#define FCN_VERSION_MINOR 0
+#define FCN_VERSION_MINOR 1
 #define FCN_SECTION_ALIGN 64
 #define FCN_DATA_ALIGN 64
 #define FCN_MAX_DIMS FC_MAX_DIMS          /* 8 */
@@ -223,6 +223,8 @@ typedef enum fcn_act {
     FCN_ACT_LEAKY_RELU = 3,    /* alpha = ACT_ALPHA */
     FCN_ACT_SIGMOID = 4,
     FCN_ACT_HARD_SWISH = 5,
+    FCN_ACT_SWISH = 6,         /* x · sigmoid(x) (SiLU) */
+    FCN_ACT_HARD_SIGMOID = 7,  /* clamp(ACT_ALPHA · x + ACT_BETA, 0, 1) */
 } fcn_act;
 
 _Static_assert(sizeof(fcn_header) == 64, "fcn_header is 64 bytes");

@@ -198,12 +198,16 @@ static int parse_act(fcn_node *n, const char *model, fc_error *err)
     if (!a) return 0;
     if (a->count < 1) return fc_fail(err, FC_EINPUT, "%s: node '%s': empty ACT attribute", model, n->name);
     double v = attr_number(n, a);
-    if (!(v >= FCN_ACT_NONE && v <= FCN_ACT_HARD_SWISH) || v != floor(v))
+    if (!(v >= FCN_ACT_NONE && v <= FCN_ACT_HARD_SIGMOID) || v != floor(v))
         return fc_fail(err, FC_EINPUT, "%s: node '%s': unknown fused activation %g", model, n->name, v);
     n->act = (int)v;
     const fcn_attr_rec *al = find_attr(n, FCN_ATTR_ACT_ALPHA), *be = find_attr(n, FCN_ATTR_ACT_BETA);
     /* defaults follow the standalone ops: LeakyRelu alpha 0.01, Clip unbounded */
     if (n->act == FCN_ACT_LEAKY_RELU) n->act_alpha = 0.01f;
+    if (n->act == FCN_ACT_HARD_SIGMOID) {
+        n->act_alpha = 0.2f;
+        n->act_beta = 0.5f;
+    }
     if (n->act == FCN_ACT_CLIP) {
         n->act_alpha = -INFINITY;
         n->act_beta = INFINITY;

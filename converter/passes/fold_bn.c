@@ -209,6 +209,8 @@ int fcv_fold_bn(ir_graph *g, cJSON *log, fc_error *err)
     int n_nodes = g->n_nodes;   /* nodes added while folding are never BNs */
     for (int i = 0; i < n_nodes; i++) {
         if (g->nodes[i].dead || g->nodes[i].op != FCN_OP_BATCHNORM || g->nodes[i].n_in < 5) continue;
+        /* a BN carrying a fused activation (a .fcn converted again) stays: folding would drop it */
+        if (ir_get_int(&g->nodes[i], FCN_ATTR_ACT, FCN_ACT_NONE) != FCN_ACT_NONE) continue;
         ir_update_links(g);
         ir_node bn = g->nodes[i];   /* copy: adding nodes may move the array */
         int x = bn.in[0], bn_out = bn.out[0];

@@ -14,6 +14,11 @@ static int act_of(const ir_node *n, double *alpha, double *beta)
     case FCN_OP_RELU: return FCN_ACT_RELU;
     case FCN_OP_SIGMOID: return FCN_ACT_SIGMOID;
     case FCN_OP_HARD_SWISH: return FCN_ACT_HARD_SWISH;
+    case FCN_OP_SWISH: return FCN_ACT_SWISH;
+    case FCN_OP_HARD_SIGMOID:
+        *alpha = ir_get_float(n, FCN_ATTR_ALPHA, 0.2);
+        *beta = ir_get_float(n, FCN_ATTR_BETA, 0.5);
+        return FCN_ACT_HARD_SIGMOID;
     case FCN_OP_LEAKY_RELU:
         *alpha = ir_get_float(n, FCN_ATTR_ALPHA, 0.01);
         return FCN_ACT_LEAKY_RELU;
@@ -29,7 +34,8 @@ static int act_of(const ir_node *n, double *alpha, double *beta)
 static int can_fuse_into(const ir_node *p)
 {
     if (p->dead || p->n_out != 1 || ir_get_int(p, FCN_ATTR_ACT, FCN_ACT_NONE) != FCN_ACT_NONE) return 0;
-    return p->op == FCN_OP_CONV || p->op == FCN_OP_GEMM || p->op == FCN_OP_MATMUL || p->op == FCN_OP_ADD;
+    return p->op == FCN_OP_CONV || p->op == FCN_OP_GEMM || p->op == FCN_OP_MATMUL || p->op == FCN_OP_ADD ||
+           p->op == FCN_OP_BATCHNORM;
 }
 
 int fcv_fuse_act(ir_graph *g, cJSON *log, fc_error *err)
@@ -49,8 +55,9 @@ int fcv_fuse_act(ir_graph *g, cJSON *log, fc_error *err)
             continue;
         ir_node *p = &g->nodes[prod];
         ir_set_int(p, FCN_ATTR_ACT, act);
-        if (act == FCN_ACT_LEAKY_RELU || act == FCN_ACT_CLIP) ir_set_float(p, FCN_ATTR_ACT_ALPHA, alpha);
-        if (act == FCN_ACT_CLIP) ir_set_float(p, FCN_ATTR_ACT_BETA, beta);
+        if (act == FCN_ACT_LEAKY_RELU || act == FCN_ACT_CLIP || act == FCN_ACT_HARD_SIGMOID)
+            ir_set_float(p, FCN_ATTR_ACT_ALPHA, alpha);
+        if (act == FCN_ACT_CLIP || act == FCN_ACT_HARD_SIGMOID) ir_set_float(p, FCN_ATTR_ACT_BETA, beta);
         p->out[0] = a->out[0];
         a->dead = 1;
         ir_update_links(g);

@@ -258,6 +258,8 @@ int rw_add_act_node(ir_graph *g, int act, double alpha, double beta, const char 
     case FCN_ACT_LEAKY_RELU: op = FCN_OP_LEAKY_RELU; break;
     case FCN_ACT_SIGMOID: op = FCN_OP_SIGMOID; break;
     case FCN_ACT_HARD_SWISH: op = FCN_OP_HARD_SWISH; break;
+    case FCN_ACT_SWISH: op = FCN_OP_SWISH; break;
+    case FCN_ACT_HARD_SIGMOID: op = FCN_OP_HARD_SIGMOID; break;
     default: return fc_fail(err, FC_EINTERNAL, "unknown fused activation %d", act);
     }
     int n = rw_new_node(g, op, base, &in, 1, &out, 1, err);
@@ -267,6 +269,10 @@ int rw_add_act_node(ir_graph *g, int act, double alpha, double beta, const char 
         ir_set_float(&g->nodes[n], FCN_ATTR_MAX, beta);
     }
     if (act == FCN_ACT_LEAKY_RELU) ir_set_float(&g->nodes[n], FCN_ATTR_ALPHA, alpha);
+    if (act == FCN_ACT_HARD_SIGMOID) {
+        ir_set_float(&g->nodes[n], FCN_ATTR_ALPHA, alpha);
+        ir_set_float(&g->nodes[n], FCN_ATTR_BETA, beta);
+    }
     return n;
 }
 

@@ -111,6 +111,15 @@ void fcn_pack_im2col_avx2(const void *ctx, int64_t k0, int64_t kc, int64_t n0, i
 
 /* Activation epilogue on a contiguous run (act as in fcn_act). */
 void fcn_act_apply(int act, float alpha, float beta, float *p, int64_t n);
+/* The same with AVX2 + FMA (act_avx2.c); fcn_act_apply calls it when the CPU has them. */
+void fcn_act_apply_avx2(int act, float alpha, float beta, float *p, int64_t n);
+/* out[i] = act(in[i]) (in == out allowed). */
+void fcn_act_map_avx2(int act, float alpha, float beta, const float *in, float *out, int64_t n);
+/* out[i] = act(in[i] · scale + shift) (in == out allowed). */
+void fcn_affine_act_avx2(const float *in, float *out, int64_t n, float scale, float shift, int act, float alpha,
+                         float beta);
+/* Fast paths of eltwise_fast.c: unary activations, BatchNormalization, per-channel Mul. */
+int fcn_fast_eltwise_prepare(fcn_node *n, fc_error *err);
 
 /* Depthwise conv (group == C == K, multiplier 1), any kernel/stride/pad/dilation, one image,
  * channels [c0, c1). The AVX2 twin copies each plane into a zero-bordered work buffer, then

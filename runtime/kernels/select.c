@@ -20,6 +20,17 @@ int fcn_fast_prepare(fcn_node *n, fc_error *err)
     case FCN_OP_ADD:
         r = fcn_fast_pool_prepare(n, err);
         break;
+    case FCN_OP_RELU:
+    case FCN_OP_CLIP:
+    case FCN_OP_LEAKY_RELU:
+    case FCN_OP_SIGMOID:
+    case FCN_OP_SWISH:
+    case FCN_OP_HARD_SWISH:
+    case FCN_OP_HARD_SIGMOID:
+    case FCN_OP_BATCHNORM:
+    case FCN_OP_MUL:
+        r = fcn_fast_eltwise_prepare(n, err);
+        break;
     default:
         break;
     }

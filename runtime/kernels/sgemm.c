@@ -109,6 +109,13 @@ void fcn_ukernel_6x16_ref(int64_t k, const float *a, const float *b, float *c, i
 
 void fcn_act_apply(int act, float alpha, float beta, float *p, int64_t n)
 {
+    if (act == FCN_ACT_NONE) return;
+#ifdef HAVE_X86
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {   /* act_avx2.c */
+        fcn_act_apply_avx2(act, alpha, beta, p, n);
+        return;
+    }
+#endif
     switch (act) {
     case FCN_ACT_RELU:
         for (int64_t i = 0; i < n; i++) p[i] = p[i] > 0.0f ? p[i] : 0.0f;
@@ -127,6 +134,15 @@ void fcn_act_apply(int act, float alpha, float beta, float *p, int64_t n)
             float v = p[i] + 3.0f;
             v = v < 0.0f ? 0.0f : (v > 6.0f ? 6.0f : v);
             p[i] = p[i] * v / 6.0f;
+        }
+        break;
+    case FCN_ACT_SWISH:
+        for (int64_t i = 0; i < n; i++) p[i] = p[i] / (1.0f + expf(-p[i]));
+        break;
+    case FCN_ACT_HARD_SIGMOID:
+        for (int64_t i = 0; i < n; i++) {
+            float g = alpha * p[i] + beta;
+            p[i] = g < 0.0f ? 0.0f : (g > 1.0f ? 1.0f : g);
         }
         break;
     default:

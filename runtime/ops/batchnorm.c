@@ -46,6 +46,7 @@ static void bn_run(fcn_node *n, const fcn_exec *x)
         for (int64_t bi = 0; bi < p->batch; bi++) {
             int64_t off = (bi * p->channels + c) * p->inner;
             for (int64_t i = 0; i < p->inner; i++) out[off + i] = in[off + i] * a + b;
+            fcn_apply_act(n, out + off, (size_t)p->inner);   /* a fused activation, if any */
         }
     }
 }

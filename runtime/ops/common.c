@@ -62,6 +62,15 @@ void fcn_apply_act(const fcn_node *n, float *data, size_t count)
             data[i] = v * (g < 0.0f ? 0.0f : (g > 1.0f ? 1.0f : g));
         }
         break;
+    case FCN_ACT_SWISH:
+        for (size_t i = 0; i < count; i++) data[i] = data[i] * fcn_sigmoidf(data[i]);
+        break;
+    case FCN_ACT_HARD_SIGMOID:
+        for (size_t i = 0; i < count; i++) {
+            float g = n->act_alpha * data[i] + n->act_beta;
+            data[i] = g < 0.0f ? 0.0f : (g > 1.0f ? 1.0f : g);
+        }
+        break;
     default:
         break;
     }
