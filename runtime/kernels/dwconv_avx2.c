@@ -33,8 +33,10 @@ static int dw3_avx512(const fcn_dw_args *a)
 
 size_t fcn_dw_work_floats(const fcn_dw_args *a)
 {
-    /* fcn_dw3x3_avx512 reads a shared zero row up to FCN_DW_ZERO_ROW wide: no scratch */
+    /* fcn_dw3x3_avx512 reads a shared zero row up to FCN_DW_ZERO_ROW wide, fcn_dwk_avx512
+     * nothing: no scratch */
     if (dw3_avx512(a) && a->W <= FCN_DW_ZERO_ROW) return 0;
+    if (!dw3_avx512(a) && fcn_dwk_avx512_applies(a)) return 0;
     /* the padded plane, or the zero row of fcn_dw3x3_avx512 */
     size_t plane = (size_t)(work_rows(a) * work_cols(a)) + 16, row = (size_t)a->W + 16;
     return plane > row ? plane : row;
@@ -99,6 +101,10 @@ void fcn_dwconv_avx2(const fcn_dw_args *a, int64_t c0, int64_t c1)
 {
     if (dw3_avx512(a)) {
         fcn_dw3x3_avx512(a, c0, c1);
+        return;
+    }
+    if (fcn_dwk_avx512_applies(a)) {
+        fcn_dwk_avx512(a, c0, c1);
         return;
     }
     int64_t rows = work_rows(a), cols = work_cols(a);

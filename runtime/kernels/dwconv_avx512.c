@@ -210,3 +210,109 @@ AVX512 void fcn_dw3x3_avx512(const fcn_dw_args *a, int64_t c0, int64_t c1)
         if (!vec_act) fcn_act_apply(a->act, a->act_alpha, a->act_beta, out, a->Ho * a->Wo);
     }
 }
+
+/* ---- any k×k (≤ FCN_DWK_MAX), stride 1 or 2, dilation 1 -------------------------------------
+ * EfficientNet's and MnasNet's 5×5 layers went through the AVX2 plane copy with one accumulator
+ * per 8 outputs, 25 FMAs in a dependent chain: 7 GFLOP/s. Here R output rows × Q vectors of 16
+ * columns are accumulated at once (R·Q = 4 chains), every tap a broadcast weight times a masked
+ * load (stride 2: the even lanes of two loads), input rows outside the image skipped. */
+
+/* the masks of the loads of one pass: per kx and vector q, the lanes of the (first, second)
+ * 16-column load inside [0, W) — they depend on the columns only, so they are made once per
+ * column block and reused down the plane */
+typedef struct dwk_masks { __mmask16 m[FCN_DWK_MAX][4][2]; } dwk_masks;
+
+static void dwk_make_masks(const fcn_dw_args *a, int64_t x0, int Q, int s, dwk_masks *mk)
+{
+    for (int64_t kx = 0; kx < a->kw; kx++)
+        for (int q = 0; q < Q; q++) {
+            int64_t x = (x0 + 16 * q) * s - a->pw + kx;
+            mk->m[kx][q][0] = span_mask(x, a->W);
+            mk->m[kx][q][1] = span_mask(x + 16, a->W);
+        }
+}
+
+__attribute__((always_inline)) AVX512 static inline void dwk_pass(const fcn_dw_args *a, const float *in,
+                                                                   const float *w, float b, float *out, int64_t oy,
+                                                                   int64_t x0, const int R, const int Q, const int s,
+                                                                   const dwk_masks *mk, __m512i even, const __m512 vlo,
+                                                                   const __m512 vhi)
+{
+    __m512 acc[4];
+#pragma GCC unroll 4
+    for (int i = 0; i < R * Q; i++) acc[i] = _mm512_set1_ps(b);
+    for (int64_t ky = 0; ky < a->kh; ky++) {
+        const float *rows[4];
+        int valid[4];
+#pragma GCC unroll 4
+        for (int r = 0; r < R; r++) {
+            int64_t iy = (oy + r) * s - a->ph + ky;
+            valid[r] = oy + r < a->Ho && iy >= 0 && iy < a->H;
+            rows[r] = in + (valid[r] ? iy : 0) * a->W + x0 * s - a->pw;
+        }
+        for (int64_t kx = 0; kx < a->kw; kx++) {
+            __m512 wk = _mm512_set1_ps(w[ky * a->kw + kx]);
+#pragma GCC unroll 4
+            for (int r = 0; r < R; r++) {
+                if (!valid[r]) continue;
+#pragma GCC unroll 4
+                for (int q = 0; q < Q; q++) {
+                    const float *p = rows[r] + 16 * q * s + kx;
+                    __m512 v = _mm512_maskz_loadu_ps(mk->m[kx][q][0], p);
+                    if (s == 2)
+                        v = _mm512_permutex2var_ps(v, even, _mm512_maskz_loadu_ps(mk->m[kx][q][1], p + 16));
+                    acc[r * Q + q] = _mm512_fmadd_ps(v, wk, acc[r * Q + q]);
+                }
+            }
+        }
+    }
+#pragma GCC unroll 4
+    for (int r = 0; r < R; r++) {
+        if (oy + r >= a->Ho) break;
+#pragma GCC unroll 4
+        for (int q = 0; q < Q; q++) {
+            int64_t x = x0 + 16 * q;
+            if (x >= a->Wo) break;
+            __m512 y = acc[r * Q + q];
+            if (a->act == FCN_ACT_RELU || a->act == FCN_ACT_CLIP) y = _mm512_max_ps(y, vlo);
+            if (a->act == FCN_ACT_CLIP) y = _mm512_min_ps(y, vhi);
+            _mm512_mask_storeu_ps(out + (oy + r) * a->Wo + x, span_mask(x, a->Wo), y);
+        }
+    }
+}
+
+int fcn_dwk_avx512_applies(const fcn_dw_args *a)
+{
+    return a->kh >= 1 && a->kw >= 1 && a->kh <= FCN_DWK_MAX && a->kw <= FCN_DWK_MAX && a->dh == 1 && a->dw == 1 &&
+           (a->sw == 1 || a->sw == 2) && a->sh == a->sw && fcn_avx512_enabled();
+}
+
+/* one plane with passes of R rows × Q vectors, the stride a constant */
+#define DWK_PLANE(R, Q, S)                                                                          \
+    for (int64_t x0 = 0; x0 < a->Wo; x0 += 16 * (Q)) {                                              \
+        dwk_masks mk;                                                                               \
+        dwk_make_masks(a, x0, (Q), (S), &mk);                                                       \
+        for (int64_t oy = 0; oy < a->Ho; oy += (R))                                                 \
+            dwk_pass(a, in, w, b, out, oy, x0, (R), (Q), (S), &mk, even, vlo, vhi);                 \
+    }
+
+AVX512 void fcn_dwk_avx512(const fcn_dw_args *a, int64_t c0, int64_t c1)
+{
+    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    int vec_act = a->act == FCN_ACT_NONE || a->act == FCN_ACT_RELU || a->act == FCN_ACT_CLIP;
+    const __m512 vlo = _mm512_set1_ps(a->act == FCN_ACT_RELU ? 0.0f : a->act_alpha), vhi = _mm512_set1_ps(a->act_beta);
+    /* vectors of 16 columns a row: 4 chains as 1 row × 4 vectors, 2 × 2 or 4 rows × 1 */
+    int64_t vecs = (a->Wo + 15) / 16;
+    for (int64_t c = c0; c < c1; c++) {
+        const float *w = a->w + c * a->kh * a->kw;
+        float b = a->bias ? a->bias[c] : 0.0f;
+        const float *in = a->in + c * a->H * a->W;
+        float *out = a->out + c * a->Ho * a->Wo;
+        if (a->sw == 1) {
+            if (vecs >= 4) { DWK_PLANE(1, 4, 1) } else if (vecs >= 2) { DWK_PLANE(2, 2, 1) } else { DWK_PLANE(4, 1, 1) }
+        } else {
+            if (vecs >= 4) { DWK_PLANE(1, 4, 2) } else if (vecs >= 2) { DWK_PLANE(2, 2, 2) } else { DWK_PLANE(4, 1, 2) }
+        }
+        if (!vec_act) fcn_act_apply(a->act, a->act_alpha, a->act_beta, out, a->Ho * a->Wo);
+    }
+}

@@ -141,6 +141,12 @@ size_t fcn_dw_work_floats(const fcn_dw_args *a);
  * fcn_avx512_enabled(). */
 #define FCN_DW_ZERO_ROW 4096
 void fcn_dw3x3_avx512(const fcn_dw_args *a, int64_t c0, int64_t c1);
+/* Any kh, kw <= FCN_DWK_MAX, dilation 1, stride 1 or 2 (sh == sw) with AVX-512: R output rows ×
+ * Q vectors of 16 columns a pass, straight from the input (masked loads), no work buffer.
+ * fcn_dwconv_avx2 calls it for what fcn_dw3x3_avx512 does not take. */
+#define FCN_DWK_MAX 7
+int fcn_dwk_avx512_applies(const fcn_dw_args *a);
+void fcn_dwk_avx512(const fcn_dw_args *a, int64_t c0, int64_t c1);
 
 /* Fast paths installed by fcn_fast_prepare (select.c). Each returns 1 if installed, 0 if
  * not applicable, -1 on error. */

@@ -169,6 +169,59 @@ static void test_sgemm_vs_naive(void **state)
     }
 }
 
+/* The vectorized activations (act_avx2.c) against their scalar definitions, over a sweep that
+ * includes the saturated ends of the exponential (±100) and odd lengths (masked tails); the
+ * per-channel affine twin with every activation. */
+static double act_ref(int act, double v, double a, double b)
+{
+    switch (act) {
+    case FCN_ACT_RELU: return v > 0 ? v : 0;
+    case FCN_ACT_CLIP: return v < a ? a : (v > b ? b : v);
+    case FCN_ACT_LEAKY_RELU: return v >= 0 ? v : v * a;
+    case FCN_ACT_SIGMOID: return 1.0 / (1.0 + exp(-v));
+    case FCN_ACT_SWISH: return v / (1.0 + exp(-v));
+    case FCN_ACT_HARD_SWISH: { double g = v + 3; g = g < 0 ? 0 : (g > 6 ? 6 : g); return v * g / 6; }
+    case FCN_ACT_HARD_SIGMOID: { double g = a * v + b; return g < 0 ? 0 : (g > 1 ? 1 : g); }
+    default: return v;
+    }
+}
+
+static void test_act_twins(void **state)
+{
+    (void)state;
+    if (!simd_ok()) skip();
+    enum { N = 2003 };
+    static float x[N], y[N], z[N];
+    for (int i = 0; i < N; i++) x[i] = (float)(-100.0 + 200.0 * i / (N - 1));
+    x[5] = 0.0f; x[6] = -0.0f; x[7] = 1e-7f; x[8] = -88.5f; x[9] = 88.5f; x[10] = 20.0f; x[11] = -20.0f;
+    static const int acts[] = { FCN_ACT_RELU, FCN_ACT_CLIP, FCN_ACT_LEAKY_RELU, FCN_ACT_SIGMOID, FCN_ACT_SWISH,
+                                FCN_ACT_HARD_SWISH, FCN_ACT_HARD_SIGMOID };
+    for (size_t k = 0; k < sizeof acts / sizeof acts[0]; k++) {
+        int act = acts[k];
+        float a = act == FCN_ACT_CLIP ? -6.0f : (act == FCN_ACT_HARD_SIGMOID ? 0.2f : 0.1f);
+        float b = act == FCN_ACT_CLIP ? 6.0f : 0.5f;
+        for (int n = N; n >= N - 7; n -= 7) {   /* a multiple of 8 or not */
+            fcn_act_map_avx2(act, a, b, x, y, n);
+            fcn_affine_act_avx2(x, z, n, 0.5f, 0.25f, act, a, b);
+            for (int i = 0; i < n; i++) {
+                double want = act_ref(act, x[i], a, b), want2 = act_ref(act, 0.5 * x[i] + 0.25, a, b);
+                if (fabs(y[i] - want) > 2e-6 * (fabs(want) > 1 ? fabs(want) : 1) + 1e-30)
+                    fail_msg("act %d x %g: %.9g, want %.9g", act, (double)x[i], (double)y[i], want);
+                if (fabs(z[i] - want2) > 2e-6 * (fabs(want2) > 1 ? fabs(want2) : 1) + 1e-30)
+                    fail_msg("affine act %d x %g: %.9g, want %.9g", act, (double)x[i], (double)z[i], want2);
+            }
+        }
+        /* in place (the fused-epilogue use) */
+        memcpy(y, x, sizeof x);
+        fcn_act_apply(act, a, b, y, N);
+        for (int i = 0; i < N; i++) {
+            double want = act_ref(act, x[i], a, b);
+            if (fabs(y[i] - want) > 2e-6 * (fabs(want) > 1 ? fabs(want) : 1) + 1e-30)
+                fail_msg("act %d in place x %g: %.9g, want %.9g", act, (double)x[i], (double)y[i], want);
+        }
+    }
+}
+
 static void test_gemv_twins(void **state)
 {
     (void)state;
@@ -343,6 +396,11 @@ static void test_fast_conv_paths(void **state)
         { 2, 20, 9, 11, 40, 1, 1, 1, 0, 1, 1, 1, 1 },    /* pointwise, N not a multiple of 16 */
         { 1, 16, 30, 30, 16, 3, 3, 1, 1, 1, 16, 1, 1 },  /* depthwise 3×3, AVX-512 two-row pass */
         { 1, 16, 31, 33, 16, 3, 3, 2, 1, 1, 16, 1, 0 },  /* depthwise 3×3 stride 2, odd sizes */
+        { 1, 24, 28, 28, 24, 5, 5, 1, 2, 1, 24, 1, 1 },  /* depthwise 5×5 (k×k kernel: 2 rows × 2 vectors) */
+        { 1, 20, 57, 57, 20, 5, 5, 2, 2, 1, 20, 1, 0 },  /* depthwise 5×5 stride 2, odd map */
+        { 2, 8, 14, 13, 8, 7, 7, 1, 3, 1, 8, 0, 1 },     /* depthwise 7×7 on a narrow map: 4 rows × 1 */
+        { 1, 8, 9, 70, 8, 5, 5, 1, 1, 1, 8, 1, 1 },      /* depthwise 5×5, pad 1: 1 row × 4 vectors */
+        { 1, 8, 11, 37, 8, 5, 5, 2, 0, 1, 8, 1, 0 },     /* depthwise 5×5 stride 2, no pad */
     };
     /* both micro-kernel families: AVX-512 (16-row A panels) when the CPU has it, and AVX2 */
     int had512 = fcn_set_avx512(1);
@@ -480,6 +538,7 @@ int main(void)
         cmocka_unit_test(test_ukernel_avx512),
         cmocka_unit_test(test_sgemm_vs_naive),
         cmocka_unit_test(test_gemv_twins),
+        cmocka_unit_test(test_act_twins),
         cmocka_unit_test(test_dwconv_twins),
         cmocka_unit_test(test_fast_conv_paths),
         cmocka_unit_test(test_winograd_tiles),
