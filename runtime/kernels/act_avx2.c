@@ -67,6 +67,10 @@ AVX2 static inline __m256 act8(int act, __m256 v, __m256 a, __m256 b)
 
 AVX2 void fcn_act_map_avx2(int act, float alpha, float beta, const float *in, float *out, int64_t n)
 {
+    if (fcn_avx512_enabled()) {
+        fcn_act_map_avx512(act, alpha, beta, in, out, n);
+        return;
+    }
     const __m256 a = _mm256_set1_ps(alpha), b = _mm256_set1_ps(beta);
     int64_t i = 0;
     for (; i + 8 <= n; i += 8) _mm256_storeu_ps(out + i, act8(act, _mm256_loadu_ps(in + i), a, b));
@@ -86,6 +90,10 @@ void fcn_act_apply_avx2(int act, float alpha, float beta, float *p, int64_t n)
 AVX2 void fcn_affine_act_avx2(const float *in, float *out, int64_t n, float scale, float shift, int act, float alpha,
                               float beta)
 {
+    if (fcn_avx512_enabled()) {
+        fcn_affine_act_avx512(in, out, n, scale, shift, act, alpha, beta);
+        return;
+    }
     const __m256 s = _mm256_set1_ps(scale), t = _mm256_set1_ps(shift);
     const __m256 a = _mm256_set1_ps(alpha), b = _mm256_set1_ps(beta);
     int64_t i = 0;

@@ -118,6 +118,10 @@ void fcn_act_map_avx2(int act, float alpha, float beta, const float *in, float *
 /* out[i] = act(in[i] · scale + shift) (in == out allowed). */
 void fcn_affine_act_avx2(const float *in, float *out, int64_t n, float scale, float shift, int act, float alpha,
                          float beta);
+/* The 16-lane twins (act_avx512.c); the two above call them when fcn_avx512_enabled(). */
+void fcn_act_map_avx512(int act, float alpha, float beta, const float *in, float *out, int64_t n);
+void fcn_affine_act_avx512(const float *in, float *out, int64_t n, float scale, float shift, int act, float alpha,
+                           float beta);
 /* Fast paths of eltwise_fast.c: unary activations, BatchNormalization, per-channel Mul. */
 int fcn_fast_eltwise_prepare(fcn_node *n, fc_error *err);
 

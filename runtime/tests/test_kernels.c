@@ -196,8 +196,10 @@ static void test_act_twins(void **state)
     x[5] = 0.0f; x[6] = -0.0f; x[7] = 1e-7f; x[8] = -88.5f; x[9] = 88.5f; x[10] = 20.0f; x[11] = -20.0f;
     static const int acts[] = { FCN_ACT_RELU, FCN_ACT_CLIP, FCN_ACT_LEAKY_RELU, FCN_ACT_SIGMOID, FCN_ACT_SWISH,
                                 FCN_ACT_HARD_SWISH, FCN_ACT_HARD_SIGMOID };
-    for (size_t k = 0; k < sizeof acts / sizeof acts[0]; k++) {
-        int act = acts[k];
+    int had512 = fcn_set_avx512(1);
+    for (size_t k = 0; k < 2 * sizeof acts / sizeof acts[0]; k++) {
+        fcn_set_avx512(k % 2 == 0);   /* the AVX2 and (where the CPU has it) the AVX-512 twin */
+        int act = acts[k / 2];
         float a = act == FCN_ACT_CLIP ? -6.0f : (act == FCN_ACT_HARD_SIGMOID ? 0.2f : 0.1f);
         float b = act == FCN_ACT_CLIP ? 6.0f : 0.5f;
         for (int n = N; n >= N - 7; n -= 7) {   /* a multiple of 8 or not */
@@ -220,6 +222,7 @@ static void test_act_twins(void **state)
                 fail_msg("act %d in place x %g: %.9g, want %.9g", act, (double)x[i], (double)y[i], want);
         }
     }
+    fcn_set_avx512(had512);
 }
 
 static void test_gemv_twins(void **state)
