@@ -5,7 +5,6 @@
 #include <immintrin.h>
 #include <float.h>
 #include <math.h>
-#include <stdlib.h>
 #include "runtime/kernels/kernels.h"
 #include "runtime/kernels/pool.h"
 
@@ -18,8 +17,15 @@ static inline __m256 load_stride2(const float *p)
 
 void fcn_maxpool_avx2(const fcn_pool_args *a, int64_t p0, int64_t p1)
 {
-    if (a->kh == 3 && a->kw == 3 && a->sh == 2 && a->sw == 2 && fcn_avx512_enabled()) {
+    /* the 3×3/2 kernel while the last window stays in the row (ResNet: 0.155 ms, the general one
+     * 0.181); with ceil_mode's overflowing last window (GoogLeNet) the general one */
+    if (a->kh == 3 && a->kw == 3 && a->sh == 2 && a->sw == 2 && fcn_avx512_enabled() &&
+        (a->Wo - 1) * 2 - a->pw + 3 <= a->W) {
         fcn_maxpool_k3s2_avx512(a, p0, p1);
+        return;
+    }
+    if (fcn_poolk_avx512_applies(a)) {
+        fcn_poolk_avx512(a, 0, 0, p0, p1);
         return;
     }
     int64_t x_lo = (a->pw + a->sw - 1) / a->sw;

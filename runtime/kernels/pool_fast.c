@@ -54,6 +54,56 @@ static int maxpool_prepare(fcn_node *n, fc_error *err)
     return 1;
 }
 
+/* AveragePool through fcn_poolk_avx512 (AVX-512): divides by the window's in-image count, which
+ * is ONNX's count_include_pad = 0, and also its = 1 when there is no padding and no window
+ * passes the image (ceil_mode) */
+typedef struct avgpool_fast { fcn_pool_args a; } avgpool_fast;
+
+static void avgpool_range(void *ctx, int64_t p0, int64_t p1, int tid)
+{
+    (void)tid;
+    fcn_poolk_avx512(ctx, 1, 0, p0, p1);
+}
+
+static void run_avgpool(fcn_node *n, const fcn_exec *x)
+{
+    fcn_pool_args a = *(const fcn_pool_args *)n->fast;
+    a.in = n->in[0]->data;
+    a.out = n->out[0]->data;
+    fcn_parallel_for(x, a.planes, avgpool_range, &a);
+}
+
+static int avgpool_prepare(fcn_node *n, fc_error *err)
+{
+    fcn_tensor *X = n->in[0], *Y = n->out[0];
+    if (n->n_out != 1 || X->dtype != FC_DT_F32 || X->ndim != 4 || Y->ndim != 4) return 0;
+    int64_t k[2], s[2] = { 1, 1 }, pads[4] = { 0, 0, 0, 0 };
+    if (fcn_attr_ints(n, FCN_ATTR_KERNEL_SHAPE, k, 2) != 2) return 0;
+    fcn_attr_ints(n, FCN_ATTR_STRIDES, s, 2);
+    fcn_attr_ints(n, FCN_ATTR_PADS, pads, 4);
+    int auto_pad = (int)fcn_attr_int(n, FCN_ATTR_AUTO_PAD, 0);
+    fcn_pool_args a = { 0 };
+    a.planes = X->dims[0] * X->dims[1];
+    a.H = X->dims[2]; a.W = X->dims[3]; a.Ho = Y->dims[2]; a.Wo = Y->dims[3];
+    a.kh = k[0]; a.kw = k[1]; a.sh = s[0]; a.sw = s[1];
+    a.ph = pad_begin(a.H, a.Ho, a.kh, a.sh, auto_pad, pads[0]);
+    a.pw = pad_begin(a.W, a.Wo, a.kw, a.sw, auto_pad, pads[1]);
+    if (!fcn_poolk_avx512_applies(&a)) return 0;
+    if (fcn_attr_int(n, FCN_ATTR_COUNT_INCLUDE_PAD, 0) != 0) {
+        int inside = a.ph == 0 && a.pw == 0 && auto_pad == 0 && pads[2] == 0 && pads[3] == 0 &&
+                     (a.Ho - 1) * a.sh + a.kh <= a.H && (a.Wo - 1) * a.sw + a.kw <= a.W;
+        if (!inside) return 0;
+    }
+    fcn_pool_args *st = malloc(sizeof *st);
+    if (!st) return fc_fail(err, FC_ENOMEM, "node '%s': out of memory", n->name);
+    *st = a;
+    n->fast = st;
+    n->free_fast = free;
+    n->run_fast = run_avgpool;
+    n->kernel = "avgpool-avx512";
+    return 1;
+}
+
 typedef struct gap_ctx { const float *in; float *out; int64_t hw; } gap_ctx;
 static void gap_range(void *vctx, int64_t p0, int64_t p1, int tid)
 {
@@ -99,6 +149,8 @@ int fcn_fast_pool_prepare(fcn_node *n, fc_error *err)
     switch (n->op) {
     case FCN_OP_MAXPOOL:
         return maxpool_prepare(n, err);
+    case FCN_OP_AVGPOOL:
+        return avgpool_prepare(n, err);
     case FCN_OP_GLOBAL_AVGPOOL:
         if (n->in[0]->dtype != FC_DT_F32 || n->in[0]->ndim != 4) return 0;
         n->run_fast = run_gap;

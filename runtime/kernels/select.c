@@ -16,6 +16,7 @@ int fcn_fast_prepare(fcn_node *n, fc_error *err)
         r = fcn_fast_gemm_prepare(n, err);
         break;
     case FCN_OP_MAXPOOL:
+    case FCN_OP_AVGPOOL:
     case FCN_OP_GLOBAL_AVGPOOL:
     case FCN_OP_ADD:
         r = fcn_fast_pool_prepare(n, err);

@@ -505,7 +505,11 @@ static void test_fast_pool_paths(void **state)
                        { 9, 30, 3, 1, 1, 0 }, { 55, 55, 3, 2, 0, 1 }, { 7, 7, 7, 1, 0, 0 },
                        /* 3×3/2 (the AVX-512 kernel): SqueezeNet's 111 ceil, partial 16-blocks, tiny */
                        { 111, 111, 3, 2, 0, 1 }, { 6, 40, 3, 2, 1, 0 }, { 9, 33, 3, 2, 1, 1 }, { 3, 3, 3, 2, 1, 0 },
-                       { 5, 70, 3, 2, 0, 0 } };
+                       { 5, 70, 3, 2, 0, 0 },
+                       /* the general k×k kernel: GoogLeNet's ceil_mode 3×3/2 and 3×3/1 pad 1, DenseNet's 2×2/2,
+                        * 5×5/2, wide rows (4 vectors a pass) */
+                       { 56, 56, 3, 2, 0, 1 }, { 28, 28, 3, 1, 1, 0 }, { 56, 56, 2, 2, 0, 0 }, { 17, 23, 5, 2, 2, 1 },
+                       { 9, 130, 3, 1, 1, 0 }, { 14, 14, 3, 2, 0, 1 } };
     int had512 = fcn_set_avx512(1);
     for (int avx512 = 0; avx512 < 2; avx512++)
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
@@ -522,6 +526,19 @@ static void test_fast_pool_paths(void **state)
         fast_vs_ref(FCN_OP_MAXPOOL, attrs, 4, slots, ins, 1, 0, 1);
         fast_vs_ref(FCN_OP_MAXPOOL, attrs, 4, slots, ins, 1, 0, 2);
         fast_vs_ref(FCN_OP_GLOBAL_AVGPOOL, NULL, 0, NULL, ins, 1, 0, 2);
+        /* AveragePool: the AVX-512 kernel, count_include_pad 0 (and 1 where no window leaves
+         * the image, the only case it takes) */
+        if (avx512 && fcn_avx512_enabled()) {
+            fcn_attr_rec aa[5] = { attrs[0], attrs[1], attrs[2], attrs[3], { FCN_ATTR_COUNT_INCLUDE_PAD, FCN_AK_INT, 1, 9 } };
+            uint64_t sl[10];
+            memcpy(sl, slots, sizeof slots);
+            for (int64_t cip = 0; cip < 2; cip++) {
+                if (cip && (p || ceil_mode)) continue;
+                memcpy(&sl[9], &cip, 8);
+                fast_vs_ref(FCN_OP_AVGPOOL, aa, 5, sl, ins, 1, 0, 1);
+                fast_vs_ref(FCN_OP_AVGPOOL, aa, 5, sl, ins, 1, 0, 2);
+            }
+        }
         free(X.data);
     }
     fcn_set_avx512(had512);
