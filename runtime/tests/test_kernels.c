@@ -404,6 +404,9 @@ static void test_fast_conv_paths(void **state)
         { 2, 8, 14, 13, 8, 7, 7, 1, 3, 1, 8, 0, 1 },     /* depthwise 7×7 on a narrow map: 4 rows × 1 */
         { 1, 8, 9, 70, 8, 5, 5, 1, 1, 1, 8, 1, 1 },      /* depthwise 5×5, pad 1: 1 row × 4 vectors */
         { 1, 8, 11, 37, 8, 5, 5, 2, 0, 1, 8, 1, 0 },     /* depthwise 5×5 stride 2, no pad */
+        { 1, 32, 7, 7, 32, 5, 5, 1, 2, 1, 32, 1, 1 },    /* depthwise 5×5 on 7×7: flat vectors */
+        { 2, 16, 5, 9, 16, 3, 3, 1, 1, 1, 16, 1, 0 },    /* 3×3 same, 45 outputs (the 3×3 kernel's flat mode) */
+        { 1, 8, 8, 8, 8, 7, 7, 1, 3, 1, 8, 0, 1 },       /* depthwise 7×7 on 8×8: flat, 4 full vectors */
     };
     /* both micro-kernel families: AVX-512 (16-row A panels) when the CPU has it, and AVX2 */
     int had512 = fcn_set_avx512(1);
