@@ -10,6 +10,9 @@
  *               (winograd_avx2.c): F(4×4) on large maps, F(2×2) on 13×13/14×14 ones, the
  *               GEMM on 7×7 maps, where the transformed weights (4× or 1.8× the originals)
  *               would be streamed from memory for too few tiles.
+ *   grouped     1 < group < C, C/group <= 64, stride 1 or 2, AVX-512 (gconv_avx512.c): a direct
+ *               kernel, 16 columns × 16 output channels of a group in registers (RegNet,
+ *               ResNeXt: per group the GEMM's im2col cost as much as its product)
  *   gemm        everything else: per group, Out[K_g × HoWo] = W[K_g × C_g·kh·kw] · im2col,
  *               with the im2col matrix never materialized (packed straight from the image,
  *               im2col_avx2.c)
@@ -27,7 +30,7 @@
 #define WINO_TIE 1.10                /* a near-tie: within 10 % of the best cost */
 #define WINO_BIG_WEIGHTS (4.0 * 1024 * 1024)   /* bytes of transformed weights worth saving */
 
-typedef enum { CONV_GEMM, CONV_GEMV, CONV_DW, CONV_WINO } conv_algo;
+typedef enum { CONV_GEMM, CONV_GEMV, CONV_DW, CONV_WINO, CONV_GROUPED } conv_algo;
 
 typedef struct conv_fast {
     conv_algo algo;
@@ -145,6 +148,35 @@ static void run_dw(fcn_node *n, const fcn_exec *x)
     dw_task t = { n->fast, n };
     const conv_fast *cf = n->fast;
     fcn_parallel_for(x, cf->N * cf->C, dw_range, &t);
+}
+
+typedef struct gconv_task { const conv_fast *cf; const fcn_node *n; int64_t b; } gconv_task;
+
+static void gconv_range(void *vctx, int64_t t0, int64_t t1, int tid)
+{
+    (void)tid;
+    const gconv_task *t = vctx;
+    const conv_fast *cf = t->cf;
+    const fcn_node *n = t->n;
+    fcn_gconv_args a = {
+        .in = (const float *)n->in[0]->data + t->b * cf->C * cf->H * cf->W,
+        .out = (float *)n->out[0]->data + t->b * cf->K * cf->Ho * cf->Wo,
+        .wp = cf->a_packed, .bias = cf->bias,
+        .C = cf->C, .H = cf->H, .W = cf->W, .K = cf->K, .Ho = cf->Ho, .Wo = cf->Wo, .kh = cf->kh, .kw = cf->kw,
+        .s = cf->sh, .ph = cf->ph, .pw = cf->pw, .group = cf->group,
+        .act = n->act, .act_alpha = n->act_alpha, .act_beta = n->act_beta,
+    };
+    fcn_gconv_avx512(&a, t0, t1);
+}
+
+static void run_grouped(fcn_node *n, const fcn_exec *x)
+{
+    const conv_fast *cf = n->fast;
+    int64_t tasks = cf->group * ((cf->K / cf->group + 15) / 16) * cf->Ho;
+    for (int64_t b = 0; b < cf->N; b++) {
+        gconv_task t = { cf, n, b };
+        fcn_parallel_for(x, tasks, gconv_range, &t);
+    }
 }
 
 static void run_wino(fcn_node *n, const fcn_exec *x)
@@ -301,6 +333,13 @@ int fcn_fast_conv_prepare(fcn_node *n, fc_error *err)
             return fc_fail(err, FC_ENOMEM, "node '%s': out of memory packing weights", n->name);
         size_t need = cf.wino.scratch_floats * sizeof(float);
         if (n->scratch_bytes < need) n->scratch_bytes = need;
+    } else if (fcn_gconv_applies(cf.C, cf.K, cf.group, cf.kh, cf.kw, cf.sh, cf.sw, cf.dh, cf.dw, cf.Wo) &&
+               !getenv_flag("FULLCONV_NO_GCONV")) {
+        cf.algo = CONV_GROUPED;
+        size_t floats = fcn_gconv_packed_floats(cf.K, cf.C, cf.group, cf.kh, cf.kw);
+        cf.a_packed = aligned_alloc(64, (floats * sizeof(float) + 63) & ~(size_t)63);
+        if (!cf.a_packed) return fc_fail(err, FC_ENOMEM, "node '%s': out of memory packing weights", n->name);
+        fcn_gconv_pack(cf.weights, cf.K, cf.C, cf.group, cf.kh, cf.kw, cf.a_packed);
     } else {
         cf.algo = CONV_GEMM;
         int64_t cg = cf.C / cf.group, kg = cf.K / cf.group, kk = cg * cf.kh * cf.kw;
@@ -322,8 +361,9 @@ int fcn_fast_conv_prepare(fcn_node *n, fc_error *err)
     *st = cf;
     n->fast = st;
     n->free_fast = conv_fast_free;
-    static void (*const runs[])(fcn_node *, const fcn_exec *) = { run_gemm, run_gemv, run_dw, run_wino };
-    static const char *const names[] = { "gemm-avx2", "gemv-avx2", "dwconv-avx2", "winograd-f4x4-avx2" };
+    static void (*const runs[])(fcn_node *, const fcn_exec *) = { run_gemm, run_gemv, run_dw, run_wino, run_grouped };
+    static const char *const names[] = { "gemm-avx2", "gemv-avx2", "dwconv-avx2", "winograd-f4x4-avx2",
+                                         "gconv-avx512" };
     n->run_fast = runs[cf.algo];
     n->kernel = cf.algo == CONV_WINO && cf.wino.m == 2 ? "winograd-f2x2-avx2" : names[cf.algo];
     return 1;

@@ -144,6 +144,21 @@ size_t fcn_dw_work_floats(const fcn_dw_args *a);
  * FCN_DW_ZERO_ROW floats, as a zero row of W floats. Called by fcn_dwconv_avx2 when
  * fcn_avx512_enabled(). */
 #define FCN_DW_ZERO_ROW 4096
+
+/* Direct grouped convolution (gconv_avx512.c): 1 < group < C, C/group <= FCN_GCONV_MAX_CG,
+ * dilation 1, stride 1 or 2, kernels up to 7×7, AVX-512. Weights packed by fcn_gconv_pack;
+ * one image; tasks t in [t0, t1) of group · ceil((K/group)/16) · Ho. */
+#define FCN_GCONV_MAX_CG 64
+typedef struct fcn_gconv_args {
+    const float *in; float *out; const float *wp; const float *bias;
+    int64_t C, H, W, K, Ho, Wo, kh, kw, s, ph, pw, group;
+    int act; float act_alpha, act_beta;
+} fcn_gconv_args;
+int fcn_gconv_applies(int64_t C, int64_t K, int64_t group, int64_t kh, int64_t kw, int64_t sh, int64_t sw, int64_t dh,
+                      int64_t dw, int64_t Wo);
+size_t fcn_gconv_packed_floats(int64_t K, int64_t C, int64_t group, int64_t kh, int64_t kw);
+void fcn_gconv_pack(const float *w, int64_t K, int64_t C, int64_t group, int64_t kh, int64_t kw, float *wp);
+void fcn_gconv_avx512(const fcn_gconv_args *a, int64_t t0, int64_t t1);
 void fcn_dw3x3_avx512(const fcn_dw_args *a, int64_t c0, int64_t c1);
 /* Any kh, kw <= FCN_DWK_MAX, dilation 1, stride 1 or 2 (sh == sw) with AVX-512: R output rows ×
  * Q vectors of 16 columns a pass, straight from the input (masked loads), no work buffer.
