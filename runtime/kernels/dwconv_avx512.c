@@ -221,6 +221,7 @@ AVX512 void fcn_dw3x3_avx512(const fcn_dw_args *a, int64_t c0, int64_t c1)
  * 16-column load inside [0, W) — they depend on the columns only, so they are made once per
  * column block and reused down the plane */
 typedef struct dwk_masks { __mmask16 m[FCN_DWK_MAX][4][2]; } dwk_masks;
+static const float dwk_zero_row[FCN_DW_ZERO_ROW];   /* masks keep the reads within W */
 
 static void dwk_make_masks(const fcn_dw_args *a, int64_t x0, int Q, int s, dwk_masks *mk)
 {
@@ -242,19 +243,19 @@ __attribute__((always_inline)) AVX512 static inline void dwk_pass(const fcn_dw_a
 #pragma GCC unroll 4
     for (int i = 0; i < R * Q; i++) acc[i] = _mm512_set1_ps(b);
     for (int64_t ky = 0; ky < a->kh; ky++) {
+        /* rows outside the image (and past the last output row) read the shared zero row: no
+         * branches in the tap loop, whose accumulators then stay in registers */
         const float *rows[4];
-        int valid[4];
 #pragma GCC unroll 4
         for (int r = 0; r < R; r++) {
             int64_t iy = (oy + r) * s - a->ph + ky;
-            valid[r] = oy + r < a->Ho && iy >= 0 && iy < a->H;
-            rows[r] = in + (valid[r] ? iy : 0) * a->W + x0 * s - a->pw;
+            int valid = oy + r < a->Ho && iy >= 0 && iy < a->H;
+            rows[r] = (valid ? in + iy * a->W : dwk_zero_row) + x0 * s - a->pw;
         }
         for (int64_t kx = 0; kx < a->kw; kx++) {
             __m512 wk = _mm512_set1_ps(w[ky * a->kw + kx]);
 #pragma GCC unroll 4
             for (int r = 0; r < R; r++) {
-                if (!valid[r]) continue;
 #pragma GCC unroll 4
                 for (int q = 0; q < Q; q++) {
                     const float *p = rows[r] + 16 * q * s + kx;
@@ -284,7 +285,7 @@ __attribute__((always_inline)) AVX512 static inline void dwk_pass(const fcn_dw_a
 int fcn_dwk_avx512_applies(const fcn_dw_args *a)
 {
     return a->kh >= 1 && a->kw >= 1 && a->kh <= FCN_DWK_MAX && a->kw <= FCN_DWK_MAX && a->dh == 1 && a->dw == 1 &&
-           (a->sw == 1 || a->sw == 2) && a->sh == a->sw && fcn_avx512_enabled();
+           (a->sw == 1 || a->sw == 2) && a->sh == a->sw && a->W <= FCN_DW_ZERO_ROW && fcn_avx512_enabled();
 }
 
 /* Small "same" planes (stride 1, Ho·Wo <= 64, rows under 16): the plane as up to 4 flat vectors
