@@ -454,53 +454,106 @@ static void fuse_residual_adds(fcn_session *s)
     links_free(&l);
 }
 
-/* A Concat over the outermost non-unit axis (outer size 1: every input is one contiguous run
- * of the output) whose inputs are made by earlier nodes for it alone is elided: each input
- * becomes a view into its slice of the output, so the producers write the concatenation in
- * place (SqueezeNet's Fire modules: 4 % of the model was copying). alias[v] = the output value
- * and byte offset of an aliased value v, or -1. */
+/* Concats as views. A Concat over the outermost non-unit axis (outer size 1: every input is one
+ * contiguous run of the output) is a family root when no other such Concat's inputs extend its
+ * own as a prefix; its family is every such Concat whose inputs are a prefix of the root's.
+ * When the root's inputs are distinct values made by earlier nodes (not graph inputs or
+ * outputs, not views already), each becomes a view into its slice of the root's output, every
+ * family member's output a view of the root's leading bytes, and the Concats do nothing: the
+ * producers write the concatenation in place. SqueezeNet's Fire modules are families of one
+ * (their copies were 4 % of the model); DenseNet's blocks, where layer i concatenates the block
+ * input and the i−1 outputs before it, are families of one root per block (62 Concats copying
+ * the growing feature map: 2 ms). alias[v] = the buffer value and byte offset of a view v, or
+ * -1; concat_alias[v] marks views and the buffers they are in. */
 static void concat_noop(fcn_node *n, const fcn_exec *x) { (void)n; (void)x; }
 
-static void plan_concat_views(fcn_session *s, int *alias_of, size_t *alias_off)
+/* the Concat's inputs are one contiguous run each of its output; 0 if not */
+static int concat_flat(const fcn_session *s, const fcn_node *n)
+{
+    if (n->op != FCN_OP_CONCAT || n->n_out != 1 || n->n_in < 1) return 0;
+    const fcn_tensor *o = n->out[0];
+    int64_t axis = fcn_attr_int(n, FCN_ATTR_AXIS, 0);
+    if (axis < 0) axis += o->ndim;
+    if (axis < 0 || axis >= o->ndim) return 0;
+    int64_t outer = 1;
+    for (int d = 0; d < axis; d++) outer *= o->dims[d];
+    if (outer != 1) return 0;
+    size_t total = 0;
+    for (int k = 0; k < n->n_in; k++) {
+        if (!n->in[k] || n->in[k]->is_const || n->in[k]->dtype != o->dtype) return 0;
+        total += n->in[k]->nbytes;
+    }
+    (void)s;
+    return total == o->nbytes;
+}
+
+static int inputs_prefix(const fcn_node *p, const fcn_node *r)   /* p's inputs start r's */
+{
+    if (p->n_in > r->n_in) return 0;
+    for (int k = 0; k < p->n_in; k++)
+        if (p->in[k] != r->in[k]) return 0;
+    return 1;
+}
+
+static void plan_concat_views(fcn_session *s, int *alias_of, size_t *alias_off, char *concat_alias)
 {
     int nn = s->n_nodes;
     value_links l;
     if (links_build(s, &l)) return;   /* out of memory: no views, plain copies still work */
-    const int *uses = l.uses, *producer = l.producer;
+    const int *producer = l.producer;
     const char *is_io = l.is_io;
-    for (int i = 0; i < nn; i++) {
-        fcn_node *n = &s->nodes[i];
-        if (n->op != FCN_OP_CONCAT || n->n_out != 1 || n->n_in < 1) continue;
-        const fcn_tensor *o = n->out[0];
-        int64_t axis = fcn_attr_int(n, FCN_ATTR_AXIS, 0);
-        if (axis < 0) axis += o->ndim;
-        if (axis < 0 || axis >= o->ndim) continue;
-        int64_t outer = 1;
-        for (int d = 0; d < axis; d++) outer *= o->dims[d];
-        if (outer != 1) continue;
-        int ok = 1;
-        size_t total = 0;
-        for (int k = 0; k < n->n_in && ok; k++) {
-            const fcn_tensor *t = n->in[k];
-            if (!t || t->is_const) { ok = 0; break; }
-            int v = (int)(t - s->tensors);
-            int p = producer[v];
-            /* made by an earlier node, for this Concat only, not itself a view */
-            ok = p >= 0 && p < i && uses[v] == 1 && !is_io[v] && alias_of[v] < 0 && t->dtype == o->dtype &&
-                 s->nodes[p].run_fast != concat_noop;
-            total += t->nbytes;
-        }
-        if (!ok || total != o->nbytes) continue;
-        size_t off = 0;
-        for (int k = 0; k < n->n_in; k++) {
-            int v = (int)(n->in[k] - s->tensors);
-            alias_of[v] = (int)(o - s->tensors);
-            alias_off[v] = off;
-            off += n->in[k]->nbytes;
-        }
-        n->run_fast = concat_noop;
-        n->kernel = "view";
+    char *flat = calloc((size_t)nn + 1, 1);
+    if (!flat) {
+        links_free(&l);
+        return;
     }
+    for (int i = 0; i < nn; i++) flat[i] = (char)concat_flat(s, &s->nodes[i]);
+    for (int r = 0; r < nn; r++) {
+        if (!flat[r]) continue;
+        fcn_node *root = &s->nodes[r];
+        int maximal = 1;
+        for (int j = 0; j < nn && maximal; j++)
+            if (j != r && flat[j] && s->nodes[j].n_in > root->n_in && inputs_prefix(root, &s->nodes[j])) maximal = 0;
+        if (!maximal) continue;
+        int ov = (int)(root->out[0] - s->tensors);
+        int ok = alias_of[ov] < 0 && !concat_alias[ov];   /* the root's output may be a graph output */
+        for (int k = 0; k < root->n_in && ok; k++) {
+            const fcn_tensor *t = root->in[k];
+            int v = (int)(t - s->tensors), p = producer[v];
+            ok = p >= 0 && p < r && !is_io[v] && alias_of[v] < 0 && !concat_alias[v] &&
+                 s->nodes[p].run_fast != concat_noop;
+            for (int k2 = 0; k2 < k && ok; k2++) ok = root->in[k2] != t;
+        }
+        /* the family's other members: outputs not graph outputs, not views */
+        for (int j = 0; j < nn && ok; j++) {
+            if (j == r || !flat[j] || !inputs_prefix(&s->nodes[j], root)) continue;
+            int v = (int)(s->nodes[j].out[0] - s->tensors);
+            ok = !is_io[v] && alias_of[v] < 0 && !concat_alias[v] && s->nodes[j].out[0]->dtype == root->out[0]->dtype;
+        }
+        if (!ok) continue;
+        size_t off = 0;
+        for (int k = 0; k < root->n_in; k++) {
+            int v = (int)(root->in[k] - s->tensors);
+            alias_of[v] = ov;
+            alias_off[v] = off;
+            concat_alias[v] = 1;
+            off += root->in[k]->nbytes;
+        }
+        concat_alias[ov] = 1;
+        for (int j = 0; j < nn; j++) {
+            if (!flat[j] || !inputs_prefix(&s->nodes[j], root)) continue;
+            if (j != r) {
+                int v = (int)(s->nodes[j].out[0] - s->tensors);
+                alias_of[v] = ov;
+                alias_off[v] = 0;
+                concat_alias[v] = 1;
+            }
+            s->nodes[j].run_fast = concat_noop;
+            s->nodes[j].kernel = "view";
+            flat[j] = 0;   /* taken */
+        }
+    }
+    free(flat);
     links_free(&l);
 }
 
@@ -509,7 +562,8 @@ static void plan_concat_views(fcn_session *s, int *alias_of, size_t *alias_off)
  * epilogue reads each residual element right before writing the same element, and a GEMM whose
  * C already holds it accumulates onto it. The block's input, its branch and its output were
  * three live tensors; now two. Chains (ResNet's identity blocks) share one buffer. */
-static void plan_residual_in_place(fcn_session *s, const int *first, int *last, int *alias_of, size_t *alias_off)
+static void plan_residual_in_place(fcn_session *s, const int *first, int *last, int *alias_of, size_t *alias_off,
+                                   const char *concat_alias)
 {
     int nn = s->n_nodes;
     if (!s->fused_res) return;
@@ -521,8 +575,9 @@ static void plan_residual_in_place(fcn_session *s, const int *first, int *last, 
         const fcn_node *conv = &s->nodes[a];
         int y = (int)(conv->out[0] - s->tensors);
         const fcn_tensor *r = &s->tensors[rv];
+        /* a Concat view or a buffer holding views: others' bytes would be overwritten */
         if (l.is_io[rv] || r->is_const || alias_of[y] >= 0 || first[y] != a || r->nbytes != conv->out[0]->nbytes ||
-            first[rv] == -2)
+            first[rv] == -2 || concat_alias[rv] || concat_alias[y])
             continue;
         int ok = 1;
         for (int k = 0; k < conv->n_in && ok; k++) ok = conv->in[k] != r;
@@ -573,14 +628,15 @@ static int plan_memory(fcn_session *s, fc_error *err)
     int *last = malloc(sizeof(int) * ((size_t)nv + 1));
     int *alias_of = malloc(sizeof(int) * ((size_t)nv + 1));
     size_t *alias_off = malloc(sizeof(size_t) * ((size_t)nv + 1));
+    char *concat_alias = calloc((size_t)nv + 1, 1);
     fcn_plan_item *items = malloc(sizeof(fcn_plan_item) * ((size_t)nv + (size_t)nn + 1));
     int rc = -1;
-    if (!first || !last || !items || !alias_of || !alias_off) {
+    if (!first || !last || !items || !alias_of || !alias_off || !concat_alias) {
         fc_fail(err, FC_ENOMEM, "%s: out of memory planning", m->name);
         goto out;
     }
     for (int v = 0; v < nv; v++) alias_of[v] = -1;
-    plan_concat_views(s, alias_of, alias_off);
+    plan_concat_views(s, alias_of, alias_off, concat_alias);
     for (int v = 0; v < nv; v++) first[v] = last[v] = -2;   /* -2: no buffer */
     for (uint32_t k = 0; k < m->graph.n_inputs; k++) first[m->inputs[k]] = last[m->inputs[k]] = -1;
     for (int i = 0; i < nn; i++) {
@@ -632,10 +688,13 @@ static int plan_memory(fcn_session *s, fc_error *err)
         in_off += ALIGN64(s->tensors[v].nbytes ? s->tensors[v].nbytes : 1);
     }
 
-    plan_residual_in_place(s, first, last, alias_of, alias_off);
-    /* a view's writes start the life of the buffer it is a slice of */
-    for (int v = 0; v < nv; v++)
-        if (alias_of[v] >= 0 && first[v] < first[alias_of[v]]) first[alias_of[v]] = first[v];
+    plan_residual_in_place(s, first, last, alias_of, alias_off, concat_alias);
+    /* a view's writes start the life of the buffer it is a slice of, its last read ends it */
+    for (int v = 0; v < nv; v++) {
+        if (alias_of[v] < 0 || first[v] == -2) continue;
+        if (first[v] < first[alias_of[v]]) first[alias_of[v]] = first[v];
+        if (last[v] > last[alias_of[v]]) last[alias_of[v]] = last[v];
+    }
 
     n_items = 0;
     for (int v = 0; v < nv; v++) {
@@ -683,6 +742,7 @@ out:
     free(last);
     free(alias_of);
     free(alias_off);
+    free(concat_alias);
     free(items);
     return rc;
 }

@@ -283,6 +283,83 @@ static void run_concat_case(int variant)
     free(buf);
 }
 
+/* A DenseNet block in miniature: x0 = x + 0.5, c1 = Concat(x0), f1 = conv1x1(c1) = 2·x0,
+ * c2 = Concat(x0, f1), f2 = conv1x1(c2) = Σ channels, c3 = Concat(x0, f1, f2) (the output).
+ * Every Concat's inputs are a prefix of c3's: all three become views of c3's buffer, which
+ * x0, f1 and f2 are written into — while x0 and f1 are still read by later nodes. */
+static void test_concat_prefix_family(void **state)
+{
+    (void)state;
+    fc_error err = { 0, "" };
+    ir_graph *g = ir_graph_new();
+    int64_t d3[4] = { 1, 3, 4, 5 }, d6[4] = { 1, 6, 4, 5 }, d9[4] = { 1, 9, 4, 5 }, od[1] = { 1 };
+    int64_t w1d[4] = { 3, 3, 1, 1 }, w2d[4] = { 3, 6, 1, 1 }, k1[2] = { 1, 1 };
+    static float half = 0.5f, w1[9], w2[18];
+    for (int i = 0; i < 3; i++) w1[i * 3 + i] = 2.0f;
+    for (int i = 0; i < 18; i++) w2[i] = 1.0f;
+    int x = ir_add_value(g, "x", FC_DT_F32, 4, d3, &err);
+    int ch = ir_add_const(g, "half", FC_DT_F32, 1, od, &half, 4, &err);
+    int cw1 = ir_add_const(g, "w1", FC_DT_F32, 4, w1d, w1, sizeof w1, &err);
+    int cw2 = ir_add_const(g, "w2", FC_DT_F32, 4, w2d, w2, sizeof w2, &err);
+    int x0 = ir_add_value(g, "x0", FC_DT_F32, 4, d3, &err), c1 = ir_add_value(g, "c1", FC_DT_F32, 4, d3, &err);
+    int f1 = ir_add_value(g, "f1", FC_DT_F32, 4, d3, &err), c2 = ir_add_value(g, "c2", FC_DT_F32, 4, d6, &err);
+    int f2 = ir_add_value(g, "f2", FC_DT_F32, 4, d3, &err), c3 = ir_add_value(g, "c3", FC_DT_F32, 4, d9, &err);
+    int in_x0[2] = { x, ch }, in_f1[2] = { c1, cw1 }, in_c2[2] = { x0, f1 }, in_f2[2] = { c2, cw2 };
+    int in_c3[3] = { x0, f1, f2 };
+    assert_true(ir_add_node(g, FCN_OP_ADD, "add", in_x0, 2, &x0, 1, &err) >= 0);
+    int n1 = ir_add_node(g, FCN_OP_CONCAT, "cat1", &x0, 1, &c1, 1, &err);
+    int v1 = ir_add_node(g, FCN_OP_CONV, "conv1", in_f1, 2, &f1, 1, &err);
+    int n2 = ir_add_node(g, FCN_OP_CONCAT, "cat2", in_c2, 2, &c2, 1, &err);
+    int v2 = ir_add_node(g, FCN_OP_CONV, "conv2", in_f2, 2, &f2, 1, &err);
+    int n3 = ir_add_node(g, FCN_OP_CONCAT, "cat3", in_c3, 3, &c3, 1, &err);
+    assert_true(n1 >= 0 && v1 >= 0 && n2 >= 0 && v2 >= 0 && n3 >= 0);
+    ir_set_int(&g->nodes[n1], FCN_ATTR_AXIS, 1);
+    ir_set_int(&g->nodes[n2], FCN_ATTR_AXIS, 1);
+    ir_set_int(&g->nodes[n3], FCN_ATTR_AXIS, 1);
+    ir_set_ints(&g->nodes[v1], FCN_ATTR_KERNEL_SHAPE, k1, 2);
+    ir_set_ints(&g->nodes[v2], FCN_ATTR_KERNEL_SHAPE, k1, 2);
+    g->inputs = malloc(sizeof(int));
+    g->inputs[0] = x;
+    g->n_inputs = 1;
+    g->outputs = malloc(sizeof(int));
+    g->outputs[0] = c3;
+    g->n_outputs = 1;
+    size_t size;
+    uint8_t *buf;
+    if (fcv_write_fcn(g, &buf, &size, &err)) fail_msg("%s", err.msg);
+    ir_graph_free(g);
+    for (int threads = 1; threads <= 2; threads++) {
+        fcn_model *m;
+        fcn_session *s;
+        if (fcn_model_open_memory(buf, size, "family.fcn", 0, &m, &err)) fail_msg("%s", err.msg);
+        fcn_session_options opt = { threads, 0, NULL, 0 };
+        if (fcn_session_create(m, &opt, &s, &err)) fail_msg("%s", err.msg);
+        float *xv = fcn_session_input(s, 0, NULL, NULL);
+        for (int i = 0; i < 60; i++) xv[i] = (float)i;
+        assert_int_equal(fcn_session_run(s, &err), 0);
+        const float *y = fcn_session_output(s, 0, NULL, NULL);
+        for (int c = 0; c < 9; c++)
+            for (int p = 0; p < 20; p++) {
+                double want;
+                if (c < 3) want = c * 20 + p + 0.5;
+                else if (c < 6) want = 2.0 * ((c - 3) * 20 + p + 0.5);
+                else want = 3.0 * ((0 * 20 + p + 0.5) + (1 * 20 + p + 0.5) + (2 * 20 + p + 0.5));
+                if (fabs(y[c * 20 + p] - want) > 1e-4 * fabs(want))
+                    fail_msg("threads %d: c3[%d][%d] = %g, want %g", threads, c, p, (double)y[c * 20 + p], want);
+            }
+        int views = 0;
+        for (int i = 0; i < fcn_session_num_nodes(s); i++) {
+            fcn_node_info info;
+            fcn_session_node_info(s, i, &info);
+            if (strcmp(info.op, "Concat") == 0 && strcmp(info.kernel, "view") == 0) views++;
+        }
+        assert_int_equal(views, 3);
+        fcn_session_destroy(s);
+        fcn_model_close(m);
+    }
+    free(buf);
+}
+
 static void test_concat_views(void **state)
 {
     (void)state;
@@ -478,6 +555,7 @@ int main(void)
         cmocka_unit_test(test_session_chain_reuses_buffers),
         cmocka_unit_test(test_session_outputs_not_clobbered),
         cmocka_unit_test(test_concat_views),
+        cmocka_unit_test(test_concat_prefix_family),
         cmocka_unit_test(test_residual_fusion),
         cmocka_unit_test(test_threadpool),
         cmocka_unit_test(test_kernel_switch),
