@@ -125,7 +125,9 @@ class FullconvRunner:
 def convert(fullconv, onnx_path, out_dir, name):
     """One conversion per model through `fullconv bench --save-dir` (the converter's pipeline)."""
     fcn = os.path.join(out_dir, name + ".fcn")
-    if os.path.exists(fcn) and os.path.getmtime(fcn) >= os.path.getmtime(onnx_path):
+    # reused only if newer than both the model and the converter (a rebuilt fullconv may rewrite
+    # the graph differently: fused activations, removed nodes)
+    if os.path.exists(fcn) and os.path.getmtime(fcn) >= max(os.path.getmtime(onnx_path), os.path.getmtime(fullconv)):
         return fcn
     with tempfile.TemporaryDirectory(dir=out_dir) as d:
         subprocess.run([fullconv, "bench", onnx_path, "--variants", "original", "--no-speed", "--no-peak",
