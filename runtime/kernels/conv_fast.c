@@ -152,27 +152,32 @@ static void run_dw(fcn_node *n, const fcn_exec *x)
 
 typedef struct gconv_task { const conv_fast *cf; const fcn_node *n; int64_t b; } gconv_task;
 
-static void gconv_range(void *vctx, int64_t t0, int64_t t1, int tid)
+static fcn_gconv_args gconv_args(const conv_fast *cf, const fcn_node *n, int64_t b)
 {
-    (void)tid;
-    const gconv_task *t = vctx;
-    const conv_fast *cf = t->cf;
-    const fcn_node *n = t->n;
     fcn_gconv_args a = {
-        .in = (const float *)n->in[0]->data + t->b * cf->C * cf->H * cf->W,
-        .out = (float *)n->out[0]->data + t->b * cf->K * cf->Ho * cf->Wo,
+        .in = (const float *)n->in[0]->data + b * cf->C * cf->H * cf->W,
+        .out = (float *)n->out[0]->data + b * cf->K * cf->Ho * cf->Wo,
         .wp = cf->a_packed, .bias = cf->bias,
         .C = cf->C, .H = cf->H, .W = cf->W, .K = cf->K, .Ho = cf->Ho, .Wo = cf->Wo, .kh = cf->kh, .kw = cf->kw,
         .s = cf->sh, .ph = cf->ph, .pw = cf->pw, .group = cf->group,
         .act = n->act, .act_alpha = n->act_alpha, .act_beta = n->act_beta,
     };
+    return a;
+}
+
+static void gconv_range(void *vctx, int64_t t0, int64_t t1, int tid)
+{
+    (void)tid;
+    const gconv_task *t = vctx;
+    fcn_gconv_args a = gconv_args(t->cf, t->n, t->b);
     fcn_gconv_avx512(&a, t0, t1);
 }
 
 static void run_grouped(fcn_node *n, const fcn_exec *x)
 {
     const conv_fast *cf = n->fast;
-    int64_t tasks = cf->group * ((cf->K / cf->group + 15) / 16) * cf->Ho;
+    fcn_gconv_args a = gconv_args(cf, n, 0);
+    int64_t tasks = cf->group * ((cf->K / cf->group + 15) / 16) * fcn_gconv_rows(&a);
     for (int64_t b = 0; b < cf->N; b++) {
         gconv_task t = { cf, n, b };
         fcn_parallel_for(x, tasks, gconv_range, &t);

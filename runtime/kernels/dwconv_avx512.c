@@ -321,8 +321,13 @@ AVX512 static void dwk_plane_flat(const fcn_dw_args *a, const float *in, const f
     __m512 acc[4];
 #pragma GCC unroll 4
     for (int v = 0; v < 4; v++) acc[v] = _mm512_set1_ps(bias);
-    for (int64_t t = 0; t < a->kh * a->kw; t++) {
-        const float *p = in + (t / a->kw - a->ph) * a->W + (t % a->kw - a->pw);
+    const float *p = in - a->ph * a->W - a->pw;
+    for (int64_t t = 0, kx = 0; t < a->kh * a->kw; t++, p++) {
+        if (kx == a->kw) {   /* next kernel row: no division per tap */
+            kx = 0;
+            p += a->W - a->kw;
+        }
+        kx++;
         __m512 wk = _mm512_set1_ps(w[t]);
 #pragma GCC unroll 4
         for (int v = 0; v < 4; v++)

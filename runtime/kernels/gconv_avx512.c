@@ -73,8 +73,77 @@ static inline __mmask16 span_mask(int64_t x, int64_t n)
             }                                                                                              \
         }
 
+/* Small "same" maps (stride 1, Ho·Wo <= 64, rows under 16: RegNet's 7×7 stage) are flattened:
+ * the plane is up to 4 vectors of 16 outputs, each tap one masked load at a fixed offset from
+ * the vector's start; row by row they used 7 of 16 lanes. */
+static int gconv_flat(const fcn_gconv_args *a)
+{
+    return a->s == 1 && a->Ho == a->H && a->Wo == a->W && a->ph == (a->kh - 1) / 2 && a->pw == (a->kw - 1) / 2 &&
+           a->H * a->W <= 64 && a->W < 16;
+}
+
+int64_t fcn_gconv_rows(const fcn_gconv_args *a)
+{
+    return gconv_flat(a) ? (a->H * a->W + 15) / 16 : a->Ho;
+}
+
+AVX512 static void gconv_flat_tasks(const fcn_gconv_args *a, int64_t t0, int64_t t1)
+{
+    const int64_t cg = a->C / a->group, kg = a->K / a->group, kblocks = (kg + 15) / 16, taps = cg * a->kh * a->kw;
+    const int64_t n = a->H * a->W, nv = (n + 15) / 16, kk = a->kh * a->kw;
+    __mmask16 m[4][49];
+    for (int64_t v = 0; v < nv; v++)
+        for (int64_t t = 0; t < kk; t++) {
+            unsigned bits = 0;
+            for (int l = 0; l < 16; l++) {
+                int64_t o = v * 16 + l, iy = o / a->W + t / a->kw - a->ph, ix = o % a->W + t % a->kw - a->pw;
+                if (o < n && iy >= 0 && iy < a->H && ix >= 0 && ix < a->W) bits |= 1u << l;
+            }
+            m[v][t] = (__mmask16)bits;
+        }
+    /* each tap's offset from the vector's first output, made once (a division per tap was half
+     * the time) */
+    int64_t off[49];
+    for (int64_t t = 0; t < kk; t++) off[t] = (t / a->kw - a->ph) * a->W + (t % a->kw - a->pw);
+    int vec_act = a->act == FCN_ACT_NONE || a->act == FCN_ACT_RELU || a->act == FCN_ACT_CLIP;
+    const __m512 lo = _mm512_set1_ps(a->act == FCN_ACT_RELU ? 0.0f : a->act_alpha), hi = _mm512_set1_ps(a->act_beta);
+    for (int64_t t = t0; t < t1; t++) {
+        int64_t gk = t / nv, v = t % nv, g = gk / kblocks, kb = gk % kblocks;
+        int64_t kn = kg - kb * 16 < 16 ? kg - kb * 16 : 16, k0 = g * kg + kb * 16;
+        const float *wb = a->wp + (g * kblocks + kb) * taps * 16;
+        const float *in = a->in + g * cg * n + v * 16;
+        __m512 acc[16];
+#pragma GCC unroll 16
+        for (int k = 0; k < 16; k++) acc[k] = _mm512_set1_ps(a->bias && k < kn ? a->bias[k0 + k] : 0.0f);
+        for (int64_t c = 0; c < cg; c++)
+            for (int64_t tp = 0; tp < kk; tp++) {
+                const float *p = in + c * n + off[tp];
+                __m512 x = _mm512_maskz_loadu_ps(m[v][tp], p);
+                const float *wt = wb + (c * kk + tp) * 16;
+#pragma GCC unroll 16
+                for (int k = 0; k < 16; k++) acc[k] = _mm512_fmadd_ps(x, _mm512_set1_ps(wt[k]), acc[k]);
+            }
+        int64_t left = n - v * 16;
+        __mmask16 sm = (__mmask16)(left >= 16 ? 0xFFFF : (1u << left) - 1u);
+#pragma GCC unroll 16
+        for (int k = 0; k < 16; k++) {
+            if (k >= kn) break;
+            __m512 y = acc[k];
+            if (a->act == FCN_ACT_RELU || a->act == FCN_ACT_CLIP) y = _mm512_max_ps(y, lo);
+            if (a->act == FCN_ACT_CLIP) y = _mm512_min_ps(y, hi);
+            float *o = a->out + (k0 + k) * n + v * 16;
+            _mm512_mask_storeu_ps(o, sm, y);
+            if (!vec_act) fcn_act_apply(a->act, a->act_alpha, a->act_beta, o, left < 16 ? left : 16);
+        }
+    }
+}
+
 AVX512 void fcn_gconv_avx512(const fcn_gconv_args *a, int64_t t0, int64_t t1)
 {
+    if (gconv_flat(a)) {
+        gconv_flat_tasks(a, t0, t1);
+        return;
+    }
     const int64_t cg = a->C / a->group, kg = a->K / a->group, kblocks = (kg + 15) / 16, taps = cg * a->kh * a->kw;
     const int64_t s = a->s;
     const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);

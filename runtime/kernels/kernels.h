@@ -147,7 +147,7 @@ size_t fcn_dw_work_floats(const fcn_dw_args *a);
 
 /* Direct grouped convolution (gconv_avx512.c): 1 < group < C, C/group <= FCN_GCONV_MAX_CG,
  * dilation 1, stride 1 or 2, kernels up to 7×7, AVX-512. Weights packed by fcn_gconv_pack;
- * one image; tasks t in [t0, t1) of group · ceil((K/group)/16) · Ho. */
+ * one image; tasks t in [t0, t1) of group · ceil((K/group)/16) · fcn_gconv_rows(). */
 #define FCN_GCONV_MAX_CG 64
 typedef struct fcn_gconv_args {
     const float *in; float *out; const float *wp; const float *bias;
@@ -159,6 +159,8 @@ int fcn_gconv_applies(int64_t C, int64_t K, int64_t group, int64_t kh, int64_t k
 size_t fcn_gconv_packed_floats(int64_t K, int64_t C, int64_t group, int64_t kh, int64_t kw);
 void fcn_gconv_pack(const float *w, int64_t K, int64_t C, int64_t group, int64_t kh, int64_t kw, float *wp);
 void fcn_gconv_avx512(const fcn_gconv_args *a, int64_t t0, int64_t t1);
+/* The task rows per (group, block of 16 outputs): Ho, or the flat vectors of a small map. */
+int64_t fcn_gconv_rows(const fcn_gconv_args *a);
 void fcn_dw3x3_avx512(const fcn_dw_args *a, int64_t c0, int64_t c1);
 /* Any kh, kw <= FCN_DWK_MAX, dilation 1, stride 1 or 2 (sh == sw) with AVX-512: R output rows ×
  * Q vectors of 16 columns a pass, straight from the input (masked loads), no work buffer.

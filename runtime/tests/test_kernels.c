@@ -411,6 +411,8 @@ static void test_fast_conv_paths(void **state)
         { 2, 48, 14, 14, 48, 3, 3, 1, 1, 1, 3, 1, 0 },   /* grouped, 16 channels a group, batch 2 */
         { 1, 40, 10, 21, 40, 3, 3, 1, 1, 1, 2, 0, 1 },   /* grouped, 20 outputs a group: a partial block */
         { 1, 24, 17, 19, 36, 5, 5, 2, 2, 1, 4, 1, 1 },   /* grouped 5×5 stride 2, K/group 9 */
+        { 1, 64, 7, 7, 64, 3, 3, 1, 1, 1, 4, 1, 1 },     /* grouped on 7×7: flat vectors */
+        { 2, 40, 5, 9, 60, 3, 3, 1, 1, 1, 2, 0, 0 },     /* grouped flat, 30 outputs a group (2 blocks) */
     };
     /* both micro-kernel families: AVX-512 (16-row A panels) when the CPU has it, and AVX2 */
     int had512 = fcn_set_avx512(1);
