@@ -129,31 +129,64 @@ void fcn_dwconv_avx2(const fcn_dw_args *a, int64_t c0, int64_t c1)
             for (int64_t t = 0; t < taps; t++) wv[t] = _mm256_set1_ps(w[t]);
         __m256 bias = _mm256_set1_ps(a->bias ? a->bias[c] : 0.0f);
         float *out = a->out + c * a->Ho * a->Wo;
+        const int64_t wide_end = a->Wo / 32 * 32;
         for (int64_t oy = 0; oy < a->Ho; oy++) {
             float *orow = out + oy * a->Wo;
             const float *prow = P + oy * a->sh * cols;
-            for (int64_t ox = 0; ox < a->Wo; ox += 8) {
-                __m256 s = bias;
+            int64_t ox = 0;
+            for (; ox + 32 <= a->Wo; ox += 32) {
+                __m256 s0 = bias, s1 = bias, s2 = bias, s3 = bias;
                 const float *p0 = prow + ox * a->sw;
                 for (int64_t ky = 0; ky < a->kh; ky++) {
                     const float *pr = p0 + ky * a->dh * cols;
                     for (int64_t kx = 0; kx < a->kw; kx++) {
                         __m256 wk = small ? wv[ky * a->kw + kx] : _mm256_set1_ps(w[ky * a->kw + kx]);
-                        s = _mm256_fmadd_ps(load_strided(pr + kx * a->dw, a->sw), wk, s);
+                        const float *q = pr + kx * a->dw;
+                        s0 = _mm256_fmadd_ps(load_strided(q, a->sw), wk, s0);
+                        s1 = _mm256_fmadd_ps(load_strided(q + 8 * a->sw, a->sw), wk, s1);
+                        s2 = _mm256_fmadd_ps(load_strided(q + 16 * a->sw, a->sw), wk, s2);
+                        s3 = _mm256_fmadd_ps(load_strided(q + 24 * a->sw, a->sw), wk, s3);
                     }
                 }
-                if (a->act == FCN_ACT_RELU || a->act == FCN_ACT_CLIP) s = _mm256_max_ps(s, lo);
-                if (a->act == FCN_ACT_CLIP) s = _mm256_min_ps(s, hi);
-                int64_t left = a->Wo - ox;
-                if (left >= 8) {
-                    _mm256_storeu_ps(orow + ox, s);
-                } else {
-                    __m256i m = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)left),
-                                                   _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-                    _mm256_maskstore_ps(orow + ox, m, s);
+                __m256 r[4] = { s0, s1, s2, s3 };
+                for (int j = 0; j < 4; j++) {
+                    if (a->act == FCN_ACT_RELU || a->act == FCN_ACT_CLIP) r[j] = _mm256_max_ps(r[j], lo);
+                    if (a->act == FCN_ACT_CLIP) r[j] = _mm256_min_ps(r[j], hi);
+                    _mm256_storeu_ps(orow + ox + 8 * j, r[j]);
                 }
             }
-            if (!vec_act) fcn_act_apply(a->act, a->act_alpha, a->act_beta, orow, a->Wo);
         }
+        /* the columns past the last whole 32: 4 output rows a pass (4 accumulators), rows past
+         * the end recomputed from the last one and not stored */
+        for (int64_t oy0 = 0; oy0 < a->Ho && wide_end < a->Wo; oy0 += 4) {
+            const float *prow[4];
+            for (int r = 0; r < 4; r++) {
+                int64_t oy = oy0 + r < a->Ho ? oy0 + r : a->Ho - 1;
+                prow[r] = P + oy * a->sh * cols;
+            }
+            for (int64_t ox = wide_end; ox < a->Wo; ox += 8) {
+                __m256 s0 = bias, s1 = bias, s2 = bias, s3 = bias;
+                for (int64_t ky = 0; ky < a->kh; ky++) {
+                    int64_t off = ox * a->sw + ky * a->dh * cols;
+                    for (int64_t kx = 0; kx < a->kw; kx++, off += a->dw) {
+                        __m256 wk = small ? wv[ky * a->kw + kx] : _mm256_set1_ps(w[ky * a->kw + kx]);
+                        s0 = _mm256_fmadd_ps(load_strided(prow[0] + off, a->sw), wk, s0);
+                        s1 = _mm256_fmadd_ps(load_strided(prow[1] + off, a->sw), wk, s1);
+                        s2 = _mm256_fmadd_ps(load_strided(prow[2] + off, a->sw), wk, s2);
+                        s3 = _mm256_fmadd_ps(load_strided(prow[3] + off, a->sw), wk, s3);
+                    }
+                }
+                __m256 r4[4] = { s0, s1, s2, s3 };
+                int64_t left = a->Wo - ox;
+                __m256i m = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(left < 8 ? left : 8)),
+                                               _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+                for (int r = 0; r < 4 && oy0 + r < a->Ho; r++) {
+                    if (a->act == FCN_ACT_RELU || a->act == FCN_ACT_CLIP) r4[r] = _mm256_max_ps(r4[r], lo);
+                    if (a->act == FCN_ACT_CLIP) r4[r] = _mm256_min_ps(r4[r], hi);
+                    _mm256_maskstore_ps(out + (oy0 + r) * a->Wo + ox, m, r4[r]);
+                }
+            }
+        }
+        if (!vec_act) fcn_act_apply(a->act, a->act_alpha, a->act_beta, out, a->Ho * a->Wo);
     }
 }
