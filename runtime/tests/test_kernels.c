@@ -506,6 +506,57 @@ static fcn_tensor make_tensor(int ndim, const int64_t *dims)
     return t;
 }
 
+/* The elementwise fast paths (eltwise_fast.c) against the reference ops: standalone
+ * activations over several 32 KB chunks, BatchNormalization with a fused activation, Mul by a
+ * per-channel tensor in both orders; 1 and 2 threads. */
+static void test_fast_eltwise_paths(void **state)
+{
+    (void)state;
+    if (!simd_ok()) skip();
+    int64_t dims[4] = { 1, 5, 60, 70 };   /* 21000 floats: three chunks, a partial one */
+    fcn_tensor X = make_tensor(4, dims);
+    for (size_t i = 0; i < X.numel; i++) ((float *)X.data)[i] *= 8.0f;   /* past the saturations */
+    fcn_tensor *ins[1] = { &X };
+    double fv[2] = { 0.3, 0.4 };
+    uint64_t slots[2];
+    memcpy(slots, fv, sizeof fv);
+    fcn_attr_rec alpha = { FCN_ATTR_ALPHA, FCN_AK_FLOAT, 1, 0 };
+    fcn_attr_rec ab[2] = { { FCN_ATTR_ALPHA, FCN_AK_FLOAT, 1, 0 }, { FCN_ATTR_BETA, FCN_AK_FLOAT, 1, 1 } };
+    fcn_attr_rec mm[2] = { { FCN_ATTR_MIN, FCN_AK_FLOAT, 1, 0 }, { FCN_ATTR_MAX, FCN_AK_FLOAT, 1, 1 } };
+    int had512 = fcn_set_avx512(1);
+    for (int avx512 = 0; avx512 < 2; avx512++) {
+        fcn_set_avx512(avx512);
+        for (int threads = 1; threads <= 2; threads++) {
+            fast_vs_ref(FCN_OP_RELU, NULL, 0, NULL, ins, 1, 0, threads);
+            fast_vs_ref(FCN_OP_SIGMOID, NULL, 0, NULL, ins, 1, 0, threads);
+            fast_vs_ref(FCN_OP_SWISH, NULL, 0, NULL, ins, 1, 0, threads);
+            fast_vs_ref(FCN_OP_HARD_SWISH, NULL, 0, NULL, ins, 1, 0, threads);
+            fast_vs_ref(FCN_OP_LEAKY_RELU, &alpha, 1, slots, ins, 1, 0, threads);
+            fast_vs_ref(FCN_OP_HARD_SIGMOID, ab, 2, slots, ins, 1, 0, threads);
+            fast_vs_ref(FCN_OP_CLIP, mm, 2, slots, ins, 1, 0, threads);
+        }
+        /* BatchNormalization (constant parameters, var > 0) with a fused activation */
+        int64_t bd[4] = { 2, 5, 9, 11 }, cd[1] = { 5 };
+        fcn_tensor Xb = make_tensor(4, bd), sc = make_tensor(1, cd), bi = make_tensor(1, cd), mu = make_tensor(1, cd),
+                   var = make_tensor(1, cd);
+        for (int c = 0; c < 5; c++) ((float *)var.data)[c] = fabsf(((float *)var.data)[c]) + 0.5f;
+        sc.is_const = bi.is_const = mu.is_const = var.is_const = 1;
+        fcn_tensor *bins[5] = { &Xb, &sc, &bi, &mu, &var };
+        fast_vs_ref(FCN_OP_BATCHNORM, NULL, 0, NULL, bins, 5, FCN_ACT_NONE, 1);
+        fast_vs_ref(FCN_OP_BATCHNORM, NULL, 0, NULL, bins, 5, FCN_ACT_RELU, 2);
+        fast_vs_ref(FCN_OP_BATCHNORM, NULL, 0, NULL, bins, 5, FCN_ACT_SWISH, 2);
+        /* squeeze-and-excitation scale: x[N,C,H,W] · s[N,C,1,1], either order */
+        int64_t sd[4] = { 2, 5, 1, 1 };
+        fcn_tensor S = make_tensor(4, sd);
+        fcn_tensor *m1[2] = { &Xb, &S }, *m2[2] = { &S, &Xb };
+        fast_vs_ref(FCN_OP_MUL, NULL, 0, NULL, m1, 2, FCN_ACT_NONE, 1);
+        fast_vs_ref(FCN_OP_MUL, NULL, 0, NULL, m2, 2, FCN_ACT_NONE, 2);
+        free(Xb.data); free(sc.data); free(bi.data); free(mu.data); free(var.data); free(S.data);
+    }
+    fcn_set_avx512(had512);
+    free(X.data);
+}
+
 static void test_fast_pool_paths(void **state)
 {
     (void)state;
@@ -572,6 +623,7 @@ int main(void)
         cmocka_unit_test(test_fast_conv_paths),
         cmocka_unit_test(test_winograd_tiles),
         cmocka_unit_test(test_fast_pool_paths),
+        cmocka_unit_test(test_fast_eltwise_paths),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
