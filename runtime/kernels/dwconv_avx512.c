@@ -18,6 +18,7 @@
 #include <immintrin.h>
 #include <string.h>
 #include "runtime/kernels/kernels.h"
+#include "runtime/kernels/lanes512.h"
 
 #define AVX512 __attribute__((target("avx512f,avx512vl,avx2,fma")))
 
@@ -28,15 +29,7 @@ AVX512 static inline __m512 finish(__m512 s, int act, __m512 lo, __m512 hi)
     return s;
 }
 
-/* lanes l of a 16-column load at input column x with 0 <= x + l < n */
-static inline __mmask16 span_mask(int64_t x, int64_t n)
-{
-    if (x >= 0 && x + 16 <= n) return (__mmask16)0xFFFF;
-    int64_t lo = x < 0 ? -x : 0, hi = n - x;
-    if (hi > 16) hi = 16;
-    if (hi <= lo) return 0;
-    return (__mmask16)(((1u << hi) - 1u) & ~((1u << lo) - 1u));
-}
+#define span_mask(x, n) ((__mmask16)fcn_span_mask16((x), (n)))
 
 /* one input row (3 loaded tap vectors x0, x1, x2) into an accumulator pair with weight row k */
 #define TAPS(x0, x1, x2, k, s, t)                                 \

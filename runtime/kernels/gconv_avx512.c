@@ -17,6 +17,7 @@
 #include <immintrin.h>
 #include <string.h>
 #include "runtime/kernels/kernels.h"
+#include "runtime/kernels/lanes512.h"
 
 #define AVX512 __attribute__((target("avx512f,avx512vl,avx2,fma")))
 
@@ -46,15 +47,7 @@ void fcn_gconv_pack(const float *w, int64_t K, int64_t C, int64_t group, int64_t
                 }
 }
 
-/* lanes l of a 16-column load at input column x with 0 <= x + l < n */
-static inline __mmask16 span_mask(int64_t x, int64_t n)
-{
-    if (x >= 0 && x + 16 <= n) return (__mmask16)0xFFFF;
-    int64_t lo = x < 0 ? -x : 0, hi = n - x;
-    if (hi > 16) hi = 16;
-    if (hi <= lo) return 0;
-    return (__mmask16)(((1u << hi) - 1u) & ~((1u << lo) - 1u));
-}
+#define span_mask(x, n) ((__mmask16)fcn_span_mask16((x), (n)))
 
 /* one block of 16 output columns × 16 output channels; S the stride (a constant) */
 #define GCONV_TILE(S)                                                                                      \
@@ -72,6 +65,24 @@ static inline __mmask16 span_mask(int64_t x, int64_t n)
                     acc[k] = _mm512_fmadd_ps(v, _mm512_set1_ps(wt[k]), acc[k]);                            \
             }                                                                                              \
         }
+
+/* acc[k] (k < kn) to base + k·cs under mask m (n lanes), with the activation */
+__attribute__((always_inline)) AVX512 static inline void store_channels(const fcn_gconv_args *a, const __m512 *acc,
+                                                                         int64_t kn, float *base, int64_t cs,
+                                                                         __mmask16 m, int64_t n)
+{
+    int vec_act = a->act == FCN_ACT_NONE || a->act == FCN_ACT_RELU || a->act == FCN_ACT_CLIP;
+    const __m512 lo = _mm512_set1_ps(a->act == FCN_ACT_RELU ? 0.0f : a->act_alpha), hi = _mm512_set1_ps(a->act_beta);
+#pragma GCC unroll 16
+    for (int k = 0; k < 16; k++) {
+        if (k >= kn) break;
+        __m512 y = acc[k];
+        if (a->act == FCN_ACT_RELU || a->act == FCN_ACT_CLIP) y = _mm512_max_ps(y, lo);
+        if (a->act == FCN_ACT_CLIP) y = _mm512_min_ps(y, hi);
+        _mm512_mask_storeu_ps(base + k * cs, m, y);
+        if (!vec_act) fcn_act_apply(a->act, a->act_alpha, a->act_beta, base + k * cs, n);
+    }
+}
 
 /* Small "same" maps (stride 1, Ho·Wo <= 64, rows under 16: RegNet's 7×7 stage) are flattened:
  * the plane is up to 4 vectors of 16 outputs, each tap one masked load at a fixed offset from
@@ -105,8 +116,6 @@ AVX512 static void gconv_flat_tasks(const fcn_gconv_args *a, int64_t t0, int64_t
      * the time) */
     int64_t off[49];
     for (int64_t t = 0; t < kk; t++) off[t] = (t / a->kw - a->ph) * a->W + (t % a->kw - a->pw);
-    int vec_act = a->act == FCN_ACT_NONE || a->act == FCN_ACT_RELU || a->act == FCN_ACT_CLIP;
-    const __m512 lo = _mm512_set1_ps(a->act == FCN_ACT_RELU ? 0.0f : a->act_alpha), hi = _mm512_set1_ps(a->act_beta);
     for (int64_t t = t0; t < t1; t++) {
         int64_t gk = t / nv, v = t % nv, g = gk / kblocks, kb = gk % kblocks;
         int64_t kn = kg - kb * 16 < 16 ? kg - kb * 16 : 16, k0 = g * kg + kb * 16;
@@ -123,18 +132,8 @@ AVX512 static void gconv_flat_tasks(const fcn_gconv_args *a, int64_t t0, int64_t
 #pragma GCC unroll 16
                 for (int k = 0; k < 16; k++) acc[k] = _mm512_fmadd_ps(x, _mm512_set1_ps(wt[k]), acc[k]);
             }
-        int64_t left = n - v * 16;
-        __mmask16 sm = (__mmask16)(left >= 16 ? 0xFFFF : (1u << left) - 1u);
-#pragma GCC unroll 16
-        for (int k = 0; k < 16; k++) {
-            if (k >= kn) break;
-            __m512 y = acc[k];
-            if (a->act == FCN_ACT_RELU || a->act == FCN_ACT_CLIP) y = _mm512_max_ps(y, lo);
-            if (a->act == FCN_ACT_CLIP) y = _mm512_min_ps(y, hi);
-            float *o = a->out + (k0 + k) * n + v * 16;
-            _mm512_mask_storeu_ps(o, sm, y);
-            if (!vec_act) fcn_act_apply(a->act, a->act_alpha, a->act_beta, o, left < 16 ? left : 16);
-        }
+        int64_t left = n - v * 16 < 16 ? n - v * 16 : 16;
+        store_channels(a, acc, kn, a->out + k0 * n + v * 16, n, (__mmask16)fcn_first_lanes16(left), left);
     }
 }
 
@@ -147,8 +146,6 @@ AVX512 void fcn_gconv_avx512(const fcn_gconv_args *a, int64_t t0, int64_t t1)
     const int64_t cg = a->C / a->group, kg = a->K / a->group, kblocks = (kg + 15) / 16, taps = cg * a->kh * a->kw;
     const int64_t s = a->s;
     const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
-    int vec_act = a->act == FCN_ACT_NONE || a->act == FCN_ACT_RELU || a->act == FCN_ACT_CLIP;
-    const __m512 lo = _mm512_set1_ps(a->act == FCN_ACT_RELU ? 0.0f : a->act_alpha), hi = _mm512_set1_ps(a->act_beta);
     /* tasks: (group, block of 16 output channels) major, output row minor */
     for (int64_t t = t0; t < t1; t++) {
         int64_t gk = t / a->Ho, oy = t % a->Ho, g = gk / kblocks, kb = gk % kblocks;
@@ -172,17 +169,8 @@ AVX512 void fcn_gconv_avx512(const fcn_gconv_args *a, int64_t t0, int64_t t1)
                 GCONV_TILE(2)
             }
             int64_t n = a->Wo - x0 < 16 ? a->Wo - x0 : 16;
-            __mmask16 m = (__mmask16)(n >= 16 ? 0xFFFF : (1u << n) - 1u);
-#pragma GCC unroll 16
-            for (int k = 0; k < 16; k++) {
-                if (k >= kn) break;
-                __m512 y = acc[k];
-                if (a->act == FCN_ACT_RELU || a->act == FCN_ACT_CLIP) y = _mm512_max_ps(y, lo);
-                if (a->act == FCN_ACT_CLIP) y = _mm512_min_ps(y, hi);
-                float *orow = a->out + ((k0 + k) * a->Ho + oy) * a->Wo + x0;
-                _mm512_mask_storeu_ps(orow, m, y);
-                if (!vec_act) fcn_act_apply(a->act, a->act_alpha, a->act_beta, orow, n);
-            }
+            store_channels(a, acc, kn, a->out + (k0 * a->Ho + oy) * a->Wo + x0, a->Ho * a->Wo,
+                           (__mmask16)fcn_first_lanes16(n), n);
         }
     }
 }

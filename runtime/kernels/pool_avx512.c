@@ -12,11 +12,9 @@
 #include <math.h>
 #include "runtime/kernels/kernels.h"
 #include "runtime/kernels/pool.h"
+#include "runtime/kernels/lanes512.h"
 
-static inline __mmask16 first_lanes(int64_t n)
-{
-    return n >= 16 ? (__mmask16)0xFFFF : n <= 0 ? (__mmask16)0 : (__mmask16)((1u << n) - 1u);
-}
+#define first_lanes(n) ((__mmask16)fcn_first_lanes16(n))
 
 __attribute__((target("avx512f,avx512vl,avx2,fma")))
 void fcn_maxpool_k3s2_avx512(const fcn_pool_args *a, int64_t p0, int64_t p1)
@@ -75,14 +73,7 @@ void fcn_maxpool_k3s2_avx512(const fcn_pool_args *a, int64_t p0, int64_t p1)
  * Average pools divide by the window's in-image count (count_include_pad = 0) or by kh·kw. */
 typedef struct poolk_masks { __mmask16 m[FCN_POOLK_MAX][4][2]; } poolk_masks;
 
-static inline __mmask16 lanes_in(int64_t x, int64_t n)
-{
-    if (x >= 0 && x + 16 <= n) return (__mmask16)0xFFFF;
-    int64_t lo = x < 0 ? -x : 0, hi = n - x;
-    if (hi > 16) hi = 16;
-    if (hi <= lo) return 0;
-    return (__mmask16)(((1u << hi) - 1u) & ~((1u << lo) - 1u));
-}
+#define lanes_in(x, n) ((__mmask16)fcn_span_mask16((x), (n)))
 
 __attribute__((always_inline)) __attribute__((target("avx512f,avx512vl,avx2,fma"))) static inline void
 poolk_row(const fcn_pool_args *a, const float *in, float *orow, int64_t oy, int64_t x0, const int Q, const int s,
