@@ -354,7 +354,7 @@ int fcn_fast_conv_prepare(fcn_node *n, fc_error *err)
         for (int64_t g = 0; g < cf.group; g++)
             fcn_pack_a_mr(cf.weights + g * kg * kk, kk, 1, kg, kk, cf.mr, cf.a_packed + (size_t)g * cf.a_group_floats);
         int threads = n->nthreads > 0 ? n->nthreads : 1;
-        size_t need = (size_t)threads * FCN_GEMM_SCRATCH_FLOATS * sizeof(float);
+        size_t need = (size_t)threads * fcn_gemm_scratch_floats(kk, cf.Ho * cf.Wo) * sizeof(float);
         if (n->scratch_bytes < need) n->scratch_bytes = need;
     }
     conv_fast *st = malloc(sizeof *st);

@@ -86,8 +86,10 @@ typedef struct fcn_gemm {
     fcn_ukernel_fn ukernel;
     int mr;                        /* rows of the ukernel's A panels (0 = FCN_MR) */
 } fcn_gemm;
-/* Per-thread scratch floats of fcn_sgemm. */
+/* Per-thread scratch floats of fcn_sgemm: at most FCN_GEMM_SCRATCH_FLOATS, and for a product of
+ * depth K over N columns fcn_gemm_scratch_floats(K, N) (a LeNet layer needed 1 KB, not 256). */
 #define FCN_GEMM_SCRATCH_FLOATS ((size_t)FCN_KC * FCN_NC)
+size_t fcn_gemm_scratch_floats(int64_t K, int64_t N);
 void fcn_sgemm(const fcn_gemm *g, const fcn_exec *x);
 /* Same, serially on the calling thread, for use inside an outer parallel loop. */
 void fcn_sgemm_serial(const fcn_gemm *g, float *scratch);

@@ -154,7 +154,8 @@ typedef struct gemm_task_ctx {
     const fcn_gemm *g;
     int64_t n_blocks, m_chunks, panels_per_chunk;
     int64_t nc;                    /* columns per block: a multiple of NR, <= FCN_NC */
-    float *scratch_base;           /* FCN_GEMM_SCRATCH_FLOATS per thread */
+    float *scratch_base;           /* fcn_gemm_scratch_floats(K, N) per thread */
+    size_t scratch_stride;
 } gemm_task_ctx;
 
 /* Advice only (a no-op where transparent huge pages are off): huge pages on the 2 MB-aligned
@@ -267,7 +268,7 @@ static void gemm_tasks(void *vctx, int64_t begin, int64_t end, int tid)
 {
     const gemm_task_ctx *t = vctx;
     const fcn_gemm *g = t->g;
-    float *bpack = t->scratch_base + (size_t)tid * FCN_GEMM_SCRATCH_FLOATS;
+    float *bpack = t->scratch_base + (size_t)tid * t->scratch_stride;
     int64_t panels = div_up(g->M, g->mr > 0 ? g->mr : FCN_MR);
     for (int64_t task = begin; task < end; task++) {
         int64_t nb = task / t->m_chunks, mc = task % t->m_chunks;
@@ -277,12 +278,22 @@ static void gemm_tasks(void *vctx, int64_t begin, int64_t end, int tid)
     }
 }
 
+size_t fcn_gemm_scratch_floats(int64_t K, int64_t N)
+{
+    /* a task packs kc <= min(K, KC) rows of nc <= min(round16(N), NC) columns */
+    int64_t kc = K < FCN_KC ? K : FCN_KC, nc = (N + FCN_NR - 1) / FCN_NR * FCN_NR;
+    if (nc > FCN_NC) nc = FCN_NC;
+    if (kc < 1) kc = 1;
+    if (nc < FCN_NR) nc = FCN_NR;
+    return ((size_t)kc * (size_t)nc + 15) & ~(size_t)15;   /* 64-byte multiples per thread */
+}
+
 void fcn_sgemm(const fcn_gemm *g, const fcn_exec *x)
 {
     if (g->M <= 0 || g->N <= 0) return;
     int nthreads = x && x->pool ? x->nthreads : 1;
     if (nthreads > FCN_MAX_THREADS) nthreads = FCN_MAX_THREADS;
-    gemm_task_ctx t = { .g = g, .scratch_base = g->scratch };
+    gemm_task_ctx t = { .g = g, .scratch_base = g->scratch, .scratch_stride = fcn_gemm_scratch_floats(g->K, g->N) };
     /* Column blocks of at most NC, as many as a multiple of the thread count when there are
      * only a few, and evened out: 784 columns (a 28×28 map) were 240+240 | 240+64 on two
      * threads, now 208+208 | 208+160. */
