@@ -306,32 +306,122 @@ static void dwk_flat_masks(const fcn_dw_args *a, __mmask16 m[DWK_FLAT_MAX / 16][
         }
 }
 
-AVX512 static void dwk_plane_flat(const fcn_dw_args *a, const float *in, const float *w, float bias, float *out,
-                                  const __mmask16 m[DWK_FLAT_MAX / 16][FCN_DWK_MAX * FCN_DWK_MAX], __m512 vlo,
-                                  __m512 vhi)
+/* Two channels at once (8 accumulator chains): one channel's 4 vectors × kh·kw dependent FMAs
+ * waited on the FMA latency (MnasNet's 5×5 layers on 7×7 maps: 27 GFLOP/s). ch = 1 or 2. */
+AVX512 static void dwk_plane_flat(const fcn_dw_args *a, int64_t c, int ch, const __mmask16 m[DWK_FLAT_MAX / 16][FCN_DWK_MAX * FCN_DWK_MAX],
+                                  __m512 vlo, __m512 vhi)
 {
-    const int64_t n = a->H * a->W, nv = (n + 15) / 16;
-    __m512 acc[4];
+    const int64_t n = a->H * a->W, nv = (n + 15) / 16, kk = a->kh * a->kw;
+    const float *w0 = a->w + c * kk, *w1 = w0 + (ch > 1 ? kk : 0);
+    const float *in0 = a->in + c * n, *in1 = in0 + (ch > 1 ? n : 0);
+    __m512 acc0[4], acc1[4];
 #pragma GCC unroll 4
-    for (int v = 0; v < 4; v++) acc[v] = _mm512_set1_ps(bias);
-    const float *p = in - a->ph * a->W - a->pw;
-    for (int64_t t = 0, kx = 0; t < a->kh * a->kw; t++, p++) {
+    for (int v = 0; v < 4; v++) {
+        acc0[v] = _mm512_set1_ps(a->bias ? a->bias[c] : 0.0f);
+        acc1[v] = _mm512_set1_ps(a->bias && ch > 1 ? a->bias[c + 1] : 0.0f);
+    }
+    int64_t p = -a->ph * a->W - a->pw;
+    for (int64_t t = 0, kx = 0; t < kk; t++, p++) {
         if (kx == a->kw) {   /* next kernel row: no division per tap */
             kx = 0;
             p += a->W - a->kw;
         }
         kx++;
-        __m512 wk = _mm512_set1_ps(w[t]);
+        __m512 wk0 = _mm512_set1_ps(w0[t]), wk1 = _mm512_set1_ps(w1[t]);
 #pragma GCC unroll 4
         for (int v = 0; v < 4; v++)
-            if (v < nv) acc[v] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m[v][t], p + 16 * v), wk, acc[v]);
+            if (v < nv) {
+                acc0[v] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m[v][t], in0 + p + 16 * v), wk0, acc0[v]);
+                acc1[v] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m[v][t], in1 + p + 16 * v), wk1, acc1[v]);
+            }
     }
-    for (int64_t v = 0; v < nv; v++) {
-        __m512 y = acc[v];
-        if (a->act == FCN_ACT_RELU || a->act == FCN_ACT_CLIP) y = _mm512_max_ps(y, vlo);
-        if (a->act == FCN_ACT_CLIP) y = _mm512_min_ps(y, vhi);
-        _mm512_mask_storeu_ps(out + 16 * v, span_mask(16 * v, n), y);
+    for (int64_t v = 0; v < nv; v++)
+        for (int k = 0; k < ch; k++) {
+            __m512 y = k ? acc1[v] : acc0[v];
+            if (a->act == FCN_ACT_RELU || a->act == FCN_ACT_CLIP) y = _mm512_max_ps(y, vlo);
+            if (a->act == FCN_ACT_CLIP) y = _mm512_min_ps(y, vhi);
+            _mm512_mask_storeu_ps(a->out + (c + k) * n + 16 * v, span_mask(16 * v, n), y);
+        }
+}
+
+/* Stride 2 onto a small map (H = 2·Ho, W = 2·Wo, Ho·Wo <= 64, Wo under 16: MnasNet's and
+ * MobileNetV3's 5×5/2 layers onto 7×7, at 12 GFLOP/s row by row): the plane is split into its
+ * four phases (even/odd rows × even/odd columns, each Ho×Wo), where tap (ky, kx) reads phase
+ * ((ky − ph) mod 2, (kx − pw) mod 2) at a fixed flat offset — the stride-1 flat scheme again. */
+typedef struct dwk_phase_taps {
+    __mmask16 m[DWK_FLAT_MAX / 16][FCN_DWK_MAX * FCN_DWK_MAX];
+    int16_t phase[FCN_DWK_MAX * FCN_DWK_MAX];
+    int32_t off[FCN_DWK_MAX * FCN_DWK_MAX];
+} dwk_phase_taps;
+
+static int dwk_flat2_ok(const fcn_dw_args *a)
+{
+    return a->sw == 2 && a->sh == 2 && a->H == 2 * a->Ho && a->W == 2 * a->Wo && a->Ho * a->Wo <= DWK_FLAT_MAX &&
+           a->Wo < 16;
+}
+
+static int64_t floor_div2(int64_t v) { return v >= 0 ? v / 2 : -((-v + 1) / 2); }
+
+static void dwk_phase_taps_make(const fcn_dw_args *a, dwk_phase_taps *pt)
+{
+    int64_t n = a->Ho * a->Wo;
+    for (int64_t t = 0; t < a->kh * a->kw; t++) {
+        int64_t dy = t / a->kw - a->ph, dx = t % a->kw - a->pw;
+        int64_t ry = floor_div2(dy), rx = floor_div2(dx);
+        pt->phase[t] = (int16_t)((dy - 2 * ry) * 2 + (dx - 2 * rx));
+        pt->off[t] = (int32_t)(ry * a->Wo + rx);
+        for (int64_t v = 0; v * 16 < n; v++) {
+            unsigned bits = 0;
+            for (int l = 0; l < 16; l++) {
+                int64_t o = v * 16 + l, y = o / a->Wo + ry, x = o % a->Wo + rx;
+                if (o < n && y >= 0 && y < a->Ho && x >= 0 && x < a->Wo) bits |= 1u << l;
+            }
+            pt->m[v][t] = (__mmask16)bits;
+        }
     }
+}
+
+AVX512 static void dwk_plane_flat2(const fcn_dw_args *a, int64_t c, int ch, const dwk_phase_taps *pt, __m512 vlo,
+                                   __m512 vhi)
+{
+    const int64_t n = a->Ho * a->Wo, nv = (n + 15) / 16, kk = a->kh * a->kw;
+    float ph[2][4][DWK_FLAT_MAX + 16];
+    for (int k = 0; k < ch; k++) {
+        const float *in = a->in + (c + k) * a->H * a->W;
+        for (int64_t r = 0; r < a->Ho; r++)
+            for (int64_t col = 0; col < a->Wo; col++) {
+                const float *p = in + 2 * r * a->W + 2 * col;
+                ph[k][0][r * a->Wo + col] = p[0];
+                ph[k][1][r * a->Wo + col] = p[1];
+                ph[k][2][r * a->Wo + col] = p[a->W];
+                ph[k][3][r * a->Wo + col] = p[a->W + 1];
+            }
+    }
+    const int k1 = ch > 1 ? 1 : 0;
+    const float *w0 = a->w + c * kk, *w1 = w0 + k1 * kk;
+    __m512 acc0[4], acc1[4];
+#pragma GCC unroll 4
+    for (int v = 0; v < 4; v++) {
+        acc0[v] = _mm512_set1_ps(a->bias ? a->bias[c] : 0.0f);
+        acc1[v] = _mm512_set1_ps(a->bias && ch > 1 ? a->bias[c + 1] : 0.0f);
+    }
+    for (int64_t t = 0; t < kk; t++) {
+        const float *p0 = ph[0][pt->phase[t]] + pt->off[t], *p1 = ph[k1][pt->phase[t]] + pt->off[t];
+        __m512 wk0 = _mm512_set1_ps(w0[t]), wk1 = _mm512_set1_ps(w1[t]);
+#pragma GCC unroll 4
+        for (int v = 0; v < 4; v++)
+            if (v < nv) {
+                acc0[v] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(pt->m[v][t], p0 + 16 * v), wk0, acc0[v]);
+                acc1[v] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(pt->m[v][t], p1 + 16 * v), wk1, acc1[v]);
+            }
+    }
+    for (int64_t v = 0; v < nv; v++)
+        for (int k = 0; k < ch; k++) {
+            __m512 y = k ? acc1[v] : acc0[v];
+            if (a->act == FCN_ACT_RELU || a->act == FCN_ACT_CLIP) y = _mm512_max_ps(y, vlo);
+            if (a->act == FCN_ACT_CLIP) y = _mm512_min_ps(y, vhi);
+            _mm512_mask_storeu_ps(a->out + (c + k) * n + 16 * v, span_mask(16 * v, n), y);
+        }
 }
 
 /* one plane with passes of R rows × Q vectors, the stride a constant */
@@ -351,16 +441,25 @@ AVX512 void fcn_dwk_avx512(const fcn_dw_args *a, int64_t c0, int64_t c1)
     /* vectors of 16 columns a row: 4 chains as 1 row × 4 vectors, 2 × 2 or 4 rows × 1 */
     int64_t vecs = (a->Wo + 15) / 16;
     __mmask16 fm[DWK_FLAT_MAX / 16][FCN_DWK_MAX * FCN_DWK_MAX];
-    int flat = dwk_flat_ok(a);
+    int flat = dwk_flat_ok(a), flat2 = !flat && dwk_flat2_ok(a);
     if (flat) dwk_flat_masks(a, fm);
+    dwk_phase_taps pt;
+    if (flat2) dwk_phase_taps_make(a, &pt);
+    if (flat || flat2) {   /* small planes: two channels a pass */
+        for (int64_t c = c0; c < c1; c += 2) {
+            int ch = c + 1 < c1 ? 2 : 1;
+            if (flat) dwk_plane_flat(a, c, ch, fm, vlo, vhi);
+            else dwk_plane_flat2(a, c, ch, &pt, vlo, vhi);
+            if (!vec_act) fcn_act_apply(a->act, a->act_alpha, a->act_beta, a->out + c * a->Ho * a->Wo, ch * a->Ho * a->Wo);
+        }
+        return;
+    }
     for (int64_t c = c0; c < c1; c++) {
         const float *w = a->w + c * a->kh * a->kw;
         float b = a->bias ? a->bias[c] : 0.0f;
         const float *in = a->in + c * a->H * a->W;
         float *out = a->out + c * a->Ho * a->Wo;
-        if (flat) {
-            dwk_plane_flat(a, in, w, b, out, fm, vlo, vhi);
-        } else if (a->sw == 1) {
+        if (a->sw == 1) {
             if (vecs >= 4) { DWK_PLANE(1, 4, 1) } else if (vecs >= 2) { DWK_PLANE(2, 2, 1) } else { DWK_PLANE(4, 1, 1) }
         } else {
             if (vecs >= 4) { DWK_PLANE(1, 4, 2) } else if (vecs >= 2) { DWK_PLANE(2, 2, 2) } else { DWK_PLANE(4, 1, 2) }

@@ -407,6 +407,10 @@ static void test_fast_conv_paths(void **state)
         { 1, 32, 7, 7, 32, 5, 5, 1, 2, 1, 32, 1, 1 },    /* depthwise 5×5 on 7×7: flat vectors */
         { 2, 16, 5, 9, 16, 3, 3, 1, 1, 1, 16, 1, 0 },    /* 3×3 same, 45 outputs (the 3×3 kernel's flat mode) */
         { 1, 8, 8, 8, 8, 7, 7, 1, 3, 1, 8, 0, 1 },       /* depthwise 7×7 on 8×8: flat, 4 full vectors */
+        { 1, 24, 14, 14, 24, 5, 5, 2, 2, 1, 24, 1, 1 },  /* depthwise 5×5/2 onto 7×7: four phases, flat */
+        { 2, 16, 8, 12, 16, 3, 3, 2, 1, 1, 16, 1, 0 },   /* 3×3/2 onto 4×6 (the 3×3 kernel) */
+        { 1, 8, 16, 16, 8, 7, 7, 2, 3, 1, 8, 0, 1 },     /* 7×7/2 onto 8×8: phases, 4 full vectors */
+        { 1, 8, 10, 6, 8, 5, 5, 2, 1, 1, 8, 1, 1 },      /* 5×5/2 pad 1 onto 4×2 (odd offsets) */
         { 1, 32, 28, 28, 32, 3, 3, 2, 1, 1, 2, 1, 1 },   /* grouped (direct kernel): RegNet-like stride 2 */
         { 2, 48, 14, 14, 48, 3, 3, 1, 1, 1, 3, 1, 0 },   /* grouped, 16 channels a group, batch 2 */
         { 1, 40, 10, 21, 40, 3, 3, 1, 1, 1, 2, 0, 1 },   /* grouped, 20 outputs a group: a partial block */
