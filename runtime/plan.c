@@ -94,31 +94,21 @@ int fcn_plan_place(fcn_plan_item *items, int n, size_t *arena_bytes)
 
 size_t fcn_plan_largest_gap(const fcn_plan_item *items, int n, int first, int last, size_t limit)
 {
-    /* walk up from 0 over the items sharing a step with [first, last] */
+    /* the items sharing a step with [first, last], by offset, swept once: O(n log n) */
+    const fcn_plan_item **live = malloc(sizeof(*live) * (size_t)(n > 0 ? n : 1));
+    if (!live) return 0;   /* out of memory: no gap, the caller keeps its scratch as it is */
+    int k = 0;
+    for (int i = 0; i < n; i++)
+        if (items[i].first <= last && first <= items[i].last) live[k++] = &items[i];
+    qsort(live, (size_t)k, sizeof *live, by_offset);
     size_t best = 0, at = 0;
-    for (;;) {
-        size_t next = limit, end = at;
-        int found = 0;
-        for (int i = 0; i < n; i++) {
-            const fcn_plan_item *o = &items[i];
-            if (o->first > last || first > o->last) continue;
-            if (o->offset + o->size <= at) continue;   /* wholly below: seen */
-            if (o->offset <= at) {                      /* covers `at`: skip past it */
-                if (o->offset + o->size > end) end = o->offset + o->size;
-                found = 1;
-            } else if (o->offset < next) {
-                next = o->offset;
-            }
-        }
-        if (found) {
-            at = end;
-            continue;
-        }
-        if (next > limit) next = limit;
-        if (next > at && next - at > best) best = next - at;
-        if (next >= limit) break;
-        at = next;
+    for (int i = 0; i < k && at < limit; i++) {
+        size_t lo = live[i]->offset < limit ? live[i]->offset : limit;
+        if (lo > at && lo - at > best) best = lo - at;
+        if (live[i]->offset + live[i]->size > at) at = live[i]->offset + live[i]->size;
     }
+    if (limit > at && limit - at > best) best = limit - at;
+    free(live);
     return best;
 }
 

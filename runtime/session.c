@@ -495,40 +495,67 @@ static int inputs_prefix(const fcn_node *p, const fcn_node *r)   /* p's inputs s
     return 1;
 }
 
+typedef struct concat_entry { int first_in, n_in, node, start; } concat_entry;   /* start: a root's first entry */
+
+/* by first input, longest first, then node order: a family is a run with one first input */
+static int by_family(const void *a, const void *b)
+{
+    const concat_entry *x = a, *y = b;
+    if (x->first_in != y->first_in) return x->first_in < y->first_in ? -1 : 1;
+    if (x->n_in != y->n_in) return x->n_in > y->n_in ? -1 : 1;
+    return (x->node > y->node) - (x->node < y->node);
+}
+
+static int by_root_node(const void *a, const void *b)
+{
+    const concat_entry *x = a, *y = b;
+    return (x->node > y->node) - (x->node < y->node);
+}
+
 static void plan_concat_views(fcn_session *s, int *alias_of, size_t *alias_off, char *concat_alias)
 {
-    int nn = s->n_nodes;
+    int nn = s->n_nodes, nc = 0, nr = 0;
     value_links l;
     if (links_build(s, &l)) return;   /* out of memory: no views, plain copies still work */
     const int *producer = l.producer;
     const char *is_io = l.is_io;
-    char *flat = calloc((size_t)nn + 1, 1);
-    if (!flat) {
+    concat_entry *e = malloc(sizeof *e * ((size_t)nn + 1)), *roots = malloc(sizeof *roots * ((size_t)nn + 1));
+    if (!e || !roots) {
+        free(e);
+        free(roots);
         links_free(&l);
         return;
     }
-    for (int i = 0; i < nn; i++) flat[i] = (char)concat_flat(s, &s->nodes[i]);
-    for (int r = 0; r < nn; r++) {
-        if (!flat[r]) continue;
+    /* Families in O(n log n), whatever the file holds: every member of a family shares the
+     * root's first input, and the root is the longest Concat of that first input (a shorter one
+     * that is not its prefix stays a copy: its inputs would be views twice). */
+    for (int i = 0; i < nn; i++)
+        if (concat_flat(s, &s->nodes[i]))
+            e[nc++] = (concat_entry){ (int)(s->nodes[i].in[0] - s->tensors), s->nodes[i].n_in, i, 0 };
+    qsort(e, (size_t)nc, sizeof *e, by_family);
+    for (int i = 0; i < nc; i++)
+        if (i == 0 || e[i].first_in != e[i - 1].first_in) roots[nr++] = (concat_entry){ e[i].first_in, e[i].n_in, e[i].node, i };
+    qsort(roots, (size_t)nr, sizeof *roots, by_root_node);   /* roots in node order, as they run */
+    for (int g = 0; g < nr; g++) {
+        int r = roots[g].node, g0 = roots[g].start;
         fcn_node *root = &s->nodes[r];
-        int maximal = 1;
-        for (int j = 0; j < nn && maximal; j++)
-            if (j != r && flat[j] && s->nodes[j].n_in > root->n_in && inputs_prefix(root, &s->nodes[j])) maximal = 0;
-        if (!maximal) continue;
         int ov = (int)(root->out[0] - s->tensors);
         int ok = alias_of[ov] < 0 && !concat_alias[ov];   /* the root's output may be a graph output */
         for (int k = 0; k < root->n_in && ok; k++) {
             const fcn_tensor *t = root->in[k];
             int v = (int)(t - s->tensors), p = producer[v];
+            /* (a value listed twice finds its own mark from the first time: refused) */
             ok = p >= 0 && p < r && !is_io[v] && alias_of[v] < 0 && !concat_alias[v] &&
                  s->nodes[p].run_fast != concat_noop;
-            for (int k2 = 0; k2 < k && ok; k2++) ok = root->in[k2] != t;
+            concat_alias[v] |= 2;
         }
+        for (int k = 0; k < root->n_in; k++) concat_alias[root->in[k] - s->tensors] &= 1;   /* marks off */
         /* the family's other members: outputs not graph outputs, not views */
-        for (int j = 0; j < nn && ok; j++) {
-            if (j == r || !flat[j] || !inputs_prefix(&s->nodes[j], root)) continue;
-            int v = (int)(s->nodes[j].out[0] - s->tensors);
-            ok = !is_io[v] && alias_of[v] < 0 && !concat_alias[v] && s->nodes[j].out[0]->dtype == root->out[0]->dtype;
+        for (int j = g0 + 1; j < nc && e[j].first_in == e[g0].first_in && ok; j++) {
+            const fcn_node *m = &s->nodes[e[j].node];
+            if (!inputs_prefix(m, root)) continue;
+            int v = (int)(m->out[0] - s->tensors);
+            ok = !is_io[v] && alias_of[v] < 0 && !concat_alias[v] && m->out[0]->dtype == root->out[0]->dtype;
         }
         if (!ok) continue;
         size_t off = 0;
@@ -540,20 +567,21 @@ static void plan_concat_views(fcn_session *s, int *alias_of, size_t *alias_off, 
             off += root->in[k]->nbytes;
         }
         concat_alias[ov] = 1;
-        for (int j = 0; j < nn; j++) {
-            if (!flat[j] || !inputs_prefix(&s->nodes[j], root)) continue;
-            if (j != r) {
-                int v = (int)(s->nodes[j].out[0] - s->tensors);
+        for (int j = g0; j < nc && e[j].first_in == e[g0].first_in; j++) {
+            fcn_node *m = &s->nodes[e[j].node];
+            if (j != g0) {
+                if (!inputs_prefix(m, root)) continue;
+                int v = (int)(m->out[0] - s->tensors);
                 alias_of[v] = ov;
                 alias_off[v] = 0;
                 concat_alias[v] = 1;
             }
-            s->nodes[j].run_fast = concat_noop;
-            s->nodes[j].kernel = "view";
-            flat[j] = 0;   /* taken */
+            m->run_fast = concat_noop;
+            m->kernel = "view";
         }
     }
-    free(flat);
+    free(e);
+    free(roots);
     links_free(&l);
 }
 
@@ -569,6 +597,24 @@ static void plan_residual_in_place(fcn_session *s, const int *first, int *last, 
     if (!s->fused_res) return;
     value_links l;
     if (links_build(s, &l)) return;
+    /* per value, its two last readers (distinct nodes): "no reader from the conv on but the Add"
+     * in one pass over the graph, not one per fused conv */
+    int *r1 = malloc(sizeof(int) * ((size_t)s->n_values + 1)), *r2 = malloc(sizeof(int) * ((size_t)s->n_values + 1));
+    if (!r1 || !r2) {
+        free(r1);
+        free(r2);
+        links_free(&l);
+        return;
+    }
+    for (int v = 0; v < s->n_values; v++) r1[v] = r2[v] = -1;
+    for (int i = 0; i < nn; i++)
+        for (int k = 0; k < s->nodes[i].n_in; k++) {
+            if (!s->nodes[i].in[k]) continue;
+            int v = (int)(s->nodes[i].in[k] - s->tensors);
+            if (r1[v] == i) continue;
+            r2[v] = r1[v];
+            r1[v] = i;
+        }
     for (int a = 0; a < nn; a++) {
         int rv = s->fused_res[2 * a], b = s->fused_res[2 * a + 1];
         if (rv < 0) continue;
@@ -582,11 +628,8 @@ static void plan_residual_in_place(fcn_session *s, const int *first, int *last, 
         int ok = 1;
         for (int k = 0; k < conv->n_in && ok; k++) ok = conv->in[k] != r;
         /* no reader of r from the conv on, but the Add */
-        for (int i = a; i < nn && ok; i++) {
-            if (i == b) continue;
-            for (int k = 0; k < s->nodes[i].n_in && ok; k++) ok = s->nodes[i].in[k] != r;
-        }
-        if (!ok) continue;
+        int other = r1[rv] == b ? r2[rv] : r1[rv];
+        if (!ok || other >= a) continue;
         int root = rv;
         size_t off = 0;
         while (alias_of[root] >= 0) {
@@ -597,6 +640,8 @@ static void plan_residual_in_place(fcn_session *s, const int *first, int *last, 
         alias_off[y] = off;
         if (last[root] < last[y]) last[root] = last[y];
     }
+    free(r1);
+    free(r2);
     links_free(&l);
 }
 
