@@ -26,6 +26,9 @@ static const char convert_usage[] =
     "  --input-shape NxCxHxW    input shape when the file does not fix it\n"
     "  --mean M --std S         preprocessing of calibration data (x - M) / S (default 0, 1)\n"
     "  --no-verify              skip verification (the model is written even if a rewrite is off)\n"
+    "  --prepack                also store the weights packed for this CPU's kernels (AVX-512 or\n"
+    "                           AVX2): a larger file that loads without packing on the same kind\n"
+    "                           of CPU; other CPUs ignore the extra section\n"
     "  --force                  overwrite OUT if it exists\n"
     "  -q, --quiet              no per-pass report\n"
     "  -h, --help               this help\n"
@@ -46,7 +49,7 @@ int fcv_cmd_convert(int argc, char **argv)
     fcv_import_options iopt;
     memset(&iopt, 0, sizeof iopt);
     const char *in = NULL, *out = NULL, *v;
-    int force = 0;
+    int force = 0, prepack = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         int r;
@@ -58,6 +61,7 @@ int fcv_cmd_convert(int argc, char **argv)
         if (!strcmp(a, "--calib-labels")) { opt.calib_labels = 1; continue; }
         if (!strcmp(a, "--no-verify")) { opt.no_verify = 1; continue; }
         if (!strcmp(a, "--force")) { force = 1; continue; }
+        if (!strcmp(a, "--prepack")) { prepack = 1; continue; }
         if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) { opt.quiet = 1; continue; }
         if ((r = fcv_cli_opt(argc, argv, &i, "-o", &v, cmd)) || (r = fcv_cli_opt(argc, argv, &i, "--output", &v, cmd))) {
             if (r < 0) return 2;
@@ -131,10 +135,14 @@ int fcv_cmd_convert(int argc, char **argv)
         ir_graph_free(g);
         return fcv_cli_fail(&err);
     }
-    if (fcv_save_fcn(g, out, force, &err)) {
+    fcv_prepack_stats ps;
+    if (prepack ? fcv_save_fcn_prepacked(g, out, force, &ps, &err) : fcv_save_fcn(g, out, force, &err)) {
         ir_graph_free(g);
         return fcv_cli_fail(&err);
     }
+    if (prepack && !opt.quiet)
+        printf("  prepack: %u layers, %llu bytes of weights packed for %s (micro-kernel rows %u)\n", ps.blobs,
+               (unsigned long long)ps.bytes, ps.isa == 2 ? "AVX-512" : "AVX2+FMA", ps.mr);
     ir_param_stats(g, &params1, &bytes1);
     if (!opt.quiet)
         printf("%s: %d nodes -> %d, %llu params -> %llu, weights %llu -> %llu bytes, file %lld bytes (source %lld)\n",

@@ -191,6 +191,9 @@ int fcv_cmd_inspect(int argc, char **argv)
     const char *meta_text = fcn_model_metadata(lm.model, &meta_len);
     cJSON *meta = (is_fcn && meta_text) ? cJSON_ParseWithLength(meta_text, meta_len) : NULL;
 
+    fcn_prepack_hdr pp;
+    uint64_t pp_bytes;
+    int has_pp = fcn_model_prepack_info(lm.model, &pp, &pp_bytes);
     int n = fcn_session_num_nodes(s);
     uint64_t tot_params = 0, tot_macs = 0, tot_bytes = 0;
     cJSON *root = json ? cJSON_CreateObject() : NULL, *nodes = NULL;
@@ -232,6 +235,15 @@ int fcv_cmd_inspect(int argc, char **argv)
         cJSON_AddNumberToObject(t, "macs", (double)tot_macs);
         cJSON_AddNumberToObject(t, "bytes", (double)tot_bytes);
         cJSON_AddNumberToObject(t, "file_bytes", (double)fcn_model_file_size(lm.model));
+        if (has_pp) {
+            cJSON *p = cJSON_AddObjectToObject(root, "prepacked");
+            cJSON_AddNumberToObject(p, "layers", pp.count);
+            cJSON_AddNumberToObject(p, "bytes", (double)pp_bytes);
+            cJSON_AddStringToObject(p, "isa", pp.isa == 2 ? "avx512" : pp.isa == 1 ? "avx2" : "unknown");
+            cJSON_AddNumberToObject(p, "mr", pp.mr);
+            cJSON_AddNumberToObject(p, "layout", pp.layout);
+            cJSON_AddNumberToObject(p, "used_bytes", (double)fcn_session_prepacked_used(s));
+        }
         if (meta) cJSON_AddItemToObject(root, "meta", meta);
         meta = NULL;
         char *text = cJSON_Print(root);
@@ -244,6 +256,12 @@ int fcv_cmd_inspect(int argc, char **argv)
         printf("%d nodes, %llu params, %llu MACs, %llu weight bytes, file %llu bytes%s\n", n,
                (unsigned long long)tot_params, (unsigned long long)tot_macs, (unsigned long long)tot_bytes,
                (unsigned long long)fcn_model_file_size(lm.model), is_fcn ? "" : " (as .fcn, unconverted)");
+        if (has_pp)
+            printf("prepacked: %u layers, %llu bytes for %s (micro-kernel rows %u, layout %u); here %llu bytes used "
+                   "in place%s\n", pp.count, (unsigned long long)pp_bytes,
+                   pp.isa == 2 ? "AVX-512" : pp.isa == 1 ? "AVX2+FMA" : "an unknown ISA", pp.mr, pp.layout,
+                   (unsigned long long)fcn_session_prepacked_used(s),
+                   fcn_session_prepacked_used(s) ? "" : " (other kernels here: packed at load instead)");
     }
     cJSON_Delete(meta);
     fcn_session_destroy(s);

@@ -138,6 +138,16 @@ int fcv_infer_shapes(ir_graph *g, fc_error *err);    /* fills value dims by runn
 int fcv_write_fcn(const ir_graph *g, uint8_t **buf, size_t *size, fc_error *err);
 /* Atomic save (temp file + rename); refuses to overwrite unless force; never the source. */
 int fcv_save_fcn(const ir_graph *g, const char *path, int force, fc_error *err);
+/* convert --prepack (prepack.c): appends a PREPACKED section to the serialized model in *buf
+ * (replaced by a new 64-byte aligned buffer), made by a session of this machine's kernels. */
+typedef struct fcv_prepack_stats {
+    uint32_t blobs, mr, isa;      /* layers prepacked; the layout's micro-kernel rows and ISA */
+    uint64_t bytes;               /* bytes of blobs */
+} fcv_prepack_stats;
+int fcv_prepack(uint8_t **buf, size_t *size, const char *name, fcv_prepack_stats *stats, fc_error *err);
+/* fcv_save_fcn with a PREPACKED section (stats filled). */
+int fcv_save_fcn_prepacked(const ir_graph *g, const char *path, int force, fcv_prepack_stats *stats,
+                           fc_error *err);
 
 /* ---- the standard pipeline (convert.c) ----------------------------------------------- */
 typedef struct fcv_options {

@@ -393,14 +393,28 @@ done:
     return rc;
 }
 
-int fcv_save_fcn(const ir_graph *g, const char *path, int force, fc_error *err)
+static int save_fcn(const ir_graph *g, const char *path, int force, fcv_prepack_stats *prepack, fc_error *err)
 {
     if (g->source_path && fc_same_file(g->source_path, path))
         return fc_fail(err, FC_EINPUT, "%s: refusing to overwrite the source model", path);
     uint8_t *buf;
     size_t size;
     if (fcv_write_fcn(g, &buf, &size, err)) return fc_wrap(err, "%s", path);
+    if (prepack && fcv_prepack(&buf, &size, path, prepack, err)) {
+        free(buf);
+        return -1;
+    }
     int rc = fc_write_file_atomic(path, buf, size, force, err);
     free(buf);
     return rc;
+}
+
+int fcv_save_fcn(const ir_graph *g, const char *path, int force, fc_error *err)
+{
+    return save_fcn(g, path, force, NULL, err);
+}
+
+int fcv_save_fcn_prepacked(const ir_graph *g, const char *path, int force, fcv_prepack_stats *stats, fc_error *err)
+{
+    return save_fcn(g, path, force, stats, err);
 }

@@ -47,6 +47,9 @@ void fcn_model_output_shape(const fcn_model *m, int i, fcn_shape *shape);
 /* The META section (JSON text, not NUL-terminated). */
 const char *fcn_model_metadata(const fcn_model *m, size_t *len);
 int fcn_model_num_nodes(const fcn_model *m);
+/* The PREPACKED section (format.h): 1 and its header plus the bytes of its blobs, or 0 (and
+ * zeros) when the file has none. */
+int fcn_model_prepack_info(const fcn_model *m, fcn_prepack_hdr *h, uint64_t *bytes);
 uint64_t fcn_model_file_size(const fcn_model *m);
 /* Total bytes and element count of constant tensors (weights). */
 uint64_t fcn_model_weight_bytes(const fcn_model *m);
@@ -81,6 +84,16 @@ int fcn_session_find_input(const fcn_session *s, const char *name);
 size_t fcn_session_arena_bytes(const fcn_session *s);
 size_t fcn_session_input_bytes(const fcn_session *s);   /* the inputs' own buffers, outside the arena */
 size_t fcn_session_packed_bytes(const fcn_session *s);  /* expanded/packed weight copies */
+/* Prepacked weights (format.h, PREPACKED): what node `node`'s fast path packed at creation,
+ * or used in place from the file. 1 and fills the four, or 0 when the node has none.
+ * `fullconv convert --prepack` writes these with the layout of fcn_prepack_layout. */
+int fcn_session_prepacked(const fcn_session *s, int node, const void **data, size_t *bytes, uint32_t *kind,
+                          uint32_t *param);
+/* Bytes of weights this session uses in place from the file's PREPACKED section. */
+size_t fcn_session_prepacked_used(const fcn_session *s);
+/* The PREPACKED layout of the kernels sessions created now use: 0 and fills h (reserved and
+ * count zero), or -1 when the reference kernels are in use (nothing is packed). */
+int fcn_prepack_layout(fcn_prepack_hdr *h);
 /* The most arena bytes in use at one step, and the graph's bound: the largest sum, over steps,
  * of the two largest tensors alive at that step (inputs included, no scratch, no in-place). */
 void fcn_session_plan_stats(const fcn_session *s, size_t *peak_live, size_t *two_largest_bound);

@@ -1,4 +1,4 @@
-/* format.h — the .fcn on-disk format, version 1.0. The single source of truth:
+/* format.h — the .fcn on-disk format, version 1.2. The single source of truth:
  * the writer (converter/write_fcn.c) and the reader (runtime/model.c) both use these structs,
  * and docs/FORMAT.md describes exactly this file.
  *
@@ -25,7 +25,7 @@
 
 #define FCN_MAGIC "\x89" "FCN\r\n\x1a\n"   /* 8 bytes: PNG-style, catches text-mode mangling */
 #define FCN_VERSION_MAJOR 1
-#define FCN_VERSION_MINOR 1
+#define FCN_VERSION_MINOR 2
 #define FCN_SECTION_ALIGN 64
 #define FCN_DATA_ALIGN 64
 #define FCN_MAX_DIMS FC_MAX_DIMS          /* 8 */
@@ -54,6 +54,7 @@ enum fcn_section_kind {
     FCN_SECTION_TENSORS = 3,
     FCN_SECTION_GRAPH = 4,
     FCN_SECTION_DATA = 5,
+    FCN_SECTION_PREPACKED = 6,     /* 1.2, optional (never CRITICAL): weights as one CPU's kernels use them */
 };
 #define FCN_SECTION_CRITICAL 1u   /* flags bit: a reader that does not know the kind must refuse */
 
@@ -65,6 +66,38 @@ typedef struct fcn_section {
     uint32_t crc32;                /* of the payload */
     uint32_t reserved;             /* zero */
 } fcn_section;
+
+/* PREPACKED (format 1.2, written by `fullconv convert --prepack`): the weights of the layers
+ * whose kernels repack them at session creation (GEMM panels, Winograd U, grouped-conv
+ * panels), already in the layout one runtime's kernels read, so a session uses them in place
+ * from the mmap instead of allocating and packing. A cache, not a source of truth: the raw
+ * weights stay in DATA; a reader whose kernels differ (layout, mr, kc) ignores the section,
+ * and a record whose kind, parameter or size is not what the node's kernel wants is skipped.
+ *   fcn_prepack_hdr, fcn_prepack_rec[count] sorted by node (at most one per node),
+ *   then the blobs, each at a multiple of 64 inside the section, in record order. */
+#define FCN_PREPACK_LAYOUT 1              /* bump whenever a packing routine's output changes */
+#define FCN_PREPACK_MAX_RECORDS (1u << 20)
+typedef struct fcn_prepack_hdr {
+    uint32_t layout;               /* FCN_PREPACK_LAYOUT of the writer */
+    uint32_t mr;                   /* A-panel rows of the micro-kernel (16 AVX-512, 6 AVX2) */
+    uint32_t kc;                   /* K block of the packed panels (FCN_KC) */
+    uint32_t isa;                  /* 1 AVX2+FMA, 2 AVX-512 (the kernel family the blobs were made for) */
+    uint32_t count;                /* records */
+    uint32_t reserved[3];          /* zero */
+} fcn_prepack_hdr;
+enum fcn_prepack_kind {
+    FCN_PREPACK_GEMM = 1,          /* conv GEMM A panels, group after group; param = group */
+    FCN_PREPACK_WINOGRAD = 2,      /* Winograd U, P packed K×C matrices; param = m (2 or 4) */
+    FCN_PREPACK_GCONV = 3,         /* grouped direct conv panels; param = group */
+};
+typedef struct fcn_prepack_rec {
+    uint32_t node;                 /* index into the graph's nodes; strictly increasing */
+    uint32_t kind;                 /* fcn_prepack_kind */
+    uint32_t param;
+    uint32_t reserved;             /* zero */
+    uint64_t offset;               /* of the blob, from the section start, multiple of 64 */
+    uint64_t size;                 /* bytes */
+} fcn_prepack_rec;
 
 /* One value of the graph: a constant (weights; data_off != FCN_NO_DATA) or an activation. */
 typedef struct fcn_tensor_rec {
@@ -233,6 +266,8 @@ _Static_assert(sizeof(fcn_tensor_rec) == 104, "fcn_tensor_rec is 104 bytes");
 _Static_assert(sizeof(fcn_graph_hdr) == 32, "fcn_graph_hdr is 32 bytes");
 _Static_assert(sizeof(fcn_node_rec) == 40, "fcn_node_rec is 40 bytes");
 _Static_assert(sizeof(fcn_attr_rec) == 16, "fcn_attr_rec is 16 bytes");
+_Static_assert(sizeof(fcn_prepack_hdr) == 32, "fcn_prepack_hdr is 32 bytes");
+_Static_assert(sizeof(fcn_prepack_rec) == 32, "fcn_prepack_rec is 32 bytes");
 
 /* Names for printing (runtime/optable.c). */
 const char *fcn_op_name(int op);          /* "Conv", ... ; "?" if unknown */

@@ -31,6 +31,7 @@ static const char *section_kind_name(uint32_t kind)
     case FCN_SECTION_TENSORS: return "TENSORS";
     case FCN_SECTION_GRAPH: return "GRAPH";
     case FCN_SECTION_DATA: return "DATA";
+    case FCN_SECTION_PREPACKED: return "PREPACKED";
     default: return "unknown";
     }
 }
@@ -75,14 +76,14 @@ static int check_header(fcn_model *m, fc_error *err)
     return 0;
 }
 
-static int check_sections(fcn_model *m, const fcn_section *found[6], fc_error *err)
+static int check_sections(fcn_model *m, const fcn_section *found[7], fc_error *err)
 {
     const char *nm = m->name;
     fcn_header h;
     memcpy(&h, m->base, sizeof h);
     const fcn_section *tab = (const fcn_section *)(m->base + h.section_table_offset);
     uint64_t prev_end = h.section_table_offset + (uint64_t)h.section_count * sizeof(fcn_section);
-    for (int k = 0; k < 6; k++) found[k] = NULL;
+    for (int k = 0; k < 7; k++) found[k] = NULL;
     for (uint32_t i = 0; i < h.section_count; i++) {
         const fcn_section *s = &tab[i];
         const char *kn = section_kind_name(s->kind);
@@ -100,7 +101,7 @@ static int check_sections(fcn_model *m, const fcn_section *found[6], fc_error *e
         uint32_t crc = fc_crc32(m->base + s->offset, (size_t)s->size);
         if (crc != s->crc32)
             return BAD("%s: section %u (%s) crc mismatch (stored 0x%08x, computed 0x%08x)", nm, i, kn, s->crc32, crc);
-        if (s->kind >= FCN_SECTION_META && s->kind <= FCN_SECTION_DATA) {
+        if (s->kind >= FCN_SECTION_META && s->kind <= FCN_SECTION_PREPACKED) {
             if (found[s->kind])
                 return BAD("%s: section %u: a second %s section", nm, i, kn);
             found[s->kind] = s;
@@ -110,7 +111,7 @@ static int check_sections(fcn_model *m, const fcn_section *found[6], fc_error *e
         }
         /* unknown non-critical sections are skipped: later minor versions may add them */
     }
-    for (uint32_t k = FCN_SECTION_META; k <= FCN_SECTION_DATA; k++)
+    for (uint32_t k = FCN_SECTION_META; k <= FCN_SECTION_DATA; k++)   /* PREPACKED is optional */
         if (!found[k]) return BAD("%s: missing the %s section", nm, section_kind_name(k));
     return 0;
 }
@@ -405,9 +406,75 @@ static int alloc_names(fcn_model *m, fc_error *err)
     return 0;
 }
 
+/* PREPACKED (format.h): structure checked in full whether or not this runtime can use the
+ * blobs; the blobs themselves are floats the kernels only read, sized exactly by the node's
+ * kernel before use (session.c / conv_fast.c), so their contents need no check. */
+static int check_prepacked(fcn_model *m, const fcn_section *ps, fc_error *err)
+{
+    const char *nm = m->name;
+    if (ps->size < sizeof(fcn_prepack_hdr))
+        return BAD("%s: PREPACKED section is %llu bytes, shorter than its header", nm, (unsigned long long)ps->size);
+    const uint8_t *base = m->base + ps->offset;
+    fcn_prepack_hdr h;
+    memcpy(&h, base, sizeof h);
+    if (h.reserved[0] || h.reserved[1] || h.reserved[2])
+        return BAD("%s: PREPACKED header has nonzero reserved fields", nm);
+    if (h.count > FCN_PREPACK_MAX_RECORDS || h.count > m->graph.n_nodes)
+        return BAD("%s: PREPACKED has %u records for %u nodes", nm, h.count, m->graph.n_nodes);
+    uint64_t recs_end = sizeof h + (uint64_t)h.count * sizeof(fcn_prepack_rec);
+    if (recs_end > ps->size)
+        return BAD("%s: PREPACKED records (%u) extend past the section's %llu bytes", nm, h.count,
+                   (unsigned long long)ps->size);
+    const fcn_prepack_rec *r = (const fcn_prepack_rec *)(base + sizeof h);
+    uint64_t prev_end = recs_end;
+    for (uint32_t i = 0; i < h.count; i++) {
+        if (r[i].node >= m->graph.n_nodes || (i > 0 && r[i].node <= r[i - 1].node))
+            return BAD("%s: PREPACKED record %u: node %u out of range or out of order", nm, i, r[i].node);
+        if (r[i].kind < FCN_PREPACK_GEMM || r[i].kind > FCN_PREPACK_GCONV || r[i].reserved)
+            return BAD("%s: PREPACKED record %u (node '%s'): unknown kind %u", nm, i, m->node_names[r[i].node],
+                       r[i].kind);
+        if (r[i].offset % FCN_DATA_ALIGN || r[i].offset < prev_end || r[i].offset > ps->size ||
+            r[i].size > ps->size - r[i].offset || r[i].size % sizeof(float))
+            return BAD("%s: PREPACKED record %u (node '%s'): blob [%llu, +%llu) misaligned, overlapping or outside "
+                       "the %llu-byte section", nm, i, m->node_names[r[i].node], (unsigned long long)r[i].offset,
+                       (unsigned long long)r[i].size, (unsigned long long)ps->size);
+        prev_end = r[i].offset + r[i].size;
+    }
+    m->prepack = h;
+    m->prepack_recs = r;
+    m->prepack_base = base;
+    return 0;
+}
+
+int fcn_model_prepack_info(const fcn_model *m, fcn_prepack_hdr *h, uint64_t *bytes)
+{
+    memset(h, 0, sizeof *h);
+    *bytes = 0;
+    if (!m->prepack_recs) return 0;
+    *h = m->prepack;
+    for (uint32_t i = 0; i < h->count; i++) *bytes += m->prepack_recs[i].size;
+    return 1;
+}
+
+const void *fcn_model_prepacked(const fcn_model *m, uint32_t node, uint32_t *kind, uint32_t *param, size_t *bytes)
+{
+    uint32_t lo = 0, hi = m->prepack_recs ? m->prepack.count : 0;
+    while (lo < hi) {   /* records are sorted by node */
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (m->prepack_recs[mid].node < node) lo = mid + 1;
+        else hi = mid;
+    }
+    if (lo >= (m->prepack_recs ? m->prepack.count : 0) || m->prepack_recs[lo].node != node) return NULL;
+    const fcn_prepack_rec *r = &m->prepack_recs[lo];
+    *kind = r->kind;
+    *param = r->param;
+    *bytes = (size_t)r->size;
+    return m->prepack_base + r->offset;
+}
+
 static int parse(fcn_model *m, fc_error *err)
 {
-    const fcn_section *sec[6];
+    const fcn_section *sec[7];
     if (check_header(m, err) || check_sections(m, sec, err)) return -1;
     m->meta = (const char *)m->base + sec[FCN_SECTION_META]->offset;
     m->meta_len = (size_t)sec[FCN_SECTION_META]->size;
@@ -440,6 +507,7 @@ static int parse(fcn_model *m, fc_error *err)
             return fc_fail(err, FC_ENOMEM, "%s: out of memory", m->name);
     }
     if (check_tensors(m, err) || check_nodes(m, err)) return -1;
+    if (sec[FCN_SECTION_PREPACKED] && check_prepacked(m, sec[FCN_SECTION_PREPACKED], err)) return -1;
     cJSON *meta = cJSON_ParseWithLength(m->meta, m->meta_len);
     int ok = meta && cJSON_IsObject(meta);
     cJSON_Delete(meta);

@@ -24,6 +24,10 @@ struct fcn_model {
     const uint64_t *slots;
     const uint8_t *data; uint64_t data_size;
 
+    fcn_prepack_hdr prepack;         /* PREPACKED section header (zero when absent) */
+    const fcn_prepack_rec *prepack_recs;   /* NULL when absent */
+    const uint8_t *prepack_base;     /* the section's first byte */
+
     char **tensor_names;             /* NUL-terminated copies, one per tensor */
     char **node_names;
     uint64_t weight_bytes, param_count;
@@ -38,5 +42,8 @@ static inline int fcn_model_tensor_is_const(const fcn_model *m, uint32_t id)
 {
     return m->tensors[id].data_off != FCN_NO_DATA;
 }
+
+/* The PREPACKED blob of node `node` (fills kind, param, bytes), or NULL. */
+const void *fcn_model_prepacked(const fcn_model *m, uint32_t node, uint32_t *kind, uint32_t *param, size_t *bytes);
 
 #endif

@@ -25,6 +25,12 @@ typedef struct fcn_tensor {
     int is_const;
 } fcn_tensor;
 
+typedef struct fcn_prepacked {
+    const void *data;             /* NULL: none */
+    size_t bytes;
+    uint32_t kind, param;         /* fcn_prepack_kind, its parameter */
+} fcn_prepacked;
+
 struct fcn_threadpool;
 typedef struct fcn_exec {
     struct fcn_threadpool *pool;  /* NULL = run serially */
@@ -56,6 +62,11 @@ typedef struct fcn_node {
     void (*run_fast)(struct fcn_node *n, const fcn_exec *x);
     void *fast;
     void (*free_fast)(void *fast);
+    /* Prepacked weights (format.h, PREPACKED). given: the file's blob for this node, set by
+     * the session only when the file's layout matches this CPU's kernels (else NULL); a fast
+     * path uses it in place when kind, param and size are exactly what it would pack.
+     * packed: what the fast path packed or used (fcn_session_prepacked, convert --prepack). */
+    fcn_prepacked given, packed;
 } fcn_node;
 
 typedef struct fcn_op_def {

@@ -37,6 +37,7 @@ struct fcn_session {
     int nthreads;
     int profile;
     int simd;                      /* fcn_simd_enabled(), asked once (cpuid traps in a VM) */
+    int prepack_ok;                /* the file's PREPACKED blobs are in this CPU's kernel layout */
     double *last_ms, *min_ms;
     int64_t profiled_runs;
 };
@@ -248,6 +249,10 @@ static int build_node(fcn_session *s, int i, fcn_tensor **io, fc_error *err)
     n->op = (int)r->op;
     n->index = i;
     n->name = m->node_names[i];
+    if (s->prepack_ok) {
+        fcn_prepacked *g = &n->given;
+        g->data = fcn_model_prepacked(m, (uint32_t)i, &g->kind, &g->param, &g->bytes);
+    }
     n->n_in = (int)r->n_in;
     n->n_out = (int)r->n_out;
     n->in = io;
@@ -805,6 +810,10 @@ int fcn_session_create(const fcn_model *m, const fcn_session_options *opt, fcn_s
     s->nthreads = session_threads(opt);
     s->profile = opt ? opt->profile : 0;
     s->simd = fcn_simd_enabled();
+    fcn_prepack_hdr mine;
+    s->prepack_ok = s->simd && m->prepack_recs && fcn_prepack_layout(&mine) == 0 &&
+                    m->prepack.layout == mine.layout && m->prepack.mr == mine.mr && m->prepack.kc == mine.kc &&
+                    m->prepack.isa == mine.isa;
     uint64_t n_io = 0;
     for (int i = 0; i < s->n_nodes; i++) n_io += (uint64_t)m->nodes[i].n_in + m->nodes[i].n_out;
     s->tensors = calloc((size_t)s->n_values + 1, sizeof(fcn_tensor));
@@ -997,6 +1006,26 @@ int fcn_session_find_input(const fcn_session *s, const char *name)
 
 size_t fcn_session_arena_bytes(const fcn_session *s) { return s->arena_bytes; }
 size_t fcn_session_packed_bytes(const fcn_session *s) { return s->packed_bytes; }
+
+int fcn_session_prepacked(const fcn_session *s, int node, const void **data, size_t *bytes, uint32_t *kind,
+                          uint32_t *param)
+{
+    if (node < 0 || node >= s->n_nodes || !s->nodes[node].packed.data) return 0;
+    const fcn_prepacked *p = &s->nodes[node].packed;
+    *data = p->data;
+    *bytes = p->bytes;
+    *kind = p->kind;
+    *param = p->param;
+    return 1;
+}
+
+size_t fcn_session_prepacked_used(const fcn_session *s)
+{
+    size_t b = 0;
+    for (int i = 0; i < s->n_nodes; i++)
+        if (s->nodes[i].packed.data && s->nodes[i].packed.data == s->nodes[i].given.data) b += s->nodes[i].packed.bytes;
+    return b;
+}
 size_t fcn_session_input_bytes(const fcn_session *s) { return s->input_bytes; }
 
 void fcn_session_plan_stats(const fcn_session *s, size_t *peak_live, size_t *two_largest_bound)

@@ -57,6 +57,7 @@ def main():
                 ("cli_cnn", "testdata/onnx/cli_cnn.onnx", []),
                 ("cli_cnn_int8", "testdata/onnx/cli_cnn.onnx", ["--weights", "int8"]),
                 ("cli_cnn_fc2conv", "testdata/onnx/cli_cnn.onnx", ["--fc-to-conv"]),
+                ("cli_cnn_prepack", "testdata/onnx/cli_cnn.onnx", ["--prepack"]),
                 ("seq_mlp", "testdata/torch/seq_mlp.pt", []),
                 ("tfjs_seq_cnn", "testdata/tfjs/seq_cnn/model.json", [])]
         for name, src, opts in jobs:

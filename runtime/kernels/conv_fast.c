@@ -36,6 +36,7 @@ typedef struct conv_fast {
     conv_algo algo;
     int64_t N, C, H, W, K, Ho, Wo, kh, kw, sh, sw, ph, pw, dh, dw, group;
     float *a_packed;               /* gemm: per group, fcn_pack_a_floats(K_g, C_g*kh*kw) each */
+    int a_borrowed;                /* a_packed is the file's prepacked blob: not ours to free */
     size_t a_group_floats;
     const float *weights;          /* gemv / dw: the (constant) weights in place */
     const float *bias;             /* may be NULL */
@@ -46,11 +47,27 @@ typedef struct conv_fast {
     fcn_wino_plan wino;
 } conv_fast;
 
+static void conv_fast_free_parts(conv_fast *cf)
+{
+    if (!cf->a_borrowed) free(cf->a_packed);
+    if (!cf->wino.u_borrowed) free(cf->wino.u_packed);
+}
+
 static void conv_fast_free(void *p)
 {
-    conv_fast *cf = p;
-    if (cf) { free(cf->a_packed); free(cf->wino.u_packed); }
-    free(cf);
+    if (p) conv_fast_free_parts(p);
+    free(p);
+}
+
+/* The file's prepacked blob for this node (n->given) when it is exactly what the kernel would
+ * pack here — same kind and parameter, `floats` floats, 64-byte aligned — else NULL. */
+static float *take_given(const fcn_node *n, uint32_t kind, uint32_t param, size_t floats)
+{
+    const fcn_prepacked *g = &n->given;
+    if (!g->data || g->kind != kind || g->param != param || g->bytes != floats * sizeof(float) ||
+        (uintptr_t)g->data % 64)
+        return NULL;
+    return (float *)g->data;   /* the kernels only read it */
 }
 
 /* ---- run ---------------------------------------------------------------------------- */
@@ -333,34 +350,50 @@ int fcn_fast_conv_prepare(fcn_node *n, fc_error *err)
                cf.dh == 1 && cf.dw == 1 && (wino_m = winograd_tile(cf.C, cf.K, cf.Ho, cf.Wo)) > 0) {
         cf.algo = CONV_WINO;
         int threads = n->nthreads > 0 ? n->nthreads : 1;
+        const fcn_prepacked *g = &n->given;
+        int mine = g->data && g->kind == FCN_PREPACK_WINOGRAD && g->param == (uint32_t)wino_m && (uintptr_t)g->data % 64 == 0;
         if (fcn_winograd_plan(&cf.wino, wino_m, cf.weights, cf.C, cf.H, cf.W, cf.K, cf.Ho, cf.Wo, cf.ph, cf.pw,
-                              threads))
+                              threads, mine ? g->data : NULL, mine ? g->bytes : 0))
             return fc_fail(err, FC_ENOMEM, "node '%s': out of memory packing weights", n->name);
+        n->packed = (fcn_prepacked){ cf.wino.u_packed, sizeof(float) * (size_t)cf.wino.P * cf.wino.u_floats,
+                                     FCN_PREPACK_WINOGRAD, (uint32_t)cf.wino.m };
         size_t need = cf.wino.scratch_floats * sizeof(float);
         if (n->scratch_bytes < need) n->scratch_bytes = need;
     } else if (fcn_gconv_applies(cf.C, cf.K, cf.group, cf.kh, cf.kw, cf.sh, cf.sw, cf.dh, cf.dw, cf.Wo) &&
                !getenv_flag("FULLCONV_NO_GCONV")) {
         cf.algo = CONV_GROUPED;
         size_t floats = fcn_gconv_packed_floats(cf.K, cf.C, cf.group, cf.kh, cf.kw);
-        cf.a_packed = aligned_alloc(64, (floats * sizeof(float) + 63) & ~(size_t)63);
-        if (!cf.a_packed) return fc_fail(err, FC_ENOMEM, "node '%s': out of memory packing weights", n->name);
-        fcn_gconv_pack(cf.weights, cf.K, cf.C, cf.group, cf.kh, cf.kw, cf.a_packed);
+        if ((cf.a_packed = take_given(n, FCN_PREPACK_GCONV, (uint32_t)cf.group, floats))) {
+            cf.a_borrowed = 1;
+        } else {
+            cf.a_packed = aligned_alloc(64, (floats * sizeof(float) + 63) & ~(size_t)63);
+            if (!cf.a_packed) return fc_fail(err, FC_ENOMEM, "node '%s': out of memory packing weights", n->name);
+            fcn_gconv_pack(cf.weights, cf.K, cf.C, cf.group, cf.kh, cf.kw, cf.a_packed);
+        }
+        n->packed = (fcn_prepacked){ cf.a_packed, floats * sizeof(float), FCN_PREPACK_GCONV, (uint32_t)cf.group };
     } else {
         cf.algo = CONV_GEMM;
         int64_t cg = cf.C / cf.group, kg = cf.K / cf.group, kk = cg * cf.kh * cf.kw;
         cf.a_group_floats = fcn_pack_a_mr_floats(kg, kk, cf.mr);
-        cf.a_packed = aligned_alloc(64, ((cf.a_group_floats * (size_t)cf.group * sizeof(float)) + 63) & ~(size_t)63);
-        if (!cf.a_packed) return fc_fail(err, FC_ENOMEM, "node '%s': out of memory packing weights", n->name);
-        for (int64_t g = 0; g < cf.group; g++)
-            fcn_pack_a_mr(cf.weights + g * kg * kk, kk, 1, kg, kk, cf.mr, cf.a_packed + (size_t)g * cf.a_group_floats);
+        size_t floats = cf.a_group_floats * (size_t)cf.group;
+        if ((cf.a_packed = take_given(n, FCN_PREPACK_GEMM, (uint32_t)cf.group, floats))) {
+            cf.a_borrowed = 1;
+        } else {
+            cf.a_packed = aligned_alloc(64, ((floats * sizeof(float)) + 63) & ~(size_t)63);
+            if (!cf.a_packed) return fc_fail(err, FC_ENOMEM, "node '%s': out of memory packing weights", n->name);
+            for (int64_t g = 0; g < cf.group; g++)
+                fcn_pack_a_mr(cf.weights + g * kg * kk, kk, 1, kg, kk, cf.mr,
+                              cf.a_packed + (size_t)g * cf.a_group_floats);
+        }
+        n->packed = (fcn_prepacked){ cf.a_packed, floats * sizeof(float), FCN_PREPACK_GEMM, (uint32_t)cf.group };
         int threads = n->nthreads > 0 ? n->nthreads : 1;
         size_t need = (size_t)threads * fcn_gemm_scratch_floats(kk, cf.Ho * cf.Wo) * sizeof(float);
         if (n->scratch_bytes < need) n->scratch_bytes = need;
     }
     conv_fast *st = malloc(sizeof *st);
     if (!st) {
-        free(cf.a_packed);
-        free(cf.wino.u_packed);
+        conv_fast_free_parts(&cf);
+        n->packed = (fcn_prepacked){ 0 };
         return fc_fail(err, FC_ENOMEM, "node '%s': out of memory", n->name);
     }
     *st = cf;

@@ -40,3 +40,16 @@ fcn_ukernel_fn fcn_best_ukernel(int *mr)
     *mr = FCN_MR;
     return fcn_ukernel_6x16_avx2;
 }
+
+int fcn_prepack_layout(fcn_prepack_hdr *h)
+{
+    memset(h, 0, sizeof *h);
+    if (!fcn_simd_enabled()) return -1;
+    int mr;
+    fcn_best_ukernel(&mr);
+    h->layout = FCN_PREPACK_LAYOUT;
+    h->mr = (uint32_t)mr;
+    h->kc = FCN_KC;
+    h->isa = mr == 16 ? 2 : 1;
+    return 0;
+}

@@ -106,7 +106,8 @@ int fcn_winograd_size(fcn_wino_plan *p, int nthreads, size_t max_scratch_floats)
 }
 
 int fcn_winograd_plan(fcn_wino_plan *p, int m, const float *w, int64_t C, int64_t H, int64_t W,
-                      int64_t K, int64_t Ho, int64_t Wo, int64_t ph, int64_t pw, int nthreads)
+                      int64_t K, int64_t Ho, int64_t Wo, int64_t ph, int64_t pw, int nthreads,
+                      const float *u_given, size_t u_given_bytes)
 {
     if (nthreads < 1) nthreads = 1;
     p->C = C; p->H = H; p->W = W; p->K = K; p->Ho = Ho; p->Wo = Wo; p->ph = ph; p->pw = pw;
@@ -127,6 +128,12 @@ int fcn_winograd_plan(fcn_wino_plan *p, int m, const float *w, int64_t C, int64_
     fcn_winograd_size(p, nthreads, 0);
     p->ukernel = fcn_best_ukernel(&p->mr);
     p->u_floats = fcn_pack_a_mr_floats(K, C, p->mr);
+    p->u_borrowed = 0;
+    if (u_given && u_given_bytes == sizeof(float) * (size_t)P * p->u_floats) {
+        p->u_packed = (float *)u_given;   /* read only, from the file's PREPACKED section */
+        p->u_borrowed = 1;
+        return 0;
+    }
     /* U is made one panel of mr output channels at a time, into a buffer of 36·mr·C floats that
      * stays in cache, and packed from there: the whole 36·K·C U (9 MB for a 256×256 layer)
      * never makes a round trip through memory, which was most of the layer's setup time. */

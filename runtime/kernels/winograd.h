@@ -10,6 +10,7 @@ typedef struct fcn_wino_plan {
     int64_t tiles_y, tiles_x, T;   /* T = tiles_y * tiles_x */
     int64_t Hp, Wp;                /* zero-padded input copy */
     float *u_packed;               /* P packed K×C matrices (panels of mr rows) */
+    int u_borrowed;                /* u_packed is the file's prepacked blob: not ours to free */
     fcn_ukernel_fn ukernel;
     int mr;
     size_t u_floats;               /* per position */
@@ -57,9 +58,11 @@ void fcn_winograd_weights(const float *w, int64_t K, int64_t C, float *u);
 /* The same for the 16 positions of F(2×2,3×3). */
 void fcn_winograd_weights_f2(const float *w, int64_t K, int64_t C, float *u);
 /* Fills the plan for output tiles m×m (m = 4 or 2) and packs U (malloc'd u_packed, caller
- * frees); 0 or -1 (ENOMEM). */
+ * frees unless u_borrowed); 0 or -1 (ENOMEM). u_given: U already packed (a PREPACKED blob),
+ * used in place when u_given_bytes is exactly its size (P·u_floats floats), else ignored. */
 int fcn_winograd_plan(fcn_wino_plan *p, int m, const float *w, int64_t C, int64_t H, int64_t W,
-                      int64_t K, int64_t Ho, int64_t Wo, int64_t ph, int64_t pw, int nthreads);
+                      int64_t K, int64_t Ho, int64_t Wo, int64_t ph, int64_t pw, int nthreads,
+                      const float *u_given, size_t u_given_bytes);
 /* (Re)sizes the blocks of tile rows for nthreads (the plan's defaults), then, when
  * max_scratch_floats > 0 and the scratch is over it, the tallest blocks that fit: 0, or -1
  * (does not fit; the defaults are kept). fcn_winograd_plan calls it with 0. */

@@ -300,7 +300,7 @@ static void test_roundtrip_model_accessors(void **state)
     size_t len;
     const char *meta = fcn_model_metadata(m, &len);
     char *text = strndup(meta, len);
-    const char *must[] = { "\"format_version\":\"1.1\"", "\"producer\":\"fullconv ", "\"file\":\"tiny.onnx\"",
+    const char *must[] = { "\"format_version\":\"1.2\"", "\"producer\":\"fullconv ", "\"file\":\"tiny.onnx\"",
                            "\"sha256\":\"", "\"bytes\":4", "\"format\":\"onnx\"", "\"producer\":\"pytorch 1.13.1\"",
                            "\"inputs\":[{\"name\":\"input\",\"dtype\":\"f32\",\"shape\":[-1,2,5,5]}]",
                            "\"labels\":[\"cat\",\"dog\"]", "\"passes\":[]" };
@@ -513,7 +513,7 @@ static void test_versions(void **state)
     hdr(c)->version_major = 2;
     hdr(c)->version_minor = 3;
     refix(c);
-    expect_refused(c, size, "format version 2.3 is newer than this reader's 1.1");
+    expect_refused(c, size, "format version 2.3 is newer than this reader's 1.2");
     hdr(c)->version_major = 0;
     refix(c);
     expect_refused(c, size, "not supported");

@@ -72,6 +72,26 @@ check inspect_totals contains "$tmp/inspect.txt" "7 nodes, 844 params"
 "$FC" inspect "$D/cli_gap.onnx" --json >"$tmp/inspect.json" 2>&1
 check inspect_json contains "$tmp/inspect.json" '"totals":'
 check inspect_json_macs contains "$tmp/inspect.json" '"macs":	73992'
+# convert --prepack (the PREPACKED section): same outputs, bit for bit, with the weights used in
+# place; inspect reports the section; other kernels (the reference path) ignore it
+if "$FC" convert "$D/cli_cnn.onnx" -o "$tmp/cnnp.fcn" -q --prepack 2>"$tmp/pp.err"; then
+    check prepack_bigger test "$(wc -c <"$tmp/cnnp.fcn")" -gt "$(wc -c <"$tmp/cnn.fcn")"
+    check run_prepacked "$FC" run "$tmp/cnnp.fcn" --input "$D/cli_cnn_x2.npy" -o "$tmp/y2p.npy"
+    check prepacked_same_bits cmp "$tmp/y2p.npy" "$tmp/y2.npy"
+    "$FC" inspect "$tmp/cnnp.fcn" >"$tmp/inspect_p.txt" 2>&1
+    check inspect_prepacked contains "$tmp/inspect_p.txt" "prepacked: "
+    check inspect_prepacked_used contains "$tmp/inspect_p.txt" "bytes used in place"
+    FULLCONV_REFERENCE=1 "$FC" run "$tmp/cnnp.fcn" --input "$D/cli_cnn_x2.npy" -o "$tmp/y2pr.npy" >/dev/null 2>&1
+    check prepacked_reference_path "$CMP" "$tmp/y2pr.npy" "$D/cli_cnn_y2.npy" --rel-max 1e-4
+    check prepack_twice_deterministic "$FC" convert "$D/cli_cnn.onnx" -o "$tmp/cnnp2.fcn" -q --prepack
+    check prepack_deterministic cmp "$tmp/cnnp.fcn" "$tmp/cnnp2.fcn"
+else   # a CPU without AVX2: the refusal must say why, and nothing is written
+    check prepack_refusal_names_kernels contains "$tmp/pp.err" "--prepack needs the AVX2 or AVX-512 kernels"
+    check prepack_no_output test ! -e "$tmp/cnnp.fcn"
+fi
+FULLCONV_REFERENCE=1 "$FC" convert "$D/cli_cnn.onnx" -o "$tmp/cnnr.fcn" -q --prepack 2>"$tmp/ppr.err"
+check prepack_reference_refused contains "$tmp/ppr.err" "--prepack needs the AVX2 or AVX-512 kernels"
+check prepack_reference_no_output test ! -e "$tmp/cnnr.fcn"
 check help "$FC" convert --help
 check usage_status status_is 2 "$FC"
 
