@@ -87,6 +87,9 @@ int fc_same_file(const char *a, const char *b);
 
 /* ---- hashes ---------------------------------------------------------------------------- */
 uint32_t fc_crc32(const void *data, size_t size);   /* zlib crc32 */
+/* The same CRC on up to `threads` threads (slices joined with crc32_combine) for buffers of
+ * 16 MB or more; fc_crc32 otherwise. */
+uint32_t fc_crc32_mt(const void *data, size_t size, int threads);
 void fc_sha256(const void *data, size_t size, uint8_t out[32]);
 void fc_hex(const uint8_t *bytes, size_t n, char *out /* 2n+1 */);
 

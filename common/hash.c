@@ -4,6 +4,7 @@
 #include "common/fc_common.h"
 #include "common/crc32_clmul.h"
 
+#include <pthread.h>
 #include <string.h>
 #include <zlib.h>
 
@@ -22,6 +23,47 @@ uint32_t fc_crc32(const void *data, size_t size)
         size -= chunk;
     }
     return (uint32_t)c;
+}
+
+/* fc_crc32_mt: big buffers are cut into one slice per thread, each slice's CRC computed on
+ * its own thread, and the slices' CRCs joined with zlib's crc32_combine (same result as one
+ * pass). Reading 200 MB of page cache is memory-bound on one core (~12-17 GB/s here); two
+ * cores nearly halve it. Below FC_CRC_MT_MIN bytes, or when a thread cannot be started, the
+ * rest is done on the calling thread. */
+#define FC_CRC_MT_MIN ((size_t)16 << 20)
+#define FC_CRC_MT_MAX 8
+typedef struct crc_slice { const uint8_t *p; size_t n; uint32_t crc; } crc_slice;
+
+static void *crc_slice_run(void *arg)
+{
+    crc_slice *s = arg;
+    s->crc = fc_crc32(s->p, s->n);
+    return NULL;
+}
+
+uint32_t fc_crc32_mt(const void *data, size_t size, int threads)
+{
+    if (threads > FC_CRC_MT_MAX) threads = FC_CRC_MT_MAX;
+    if (threads < 2 || size < FC_CRC_MT_MIN) return fc_crc32(data, size);
+    crc_slice sl[FC_CRC_MT_MAX];
+    pthread_t tid[FC_CRC_MT_MAX];
+    int started[FC_CRC_MT_MAX] = { 0 };
+    size_t per = (size / (size_t)threads + 4095) & ~(size_t)4095, at = 0;
+    int n = 0;
+    for (; n < threads && at < size; n++) {
+        sl[n].p = (const uint8_t *)data + at;
+        sl[n].n = size - at < per ? size - at : per;
+        at += sl[n].n;
+    }
+    for (int i = 1; i < n; i++) started[i] = pthread_create(&tid[i], NULL, crc_slice_run, &sl[i]) == 0;
+    crc_slice_run(&sl[0]);
+    uint32_t crc = sl[0].crc;
+    for (int i = 1; i < n; i++) {
+        if (started[i]) pthread_join(tid[i], NULL);
+        else crc_slice_run(&sl[i]);
+        crc = (uint32_t)crc32_combine(crc, sl[i].crc, (z_off_t)sl[i].n);
+    }
+    return crc;
 }
 
 /* sha256_ni.c: the same block function on the x86 SHA extensions */

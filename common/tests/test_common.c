@@ -466,6 +466,17 @@ static void test_hashes(void **state)
     (void)state;
     assert_int_equal(fc_crc32("123456789", 9), 0xCBF43926u);
     assert_int_equal(fc_crc32("", 0), 0);
+    /* the threaded CRC joins its slices to the one-pass value, for sizes around the 16 MB
+     * threshold and odd ones, on 1..8 threads (more are capped) */
+    size_t big = ((size_t)16 << 20) + 12345;
+    uint8_t *b = malloc(big);
+    for (size_t i = 0; i < big; i++) b[i] = (uint8_t)(i * 2654435761u >> 13);
+    size_t sizes[] = { big, ((size_t)16 << 20), ((size_t)16 << 20) - 1, 1000 };
+    for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
+        uint32_t one = fc_crc32(b, sizes[k]);
+        for (int t = 0; t <= 9; t++) assert_int_equal(fc_crc32_mt(b, sizes[k], t), one);
+    }
+    free(b);
     struct { const char *in; const char *hex; } v[] = {
         { "", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855" },
         { "abc", "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad" },
