@@ -119,6 +119,37 @@ static void run_gap(fcn_node *n, const fcn_exec *x)
     fcn_parallel_for(x, X->dims[0] * X->dims[1], gap_range, &g);
 }
 
+/* ReduceMean over the trailing axes (x.mean([2, 3]) in MnasNet, ResNet variants): the same
+ * rows-of-inner-size means as GlobalAveragePool, whatever keepdims (the output cells are the
+ * leading axes in order either way). */
+static int64_t trailing_mean_inner(const fcn_node *n)
+{
+    const fcn_tensor *X = n->in[0];
+    if (X->dtype != FC_DT_F32 || X->ndim < 2 || fcn_attr_int(n, FCN_ATTR_NOOP_WITH_EMPTY_AXES, 0)) return 0;
+    int64_t axes[FCN_MAX_ATTR_VALUES];
+    int na = fcn_attr_ints(n, FCN_ATTR_AXES, axes, FCN_MAX_ATTR_VALUES);
+    if (na <= 0 || na >= X->ndim) return 0;
+    int reduced[FCN_MAX_DIMS] = { 0 };
+    for (int i = 0; i < na; i++) {
+        int64_t a = axes[i] < 0 ? axes[i] + X->ndim : axes[i];
+        if (a < 0 || a >= X->ndim || reduced[a]) return 0;
+        reduced[a] = 1;
+    }
+    int64_t inner = 1;
+    for (int i = 0; i < X->ndim; i++) {
+        if (reduced[i] != (i >= X->ndim - na)) return 0;
+        if (reduced[i]) inner *= X->dims[i];
+    }
+    return inner > 0 ? inner : 0;
+}
+
+static void run_trailing_mean(fcn_node *n, const fcn_exec *x)
+{
+    const fcn_tensor *X = n->in[0];
+    gap_ctx g = { X->data, n->out[0]->data, *(const int64_t *)n->fast };
+    fcn_parallel_for(x, (int64_t)n->out[0]->numel, gap_range, &g);
+}
+
 typedef struct add_ctx { const float *a, *b; float *y; const fcn_node *n; } add_ctx;
 static void add_range(void *vctx, int64_t i0, int64_t i1, int tid)
 {
@@ -156,6 +187,18 @@ int fcn_fast_pool_prepare(fcn_node *n, fc_error *err)
         n->run_fast = run_gap;
         n->kernel = "gap-avx2";
         return 1;
+    case FCN_OP_REDUCE_MEAN: {
+        int64_t inner = trailing_mean_inner(n);
+        if (!inner || (int64_t)n->out[0]->numel * inner != (int64_t)n->in[0]->numel) return 0;
+        int64_t *st = malloc(sizeof *st);
+        if (!st) return fc_fail(err, FC_ENOMEM, "node '%s': out of memory", n->name);
+        *st = inner;
+        n->fast = st;
+        n->free_fast = free;
+        n->run_fast = run_trailing_mean;
+        n->kernel = "gap-avx2";
+        return 1;
+    }
     case FCN_OP_ADD:
         if (n->n_in != 2 || n->in[0]->dtype != FC_DT_F32 || n->in[1]->dtype != FC_DT_F32 ||
             !same_shape(n->in[0], n->in[1]) || !same_shape(n->in[0], n->out[0]))

@@ -18,6 +18,7 @@ int fcn_fast_prepare(fcn_node *n, fc_error *err)
     case FCN_OP_MAXPOOL:
     case FCN_OP_AVGPOOL:
     case FCN_OP_GLOBAL_AVGPOOL:
+    case FCN_OP_REDUCE_MEAN:
     case FCN_OP_ADD:
         r = fcn_fast_pool_prepare(n, err);
         break;

@@ -561,6 +561,46 @@ static void test_fast_eltwise_paths(void **state)
     free(X.data);
 }
 
+/* ReduceMean over trailing axes takes the GAP kernel (pool_fast.c); other axis sets stay on
+ * the reference op (no fast path installed). */
+static void test_fast_trailing_mean(void **state)
+{
+    (void)state;
+    if (!simd_ok()) skip();
+    int64_t dims[4] = { 2, 5, 7, 9 };
+    fcn_tensor X = make_tensor(4, dims);
+    fcn_tensor *ins[1] = { &X };
+    int64_t axes_sets[][4] = { { 2, 2, 3 }, { 2, -1, -2 }, { 1, 3 }, { 3, 1, 2, 3 } };   /* count, axes */
+    for (size_t a = 0; a < sizeof axes_sets / sizeof axes_sets[0]; a++)
+        for (int64_t keep = 0; keep < 2; keep++) {
+            fcn_attr_rec attrs[2] = { { FCN_ATTR_AXES, FCN_AK_INTS, (uint32_t)axes_sets[a][0], 0 },
+                                      { FCN_ATTR_KEEPDIMS, FCN_AK_INT, 1, 3 } };
+            uint64_t slots[4];
+            int64_t v[4] = { axes_sets[a][1], axes_sets[a][2], axes_sets[a][3], keep };
+            memcpy(slots, v, sizeof v);
+            fast_vs_ref(FCN_OP_REDUCE_MEAN, attrs, 2, slots, ins, 1, 0, 1 + (int)keep);
+        }
+    /* not trailing (axis 1 only; axes 1 and 3): no fast path */
+    int64_t not_trailing[][3] = { { 1, 1, 0 }, { 2, 1, 3 } };
+    for (size_t a = 0; a < 2; a++) {
+        fcn_attr_rec attrs[1] = { { FCN_ATTR_AXES, FCN_AK_INTS, (uint32_t)not_trailing[a][0], 0 } };
+        uint64_t slots[2];
+        memcpy(slots, &not_trailing[a][1], sizeof slots);
+        fcn_tensor Y = { 0 };
+        fcn_tensor *outs[1] = { &Y };
+        fcn_node n = { 0 };
+        n.op = FCN_OP_REDUCE_MEAN; n.name = "n"; n.n_in = 1; n.n_out = 1; n.in = ins; n.out = outs;
+        n.attrs = attrs; n.n_attrs = 1; n.slots = slots;
+        fc_error err = { 0 };
+        assert_int_equal(fcn_op_lookup(FCN_OP_REDUCE_MEAN)->infer(&n, &err), 0);
+        Y.numel = (size_t)fcn_numel_dims(Y.ndim, Y.dims);
+        assert_int_equal(fcn_fast_prepare(&n, &err), 0);
+        assert_null(n.run_fast);
+        free(n.params);
+    }
+    free(X.data);
+}
+
 static void test_fast_pool_paths(void **state)
 {
     (void)state;
@@ -627,6 +667,7 @@ int main(void)
         cmocka_unit_test(test_fast_conv_paths),
         cmocka_unit_test(test_winograd_tiles),
         cmocka_unit_test(test_fast_pool_paths),
+        cmocka_unit_test(test_fast_trailing_mean),
         cmocka_unit_test(test_fast_eltwise_paths),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
