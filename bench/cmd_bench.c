@@ -26,7 +26,8 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: fullconv bench MODEL [EXTRA_MODEL...] [options] [-- Google Benchmark flags]\n"
             "  --variants LIST   comma list of original, fc2conv, gap-exact, gap-fold, gap-fit, fp16, int8\n"
-            "                    (join with '+': gap-fit+int8); default " DEFAULT_VARIANTS "\n"
+            "                    (join with '+': gap-fit+int8; '+prepack' adds convert --prepack's packed\n"
+            "                    weights: compare the size and session ms); default " DEFAULT_VARIANTS "\n"
             "  --data DATASET    accuracy data: fashion-mnist:test, x.npy:y.npy, d.npz, IDX (see docs/BENCH.md);\n"
             "                    without it, agreement and errors over --samples seeded random inputs\n"
             "  --calib DATASET   calibration data for gap-fit (default fashion-mnist:train[:10000] when\n"
@@ -256,6 +257,7 @@ static int add_memory(cJSON *o, const fcn_model *m, const fc_dataset *ds, fc_err
     cJSON_AddNumberToObject(mem, "arena_bound_bytes", (double)bound);   /* two largest live tensors */
     cJSON_AddNumberToObject(mem, "input_bytes", (double)fcn_session_input_bytes(s));
     cJSON_AddNumberToObject(mem, "packed_bytes", (double)fcn_session_packed_bytes(s));
+    cJSON_AddNumberToObject(mem, "prepacked_used_bytes", (double)fcn_session_prepacked_used(s));
     cJSON_AddNumberToObject(mem, "macs_per_image", (double)fcn_session_total_macs(s));
     add_num_or_null(mem, "peak_rss_bytes", peak_rss_bytes());
     fcn_session_destroy(s);

@@ -44,9 +44,9 @@ static const char *fmt_g(double v, const char *fmt, char *buf, size_t cap)
 static void accuracy_table(const cJSON *doc, FILE *f, const table_style *ts)
 {
     static const char *const head[] = {"variant", "top-1", "top-5", "agree", "max abs err", "max rel err",
-                                       ".fcn size", "params", "head", "arena"};
-    static const int w[] = {12, 8, 8, 8, 11, 11, 10, 10, 10, 10};
-    enum { NC = 10 };
+                                       ".fcn size", "params", "head", "arena", "session ms"};
+    static const int w[] = {12, 8, 8, 8, 11, 11, 10, 10, 10, 10, 10};
+    enum { NC = 11 };
     for (int i = 0; i < NC; i++) cell(f, ts, w[i], head[i], i == NC - 1);
     rule(f, ts, NC, w);
     const cJSON *v;
@@ -68,6 +68,7 @@ static void accuracy_table(const cJSON *doc, FILE *f, const table_style *ts)
         if (isnan(bench_jnum(s, "head_bytes", NAN))) snprintf(b[8], sizeof b[8], "-");
         else bench_fmt_bytes(bench_jnum(s, "head_bytes", 0), b[8], sizeof b[8]);
         bench_fmt_bytes(bench_jnum(m, "arena_bytes", 0), b[9], sizeof b[9]);
+        fmt_g(bench_jnum(m, "session_ms", NAN), "%.1f", b[10], sizeof b[10]);
         for (int i = 0; i < NC; i++) cell(f, ts, w[i], b[i], i == NC - 1);
     }
     const cJSON *model = cJSON_GetObjectItemCaseSensitive(doc, "model");

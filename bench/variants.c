@@ -11,7 +11,8 @@
 #include "converter/ir.h"
 #include "runtime/fcn.h"
 
-static const char *const known_parts[] = {"original", "fc2conv", "gap-exact", "gap-fold", "gap-fit", "fp16", "int8"};
+static const char *const known_parts[] = {"original", "fc2conv", "gap-exact", "gap-fold", "gap-fit", "fp16", "int8",
+                                          "prepack"};
 
 int bench_variant_check_name(const char *name, fc_error *err)
 {
@@ -26,8 +27,8 @@ int bench_variant_check_name(const char *name, fc_error *err)
             if (!strcmp(part, known_parts[i])) ok = 1;
         if (!ok)
             return fc_fail(err, FC_EINPUT,
-                           "unknown variant '%s' (known: original, fc2conv, gap-exact, gap-fold, gap-fit, fp16, int8; "
-                           "join with '+', e.g. gap-fit+int8)", part);
+                           "unknown variant '%s' (known: original, fc2conv, gap-exact, gap-fold, gap-fit, fp16, int8, "
+                           "prepack; join with '+', e.g. gap-fit+int8)", part);
     }
     return 0;
 }
@@ -37,6 +38,17 @@ static double now_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec * 1e3 + 1e-6 * (double)ts.tv_nsec;
+}
+
+/* 1 when the variant name has the part `part` */
+static int has_part(const char *name, const char *part)
+{
+    char buf[64];
+    snprintf(buf, sizeof buf, "%s", name);
+    char *save = NULL;
+    for (char *p = strtok_r(buf, "+", &save); p; p = strtok_r(NULL, "+", &save))
+        if (!strcmp(p, part)) return 1;
+    return 0;
 }
 
 /* The option set of a variant name; *key_passes gets the passes that must have rewritten
@@ -171,6 +183,16 @@ int bench_variant_build(const ir_graph *src, const char *name, const char *calib
         return 0;
     }
     snprintf(v->model_name, sizeof v->model_name, "%s[%s]", src->source_path ? src->source_path : "model", name);
+    /* +prepack: the PREPACKED section convert --prepack writes (a bigger file whose session
+     * creation packs nothing on this CPU) */
+    fcv_prepack_stats ps;
+    if (has_part(name, "prepack") && fcv_prepack(&v->fcn, &v->fcn_bytes, v->model_name, &ps, &e)) {
+        if (e.code == FC_ENOMEM) return fc_fail(err, FC_ENOMEM, "%s", e.msg);
+        snprintf(v->reason, sizeof v->reason, "%.400s", e.msg);
+        free(v->fcn);
+        v->fcn = NULL;
+        return 0;
+    }
     if (fcn_model_open_memory(v->fcn, v->fcn_bytes, v->model_name, 0, &v->model, &e)) {
         snprintf(v->reason, sizeof v->reason, "the runtime refused the .fcn: %.400s", e.msg);
         free(v->fcn);

@@ -131,6 +131,30 @@ EOF
 then ok "JSON embeds Google Benchmark's output; medians agree"; else ko "JSON embeds Google Benchmark's output; medians agree"; fi
 if grep -q "^| original | b1/t1 |" "$T/a.md"; then ok "Markdown speed table"; else ko "Markdown speed table"; fi
 
+# 3b. the +prepack variant: same outputs, a bigger file, the session uses the packed weights in
+#     place (on a SIMD machine); with the reference kernels it is not applicable, and says why
+expect_rc "bench original,original+prepack" 0 "$FC" bench "$MODEL" --variants original,original+prepack \
+    --data "$SAMPLE" --no-speed --json "$T/pp.json" --md "$T/pp.md"
+if $PY - "$T/pp.json" <<'EOF'
+import json, sys
+v = {x["name"]: x for x in json.load(open(sys.argv[1]))["variants"]}
+o, p = v["original"], v["original+prepack"]
+if not p["applicable"] and "--prepack needs" in p.get("reason", ""):
+    sys.exit(3)   # no AVX2 here: nothing to prepack for
+assert p["applicable"], p.get("reason")
+assert p["accuracy"]["agreement"] == 1.0 and p["accuracy"]["max_abs_err"] == 0
+assert p["size"]["fcn_bytes"] > o["size"]["fcn_bytes"]
+assert p["memory"]["prepacked_used_bytes"] > 0 and o["memory"]["prepacked_used_bytes"] == 0
+EOF
+then ok "+prepack: same outputs, bigger file, packed weights used in place"
+elif [ $? -eq 3 ]; then sk "+prepack (the reference kernels are in use here)"
+else ko "+prepack: same outputs, bigger file, packed weights used in place"; fi
+if grep -q "session ms" "$T/pp.md"; then ok "Markdown accuracy table has session ms"; else ko "Markdown accuracy table has session ms"; fi
+FULLCONV_REFERENCE=1 "$FC" bench "$MODEL" --variants original,original+prepack --data "$SAMPLE" --no-speed \
+    --json "$T/ppr.json" >"$T/ppr.txt" 2>&1
+if $PY -c "import json,sys; v={x['name']:x for x in json.load(open(sys.argv[1]))['variants']}; p=v['original+prepack']; sys.exit(0 if not p['applicable'] and '--prepack needs' in p['reason'] else 1)" "$T/ppr.json"
+then ok "+prepack on the reference kernels: not applicable, reason given"; else ko "+prepack on the reference kernels: not applicable, reason given"; fi
+
 # 4. the HTML report in headless Chromium
 CHROMIUM=""
 for c in /usr/bin/chromium /usr/bin/chromium-browser; do [ -x "$c" ] && CHROMIUM=$c && break; done
