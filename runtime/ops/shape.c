@@ -28,9 +28,40 @@ typedef struct strided_params {
     int64_t base;                      /* input element offset of output element 0 */
 } strided_params;
 
-/* out[i...] = in[base + sum idx[d] * in_strides[d]], output in C order. */
-static void strided_copy(const strided_params *p, const char *in, char *out, size_t esize)
+/* The same walk with fewer, longer dims: unit dims dropped, and an output dim merged into the
+ * one before it when the input holds them contiguously too (stride[a] == stride[b]·dims[b]).
+ * ShuffleNet's channel shuffle, Transpose [1,2,C/2,H,W] by (0,2,1,3,4), then copies H·W floats
+ * a memcpy instead of W; a channel Slice of a [1,C,H,W] map is one memcpy. */
+static void strided_coalesce(const strided_params *p, strided_params *q)
 {
+    q->base = p->base;
+    q->ndim = 0;
+    for (int d = 0; d < p->ndim; d++) {
+        if (p->dims[d] == 1) continue;
+        int t = q->ndim - 1;
+        if (t >= 0 && q->in_strides[t] == p->in_strides[d] * p->dims[d]) {
+            q->dims[t] *= p->dims[d];
+            q->in_strides[t] = p->in_strides[d];
+        } else {
+            q->dims[q->ndim] = p->dims[d];
+            q->in_strides[q->ndim++] = p->in_strides[d];
+        }
+    }
+    if (q->ndim == 0) {
+        q->dims[0] = 1;
+        q->in_strides[0] = 1;
+        q->ndim = 1;
+    }
+}
+
+/* out[i...] = in[base + sum idx[d] * in_strides[d]], output in C order. */
+static void strided_copy(const strided_params *pp, const char *in, char *out, size_t esize)
+{
+    for (int d = 0; d < pp->ndim; d++)
+        if (pp->dims[d] == 0) return;
+    strided_params q;
+    strided_coalesce(pp, &q);
+    const strided_params *p = &q;
     int last = p->ndim - 1;
     int64_t inner = p->dims[last], outer = 1, is = p->in_strides[last];
     for (int d = 0; d < last; d++) outer *= p->dims[d];
