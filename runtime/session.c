@@ -590,6 +590,47 @@ static void plan_concat_views(fcn_session *s, int *alias_of, size_t *alias_off, 
     links_free(&l);
 }
 
+/* Reshape-like nodes as views: Reshape, Flatten, Squeeze, Unsqueeze and Identity move no
+ * bytes, so their output becomes an alias of their input's buffer (its root, through earlier
+ * views) and the node does nothing — when the input is made by an earlier node, neither side is
+ * a graph input or output, and the output is not a Concat view already. The input and its root
+ * are marked in concat_alias so no residual is written in place over bytes a view still reads;
+ * the plan extends the root's life to the view's last reader. ShuffleNetV2's 32 Reshapes around
+ * its channel shuffles copied 0.15–0.25 ms; every classifier's Flatten copied its features. */
+static int reshape_like(int op)
+{
+    return op == FCN_OP_RESHAPE || op == FCN_OP_FLATTEN || op == FCN_OP_SQUEEZE || op == FCN_OP_UNSQUEEZE ||
+           op == FCN_OP_IDENTITY;
+}
+
+static void plan_reshape_views(fcn_session *s, int *alias_of, size_t *alias_off, char *concat_alias)
+{
+    value_links l;
+    if (links_build(s, &l)) return;   /* out of memory: no views, plain copies still work */
+    for (int i = 0; i < s->n_nodes; i++) {
+        fcn_node *n = &s->nodes[i];
+        if (!reshape_like(n->op) || n->n_out != 1 || n->n_in < 1 || !n->in[0] || n->in[0]->is_const) continue;
+        int x = (int)(n->in[0] - s->tensors), y = (int)(n->out[0] - s->tensors);
+        if (x == y || l.is_io[x] || l.is_io[y] || l.producer[x] < 0 || l.producer[x] >= i || l.producer[y] != i ||
+            alias_of[y] >= 0 || concat_alias[y] || n->in[0]->nbytes != n->out[0]->nbytes)
+            continue;
+        int root = x;
+        size_t off = 0;
+        while (alias_of[root] >= 0) {
+            off += alias_off[root];
+            root = alias_of[root];
+        }
+        alias_of[y] = root;
+        alias_off[y] = off;
+        concat_alias[y] = 1;
+        concat_alias[x] |= 1;
+        concat_alias[root] |= 1;
+        n->run_fast = concat_noop;
+        n->kernel = "view";
+    }
+    links_free(&l);
+}
+
 /* In-place residuals: a conv with a fused residual Add writes its output over the residual's
  * buffer when nothing reads the residual once the conv starts (the Add was its last use) — the
  * epilogue reads each residual element right before writing the same element, and a GEMM whose
@@ -687,6 +728,7 @@ static int plan_memory(fcn_session *s, fc_error *err)
     }
     for (int v = 0; v < nv; v++) alias_of[v] = -1;
     plan_concat_views(s, alias_of, alias_off, concat_alias);
+    plan_reshape_views(s, alias_of, alias_off, concat_alias);
     for (int v = 0; v < nv; v++) first[v] = last[v] = -2;   /* -2: no buffer */
     for (uint32_t k = 0; k < m->graph.n_inputs; k++) first[m->inputs[k]] = last[m->inputs[k]] = -1;
     for (int i = 0; i < nn; i++) {

@@ -481,6 +481,112 @@ static void test_residual_fusion(void **state)
     }
 }
 
+/* Reshape-like nodes as views (session.c, plan_reshape_views): a = conv(x); b = Reshape(a);
+ * b2 = Reshape(b); t = conv(b2); y = Add(t, a) (fused into the conv: its residual a is the
+ * buffer b2 views, read by the same conv, so it must not be written in place); with `tail`,
+ * z = Identity(a) read after the Add by a third conv (a's buffer lives on through its views);
+ * y flattened as a graph output (a copy). Same results as the reference kernels. */
+static void run_reshape_views(int tail)
+{
+    fc_error err = { 0, "" };
+    ir_graph *g = ir_graph_new();
+    int64_t d[4] = { 1, 16, 20, 40 }, d3[3] = { 1, 16, 800 }, wd[4] = { 16, 16, 3, 3 }, bd[1] = { 16 };
+    static float w[16 * 16 * 9], bias[16];
+    for (int i = 0; i < 16 * 16 * 9; i++) w[i] = (float)((i * 7919) % 201 - 100) / 800.0f;
+    for (int i = 0; i < 16; i++) bias[i] = (float)(i - 8) / 16.0f;
+    int x = ir_add_value(g, "x", FC_DT_F32, 4, d, &err);
+    int cw = ir_add_const(g, "w", FC_DT_F32, 4, wd, w, sizeof w, &err);
+    int cb = ir_add_const(g, "b", FC_DT_F32, 1, bd, bias, sizeof bias, &err);
+    int a = ir_add_value(g, "a", FC_DT_F32, 4, d, &err), b = ir_add_value(g, "b3", FC_DT_F32, 3, d3, &err);
+    int b2 = ir_add_value(g, "b2", FC_DT_F32, 4, d, &err), t = ir_add_value(g, "t", FC_DT_F32, 4, d, &err);
+    int y = ir_add_value(g, "y", FC_DT_F32, 4, d, &err), z = ir_add_value(g, "z", FC_DT_F32, 4, d, &err);
+    int u = ir_add_value(g, "u", FC_DT_F32, 4, d, &err);
+    int64_t fd[2] = { 1, 16 * 800 };
+    int f = ir_add_value(g, "f", FC_DT_F32, 2, fd, &err);
+    int in_a[3] = { x, cw, cb }, in_t[3] = { b2, cw, cb }, in_y[2] = { t, a }, in_u[3] = { z, cw, cb };
+    int k3n[3];
+    k3n[0] = ir_add_node(g, FCN_OP_CONV, "c0", in_a, 3, &a, 1, &err);
+    int r1 = ir_add_node(g, FCN_OP_RESHAPE, "r1", &a, 1, &b, 1, &err);
+    int r2 = ir_add_node(g, FCN_OP_RESHAPE, "r2", &b, 1, &b2, 1, &err);
+    k3n[1] = ir_add_node(g, FCN_OP_CONV, "c1", in_t, 3, &t, 1, &err);
+    int ay = ir_add_node(g, FCN_OP_ADD, "add", in_y, 2, &y, 1, &err);
+    k3n[2] = -1;
+    if (tail) {
+        ir_add_node(g, FCN_OP_IDENTITY, "id", &a, 1, &z, 1, &err);
+        k3n[2] = ir_add_node(g, FCN_OP_CONV, "c2", in_u, 3, &u, 1, &err);
+    }
+    int fl = ir_add_node(g, FCN_OP_FLATTEN, "flat", &y, 1, &f, 1, &err);
+    assert_int_equal(err.code, 0);
+    int64_t k3[2] = { 3, 3 }, p1[4] = { 1, 1, 1, 1 };
+    for (int i = 0; i < 2 + tail; i++) {
+        ir_set_ints(&g->nodes[k3n[i]], FCN_ATTR_KERNEL_SHAPE, k3, 2);
+        ir_set_ints(&g->nodes[k3n[i]], FCN_ATTR_PADS, p1, 4);
+    }
+    ir_set_ints(&g->nodes[r1], FCN_ATTR_SHAPE, d3, 3);
+    ir_set_ints(&g->nodes[r2], FCN_ATTR_SHAPE, d, 4);
+    ir_set_int(&g->nodes[ay], FCN_ATTR_ACT, FCN_ACT_RELU);
+    ir_set_int(&g->nodes[fl], FCN_ATTR_AXIS, 1);
+    g->inputs = malloc(sizeof(int));
+    g->inputs[0] = x;
+    g->n_inputs = 1;
+    g->outputs = malloc(2 * sizeof(int));
+    g->outputs[0] = f;
+    g->outputs[1] = u;
+    g->n_outputs = 1 + tail;
+    size_t size;
+    uint8_t *buf;
+    if (fcv_write_fcn(g, &buf, &size, &err)) fail_msg("%s", err.msg);
+    ir_graph_free(g);
+    float *out[2][2];   /* [reference, fast][output] */
+    size_t n_out[2];
+    for (int fast = 0; fast < 2; fast++) {
+        int was = fcn_use_reference_kernels(!fast);
+        fcn_model *m;
+        fcn_session *s;
+        if (fcn_model_open_memory(buf, size, "views.fcn", 0, &m, &err)) fail_msg("%s", err.msg);
+        fcn_session_options opt = { 2, 0, NULL, 0 };
+        if (fcn_session_create(m, &opt, &s, &err)) fail_msg("%s", err.msg);
+        fcn_shape sh;
+        float *xv = fcn_session_input(s, 0, &sh, NULL);
+        for (size_t i = 0; i < 16 * 800; i++) xv[i] = (float)((i * 2654435761u) % 1000) / 500.0f - 1.0f;
+        for (int rep = 0; rep < 2; rep++) assert_int_equal(fcn_session_run(s, &err), 0);
+        for (int o = 0; o < 1 + tail; o++) {
+            const float *yv = fcn_session_output(s, o, &sh, NULL);
+            n_out[o] = 16 * 800;
+            out[fast][o] = malloc(n_out[o] * sizeof(float));
+            memcpy(out[fast][o], yv, n_out[o] * sizeof(float));
+        }
+        int views = 0;
+        for (int i = 0; i < fcn_session_num_nodes(s); i++) {
+            fcn_node_info info;
+            fcn_session_node_info(s, i, &info);
+            if (!strcmp(info.kernel, "view")) views++;
+            if (!strcmp(info.name, "flat")) assert_string_not_equal(info.kernel, "view");   /* a graph output */
+        }
+        assert_int_equal(views, 2 + tail);   /* r1, r2 (, id): on both paths */
+        fcn_session_destroy(s);
+        fcn_model_close(m);
+        fcn_use_reference_kernels(was);
+    }
+    for (int o = 0; o < 1 + tail; o++) {
+        float scale = 0;
+        for (size_t i = 0; i < n_out[o]; i++) scale = fabsf(out[0][o][i]) > scale ? fabsf(out[0][o][i]) : scale;
+        for (size_t i = 0; i < n_out[o]; i++)
+            if (fabsf(out[1][o][i] - out[0][o][i]) > 1e-4f * scale)
+                fail_msg("output %d [%zu]: fast %g, reference %g", o, i, (double)out[1][o][i], (double)out[0][o][i]);
+        free(out[0][o]);
+        free(out[1][o]);
+    }
+    free(buf);
+}
+
+static void test_reshape_views(void **state)
+{
+    (void)state;
+    run_reshape_views(0);   /* the Add is a's last reader: in place would overwrite what c1 reads */
+    run_reshape_views(1);
+}
+
 typedef struct { int *hits; int *tid_of; } cover_ctx;
 static void cover(void *ctx, int64_t b, int64_t e, int tid)
 {
@@ -557,6 +663,7 @@ int main(void)
         cmocka_unit_test(test_concat_views),
         cmocka_unit_test(test_concat_prefix_family),
         cmocka_unit_test(test_residual_fusion),
+        cmocka_unit_test(test_reshape_views),
         cmocka_unit_test(test_threadpool),
         cmocka_unit_test(test_kernel_switch),
     };
