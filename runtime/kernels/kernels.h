@@ -171,6 +171,15 @@ void fcn_dw3x3_avx512(const fcn_dw_args *a, int64_t c0, int64_t c1);
 int fcn_dwk_avx512_applies(const fcn_dw_args *a);
 void fcn_dwk_avx512(const fcn_dw_args *a, int64_t c0, int64_t c1);
 
+/* Any kh, kw <= FCN_DWK_MAX, dilation 1, stride 1 or 2 with AVX-512 on maps of at most
+ * FCN_DWC16_MAX_OUT output pixels, 16 channels per zmm through a transposed, zero-bordered
+ * copy of each block of 16 planes (dwconv_c16_avx512.c); a->work holds
+ * fcn_dwc16_work_floats(a) floats, 64-byte aligned. fcn_dwconv_avx2 calls it first. */
+#define FCN_DWC16_MAX_OUT 1024
+int fcn_dwc16_applies(const fcn_dw_args *a);
+size_t fcn_dwc16_work_floats(const fcn_dw_args *a);
+void fcn_dwc16_avx512(const fcn_dw_args *a, int64_t c0, int64_t c1);
+
 /* Fast paths installed by fcn_fast_prepare (select.c). Each returns 1 if installed, 0 if
  * not applicable, -1 on error. */
 int fcn_fast_conv_prepare(fcn_node *n, fc_error *err);

@@ -289,6 +289,38 @@ static void test_dwconv_twins(void **state)
     fcn_set_avx512(had512);
 }
 
+/* The channel-blocked k×k kernel (dwconv_c16_avx512.c) against the reference: partial and
+ * several 16-channel blocks, channel ranges that start inside a block (as a thread's share
+ * does), rows wider than one 16-pixel transpose, stride 2, pads 0..3, the activations. */
+static void test_dwc16(void **state)
+{
+    (void)state;
+    if (!simd_ok() || !fcn_avx512_enabled()) skip();
+    int cases[][8] = { /* C H W k s p act c0 */ { 37, 7, 7, 5, 1, 2, 1, 0 }, { 16, 14, 14, 5, 1, 2, 2, 0 },
+                       { 5, 14, 14, 5, 2, 2, 0, 0 }, { 40, 28, 28, 5, 2, 2, 1, 3 }, { 17, 9, 21, 7, 1, 3, 1, 1 },
+                       { 33, 20, 33, 5, 1, 2, FCN_ACT_SIGMOID, 0 }, { 3, 5, 6, 5, 1, 0, 0, 0 },
+                       { 20, 13, 11, 5, 2, 1, 2, 4 }, { 48, 7, 7, 7, 1, 3, 1, 17 }, { 1, 1, 1, 5, 1, 2, 1, 0 },
+                       { 24, 28, 28, 5, 1, 2, 0, 0 } };
+    for (size_t t = 0; t < sizeof cases / sizeof cases[0]; t++) {
+        int C = cases[t][0], H = cases[t][1], W = cases[t][2], k = cases[t][3], s = cases[t][4], p = cases[t][5];
+        int act = cases[t][6], c0 = cases[t][7];
+        int Ho = (H + 2 * p - k) / s + 1, Wo = (W + 2 * p - k) / s + 1;
+        float *in = malloc(sizeof(float) * (size_t)(C * H * W)), *w = malloc(sizeof(float) * (size_t)(C * k * k));
+        float *o1 = calloc((size_t)(C * Ho * Wo), sizeof(float)), *o2 = calloc((size_t)(C * Ho * Wo), sizeof(float));
+        float *bias = malloc(sizeof(float) * (size_t)C);
+        fill(in, (size_t)(C * H * W)); fill(w, (size_t)(C * k * k)); fill(bias, (size_t)C);
+        fcn_dw_args a = { in, o1, w, t % 2 ? NULL : bias, H, W, Ho, Wo, k, k, s, s, p, p, 1, 1, act, 0.0f, 0.5f, NULL };
+        assert_true(fcn_dwc16_applies(&a));
+        fcn_dwconv_ref(&a, c0, C);
+        a.out = o2;
+        a.work = aligned_alloc(64, (fcn_dwc16_work_floats(&a) * sizeof(float) + 63) & ~(size_t)63);
+        fcn_dwc16_avx512(&a, c0, C);
+        free(a.work);
+        assert_close(o2, o1, (size_t)(C * Ho * Wo), 1e-5f);   /* channels below c0 stay 0 in both */
+        free(in); free(w); free(o1); free(o2); free(bias);
+    }
+}
+
 /* ---- fast conv path vs the reference op on identical nodes ----------------------------- */
 typedef struct conv_case { int N, C, H, W, K, kh, kw, s, p, d, g, bias, act; } conv_case;
 
@@ -668,6 +700,7 @@ int main(void)
         cmocka_unit_test(test_winograd_tiles),
         cmocka_unit_test(test_fast_pool_paths),
         cmocka_unit_test(test_fast_trailing_mean),
+        cmocka_unit_test(test_dwc16),
         cmocka_unit_test(test_fast_eltwise_paths),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
