@@ -35,9 +35,19 @@ static int64_t pad_cols(const fcn_dw_args *a)
     return need > img ? need : img;
 }
 
+/* Where it wins (interleaved single-layer timings, minima; docs/KERNELS.md): every 5×5 and 7×7
+ * map up to 1024 outputs (1.2–3.1×); 3×3 only on small maps — 14×14 and under at stride 1
+ * (1.0–1.2×: there the transposes weigh against 9 taps), 8×8 and under at stride 2 (2.2×) —
+ * and not on 28×28 (0.75–0.85× of the two-rows-a-pass 3×3 kernel). */
+static int worth_it(const fcn_dw_args *a)
+{
+    if (a->kh * a->kw >= 25) return 1;
+    return a->Ho * a->Wo <= (a->sh == 1 ? 196 : 64);
+}
+
 int fcn_dwc16_applies(const fcn_dw_args *a)
 {
-    return fcn_avx512_enabled() && a->kh * a->kw >= 25 && a->kh <= FCN_DWK_MAX && a->kw <= FCN_DWK_MAX &&
+    return fcn_avx512_enabled() && a->kh >= 1 && a->kw >= 1 && worth_it(a) && a->kh <= FCN_DWK_MAX && a->kw <= FCN_DWK_MAX &&
            a->dh == 1 && a->dw == 1 && (a->sw == 1 || a->sw == 2) && a->sh == a->sw && a->ph >= 0 && a->pw >= 0 &&
            a->Ho * a->Wo <= FCN_DWC16_MAX_OUT && a->H * a->W <= 4 * FCN_DWC16_MAX_OUT && a->Ho >= 1 && a->Wo >= 1;
 }

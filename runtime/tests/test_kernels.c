@@ -300,7 +300,9 @@ static void test_dwc16(void **state)
                        { 5, 14, 14, 5, 2, 2, 0, 0 }, { 40, 28, 28, 5, 2, 2, 1, 3 }, { 17, 9, 21, 7, 1, 3, 1, 1 },
                        { 33, 20, 33, 5, 1, 2, FCN_ACT_SIGMOID, 0 }, { 3, 5, 6, 5, 1, 0, 0, 0 },
                        { 20, 13, 11, 5, 2, 1, 2, 4 }, { 48, 7, 7, 7, 1, 3, 1, 17 }, { 1, 1, 1, 5, 1, 2, 1, 0 },
-                       { 24, 28, 28, 5, 1, 2, 0, 0 } };
+                       { 24, 28, 28, 5, 1, 2, 0, 0 },
+                       /* 3×3 on small maps: 14×14 stride 1, 7×7 and stride 2 onto 7×7 */
+                       { 40, 14, 14, 3, 1, 1, 2, 0 }, { 33, 7, 7, 3, 1, 1, 1, 5 }, { 21, 14, 14, 3, 2, 1, 1, 0 } };
     for (size_t t = 0; t < sizeof cases / sizeof cases[0]; t++) {
         int C = cases[t][0], H = cases[t][1], W = cases[t][2], k = cases[t][3], s = cases[t][4], p = cases[t][5];
         int act = cases[t][6], c0 = cases[t][7];
