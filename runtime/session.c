@@ -597,6 +597,20 @@ static void plan_concat_views(fcn_session *s, int *alias_of, size_t *alias_off, 
  * are marked in concat_alias so no residual is written in place over bytes a view still reads;
  * the plan extends the root's life to the view's last reader. ShuffleNetV2's 32 Reshapes around
  * its channel shuffles copied 0.15–0.25 ms; every classifier's Flatten copied its features. */
+/* Makes y a view of v's bytes: of the buffer v is in (through v's own views) at v's offset.
+ * Returns that buffer's value. */
+static int alias_to_root(int *alias_of, size_t *alias_off, int y, int v)
+{
+    size_t off = 0;
+    while (alias_of[v] >= 0) {
+        off += alias_off[v];
+        v = alias_of[v];
+    }
+    alias_of[y] = v;
+    alias_off[y] = off;
+    return v;
+}
+
 static int reshape_like(int op)
 {
     return op == FCN_OP_RESHAPE || op == FCN_OP_FLATTEN || op == FCN_OP_SQUEEZE || op == FCN_OP_UNSQUEEZE ||
@@ -614,14 +628,7 @@ static void plan_reshape_views(fcn_session *s, int *alias_of, size_t *alias_off,
         if (x == y || l.is_io[x] || l.is_io[y] || l.producer[x] < 0 || l.producer[x] >= i || l.producer[y] != i ||
             alias_of[y] >= 0 || concat_alias[y] || n->in[0]->nbytes != n->out[0]->nbytes)
             continue;
-        int root = x;
-        size_t off = 0;
-        while (alias_of[root] >= 0) {
-            off += alias_off[root];
-            root = alias_of[root];
-        }
-        alias_of[y] = root;
-        alias_off[y] = off;
+        int root = alias_to_root(alias_of, alias_off, y, x);
         concat_alias[y] = 1;
         concat_alias[x] |= 1;
         concat_alias[root] |= 1;
@@ -676,14 +683,7 @@ static void plan_residual_in_place(fcn_session *s, const int *first, int *last, 
         /* no reader of r from the conv on, but the Add */
         int other = r1[rv] == b ? r2[rv] : r1[rv];
         if (!ok || other >= a) continue;
-        int root = rv;
-        size_t off = 0;
-        while (alias_of[root] >= 0) {
-            off += alias_off[root];
-            root = alias_of[root];
-        }
-        alias_of[y] = root;
-        alias_off[y] = off;
+        int root = alias_to_root(alias_of, alias_off, y, rv);
         if (last[root] < last[y]) last[root] = last[y];
     }
     free(r1);
