@@ -105,12 +105,42 @@ static inline void finish_row(__m512 v, int i, float *c, int64_t ldc, __mmask16 
     _mm512_mask_storeu_ps(row, mask, v);
 }
 
+/* A panel with at most 8 live rows (the last panel of M = 24, 40, 72, 120, ...: 1×1 convs down
+ * to 24 or 40 channels): the 8 rows only, half the FMAs and broadcasts of the full tile, whose
+ * padding rows multiply zeros. The panel layout stays 16 floats a step. */
+__attribute__((target("avx512f,avx512vl,avx2,fma")))
+static void short_tile(int64_t k, const float *a, const float *b, float *c, int64_t ldc, int m, int n, int acc,
+                       const fcn_epilogue *ep)
+{
+    __m512 r0 = _mm512_setzero_ps(), r1 = r0, r2 = r0, r3 = r0, r4 = r0, r5 = r0, r6 = r0, r7 = r0;
+    for (int64_t p = 0; p < k; p++, a += MR, b += FCN_NR) {
+        __m512 bv = _mm512_load_ps(b);
+        _mm_prefetch((const char *)(a + FCN_A_PREFETCH * MR), _MM_HINT_T0);
+        r0 = _mm512_fmadd_ps(_mm512_set1_ps(a[0]), bv, r0);
+        r1 = _mm512_fmadd_ps(_mm512_set1_ps(a[1]), bv, r1);
+        r2 = _mm512_fmadd_ps(_mm512_set1_ps(a[2]), bv, r2);
+        r3 = _mm512_fmadd_ps(_mm512_set1_ps(a[3]), bv, r3);
+        r4 = _mm512_fmadd_ps(_mm512_set1_ps(a[4]), bv, r4);
+        r5 = _mm512_fmadd_ps(_mm512_set1_ps(a[5]), bv, r5);
+        r6 = _mm512_fmadd_ps(_mm512_set1_ps(a[6]), bv, r6);
+        r7 = _mm512_fmadd_ps(_mm512_set1_ps(a[7]), bv, r7);
+    }
+    __mmask16 mask = n >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << n) - 1u);
+#define FINISH(I) if (I < m) finish_row(r##I, I, c, ldc, mask, acc, ep)
+    FINISH(0); FINISH(1); FINISH(2); FINISH(3); FINISH(4); FINISH(5); FINISH(6); FINISH(7);
+#undef FINISH
+}
+
 /* clang ignores "#pragma GCC target": the attribute makes the clang builds (fuzz, sanitizers) compile. */
 __attribute__((target("avx512f,avx512vl,avx2,fma")))
 void fcn_ukernel_16x16_avx512(int64_t k, const float *a, const float *b, float *c, int64_t ldc,
                               int m, int n, int acc, const fcn_epilogue *ep)
 {
     if (n <= 8 && narrow_tile(k, a, b, c, ldc, m, n, acc, ep)) return;
+    if (m <= 8) {
+        short_tile(k, a, b, c, ldc, m, n, acc, ep);
+        return;
+    }
     __m512 r0 = _mm512_setzero_ps(), r1 = r0, r2 = r0, r3 = r0, r4 = r0, r5 = r0, r6 = r0, r7 = r0;
     __m512 r8 = r0, r9 = r0, r10 = r0, r11 = r0, r12 = r0, r13 = r0, r14 = r0, r15 = r0;
     for (int64_t p = 0; p < k; p++, a += MR, b += FCN_NR) {
