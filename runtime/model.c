@@ -444,7 +444,7 @@ static int check_prepacked(fcn_model *m, const fcn_section *ps, fc_error *err)
     for (uint32_t i = 0; i < h.count; i++) {
         if (r[i].node >= m->graph.n_nodes || (i > 0 && r[i].node <= r[i - 1].node))
             return BAD("%s: PREPACKED record %u: node %u out of range or out of order", nm, i, r[i].node);
-        if (r[i].kind < FCN_PREPACK_GEMM || r[i].kind > FCN_PREPACK_GCONV || r[i].reserved)
+        if (r[i].kind < FCN_PREPACK_GEMM || r[i].kind > FCN_PREPACK_STEM || r[i].reserved)
             return BAD("%s: PREPACKED record %u (node '%s'): unknown kind %u", nm, i, m->node_names[r[i].node],
                        r[i].kind);
         if (r[i].offset % FCN_DATA_ALIGN || r[i].offset < prev_end || r[i].offset > ps->size ||

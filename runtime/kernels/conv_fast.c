@@ -1,4 +1,4 @@
-/* conv_fast.c — the convolution algorithm chooser and its three fast paths.
+/* conv_fast.c — the convolution algorithm chooser and its fast paths.
  *
  * Rules (checked in this order, per layer, at session creation):
  *   depthwise   group == C == K                      direct kernel, vectorized along x
@@ -10,6 +10,9 @@
  *               (winograd_avx2.c): F(4×4) on large maps, F(2×2) on 13×13/14×14 ones, the
  *               GEMM on 7×7 maps, where the transformed weights (4× or 1.8× the originals)
  *               would be streamed from memory for too few tiles.
+ *   stem        group 1, C <= 4, K a multiple of 16, kernel <= 11×11, stride 1 or 2, Wo >= 16,
+ *               AVX-512 (stem_avx512.c): direct, each input value broadcast into 4 × 16 output
+ *               channels × 6 pixels (the GEMM was 27–147 deep and packed an im2col of the map)
  *   grouped     1 < group < C, C/group <= 64, stride 1 or 2, AVX-512 (gconv_avx512.c): a direct
  *               kernel, 16 columns × 16 output channels of a group in registers (RegNet,
  *               ResNeXt: per group the GEMM's im2col cost as much as its product)
@@ -30,7 +33,7 @@
 #define WINO_TIE 1.10                /* a near-tie: within 10 % of the best cost */
 #define WINO_BIG_WEIGHTS (4.0 * 1024 * 1024)   /* bytes of transformed weights worth saving */
 
-typedef enum { CONV_GEMM, CONV_GEMV, CONV_DW, CONV_WINO, CONV_GROUPED } conv_algo;
+typedef enum { CONV_GEMM, CONV_GEMV, CONV_DW, CONV_WINO, CONV_GROUPED, CONV_STEM } conv_algo;
 
 typedef struct conv_fast {
     conv_algo algo;
@@ -45,6 +48,7 @@ typedef struct conv_fast {
     int mr;                        /* A panel rows of ukernel */
     size_t dw_work;                /* depthwise: work floats per thread (64-byte multiple) */
     fcn_wino_plan wino;
+    int64_t stem_hp;               /* stem: rows of each padded input plane */
 } conv_fast;
 
 static void conv_fast_free_parts(conv_fast *cf)
@@ -198,6 +202,45 @@ static void run_grouped(fcn_node *n, const fcn_exec *x)
     for (int64_t b = 0; b < cf->N; b++) {
         gconv_task t = { cf, n, b };
         fcn_parallel_for(x, tasks, gconv_range, &t);
+    }
+}
+
+typedef struct stem_task { const conv_fast *cf; const fcn_node *n; fcn_stem_args a; } stem_task;
+
+static fcn_stem_args stem_args(const conv_fast *cf, const fcn_node *n, int64_t b)
+{
+    fcn_stem_args a = {
+        .in = (const float *)n->in[0]->data + b * cf->C * cf->H * cf->W,
+        .out = (float *)n->out[0]->data + b * cf->K * cf->Ho * cf->Wo,
+        .wp = cf->a_packed, .bias = cf->bias,
+        .C = cf->C, .H = cf->H, .W = cf->W, .K = cf->K, .Ho = cf->Ho, .Wo = cf->Wo, .kh = cf->kh, .kw = cf->kw,
+        .s = cf->sh, .ph = cf->ph, .pw = cf->pw,
+        .act = n->act, .act_alpha = n->act_alpha, .act_beta = n->act_beta,
+        .pad = (float *)n->scratch,
+    };
+    return a;
+}
+
+static void stem_pad_range(void *vctx, int64_t r0, int64_t r1, int tid)
+{
+    (void)tid;
+    fcn_stem_pad(&((const stem_task *)vctx)->a, r0, r1);
+}
+
+static void stem_rows_range(void *vctx, int64_t y0, int64_t y1, int tid)
+{
+    const stem_task *t = vctx;
+    float *R = t->a.pad + fcn_stem_pad_floats(&t->a) + (size_t)tid * fcn_stem_row_floats(&t->a);
+    fcn_stem_rows(&t->a, y0, y1, R);
+}
+
+static void run_stem(fcn_node *n, const fcn_exec *x)
+{
+    const conv_fast *cf = n->fast;
+    for (int64_t b = 0; b < cf->N; b++) {
+        stem_task t = { cf, n, stem_args(cf, n, b) };
+        fcn_parallel_for(x, cf->C * cf->stem_hp, stem_pad_range, &t);
+        fcn_parallel_for(x, cf->Ho, stem_rows_range, &t);
     }
 }
 
@@ -359,6 +402,25 @@ int fcn_fast_conv_prepare(fcn_node *n, fc_error *err)
                                      FCN_PREPACK_WINOGRAD, (uint32_t)cf.wino.m };
         size_t need = cf.wino.scratch_floats * sizeof(float);
         if (n->scratch_bytes < need) n->scratch_bytes = need;
+    } else if (fcn_stem_applies(cf.C, cf.K, cf.group, cf.kh, cf.kw, cf.sh, cf.sw, cf.dh, cf.dw, cf.Wo) &&
+               cf.ph >= 0 && cf.pw >= 0 && !getenv_flag("FULLCONV_NO_STEM")) {
+        cf.algo = CONV_STEM;
+        size_t floats = fcn_stem_packed_floats(cf.K, cf.C, cf.kh, cf.kw);
+        if ((cf.a_packed = take_given(n, FCN_PREPACK_STEM, 1, floats))) {
+            cf.a_borrowed = 1;
+        } else {
+            cf.a_packed = aligned_alloc(64, (floats * sizeof(float) + 63) & ~(size_t)63);
+            if (!cf.a_packed) return fc_fail(err, FC_ENOMEM, "node '%s': out of memory packing weights", n->name);
+            fcn_stem_pack(cf.weights, cf.K, cf.C, cf.kh, cf.kw, cf.a_packed);
+        }
+        n->packed = (fcn_prepacked){ cf.a_packed, floats * sizeof(float), FCN_PREPACK_STEM, 1 };
+        fcn_stem_args sa = { .C = cf.C, .H = cf.H, .W = cf.W, .K = cf.K, .Ho = cf.Ho, .Wo = cf.Wo, .kh = cf.kh,
+                             .kw = cf.kw, .s = cf.sh, .ph = cf.ph, .pw = cf.pw };
+        int64_t need_rows = (cf.Ho - 1) * cf.sh + cf.kh, img_rows = cf.ph + cf.H;
+        cf.stem_hp = need_rows > img_rows ? need_rows : img_rows;
+        int threads = n->nthreads > 0 ? n->nthreads : 1;
+        size_t need = (fcn_stem_pad_floats(&sa) + (size_t)threads * fcn_stem_row_floats(&sa)) * sizeof(float);
+        if (n->scratch_bytes < need) n->scratch_bytes = need;
     } else if (fcn_gconv_applies(cf.C, cf.K, cf.group, cf.kh, cf.kw, cf.sh, cf.sw, cf.dh, cf.dw, cf.Wo) &&
                !getenv_flag("FULLCONV_NO_GCONV")) {
         cf.algo = CONV_GROUPED;
@@ -399,9 +461,10 @@ int fcn_fast_conv_prepare(fcn_node *n, fc_error *err)
     *st = cf;
     n->fast = st;
     n->free_fast = conv_fast_free;
-    static void (*const runs[])(fcn_node *, const fcn_exec *) = { run_gemm, run_gemv, run_dw, run_wino, run_grouped };
+    static void (*const runs[])(fcn_node *, const fcn_exec *) = { run_gemm, run_gemv, run_dw, run_wino, run_grouped,
+                                                                   run_stem };
     static const char *const names[] = { "gemm-avx2", "gemv-avx2", "dwconv-avx2", "winograd-f4x4-avx2",
-                                         "gconv-avx512" };
+                                         "gconv-avx512", "stem-avx512" };
     n->run_fast = runs[cf.algo];
     n->kernel = cf.algo == CONV_WINO && cf.wino.m == 2 ? "winograd-f2x2-avx2" : names[cf.algo];
     return 1;

@@ -20,6 +20,7 @@
 #include <string.h>
 #include "runtime/kernels/kernels.h"
 #include "runtime/kernels/lanes512.h"
+#include "runtime/kernels/transpose512.h"
 
 #define AVX512 __attribute__((target("avx512f,avx512vl,avx2,fma")))
 
@@ -60,35 +61,6 @@ size_t fcn_dwc16_work_floats(const fcn_dw_args *a)
            (size_t)(a->kh * a->kw) * 16;
 }
 
-/* r[i] = row i (16 floats) -> r[i] = column i */
-__attribute__((always_inline)) AVX512 static inline void transpose16(__m512 r[16])
-{
-    __m512 t[16], u[16];
-#pragma GCC unroll 16
-    for (int i = 0; i < 16; i += 2) {
-        t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
-        t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
-    }
-#pragma GCC unroll 4
-    for (int g = 0; g < 16; g += 4) {   /* u[g + e] lane k = rows g..g+3 at column 4k + e */
-        u[g] = _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(t[g]), _mm512_castps_pd(t[g + 2])));
-        u[g + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(t[g]), _mm512_castps_pd(t[g + 2])));
-        u[g + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(t[g + 1]), _mm512_castps_pd(t[g + 3])));
-        u[g + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(t[g + 1]), _mm512_castps_pd(t[g + 3])));
-    }
-#pragma GCC unroll 4
-    for (int e = 0; e < 4; e++) {
-        __m512 p = _mm512_shuffle_f32x4(u[e], u[4 + e], _MM_SHUFFLE(2, 0, 2, 0));
-        __m512 q = _mm512_shuffle_f32x4(u[e], u[4 + e], _MM_SHUFFLE(3, 1, 3, 1));
-        __m512 s = _mm512_shuffle_f32x4(u[8 + e], u[12 + e], _MM_SHUFFLE(2, 0, 2, 0));
-        __m512 v = _mm512_shuffle_f32x4(u[8 + e], u[12 + e], _MM_SHUFFLE(3, 1, 3, 1));
-        r[e] = _mm512_shuffle_f32x4(p, s, _MM_SHUFFLE(2, 0, 2, 0));
-        r[8 + e] = _mm512_shuffle_f32x4(p, s, _MM_SHUFFLE(3, 1, 3, 1));
-        r[4 + e] = _mm512_shuffle_f32x4(q, v, _MM_SHUFFLE(2, 0, 2, 0));
-        r[12 + e] = _mm512_shuffle_f32x4(q, v, _MM_SHUFFLE(3, 1, 3, 1));
-    }
-}
-
 /* channels [c, c + n) of the input into P (interior only; the border stays zero) */
 AVX512 static void block_in(const fcn_dw_args *a, int64_t c, int n, float *P, int64_t pc)
 {
@@ -100,7 +72,7 @@ AVX512 static void block_in(const fcn_dw_args *a, int64_t c, int n, float *P, in
 #pragma GCC unroll 16
             for (int j = 0; j < 16; j++)
                 r[j] = j < n ? _mm512_maskz_loadu_ps(m, a->in + (c + j) * plane + y * a->W + x) : _mm512_setzero_ps();
-            transpose16(r);
+            fcn_transpose16(r);
             float *dst = P + ((y + a->ph) * pc + a->pw + x) * 16;
             int64_t cols = a->W - x < 16 ? a->W - x : 16;
 #pragma GCC unroll 16
@@ -117,7 +89,7 @@ AVX512 static void block_out(const fcn_dw_args *a, int64_t c, int n, const float
         __m512 r[16];
 #pragma GCC unroll 16
         for (int i = 0; i < 16; i++) r[i] = _mm512_load_ps(O + (q + i) * 16);   /* rounded up: in bounds */
-        transpose16(r);
+        fcn_transpose16(r);
         __mmask16 m = (__mmask16)fcn_first_lanes16(plane - q);
 #pragma GCC unroll 16
         for (int j = 0; j < 16; j++)
@@ -184,7 +156,7 @@ AVX512 void fcn_dwc16_avx512(const fcn_dw_args *a, int64_t c0, int64_t c1)
 #pragma GCC unroll 16
             for (int j = 0; j < 16; j++)
                 r[j] = j < n ? _mm512_maskz_loadu_ps(m, a->w + (c + j) * taps + t0) : _mm512_setzero_ps();
-            transpose16(r);
+            fcn_transpose16(r);
             int64_t k = taps - t0 < 16 ? taps - t0 : 16;
 #pragma GCC unroll 16
             for (int i = 0; i < 16; i++)

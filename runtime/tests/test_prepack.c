@@ -58,7 +58,7 @@ static int add_conv(ir_graph *g, const char *name, int x, int cin, int cout, int
     return y;
 }
 
-/* stem 3×3/1 (GEMM, 3 channels), 3×3/1 32→32 (Winograd), grouped 3×3 (group 4: the grouped
+/* stem 3×3/1 (3 channels: the direct stem kernel on AVX-512, else GEMM), 3×3/1 32→32 (Winograd), grouped 3×3 (group 4: the grouped
  * kernel on AVX-512, the GEMM per group on AVX2), 1×1 stride 2 (GEMM), GAP, Flatten, Gemm */
 static uint8_t *model_bytes(size_t *size)
 {
@@ -163,12 +163,16 @@ static void test_prepacked_used_in_place(void **state)
     assert_true(size > plain_size);
     /* stem, wino, grouped, down: one blob each, of each kind */
     assert_int_equal(st.blobs, 4);
-    int kinds[4] = { 0 };
+    int kinds[5] = { 0 };
     for (uint32_t r = 0; r < pp_hdr(b)->count; r++) kinds[pp_recs(b)[r].kind]++;
     assert_int_equal(kinds[FCN_PREPACK_WINOGRAD], 1);
-    assert_int_equal(kinds[FCN_PREPACK_GEMM] + kinds[FCN_PREPACK_GCONV], 3);
-    if (fcn_avx512_enabled()) assert_int_equal(kinds[FCN_PREPACK_GCONV], 1);
-    assert_int_equal(pp_recs(b)[0].param, 1);   /* the stem: GEMM, group 1 */
+    assert_int_equal(kinds[FCN_PREPACK_GEMM] + kinds[FCN_PREPACK_GCONV] + kinds[FCN_PREPACK_STEM], 3);
+    if (fcn_avx512_enabled()) {   /* the stem on the direct kernel, the grouped conv on its own */
+        assert_int_equal(kinds[FCN_PREPACK_GCONV], 1);
+        assert_int_equal(kinds[FCN_PREPACK_STEM], 1);
+        assert_int_equal(pp_recs(b)[0].kind, FCN_PREPACK_STEM);
+    }
+    assert_int_equal(pp_recs(b)[0].param, 1);   /* the stem: group 1 (GEMM) or 1 (stem) */
     for (int threads = 1; threads <= 2; threads++) {
         size_t used_plain, used;
         float *y0 = run_model(plain, plain_size, threads, &used_plain);
@@ -302,6 +306,7 @@ static void test_hostile_section(void **state)
     FRESH(); pp_recs(b)[1].node = pp_recs(b)[0].node;              expect_refused(b, size, "out of order");
     FRESH(); pp_recs(b)[2].node = 100000;                          expect_refused(b, size, "out of range");
     FRESH(); pp_recs(b)[0].kind = 9;                               expect_refused(b, size, "unknown kind 9");
+    FRESH(); pp_recs(b)[0].kind = 0;                               expect_refused(b, size, "unknown kind 0");
     FRESH(); pp_recs(b)[0].reserved = 1;                           expect_refused(b, size, "unknown kind");
     FRESH(); pp_recs(b)[1].offset += 4;                            expect_refused(b, size, "misaligned");
     FRESH(); pp_recs(b)[1].offset = pp_recs(b)[0].offset;          expect_refused(b, size, "overlapping");

@@ -1,0 +1,159 @@
+/* stem_avx512.c — direct convolution for a few input channels (the first layer of ResNets,
+ * MobileNets, EfficientNets: 3 channels, 7×7/2 or 3×3/2) with AVX-512, 16 output channels per
+ * zmm.
+ *
+ * Through the GEMM such a layer is K = C·kh·kw = 147 deep (or 27): short dots, and an im2col
+ * pack of the whole map (1.8 M floats for ResNet's 112×112×147) for each run. Here every
+ * input value is broadcast once and multiplied into up to 4 blocks of 16 output channels for up
+ * to 24 output pixels held in registers (4 blocks × 6 pixels, 2 × 12 or 1 × 24): per tap
+ * OCB weight loads and P broadcasts feed OCB·P FMAs (4 + 6 loads for 24 FMAs), no packing.
+ *   1. the input is copied once into a zero-bordered buffer (all threads, by rows), so the taps
+ *      need no bounds;
+ *   2. each thread computes whole output rows into a row buffer R[block][x][16 channels];
+ *   3. R goes to the NCHW output 16 pixels × 16 channels at a time through the in-register
+ *      transpose (transpose512.h).
+ * Weights are packed once: wp[block][c·kh·kw + ky·kw + kx][16]. */
+#ifndef __clang__
+#pragma GCC target("avx512f,avx512vl,avx2,fma")
+#endif
+#include <immintrin.h>
+#include <string.h>
+#include "runtime/kernels/kernels.h"
+#include "runtime/kernels/lanes512.h"
+#include "runtime/kernels/transpose512.h"
+
+#define AVX512 __attribute__((target("avx512f,avx512vl,avx2,fma")))
+
+enum { STEM_PIX = 24 };   /* pixels × blocks held in registers */
+
+int fcn_stem_applies(int64_t C, int64_t K, int64_t group, int64_t kh, int64_t kw, int64_t sh, int64_t sw, int64_t dh,
+                     int64_t dw, int64_t Wo)
+{
+    return fcn_avx512_enabled() && group == 1 && C >= 1 && C <= FCN_STEM_MAX_C && K % 16 == 0 && K <= 1024 &&
+           kh >= 1 && kw >= 1 && kh <= 11 && kw <= 11 && dh == 1 && dw == 1 && sh == sw && (sh == 1 || sh == 2) &&
+           Wo >= 16;
+}
+
+/* the padded input: rows and columns every tap of every computed pixel reads (the pixel
+ * groups round the row up to a multiple of STEM_PIX) */
+static int64_t pad_rows(const fcn_stem_args *a)
+{
+    int64_t need = (a->Ho - 1) * a->s + a->kh, img = a->ph + a->H;
+    return need > img ? need : img;
+}
+static int64_t pad_cols(const fcn_stem_args *a)
+{
+    int64_t wo = (a->Wo + STEM_PIX - 1) / STEM_PIX * STEM_PIX;
+    int64_t need = (wo - 1) * a->s + a->kw, img = a->pw + a->W;
+    return need > img ? need : img;
+}
+
+size_t fcn_stem_pad_floats(const fcn_stem_args *a)
+{
+    return ((size_t)(a->C * pad_rows(a) * pad_cols(a)) + 15) & ~(size_t)15;
+}
+
+size_t fcn_stem_row_floats(const fcn_stem_args *a)
+{
+    return (size_t)a->K * (size_t)((a->Wo + 15) / 16 * 16);
+}
+
+size_t fcn_stem_packed_floats(int64_t K, int64_t C, int64_t kh, int64_t kw)
+{
+    return (size_t)(K * C * kh * kw);
+}
+
+void fcn_stem_pack(const float *w, int64_t K, int64_t C, int64_t kh, int64_t kw, float *wp)
+{
+    int64_t T = C * kh * kw;
+    for (int64_t b = 0; b < K / 16; b++)
+        for (int64_t t = 0; t < T; t++)
+            for (int64_t j = 0; j < 16; j++) wp[(b * T + t) * 16 + j] = w[(b * 16 + j) * T + t];
+}
+
+/* rows [r0, r1) of the C·Hp padded rows */
+void fcn_stem_pad(const fcn_stem_args *a, int64_t r0, int64_t r1)
+{
+    const int64_t Hp = pad_rows(a), Wp = pad_cols(a);
+    for (int64_t r = r0; r < r1; r++) {
+        int64_t c = r / Hp, y = r % Hp - a->ph;
+        float *dst = a->pad + r * Wp;
+        memset(dst, 0, sizeof(float) * (size_t)Wp);
+        if (y >= 0 && y < a->H) memcpy(dst + a->pw, a->in + (c * a->H + y) * a->W, sizeof(float) * (size_t)a->W);
+    }
+}
+
+/* OCB blocks of 16 channels from block b0, P pixels from x0 (np of them real) of output row oy */
+__attribute__((always_inline)) AVX512 static inline void pixels(const fcn_stem_args *a, int64_t oy, int64_t x0, int np,
+                                                                int64_t b0, const int OCB, const int P, float *R,
+                                                                int64_t rstride, __m512 lo, __m512 hi)
+{
+    const int64_t Hp = pad_rows(a), Wp = pad_cols(a), T = a->C * a->kh * a->kw, s = a->s;
+    __m512 acc[4][STEM_PIX];
+#pragma GCC unroll 4
+    for (int b = 0; b < OCB; b++) {
+        __m512 bias = a->bias ? _mm512_loadu_ps(a->bias + (b0 + b) * 16) : _mm512_setzero_ps();
+#pragma GCC unroll 24
+        for (int p = 0; p < P; p++) acc[b][p] = bias;
+    }
+    for (int64_t c = 0; c < a->C; c++)
+        for (int64_t ky = 0; ky < a->kh; ky++) {
+            const float *row = a->pad + (c * Hp + oy * s + ky) * Wp + x0 * s;
+            const float *wt = a->wp + (b0 * T + (c * a->kh + ky) * a->kw) * 16;
+            for (int64_t kx = 0; kx < a->kw; kx++, row++, wt += 16) {
+                __m512 w[4];
+#pragma GCC unroll 4
+                for (int b = 0; b < OCB; b++) w[b] = _mm512_load_ps(wt + (int64_t)b * T * 16);
+#pragma GCC unroll 24
+                for (int p = 0; p < P; p++) {
+                    __m512 x = _mm512_set1_ps(row[p * s]);
+#pragma GCC unroll 4
+                    for (int b = 0; b < OCB; b++) acc[b][p] = _mm512_fmadd_ps(x, w[b], acc[b][p]);
+                }
+            }
+        }
+#pragma GCC unroll 4
+    for (int b = 0; b < OCB; b++)
+#pragma GCC unroll 24
+        for (int p = 0; p < P; p++) {
+            if (p >= np) break;
+            __m512 y = acc[b][p];
+            if (a->act == FCN_ACT_RELU || a->act == FCN_ACT_CLIP) y = _mm512_max_ps(y, lo);
+            if (a->act == FCN_ACT_CLIP) y = _mm512_min_ps(y, hi);
+            _mm512_store_ps(R + ((b0 + b) * rstride + x0 + p) * 16, y);
+        }
+}
+
+AVX512 void fcn_stem_rows(const fcn_stem_args *a, int64_t oy0, int64_t oy1, float *R)
+{
+    const int64_t nb = a->K / 16, rstride = (a->Wo + 15) / 16 * 16, plane = a->Ho * a->Wo;
+    const __m512 lo = _mm512_set1_ps(a->act == FCN_ACT_RELU ? 0.0f : a->act_alpha), hi = _mm512_set1_ps(a->act_beta);
+    int vec_act = a->act == FCN_ACT_NONE || a->act == FCN_ACT_RELU || a->act == FCN_ACT_CLIP;
+    memset(R, 0, sizeof(float) * fcn_stem_row_floats(a));   /* the 16-rounding the transpose reads */
+    for (int64_t oy = oy0; oy < oy1; oy++) {
+        int64_t b = 0;
+        for (; b + 4 <= nb; b += 4)
+            for (int64_t x = 0; x < a->Wo; x += 6)
+                pixels(a, oy, x, a->Wo - x < 6 ? (int)(a->Wo - x) : 6, b, 4, 6, R, rstride, lo, hi);
+        for (; b + 2 <= nb; b += 2)
+            for (int64_t x = 0; x < a->Wo; x += 12)
+                pixels(a, oy, x, a->Wo - x < 12 ? (int)(a->Wo - x) : 12, b, 2, 12, R, rstride, lo, hi);
+        for (; b < nb; b++)
+            for (int64_t x = 0; x < a->Wo; x += 24)
+                pixels(a, oy, x, a->Wo - x < 24 ? (int)(a->Wo - x) : 24, b, 1, 24, R, rstride, lo, hi);
+        /* R[block][x][16] -> out[block·16 + j][oy][x], 16 pixels at a time */
+        for (int64_t bb = 0; bb < nb; bb++)
+            for (int64_t x = 0; x < a->Wo; x += 16) {
+                __m512 r[16];
+#pragma GCC unroll 16
+                for (int i = 0; i < 16; i++) r[i] = _mm512_load_ps(R + (bb * rstride + x + i) * 16);   /* in the row's 16-rounding */
+                fcn_transpose16(r);
+                __mmask16 m = (__mmask16)fcn_first_lanes16(a->Wo - x);
+                float *o = a->out + bb * 16 * plane + oy * a->Wo + x;
+#pragma GCC unroll 16
+                for (int j = 0; j < 16; j++) _mm512_mask_storeu_ps(o + j * plane, m, r[j]);
+            }
+        if (!vec_act)
+            for (int64_t k = 0; k < a->K; k++) fcn_act_apply(a->act, a->act_alpha, a->act_beta, a->out + k * plane + oy * a->Wo, a->Wo);
+    }
+}
