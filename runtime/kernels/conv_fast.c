@@ -49,6 +49,7 @@ typedef struct conv_fast {
     size_t dw_work;                /* depthwise: work floats per thread (64-byte multiple) */
     fcn_wino_plan wino;
     int64_t stem_hp;               /* stem: rows of each padded input plane */
+    int dw_c16;                    /* depthwise: the 16-channel kernel (fcn_dw_args.c16) */
 } conv_fast;
 
 static void conv_fast_free_parts(conv_fast *cf)
@@ -159,6 +160,7 @@ static void dw_range(void *vctx, int64_t begin, int64_t end, int tid)
             .act = t->n->act, .act_alpha = t->n->act_alpha, .act_beta = t->n->act_beta,
         };
         a.work = cf->dw_work ? (float *)t->n->scratch + (size_t)tid * cf->dw_work : NULL;
+        a.c16 = cf->dw_c16;
         fcn_dwconv_avx2(&a, c0, c1);
         i = b * cf->C + c1;
     }
@@ -382,6 +384,7 @@ int fcn_fast_conv_prepare(fcn_node *n, fc_error *err)
         cf.algo = CONV_DW;
         fcn_dw_args geo = { .H = cf.H, .W = cf.W, .Ho = cf.Ho, .Wo = cf.Wo, .kh = cf.kh, .kw = cf.kw,
                             .sh = cf.sh, .sw = cf.sw, .ph = cf.ph, .pw = cf.pw, .dh = cf.dh, .dw = cf.dw };
+        geo.c16 = cf.dw_c16 = fcn_dwc16_applies(&geo) && !getenv_flag("FULLCONV_NO_DWC16");
         cf.dw_work = (fcn_dw_work_floats(&geo) + 15) & ~(size_t)15;
         int threads = n->nthreads > 0 ? n->nthreads : 1;
         size_t need = (size_t)threads * cf.dw_work * sizeof(float);

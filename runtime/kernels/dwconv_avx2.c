@@ -25,13 +25,6 @@ static int64_t work_rows(const fcn_dw_args *a)
     return need > img ? need : img;
 }
 
-/* an off switch (experiments, tests): set and not "0" */
-static int getenv_off(const char *name)
-{
-    const char *e = getenv(name);
-    return e && *e && strcmp(e, "0") != 0;
-}
-
 static int dw3_avx512(const fcn_dw_args *a)
 {
     return a->kh == 3 && a->kw == 3 && a->dh == 1 && a->dw == 1 && (a->sw == 1 || a->sw == 2) && a->sh == a->sw &&
@@ -40,7 +33,7 @@ static int dw3_avx512(const fcn_dw_args *a)
 
 size_t fcn_dw_work_floats(const fcn_dw_args *a)
 {
-    if (!getenv_off("FULLCONV_NO_DWC16") && fcn_dwc16_applies(a)) return fcn_dwc16_work_floats(a);
+    if (a->c16) return fcn_dwc16_work_floats(a);
     /* fcn_dw3x3_avx512 reads a shared zero row up to FCN_DW_ZERO_ROW wide, fcn_dwk_avx512
      * nothing: no scratch */
     if (dw3_avx512(a) && a->W <= FCN_DW_ZERO_ROW) return 0;
@@ -107,7 +100,7 @@ static void dw3x3_plane(const fcn_dw_args *a, const float *P, int64_t cols, cons
 
 void fcn_dwconv_avx2(const fcn_dw_args *a, int64_t c0, int64_t c1)
 {
-    if (!getenv_off("FULLCONV_NO_DWC16") && fcn_dwc16_applies(a)) {
+    if (a->c16) {
         fcn_dwc16_avx512(a, c0, c1);
         return;
     }

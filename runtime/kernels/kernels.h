@@ -136,6 +136,8 @@ typedef struct fcn_dw_args {
     int64_t H, W, Ho, Wo, kh, kw, sh, sw, ph, pw, dh, dw;
     int act; float act_alpha, act_beta;
     float *work;                   /* fcn_dw_work_floats(a) floats (maybe 0), 32-byte aligned */
+    int c16;                       /* take fcn_dwc16_avx512: decided once, where the work is sized
+                                    * (fcn_dwc16_applies, FULLCONV_NO_DWC16 unset) */
 } fcn_dw_args;
 void fcn_dwconv_ref(const fcn_dw_args *a, int64_t c0, int64_t c1);
 void fcn_dwconv_avx2(const fcn_dw_args *a, int64_t c0, int64_t c1);
@@ -174,7 +176,7 @@ void fcn_dwk_avx512(const fcn_dw_args *a, int64_t c0, int64_t c1);
 /* Any kh, kw <= FCN_DWK_MAX, dilation 1, stride 1 or 2 with AVX-512 on maps of at most
  * FCN_DWC16_MAX_OUT output pixels, 16 channels per zmm through a transposed, zero-bordered
  * copy of each block of 16 planes (dwconv_c16_avx512.c); a->work holds
- * fcn_dwc16_work_floats(a) floats, 64-byte aligned. fcn_dwconv_avx2 calls it first. */
+ * fcn_dwc16_work_floats(a) floats, 64-byte aligned. fcn_dwconv_avx2 calls it when a->c16. */
 #define FCN_DWC16_MAX_OUT 1024
 int fcn_dwc16_applies(const fcn_dw_args *a);
 size_t fcn_dwc16_work_floats(const fcn_dw_args *a);
