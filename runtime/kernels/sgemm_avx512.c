@@ -105,6 +105,11 @@ static inline void finish_row(__m512 v, int i, float *c, int64_t ldc, __mmask16 
     _mm512_mask_storeu_ps(row, mask, v);
 }
 
+/* row I of a tile += a[I] · bv, on named accumulators r0..r15 (see finish_row) */
+#define FMA_ROW(I) r##I = _mm512_fmadd_ps(_mm512_set1_ps(a[I]), bv, r##I)
+#define FMA_ROWS8(A, B, C, D, E, F, G, H) \
+    do { FMA_ROW(A); FMA_ROW(B); FMA_ROW(C); FMA_ROW(D); FMA_ROW(E); FMA_ROW(F); FMA_ROW(G); FMA_ROW(H); } while (0)
+
 /* A panel with at most 8 live rows (the last panel of M = 24, 40, 72, 120, ...: 1×1 convs down
  * to 24 or 40 channels): the 8 rows only, half the FMAs and broadcasts of the full tile, whose
  * padding rows multiply zeros. The panel layout stays 16 floats a step. */
@@ -116,14 +121,7 @@ static void short_tile(int64_t k, const float *a, const float *b, float *c, int6
     for (int64_t p = 0; p < k; p++, a += MR, b += FCN_NR) {
         __m512 bv = _mm512_load_ps(b);
         _mm_prefetch((const char *)(a + FCN_A_PREFETCH * MR), _MM_HINT_T0);
-        r0 = _mm512_fmadd_ps(_mm512_set1_ps(a[0]), bv, r0);
-        r1 = _mm512_fmadd_ps(_mm512_set1_ps(a[1]), bv, r1);
-        r2 = _mm512_fmadd_ps(_mm512_set1_ps(a[2]), bv, r2);
-        r3 = _mm512_fmadd_ps(_mm512_set1_ps(a[3]), bv, r3);
-        r4 = _mm512_fmadd_ps(_mm512_set1_ps(a[4]), bv, r4);
-        r5 = _mm512_fmadd_ps(_mm512_set1_ps(a[5]), bv, r5);
-        r6 = _mm512_fmadd_ps(_mm512_set1_ps(a[6]), bv, r6);
-        r7 = _mm512_fmadd_ps(_mm512_set1_ps(a[7]), bv, r7);
+        FMA_ROWS8(0, 1, 2, 3, 4, 5, 6, 7);
     }
     __mmask16 mask = n >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << n) - 1u);
 #define FINISH(I) if (I < m) finish_row(r##I, I, c, ldc, mask, acc, ep)
@@ -146,22 +144,8 @@ void fcn_ukernel_16x16_avx512(int64_t k, const float *a, const float *b, float *
     for (int64_t p = 0; p < k; p++, a += MR, b += FCN_NR) {
         __m512 bv = _mm512_load_ps(b);
         _mm_prefetch((const char *)(a + FCN_A_PREFETCH * MR), _MM_HINT_T0);
-        r0 = _mm512_fmadd_ps(_mm512_set1_ps(a[0]), bv, r0);
-        r1 = _mm512_fmadd_ps(_mm512_set1_ps(a[1]), bv, r1);
-        r2 = _mm512_fmadd_ps(_mm512_set1_ps(a[2]), bv, r2);
-        r3 = _mm512_fmadd_ps(_mm512_set1_ps(a[3]), bv, r3);
-        r4 = _mm512_fmadd_ps(_mm512_set1_ps(a[4]), bv, r4);
-        r5 = _mm512_fmadd_ps(_mm512_set1_ps(a[5]), bv, r5);
-        r6 = _mm512_fmadd_ps(_mm512_set1_ps(a[6]), bv, r6);
-        r7 = _mm512_fmadd_ps(_mm512_set1_ps(a[7]), bv, r7);
-        r8 = _mm512_fmadd_ps(_mm512_set1_ps(a[8]), bv, r8);
-        r9 = _mm512_fmadd_ps(_mm512_set1_ps(a[9]), bv, r9);
-        r10 = _mm512_fmadd_ps(_mm512_set1_ps(a[10]), bv, r10);
-        r11 = _mm512_fmadd_ps(_mm512_set1_ps(a[11]), bv, r11);
-        r12 = _mm512_fmadd_ps(_mm512_set1_ps(a[12]), bv, r12);
-        r13 = _mm512_fmadd_ps(_mm512_set1_ps(a[13]), bv, r13);
-        r14 = _mm512_fmadd_ps(_mm512_set1_ps(a[14]), bv, r14);
-        r15 = _mm512_fmadd_ps(_mm512_set1_ps(a[15]), bv, r15);
+        FMA_ROWS8(0, 1, 2, 3, 4, 5, 6, 7);
+        FMA_ROWS8(8, 9, 10, 11, 12, 13, 14, 15);
     }
     __mmask16 mask = n >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << n) - 1u);
 #define FINISH(I) if (I < m) finish_row(r##I, I, c, ldc, mask, acc, ep)
