@@ -84,15 +84,19 @@ else
 fi
 
 # 8. SIGINT during a long convert (resnet50 verified at 768x768, ~2-3 s): for several delays
-#    the run either finished (valid output) or was interrupted (exit 130, nothing left); at
-#    least one interruption must have happened.
+#    the run either finished (valid output) or was interrupted (exit 130) with nothing left —
+#    or, when the signal came after the output was renamed into place (the process was freeing
+#    the graph: a window that a sanitizer build makes long), with that complete output and no
+#    temp file; never a partial file. At least one interruption must have happened.
 interrupted=0
 for delay in 0.3 0.8 1.5; do
     d=$work/c8_$delay; mkdir "$d"
     timeout -s INT "$delay" "$FC" convert "$BIG" -o "$d/out.fcn" -q --input-shape 1x3x768x768 >/dev/null 2>"$work/err"; rc=$?
     if [ "$rc" -eq 130 ] || [ "$rc" -eq 124 ]; then
         interrupted=$((interrupted + 1))
-        if [ -z "$(ls -A "$d")" ]; then ok; else bad "SIGINT after ${delay}s left: $(ls -A "$d" | tr '\n' ' ')"; fi
+        if [ -z "$(ls -A "$d")" ]; then ok
+        elif [ "$(ls -A "$d")" = "out.fcn" ] && "$FC" inspect "$d/out.fcn" >/dev/null 2>&1; then ok
+        else bad "SIGINT after ${delay}s left: $(ls -A "$d" | tr '\n' ' ')"; fi
     elif [ "$rc" -eq 0 ]; then
         if "$FC" inspect "$d/out.fcn" >/dev/null 2>&1 && no_temp "$d"; then ok; else bad "finished run after ${delay}s left a bad output"; fi
     else
