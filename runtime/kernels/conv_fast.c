@@ -48,7 +48,6 @@ typedef struct conv_fast {
     int mr;                        /* A panel rows of ukernel */
     size_t dw_work;                /* depthwise: work floats per thread (64-byte multiple) */
     fcn_wino_plan wino;
-    int64_t stem_hp;               /* stem: rows of each padded input plane */
     int dw_c16;                    /* depthwise: the 16-channel kernel (fcn_dw_args.c16) */
 } conv_fast;
 
@@ -207,7 +206,7 @@ static void run_grouped(fcn_node *n, const fcn_exec *x)
     }
 }
 
-typedef struct stem_task { const conv_fast *cf; const fcn_node *n; fcn_stem_args a; } stem_task;
+typedef struct stem_task { fcn_stem_args a; float *scratch; size_t work; } stem_task;
 
 static fcn_stem_args stem_args(const conv_fast *cf, const fcn_node *n, int64_t b)
 {
@@ -218,30 +217,22 @@ static fcn_stem_args stem_args(const conv_fast *cf, const fcn_node *n, int64_t b
         .C = cf->C, .H = cf->H, .W = cf->W, .K = cf->K, .Ho = cf->Ho, .Wo = cf->Wo, .kh = cf->kh, .kw = cf->kw,
         .s = cf->sh, .ph = cf->ph, .pw = cf->pw,
         .act = n->act, .act_alpha = n->act_alpha, .act_beta = n->act_beta,
-        .pad = (float *)n->scratch,
     };
     return a;
-}
-
-static void stem_pad_range(void *vctx, int64_t r0, int64_t r1, int tid)
-{
-    (void)tid;
-    fcn_stem_pad(&((const stem_task *)vctx)->a, r0, r1);
 }
 
 static void stem_rows_range(void *vctx, int64_t y0, int64_t y1, int tid)
 {
     const stem_task *t = vctx;
-    float *R = t->a.pad + fcn_stem_pad_floats(&t->a) + (size_t)tid * fcn_stem_row_floats(&t->a);
-    fcn_stem_rows(&t->a, y0, y1, R);
+    fcn_stem_rows(&t->a, y0, y1, t->scratch + (size_t)tid * t->work);
 }
 
 static void run_stem(fcn_node *n, const fcn_exec *x)
 {
     const conv_fast *cf = n->fast;
     for (int64_t b = 0; b < cf->N; b++) {
-        stem_task t = { cf, n, stem_args(cf, n, b) };
-        fcn_parallel_for(x, cf->C * cf->stem_hp, stem_pad_range, &t);
+        stem_task t = { stem_args(cf, n, b), (float *)n->scratch, 0 };
+        t.work = (fcn_stem_work_floats(&t.a) + 15) & ~(size_t)15;
         fcn_parallel_for(x, cf->Ho, stem_rows_range, &t);
     }
 }
@@ -419,10 +410,8 @@ int fcn_fast_conv_prepare(fcn_node *n, fc_error *err)
         n->packed = (fcn_prepacked){ cf.a_packed, floats * sizeof(float), FCN_PREPACK_STEM, 1 };
         fcn_stem_args sa = { .C = cf.C, .H = cf.H, .W = cf.W, .K = cf.K, .Ho = cf.Ho, .Wo = cf.Wo, .kh = cf.kh,
                              .kw = cf.kw, .s = cf.sh, .ph = cf.ph, .pw = cf.pw };
-        int64_t need_rows = (cf.Ho - 1) * cf.sh + cf.kh, img_rows = cf.ph + cf.H;
-        cf.stem_hp = need_rows > img_rows ? need_rows : img_rows;
         int threads = n->nthreads > 0 ? n->nthreads : 1;
-        size_t need = (fcn_stem_pad_floats(&sa) + (size_t)threads * fcn_stem_row_floats(&sa)) * sizeof(float);
+        size_t need = (size_t)threads * ((fcn_stem_work_floats(&sa) + 15) & ~(size_t)15) * sizeof(float);
         if (n->scratch_bytes < need) n->scratch_bytes = need;
     } else if (fcn_gconv_applies(cf.C, cf.K, cf.group, cf.kh, cf.kw, cf.sh, cf.sw, cf.dh, cf.dw, cf.Wo) &&
                !getenv_flag("FULLCONV_NO_GCONV")) {

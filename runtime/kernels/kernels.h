@@ -185,24 +185,20 @@ void fcn_dwc16_avx512(const fcn_dw_args *a, int64_t c0, int64_t c1);
 /* Direct convolution for at most FCN_STEM_MAX_C input channels (network stems), K a multiple
  * of 16, kernels up to 11×11, stride 1 or 2, dilation 1, AVX-512 (stem_avx512.c): no im2col,
  * each input value broadcast into up to 4 blocks of 16 output channels × 6–24 pixels. Weights
- * packed by fcn_stem_pack; `pad` (fcn_stem_pad_floats, shared) is filled by fcn_stem_pad over
- * the C·Hp padded rows first; then fcn_stem_rows over output rows, each thread with its own
- * row buffer of fcn_stem_row_floats floats (64-byte aligned). One image. */
+ * packed by fcn_stem_pack; fcn_stem_rows computes output rows [oy0, oy1) of one image with a
+ * work buffer of fcn_stem_work_floats floats (64-byte aligned, one per thread). */
 #define FCN_STEM_MAX_C 4
 typedef struct fcn_stem_args {
     const float *in; float *out; const float *wp; const float *bias;
     int64_t C, H, W, K, Ho, Wo, kh, kw, s, ph, pw;
     int act; float act_alpha, act_beta;
-    float *pad;
 } fcn_stem_args;
 int fcn_stem_applies(int64_t C, int64_t K, int64_t group, int64_t kh, int64_t kw, int64_t sh, int64_t sw, int64_t dh,
                      int64_t dw, int64_t Wo);
 size_t fcn_stem_packed_floats(int64_t K, int64_t C, int64_t kh, int64_t kw);
 void fcn_stem_pack(const float *w, int64_t K, int64_t C, int64_t kh, int64_t kw, float *wp);
-size_t fcn_stem_pad_floats(const fcn_stem_args *a);
-size_t fcn_stem_row_floats(const fcn_stem_args *a);
-void fcn_stem_pad(const fcn_stem_args *a, int64_t r0, int64_t r1);
-void fcn_stem_rows(const fcn_stem_args *a, int64_t oy0, int64_t oy1, float *R);
+size_t fcn_stem_work_floats(const fcn_stem_args *a);
+void fcn_stem_rows(const fcn_stem_args *a, int64_t oy0, int64_t oy1, float *work);
 
 /* Fast paths installed by fcn_fast_prepare (select.c). Each returns 1 if installed, 0 if
  * not applicable, -1 on error. */

@@ -7,9 +7,10 @@
  * input value is broadcast once and multiplied into up to 4 blocks of 16 output channels for up
  * to 24 output pixels held in registers (4 blocks × 6 pixels, 2 × 12 or 1 × 24): per tap
  * OCB weight loads and P broadcasts feed OCB·P FMAs (4 + 6 loads for 24 FMAs), no packing.
- *   1. the input is copied once into a zero-bordered buffer (all threads, by rows), so the taps
- *      need no bounds;
- *   2. each thread computes whole output rows into a row buffer R[block][x][16 channels];
+ *   1. output rows go in bands of STEM_BAND; the input rows a band reads are copied into a
+ *      zero-bordered per-thread buffer (a few KB to 60 KB: in cache, and the activation arena
+ *      stays within its bound), so the taps need no bounds;
+ *   2. each output row is computed into a row buffer R[block][x][16 channels];
  *   3. R goes to the NCHW output 16 pixels × 16 channels at a time through the in-register
  *      transpose (transpose512.h).
  * Weights are packed once: wp[block][c·kh·kw + ky·kw + kx][16]. */
@@ -24,7 +25,7 @@
 
 #define AVX512 __attribute__((target("avx512f,avx512vl,avx2,fma")))
 
-enum { STEM_PIX = 24 };   /* pixels × blocks held in registers */
+enum { STEM_PIX = 24, STEM_BAND = 8 };   /* pixels × blocks held in registers; output rows a band */
 
 int fcn_stem_applies(int64_t C, int64_t K, int64_t group, int64_t kh, int64_t kw, int64_t sh, int64_t sw, int64_t dh,
                      int64_t dw, int64_t Wo)
@@ -34,12 +35,11 @@ int fcn_stem_applies(int64_t C, int64_t K, int64_t group, int64_t kh, int64_t kw
            Wo >= 16;
 }
 
-/* the padded input: rows and columns every tap of every computed pixel reads (the pixel
- * groups round the row up to a multiple of STEM_PIX) */
+/* the padded band: the input rows one band of output rows reads, and the columns every tap
+ * of every computed pixel reads (the pixel groups round the row up to a multiple of STEM_PIX) */
 static int64_t pad_rows(const fcn_stem_args *a)
 {
-    int64_t need = (a->Ho - 1) * a->s + a->kh, img = a->ph + a->H;
-    return need > img ? need : img;
+    return (STEM_BAND - 1) * a->s + a->kh;
 }
 static int64_t pad_cols(const fcn_stem_args *a)
 {
@@ -48,14 +48,14 @@ static int64_t pad_cols(const fcn_stem_args *a)
     return need > img ? need : img;
 }
 
-size_t fcn_stem_pad_floats(const fcn_stem_args *a)
+static size_t band_floats(const fcn_stem_args *a)
 {
     return ((size_t)(a->C * pad_rows(a) * pad_cols(a)) + 15) & ~(size_t)15;
 }
 
-size_t fcn_stem_row_floats(const fcn_stem_args *a)
+size_t fcn_stem_work_floats(const fcn_stem_args *a)
 {
-    return (size_t)a->K * (size_t)((a->Wo + 15) / 16 * 16);
+    return band_floats(a) + (size_t)a->K * (size_t)((a->Wo + 15) / 16 * 16);
 }
 
 size_t fcn_stem_packed_floats(int64_t K, int64_t C, int64_t kh, int64_t kw)
@@ -71,22 +71,25 @@ void fcn_stem_pack(const float *w, int64_t K, int64_t C, int64_t kh, int64_t kw,
             for (int64_t j = 0; j < 16; j++) wp[(b * T + t) * 16 + j] = w[(b * 16 + j) * T + t];
 }
 
-/* rows [r0, r1) of the C·Hp padded rows */
-void fcn_stem_pad(const fcn_stem_args *a, int64_t r0, int64_t r1)
+/* the input rows output rows [oy0, oy0 + STEM_BAND) read, zero-bordered, into B */
+static void pad_band(const fcn_stem_args *a, int64_t oy0, float *B)
 {
-    const int64_t Hp = pad_rows(a), Wp = pad_cols(a);
-    for (int64_t r = r0; r < r1; r++) {
-        int64_t c = r / Hp, y = r % Hp - a->ph;
-        float *dst = a->pad + r * Wp;
-        memset(dst, 0, sizeof(float) * (size_t)Wp);
-        if (y >= 0 && y < a->H) memcpy(dst + a->pw, a->in + (c * a->H + y) * a->W, sizeof(float) * (size_t)a->W);
-    }
+    const int64_t Hb = pad_rows(a), Wp = pad_cols(a);
+    for (int64_t c = 0; c < a->C; c++)
+        for (int64_t r = 0; r < Hb; r++) {
+            int64_t y = oy0 * a->s - a->ph + r;
+            float *dst = B + (c * Hb + r) * Wp;
+            memset(dst, 0, sizeof(float) * (size_t)Wp);
+            if (y >= 0 && y < a->H) memcpy(dst + a->pw, a->in + (c * a->H + y) * a->W, sizeof(float) * (size_t)a->W);
+        }
 }
 
-/* OCB blocks of 16 channels from block b0, P pixels from x0 (np of them real) of output row oy */
-__attribute__((always_inline)) AVX512 static inline void pixels(const fcn_stem_args *a, int64_t oy, int64_t x0, int np,
-                                                                int64_t b0, const int OCB, const int P, float *R,
-                                                                int64_t rstride, __m512 lo, __m512 hi)
+/* OCB blocks of 16 channels from block b0, P pixels from x0 (np of them real) of the output
+ * row that is row `by` of the band in B */
+__attribute__((always_inline)) AVX512 static inline void pixels(const fcn_stem_args *a, const float *B, int64_t by,
+                                                                int64_t x0, int np, int64_t b0, const int OCB,
+                                                                const int P, float *R, int64_t rstride, __m512 lo,
+                                                                __m512 hi)
 {
     const int64_t Hp = pad_rows(a), Wp = pad_cols(a), T = a->C * a->kh * a->kw, s = a->s;
     __m512 acc[4][STEM_PIX];
@@ -98,7 +101,7 @@ __attribute__((always_inline)) AVX512 static inline void pixels(const fcn_stem_a
     }
     for (int64_t c = 0; c < a->C; c++)
         for (int64_t ky = 0; ky < a->kh; ky++) {
-            const float *row = a->pad + (c * Hp + oy * s + ky) * Wp + x0 * s;
+            const float *row = B + (c * Hp + by * s + ky) * Wp + x0 * s;
             const float *wt = a->wp + (b0 * T + (c * a->kh + ky) * a->kw) * 16;
             for (int64_t kx = 0; kx < a->kw; kx++, row++, wt += 16) {
                 __m512 w[4];
@@ -124,23 +127,29 @@ __attribute__((always_inline)) AVX512 static inline void pixels(const fcn_stem_a
         }
 }
 
-AVX512 void fcn_stem_rows(const fcn_stem_args *a, int64_t oy0, int64_t oy1, float *R)
+AVX512 void fcn_stem_rows(const fcn_stem_args *a, int64_t oy0, int64_t oy1, float *work)
 {
     const int64_t nb = a->K / 16, rstride = (a->Wo + 15) / 16 * 16, plane = a->Ho * a->Wo;
     const __m512 lo = _mm512_set1_ps(a->act == FCN_ACT_RELU ? 0.0f : a->act_alpha), hi = _mm512_set1_ps(a->act_beta);
     int vec_act = a->act == FCN_ACT_NONE || a->act == FCN_ACT_RELU || a->act == FCN_ACT_CLIP;
-    memset(R, 0, sizeof(float) * fcn_stem_row_floats(a));   /* the 16-rounding the transpose reads */
+    float *B = work, *R = work + band_floats(a);
+    memset(R, 0, sizeof(float) * (size_t)(a->K * rstride));   /* the 16-rounding the transpose reads */
+    int64_t band0 = -1;
     for (int64_t oy = oy0; oy < oy1; oy++) {
-        int64_t b = 0;
+        if (band0 < 0 || oy >= band0 + STEM_BAND) {
+            band0 = oy;
+            pad_band(a, band0, B);
+        }
+        int64_t by = oy - band0, b = 0;
         for (; b + 4 <= nb; b += 4)
             for (int64_t x = 0; x < a->Wo; x += 6)
-                pixels(a, oy, x, a->Wo - x < 6 ? (int)(a->Wo - x) : 6, b, 4, 6, R, rstride, lo, hi);
+                pixels(a, B, by, x, a->Wo - x < 6 ? (int)(a->Wo - x) : 6, b, 4, 6, R, rstride, lo, hi);
         for (; b + 2 <= nb; b += 2)
             for (int64_t x = 0; x < a->Wo; x += 12)
-                pixels(a, oy, x, a->Wo - x < 12 ? (int)(a->Wo - x) : 12, b, 2, 12, R, rstride, lo, hi);
+                pixels(a, B, by, x, a->Wo - x < 12 ? (int)(a->Wo - x) : 12, b, 2, 12, R, rstride, lo, hi);
         for (; b < nb; b++)
             for (int64_t x = 0; x < a->Wo; x += 24)
-                pixels(a, oy, x, a->Wo - x < 24 ? (int)(a->Wo - x) : 24, b, 1, 24, R, rstride, lo, hi);
+                pixels(a, B, by, x, a->Wo - x < 24 ? (int)(a->Wo - x) : 24, b, 1, 24, R, rstride, lo, hi);
         /* R[block][x][16] -> out[block·16 + j][oy][x], 16 pixels at a time */
         for (int64_t bb = 0; bb < nb; bb++)
             for (int64_t x = 0; x < a->Wo; x += 16) {
