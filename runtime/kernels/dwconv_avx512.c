@@ -306,6 +306,21 @@ static void dwk_flat_masks(const fcn_dw_args *a, __mmask16 m[DWK_FLAT_MAX / 16][
         }
 }
 
+/* the flat passes' results: channels c (acc0) and c + 1 (acc1, when ch == 2), n outputs each,
+ * ReLU/Clip applied */
+__attribute__((always_inline)) AVX512 static inline void flat_store(const fcn_dw_args *a, int64_t c, int ch, int64_t n,
+                                                                   const __m512 acc0[4], const __m512 acc1[4],
+                                                                   __m512 vlo, __m512 vhi)
+{
+    for (int64_t v = 0; v < (n + 15) / 16; v++)
+        for (int k = 0; k < ch; k++) {
+            __m512 y = k ? acc1[v] : acc0[v];
+            if (a->act == FCN_ACT_RELU || a->act == FCN_ACT_CLIP) y = _mm512_max_ps(y, vlo);
+            if (a->act == FCN_ACT_CLIP) y = _mm512_min_ps(y, vhi);
+            _mm512_mask_storeu_ps(a->out + (c + k) * n + 16 * v, span_mask(16 * v, n), y);
+        }
+}
+
 /* Two channels at once (8 accumulator chains): one channel's 4 vectors × kh·kw dependent FMAs
  * waited on the FMA latency (MnasNet's 5×5 layers on 7×7 maps: 27 GFLOP/s). ch = 1 or 2. */
 AVX512 static void dwk_plane_flat(const fcn_dw_args *a, int64_t c, int ch, const __mmask16 m[DWK_FLAT_MAX / 16][FCN_DWK_MAX * FCN_DWK_MAX],
@@ -335,13 +350,7 @@ AVX512 static void dwk_plane_flat(const fcn_dw_args *a, int64_t c, int ch, const
                 acc1[v] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m[v][t], in1 + p + 16 * v), wk1, acc1[v]);
             }
     }
-    for (int64_t v = 0; v < nv; v++)
-        for (int k = 0; k < ch; k++) {
-            __m512 y = k ? acc1[v] : acc0[v];
-            if (a->act == FCN_ACT_RELU || a->act == FCN_ACT_CLIP) y = _mm512_max_ps(y, vlo);
-            if (a->act == FCN_ACT_CLIP) y = _mm512_min_ps(y, vhi);
-            _mm512_mask_storeu_ps(a->out + (c + k) * n + 16 * v, span_mask(16 * v, n), y);
-        }
+    flat_store(a, c, ch, n, acc0, acc1, vlo, vhi);
 }
 
 /* Stride 2 onto a small map (H = 2·Ho, W = 2·Wo, Ho·Wo <= 64, Wo under 16: MnasNet's and
@@ -415,13 +424,7 @@ AVX512 static void dwk_plane_flat2(const fcn_dw_args *a, int64_t c, int ch, cons
                 acc1[v] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(pt->m[v][t], p1 + 16 * v), wk1, acc1[v]);
             }
     }
-    for (int64_t v = 0; v < nv; v++)
-        for (int k = 0; k < ch; k++) {
-            __m512 y = k ? acc1[v] : acc0[v];
-            if (a->act == FCN_ACT_RELU || a->act == FCN_ACT_CLIP) y = _mm512_max_ps(y, vlo);
-            if (a->act == FCN_ACT_CLIP) y = _mm512_min_ps(y, vhi);
-            _mm512_mask_storeu_ps(a->out + (c + k) * n + 16 * v, span_mask(16 * v, n), y);
-        }
+    flat_store(a, c, ch, n, acc0, acc1, vlo, vhi);
 }
 
 /* one plane with passes of R rows × Q vectors, the stride a constant */

@@ -2,6 +2,7 @@
  * Add. Each kernel is threaded over planes / chunks; the reference op remains the fallback
  * for every other configuration (dilated pools, broadcasting adds, ...). */
 #include <stdlib.h>
+#include <string.h>
 #include "runtime/kernels/kernels.h"
 #include "runtime/kernels/pool.h"
 
@@ -73,6 +74,20 @@ static void run_avgpool(fcn_node *n, const fcn_exec *x)
     fcn_parallel_for(x, a.planes, avgpool_range, &a);
 }
 
+/* Installs run (kernel name `kernel`) with a malloc'd copy of its `bytes` of state as n->fast. */
+static int install(fcn_node *n, const void *state, size_t bytes, void (*run)(fcn_node *, const fcn_exec *),
+                   const char *kernel, fc_error *err)
+{
+    void *st = malloc(bytes);
+    if (!st) return fc_fail(err, FC_ENOMEM, "node '%s': out of memory", n->name);
+    memcpy(st, state, bytes);
+    n->fast = st;
+    n->free_fast = free;
+    n->run_fast = run;
+    n->kernel = kernel;
+    return 1;
+}
+
 static int avgpool_prepare(fcn_node *n, fc_error *err)
 {
     fcn_tensor *X = n->in[0], *Y = n->out[0];
@@ -94,14 +109,7 @@ static int avgpool_prepare(fcn_node *n, fc_error *err)
                      (a.Ho - 1) * a.sh + a.kh <= a.H && (a.Wo - 1) * a.sw + a.kw <= a.W;
         if (!inside) return 0;
     }
-    fcn_pool_args *st = malloc(sizeof *st);
-    if (!st) return fc_fail(err, FC_ENOMEM, "node '%s': out of memory", n->name);
-    *st = a;
-    n->fast = st;
-    n->free_fast = free;
-    n->run_fast = run_avgpool;
-    n->kernel = "avgpool-avx512";
-    return 1;
+    return install(n, &a, sizeof a, run_avgpool, "avgpool-avx512", err);
 }
 
 typedef struct gap_ctx { const float *in; float *out; int64_t hw; } gap_ctx;
@@ -190,14 +198,7 @@ int fcn_fast_pool_prepare(fcn_node *n, fc_error *err)
     case FCN_OP_REDUCE_MEAN: {
         int64_t inner = trailing_mean_inner(n);
         if (!inner || (int64_t)n->out[0]->numel * inner != (int64_t)n->in[0]->numel) return 0;
-        int64_t *st = malloc(sizeof *st);
-        if (!st) return fc_fail(err, FC_ENOMEM, "node '%s': out of memory", n->name);
-        *st = inner;
-        n->fast = st;
-        n->free_fast = free;
-        n->run_fast = run_trailing_mean;
-        n->kernel = "gap-avx2";
-        return 1;
+        return install(n, &inner, sizeof inner, run_trailing_mean, "gap-avx2", err);
     }
     case FCN_OP_ADD:
         if (n->n_in != 2 || n->in[0]->dtype != FC_DT_F32 || n->in[1]->dtype != FC_DT_F32 ||
