@@ -25,13 +25,9 @@
 #include "runtime/kernels/kernels.h"
 #include "runtime/kernels/winograd.h"
 
-/* FMA-lane equivalents of one weight streamed from memory and of one transformed element
- * (see winograd_tile) */
-#define WINO_STREAM_COST 14.0
-#define WINO_TRANSFORM_COST 20.0
-#define WINO_SHORT_K 32.0            /* a GEMM of depth d runs at d / (d + WINO_SHORT_K) */
 #define WINO_TIE 1.10                /* a near-tie: within 10 % of the best cost */
 #define WINO_BIG_WEIGHTS (4.0 * 1024 * 1024)   /* bytes of transformed weights worth saving */
+#define WINO_STREAM_US 37.5          /* µs per MB of big weights streamed from memory */
 
 typedef enum { CONV_GEMM, CONV_GEMV, CONV_DW, CONV_WINO, CONV_GROUPED, CONV_STEM } conv_algo;
 
@@ -294,38 +290,45 @@ static int64_t pad_begin(int64_t in, int64_t out, int64_t k, int64_t s, int64_t 
 static int64_t round16(int64_t n) { return (n + 15) / 16 * 16; }
 
 /* Output tile of the Winograd path for a 3×3 stride-1 layer: 4, 2, or 0 for a plain GEMM.
- * The cost model counts, per (output channel, input channel) pair, in units of one FMA lane:
- *   MACs         9 per output pixel (gemm), (m+2)² per tile (F(m×m)), pixels or tiles
- *                rounded up to the 16-wide panel of the micro-kernel, and scaled by
- *                (d + WINO_SHORT_K) / d for a GEMM of depth d (9·C or C): a short reduction
- *                pays the tile's loads and stores for few FMAs
- *   weights      9 or (m+2)² floats streamed from memory once per run, WINO_STREAM_COST
- *                each, divided by the panels that reuse a weight panel while it is in L1
- *                (up to 4: beyond that the stream hides behind the arithmetic)
- *   transforms   WINO_TRANSFORM_COST per transformed element, (m+2)² per tile and channel,
- *                each way
- * At batch 1 the weights decide small maps: F(4×4) on a 7×7 map multiplies the weights by
- * 4 and reuses each only 4 times, so the layer waits on memory (2.2× slower than the GEMM),
- * while F(2×2) beats the GEMM there by ~20 %; with few channels the transforms decide
- * (SqueezeNet's 55×55 layers, C = 16: F(4×4) no faster than the GEMM). Fitted on the layers
- * of ResNet-18, AlexNet and SqueezeNet on AVX-512, with the weight prefetch of the
- * micro-kernels (docs/KERNELS.md has the table). FULLCONV_WINOGRAD_TILE=2|4 forces a
- * tile size; FULLCONV_NO_WINOGRAD=1 turns the path off. */
+ * Each path's time is predicted in µs by a linear model with a term per cost the kernels
+ * pay (fitted by non-negative least squares, relative error, on 34 single layers timed warm
+ * on this project's AVX-512 dev VM: C 16–512, K 32–512, maps 7–56; docs/KERNELS.md has the
+ * table and the fit's misses):
+ *   GEMM    MACs with the pixels rounded up to the micro-kernel's 16-wide panel, the
+ *           output's stores, and a fixed cost per call;
+ *   F(m×m)  the (m+2)² GEMMs' MACs (tiles rounded to the panel), the input transform (per
+ *           tile, input channel and point) and the output transform (per tile, output
+ *           channel and point), both over tile rows rounded to the transform's vector width
+ *           (8 tiles, 16 for F(4×4) on AVX-512 rows of more than 8 tiles), and a fixed cost.
+ * The fit replaces an FMA-lane count whose transform cost was fitted before the AVX-512
+ * transforms: it kept SqueezeNet's 55×55 and 13×13 expand layers on the GEMM where F(4×4)
+ * runs them 1.3–1.4× faster. What the fit does not see: weights that stream from DRAM when
+ * a model's layers do not fit the caches, hence the near-tie rule below.
+ * FULLCONV_WINOGRAD_TILE=2|4 forces a tile size; FULLCONV_NO_WINOGRAD=1 turns the path off. */
 static int winograd_tile(int64_t C, int64_t K, int64_t Ho, int64_t Wo)
 {
     if (C < 16 || K < 16 || getenv_flag("FULLCONV_NO_WINOGRAD")) return 0;
     const char *force = getenv("FULLCONV_WINOGRAD_TILE");
     if (force && (force[0] == '2' || force[0] == '4') && force[1] == 0) return force[0] - '0';
-    int64_t px = round16(Ho * Wo);
-    double kd = 9.0 * (double)C;   /* the GEMM's depth; Winograd's GEMMs are C deep */
-    double cost[3];                /* [0] GEMM, [1] F(2×2), [2] F(4×4) */
-    cost[0] = 9.0 * (double)px * (kd + WINO_SHORT_K) / kd + 9.0 * WINO_STREAM_COST / (double)(px / 16 < 4 ? px / 16 : 4);
-    for (int m = 2; m <= 4; m += 2) {
-        int64_t t = ((Ho + m - 1) / m) * ((Wo + m - 1) / m), tp = round16(t);
-        double P = (double)((m + 2) * (m + 2));
-        cost[m / 2] = P * (double)tp * ((double)C + WINO_SHORT_K) / (double)C
-                      + P * WINO_STREAM_COST / (double)(tp / 16 < 4 ? tp / 16 : 4)
-                      + WINO_TRANSFORM_COST * P * (double)t * (1.0 / (double)K + 1.0 / (double)C);
+    const double c = (double)C, k = (double)K;
+    double cost[3];                /* [0] GEMM, [1] F(2×2), [2] F(4×4), µs */
+    cost[0] = 10.34e-6 * (double)round16(Ho * Wo) * 9.0 * c * k + 0.341e-3 * (double)(Ho * Wo) * k + 16.3;
+    static const double mac_us[3] = { 0, 8.62e-6, 8.88e-6 }, in_us[3] = { 0, 0.489e-3, 0.410e-3 },
+                        out_us[3] = { 0, 0.179e-3, 0.227e-3 }, fixed_us[3] = { 0, 3.8, 16.8 };
+    for (int i = 1; i <= 2; i++) {
+        int64_t m = 2 * i, tx = (Wo + m - 1) / m, ty = (Ho + m - 1) / m;
+        int64_t lanes = m == 4 && tx > 8 && fcn_avx512_enabled() ? 16 : 8;
+        double P = (double)((m + 2) * (m + 2)), rows = (double)(ty * ((tx + lanes - 1) / lanes * lanes));
+        cost[i] = mac_us[i] * P * (double)round16(tx * ty) * c * k + in_us[i] * P * rows * c
+                  + out_us[i] * P * rows * k + fixed_us[i];
+    }
+    /* Big weights stream from memory in a model (ResNet-18's layer3 at 14×14×256: F(4×4)
+     * 1.8× faster than F(2×2) timed alone, equal inside the model): WINO_STREAM_US per MB
+     * of the weights a path reads, for paths whose weights pass WINO_BIG_WEIGHTS. */
+    static const double weights_per_tap[3] = { 1.0, 16.0 / 9.0, 4.0 };
+    for (int i = 0; i < 3; i++) {
+        double bytes = weights_per_tap[i] * 9.0 * c * k * 4.0;
+        if (bytes > WINO_BIG_WEIGHTS) cost[i] += WINO_STREAM_US * bytes / (1024.0 * 1024.0);
     }
     int pick = 0;
     for (int i = 1; i < 3; i++)
@@ -334,7 +337,6 @@ static int winograd_tile(int64_t C, int64_t K, int64_t Ho, int64_t Wo)
      * are made at session creation and live in memory, and within ~10 % the model cannot tell
      * the paths apart (ResNet-18 layer3: F(2×2) 0.88–0.92 ms, F(4×4) 0.91–1.02 ms, measured;
      * ResNet-50 loads 18 ms faster with F(2×2) there, at the same run time). */
-    static const double weights_per_tap[3] = { 1.0, 16.0 / 9.0, 4.0 };
     if (weights_per_tap[pick] * 9.0 * (double)K * (double)C * 4.0 > WINO_BIG_WEIGHTS)
         for (int i = 0; i < pick; i++)
             if (cost[i] <= WINO_TIE * cost[pick]) { pick = i; break; }

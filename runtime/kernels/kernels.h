@@ -40,6 +40,10 @@ void fcn_ukernel_6x16_avx2(int64_t k, const float *a, const float *b, float *c, 
  * (sgemm_avx512.c); its A panels are 16 rows: pack with fcn_pack_a_mr(..., 16, ...). */
 void fcn_ukernel_16x16_avx512(int64_t k, const float *a, const float *b, float *c, int64_t ldc, int m, int n,
                               int acc, const fcn_epilogue *ep);
+/* The same with every column summed in k order whatever n is: a column's bits do not depend on
+ * how many columns share its panel (Winograd's panels move with the thread count). */
+void fcn_ukernel_16x16_avx512_ordered(int64_t k, const float *a, const float *b, float *c, int64_t ldc, int m,
+                                      int n, int acc, const fcn_epilogue *ep);
 /* Weight-packing helpers: the 8×8 AVX2 transpose dst[c*ldd + i] = src[i*lds + c] (8 rows,
  * c < n; transpose_avx2.c) and a huge-page hint for big buffers written once (sgemm.c). */
 void fcn_transpose_rows8_avx2(const float *src, int64_t lds, int64_t n, float *dst, int64_t ldd);
@@ -55,6 +59,8 @@ void fcn_pack_a_mr(const float *A, int64_t rs, int64_t cs, int64_t M, int64_t K,
 /* The micro-kernel sessions created now use: 16×16 AVX-512 when available and not disabled
  * (FULLCONV_NO_AVX512=1), else 6×16 AVX2. Sets *mr. */
 fcn_ukernel_fn fcn_best_ukernel(int *mr);
+/* The best micro-kernel whose columns' results do not depend on the panel's column count. */
+fcn_ukernel_fn fcn_best_ukernel_ordered(int *mr);
 /* 1 when the AVX-512 kernels are used (AVX-512F+VL present, FULLCONV_NO_AVX512 not set). */
 int fcn_avx512_enabled(void);
 /* Test hook: AVX-512 kernels off (0) or on when the CPU has them (1); returns the previous state. */

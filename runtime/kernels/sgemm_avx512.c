@@ -26,17 +26,21 @@
 
 #define MR 16
 
-/* n (<= 8) columns of a 16-row tile, NC a compile-time count so the column loop unrolls. Short
- * tiles keep two partial sums per column (even and odd k) so that at least 4 FMA chains are
- * in flight; ldc * 16 fits in int32 (checked by the caller). */
+/* n (<= 8) columns of a 16-row tile, NC a compile-time count so the column loop unrolls. With
+ * SPLIT, 4 columns or fewer keep two partial sums per column (even and odd k) so that at least
+ * 4 FMA chains are in flight; that rounds differently from the full tile, so a column's result
+ * depends on how many columns share its panel. The GEMM's panels are fixed by the matrix, but
+ * Winograd's are blocks of tile rows sized by the thread count, so it takes the unsplit kernel
+ * (fcn_ukernel_16x16_avx512_ordered) and gives the same bits at any thread count. ldc * 16 fits
+ * in int32 (checked by the caller). */
 __attribute__((target("avx512f,avx512vl,avx2,fma"), always_inline))
-static inline void cols_kernel(int NC, int64_t k, const float *a, const float *b, float *c, int64_t ldc, int m,
-                               int acc, const fcn_epilogue *ep)
+static inline void cols_kernel(int NC, int SPLIT, int64_t k, const float *a, const float *b, float *c, int64_t ldc,
+                               int m, int acc, const fcn_epilogue *ep)
 {
     __m512 s0[8], s1[8];
     for (int j = 0; j < NC; j++) s0[j] = s1[j] = _mm512_setzero_ps();
     int64_t p = 0;
-    if (NC <= 4) {
+    if (SPLIT && NC <= 4) {
         for (; p + 2 <= k; p += 2, a += 2 * MR, b += 2 * FCN_NR) {
             _mm_prefetch((const char *)(a + FCN_A_PREFETCH * MR), _MM_HINT_T0);
             _mm_prefetch((const char *)(a + (FCN_A_PREFETCH + 1) * MR), _MM_HINT_T0);
@@ -71,11 +75,11 @@ static inline void cols_kernel(int NC, int64_t k, const float *a, const float *b
     }
 }
 
-#define COLS_CASE(N) case N: cols_kernel(N, k, a, b, c, ldc, m, acc, ep); return 1;
+#define COLS_CASE(N) case N: cols_kernel(N, split, k, a, b, c, ldc, m, acc, ep); return 1;
 
-__attribute__((target("avx512f,avx512vl,avx2,fma")))
-static int narrow_tile(int64_t k, const float *a, const float *b, float *c, int64_t ldc, int m, int n, int acc,
-                       const fcn_epilogue *ep)
+__attribute__((target("avx512f,avx512vl,avx2,fma"), always_inline))
+static inline int narrow_tile(int split, int64_t k, const float *a, const float *b, float *c, int64_t ldc, int m,
+                              int n, int acc, const fcn_epilogue *ep)
 {
     if (ldc <= 0 || ldc > (INT32_MAX >> 4)) return 0;
     switch (n) {
@@ -130,11 +134,11 @@ static void short_tile(int64_t k, const float *a, const float *b, float *c, int6
 }
 
 /* clang ignores "#pragma GCC target": the attribute makes the clang builds (fuzz, sanitizers) compile. */
-__attribute__((target("avx512f,avx512vl,avx2,fma")))
-void fcn_ukernel_16x16_avx512(int64_t k, const float *a, const float *b, float *c, int64_t ldc,
-                              int m, int n, int acc, const fcn_epilogue *ep)
+__attribute__((target("avx512f,avx512vl,avx2,fma"), always_inline))
+static inline void tile_16x16(int split, int64_t k, const float *a, const float *b, float *c, int64_t ldc, int m,
+                              int n, int acc, const fcn_epilogue *ep)
 {
-    if (n <= 8 && narrow_tile(k, a, b, c, ldc, m, n, acc, ep)) return;
+    if (n <= 8 && narrow_tile(split, k, a, b, c, ldc, m, n, acc, ep)) return;
     if (m <= 8) {
         short_tile(k, a, b, c, ldc, m, n, acc, ep);
         return;
@@ -152,4 +156,19 @@ void fcn_ukernel_16x16_avx512(int64_t k, const float *a, const float *b, float *
     FINISH(0); FINISH(1); FINISH(2); FINISH(3); FINISH(4); FINISH(5); FINISH(6); FINISH(7);
     FINISH(8); FINISH(9); FINISH(10); FINISH(11); FINISH(12); FINISH(13); FINISH(14); FINISH(15);
 #undef FINISH
+}
+
+__attribute__((target("avx512f,avx512vl,avx2,fma")))
+void fcn_ukernel_16x16_avx512(int64_t k, const float *a, const float *b, float *c, int64_t ldc,
+                              int m, int n, int acc, const fcn_epilogue *ep)
+{
+    tile_16x16(1, k, a, b, c, ldc, m, n, acc, ep);
+}
+
+/* The same tile with every column summed in k order whatever n is (see cols_kernel). */
+__attribute__((target("avx512f,avx512vl,avx2,fma")))
+void fcn_ukernel_16x16_avx512_ordered(int64_t k, const float *a, const float *b, float *c, int64_t ldc,
+                                      int m, int n, int acc, const fcn_epilogue *ep)
+{
+    tile_16x16(0, k, a, b, c, ldc, m, n, acc, ep);
 }

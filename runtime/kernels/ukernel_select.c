@@ -41,6 +41,12 @@ fcn_ukernel_fn fcn_best_ukernel(int *mr)
     return fcn_ukernel_6x16_avx2;
 }
 
+fcn_ukernel_fn fcn_best_ukernel_ordered(int *mr)
+{
+    fcn_ukernel_fn k = fcn_best_ukernel(mr);
+    return k == fcn_ukernel_16x16_avx512 ? fcn_ukernel_16x16_avx512_ordered : k;
+}
+
 int fcn_prepack_layout(fcn_prepack_hdr *h)
 {
     memset(h, 0, sizeof *h);

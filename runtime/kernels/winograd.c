@@ -126,7 +126,7 @@ int fcn_winograd_plan(fcn_wino_plan *p, int m, const float *w, int64_t C, int64_
     p->Wp = m * ((p->tiles_x + lanes - 1) / lanes * lanes) + 2;
     p->pad_floats = round16((size_t)(C * p->Hp * p->Wp));
     fcn_winograd_size(p, nthreads, 0);
-    p->ukernel = fcn_best_ukernel(&p->mr);
+    p->ukernel = fcn_best_ukernel_ordered(&p->mr);   /* same bits at any thread count */
     p->u_floats = fcn_pack_a_mr_floats(K, C, p->mr);
     p->u_borrowed = 0;
     if (u_given && u_given_bytes == sizeof(float) * (size_t)P * p->u_floats) {

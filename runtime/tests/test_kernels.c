@@ -107,6 +107,51 @@ static void test_ukernel_avx512(void **state)
     fcn_set_avx512(had);
 }
 
+/* The ordered AVX-512 tile: a column's bits do not depend on how many columns the call covers
+ * (Winograd's panels move with the thread count; the default tile's narrow path splits k for
+ * 4 columns or fewer and rounds differently). Also against the double-precision sums. */
+static void test_ukernel_ordered(void **state)
+{
+    (void)state;
+    if (!simd_ok()) skip();
+    int had = fcn_set_avx512(1);
+    if (!fcn_avx512_enabled()) { fcn_set_avx512(had); skip(); }
+    enum { LDC = 19 };
+    float *a = aligned_alloc(64, sizeof(float) * 16 * 300), *b = aligned_alloc(64, sizeof(float) * 16 * 300);
+    float full[16 * LDC], c[16 * LDC], want[16 * LDC];
+    int64_t ks[] = { 1, 2, 3, 17, 256, 299 };
+    int splits = 0;
+    for (size_t ki = 0; ki < sizeof ks / sizeof ks[0]; ki++)
+        for (int m = 1; m <= 16; m += 5) {
+            int64_t k = ks[ki];
+            fill(a, (size_t)(16 * k)); fill(b, (size_t)(16 * k));
+            memset(full, 0, sizeof full);
+            fcn_ukernel_16x16_avx512_ordered(k, a, b, full, LDC, m, 16, 0, NULL);
+            for (int i = 0; i < m; i++)
+                for (int j = 0; j < 16; j++) {
+                    double sum = 0.0;
+                    for (int64_t p = 0; p < k; p++) sum += (double)a[p * 16 + i] * b[p * 16 + j];
+                    want[i * LDC + j] = (float)sum;
+                    assert_true(fabsf(full[i * LDC + j] - want[i * LDC + j]) <= 1e-4f * (1.0f + fabsf(want[i * LDC + j])));
+                }
+            for (int n = 1; n < 16; n++) {
+                memset(c, 0, sizeof c);
+                fcn_ukernel_16x16_avx512_ordered(k, a, b, c, LDC, m, n, 0, NULL);
+                for (int i = 0; i < m; i++)
+                    for (int j = 0; j < n; j++) assert_memory_equal(&c[i * LDC + j], &full[i * LDC + j], sizeof(float));
+                memset(c, 0, sizeof c);
+                fcn_ukernel_16x16_avx512(k, a, b, c, LDC, m, n, 0, NULL);
+                for (int i = 0; i < m; i++)
+                    for (int j = 0; j < n; j++) splits += memcmp(&c[i * LDC + j], &full[i * LDC + j], sizeof(float)) != 0;
+            }
+        }
+    /* the default tile does round some narrow columns differently: the case this kernel exists for */
+    assert_true(splits > 0);
+    free(a);
+    free(b);
+    fcn_set_avx512(had);
+}
+
 static void test_sgemm_vs_naive(void **state)
 {
     (void)state;
@@ -701,6 +746,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ukernel_twins),
         cmocka_unit_test(test_ukernel_avx512),
+        cmocka_unit_test(test_ukernel_ordered),
         cmocka_unit_test(test_sgemm_vs_naive),
         cmocka_unit_test(test_gemv_twins),
         cmocka_unit_test(test_act_twins),
