@@ -459,6 +459,30 @@ static void fuse_residual_adds(fcn_session *s)
     links_free(&l);
 }
 
+/* MaxPool fusion: conv (stem path) -> MaxPool (fast path), the conv's output read by the pool
+ * alone and not a graph output, becomes one conv that computes the pooled map from a ring of
+ * its own rows (fcn_stem_pool_rows); the pool turns into a no-op and the conv's full-size map
+ * (ResNet's 112×112×64, 3.2 MB) is neither stored, read back, nor planned. */
+static void fuse_stem_pools(fcn_session *s)
+{
+    const char *off = getenv("FULLCONV_NO_POOL_FUSION");
+    if (off && *off && *off != '0') return;
+    value_links l;
+    if (links_build(s, &l)) return;   /* out of memory: no fusion, the plain pool still works */
+    for (int b = 0; b < s->n_nodes; b++) {
+        fcn_node *pool = &s->nodes[b];
+        if (pool->op != FCN_OP_MAXPOOL || pool->n_in != 1 || pool->n_out != 1 || !pool->in[0]) continue;
+        int v = (int)(pool->in[0] - s->tensors), a = l.producer[v];
+        if (a < 0 || a >= b || l.uses[v] != 1 || l.is_io[v]) continue;
+        fcn_node *conv = &s->nodes[a];
+        if (conv->op != FCN_OP_CONV || conv->n_out != 1 || !fcn_fast_conv_fuse_maxpool(conv, pool)) continue;
+        conv->out[0] = pool->out[0];
+        pool->run_fast = fused_noop;
+        pool->kernel = "fused";
+    }
+    links_free(&l);
+}
+
 /* Concats as views. A Concat over the outermost non-unit axis (outer size 1: every input is one
  * contiguous run of the output) is a family root when no other such Concat's inputs extend its
  * own as a prefix; its family is every such Concat whose inputs are a prefix of the root's.
@@ -916,6 +940,7 @@ int fcn_session_create(const fcn_model *m, const fcn_session_options *opt, fcn_s
     }
     if (rc == 0) rc = fast_prepare_all(s, err);
     if (rc == 0 && s->simd) fuse_residual_adds(s);
+    if (rc == 0 && s->simd) fuse_stem_pools(s);
     if (rc == 0) rc = plan_memory(s, err);
     if (rc) {
         fcn_session_destroy(s);

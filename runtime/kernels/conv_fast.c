@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "runtime/kernels/kernels.h"
+#include "runtime/kernels/pool.h"
 #include "runtime/kernels/winograd.h"
 
 #define WINO_TIE 1.10                /* a near-tie: within 10 % of the best cost */
@@ -45,6 +46,7 @@ typedef struct conv_fast {
     size_t dw_work;                /* depthwise: work floats per thread (64-byte multiple) */
     fcn_wino_plan wino;
     int dw_c16;                    /* depthwise: the 16-channel kernel (fcn_dw_args.c16) */
+    fcn_pool_args pool;            /* stem: a fused MaxPool (fcn_fast_conv_fuse_maxpool) if pool.kh > 0 */
 } conv_fast;
 
 static void conv_fast_free_parts(conv_fast *cf)
@@ -206,21 +208,28 @@ typedef struct stem_task { fcn_stem_args a; float *scratch; size_t work; } stem_
 
 static fcn_stem_args stem_args(const conv_fast *cf, const fcn_node *n, int64_t b)
 {
+    const fcn_pool_args *p = &cf->pool;
+    int64_t out_plane = p->kh > 0 ? p->Ho * p->Wo : cf->Ho * cf->Wo;   /* a fused pool: the pooled map */
     fcn_stem_args a = {
         .in = (const float *)n->in[0]->data + b * cf->C * cf->H * cf->W,
-        .out = (float *)n->out[0]->data + b * cf->K * cf->Ho * cf->Wo,
+        .out = (float *)n->out[0]->data + b * cf->K * out_plane,
         .wp = cf->a_packed, .bias = cf->bias,
         .C = cf->C, .H = cf->H, .W = cf->W, .K = cf->K, .Ho = cf->Ho, .Wo = cf->Wo, .kh = cf->kh, .kw = cf->kw,
         .s = cf->sh, .ph = cf->ph, .pw = cf->pw,
         .act = n->act, .act_alpha = n->act_alpha, .act_beta = n->act_beta,
     };
+    if (p->kh > 0) {
+        a.pkh = p->kh; a.pkw = p->kw; a.psh = p->sh; a.psw = p->sw; a.pph = p->ph; a.ppw = p->pw;
+        a.PHo = p->Ho; a.PWo = p->Wo;
+    }
     return a;
 }
 
 static void stem_rows_range(void *vctx, int64_t y0, int64_t y1, int tid)
 {
     const stem_task *t = vctx;
-    fcn_stem_rows(&t->a, y0, y1, t->scratch + (size_t)tid * t->work);
+    if (t->a.pkh > 0) fcn_stem_pool_rows(&t->a, y0, y1, t->scratch + (size_t)tid * t->work);
+    else fcn_stem_rows(&t->a, y0, y1, t->scratch + (size_t)tid * t->work);
 }
 
 static void run_stem(fcn_node *n, const fcn_exec *x)
@@ -229,8 +238,28 @@ static void run_stem(fcn_node *n, const fcn_exec *x)
     for (int64_t b = 0; b < cf->N; b++) {
         stem_task t = { stem_args(cf, n, b), (float *)n->scratch, 0 };
         t.work = (fcn_stem_work_floats(&t.a) + 15) & ~(size_t)15;
-        fcn_parallel_for(x, cf->Ho, stem_rows_range, &t);
+        fcn_parallel_for(x, t.a.pkh > 0 ? t.a.PHo : cf->Ho, stem_rows_range, &t);
     }
+}
+
+/* ---- MaxPool fusion -------------------------------------------------------------------- */
+int fcn_fast_conv_fuse_maxpool(fcn_node *n, const fcn_node *pool)
+{
+    conv_fast *cf = n->run_fast == run_stem ? n->fast : NULL;
+    const fcn_pool_args *p = fcn_fast_maxpool_args(pool);
+    if (!cf || !p || cf->pool.kh > 0 || p->kh > 11 || p->planes != cf->N * cf->K || p->H != cf->Ho ||
+        p->W != cf->Wo || !(n->act == FCN_ACT_NONE || n->act == FCN_ACT_RELU || n->act == FCN_ACT_CLIP))
+        return 0;
+    fcn_stem_args a = { .C = cf->C, .H = cf->H, .W = cf->W, .K = cf->K, .Ho = cf->Ho, .Wo = cf->Wo, .kh = cf->kh,
+                        .kw = cf->kw, .s = cf->sh, .ph = cf->ph, .pw = cf->pw, .act = n->act,
+                        .pkh = p->kh, .pkw = p->kw, .psh = p->sh, .psw = p->sw, .pph = p->ph, .ppw = p->pw,
+                        .PHo = p->Ho, .PWo = p->Wo };
+    if (!fcn_stem_pool_fits(&a)) return 0;
+    cf->pool = *p;
+    int threads = n->nthreads > 0 ? n->nthreads : 1;
+    n->scratch_bytes = (size_t)threads * ((fcn_stem_work_floats(&a) + 15) & ~(size_t)15) * sizeof(float);
+    n->kernel = "stem+maxpool-avx512";
+    return 1;
 }
 
 static void run_wino(fcn_node *n, const fcn_exec *x)

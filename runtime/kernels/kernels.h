@@ -198,6 +198,10 @@ typedef struct fcn_stem_args {
     const float *in; float *out; const float *wp; const float *bias;
     int64_t C, H, W, K, Ho, Wo, kh, kw, s, ph, pw;
     int act; float act_alpha, act_beta;
+    /* A fused MaxPool (pkh > 0): `out` is the pooled map, PHo × PWo; window pkh × pkw, strides
+     * psh, psw, leading pads pph, ppw (every window must overlap the conv's map); act NONE,
+     * RELU or CLIP. fcn_stem_pool_rows computes its rows. */
+    int64_t pkh, pkw, psh, psw, pph, ppw, PHo, PWo;
 } fcn_stem_args;
 int fcn_stem_applies(int64_t C, int64_t K, int64_t group, int64_t kh, int64_t kw, int64_t sh, int64_t sw, int64_t dh,
                      int64_t dw, int64_t Wo);
@@ -205,6 +209,12 @@ size_t fcn_stem_packed_floats(int64_t K, int64_t C, int64_t kh, int64_t kw);
 void fcn_stem_pack(const float *w, int64_t K, int64_t C, int64_t kh, int64_t kw, float *wp);
 size_t fcn_stem_work_floats(const fcn_stem_args *a);
 void fcn_stem_rows(const fcn_stem_args *a, int64_t oy0, int64_t oy1, float *work);
+/* Pooled rows [py0, py1) of conv + MaxPool in one pass (a->pkh > 0): conv rows go through a
+ * ring of pkh rows in the per-thread work buffer and are pooled there, 16 channels a vector;
+ * the conv's own map is never stored. */
+void fcn_stem_pool_rows(const fcn_stem_args *a, int64_t py0, int64_t py1, float *work);
+/* 1 if every pooling window of a (pkh > 0) overlaps the conv's map */
+int fcn_stem_pool_fits(const fcn_stem_args *a);
 
 /* Fast paths installed by fcn_fast_prepare (select.c). Each returns 1 if installed, 0 if
  * not applicable, -1 on error. */
@@ -216,6 +226,13 @@ int fcn_fast_pool_prepare(fcn_node *n, fc_error *err);   /* MaxPool, GlobalAvera
  * conv's fast path can do it (it then writes where it was told, the caller rewires outputs),
  * 0 otherwise (nothing changed). */
 int fcn_fast_conv_fuse_residual(fcn_node *n, const fcn_tensor *residual, int act, float alpha, float beta);
+/* MaxPool fusion (session.c): a conv on the stem path whose output only a MaxPool on the
+ * maxpool fast path reads computes the pooled map itself (fcn_stem_pool_rows). Returns 1 when
+ * it can (it then writes the pool's output: the caller rewires outputs and mutes the pool), 0
+ * otherwise (nothing changed). */
+int fcn_fast_conv_fuse_maxpool(fcn_node *n, const fcn_node *pool);
+/* The MaxPool's fast-path arguments (pointers unset), or NULL when n is not on that path. */
+const struct fcn_pool_args *fcn_fast_maxpool_args(const fcn_node *n);
 /* Lowers a fast conv's scratch to at most `budget` bytes where its algorithm can (Winograd:
  * smaller blocks of tile rows, each streaming the transformed weights once more); returns the
  * node's scratch_bytes after. */

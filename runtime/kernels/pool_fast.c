@@ -20,6 +20,11 @@ static void run_maxpool(fcn_node *n, const fcn_exec *x)
     fcn_parallel_for(x, a.planes, maxpool_range, &a);
 }
 
+const fcn_pool_args *fcn_fast_maxpool_args(const fcn_node *n)
+{
+    return n->run_fast == run_maxpool ? n->fast : NULL;
+}
+
 static int64_t pad_begin(int64_t in, int64_t out, int64_t k, int64_t s, int auto_pad, int64_t explicit_begin)
 {
     if (auto_pad == 3) return 0;

@@ -53,9 +53,29 @@ static size_t band_floats(const fcn_stem_args *a)
     return ((size_t)(a->C * pad_rows(a) * pad_cols(a)) + 15) & ~(size_t)15;
 }
 
+static size_t round16f(int64_t n) { return (size_t)((n + 15) / 16 * 16); }
+
+/* band, then one conv row R[block][x][16] (pkh of them, a ring, with a fused pool), then the
+ * pooled row */
 size_t fcn_stem_work_floats(const fcn_stem_args *a)
 {
-    return band_floats(a) + (size_t)a->K * (size_t)((a->Wo + 15) / 16 * 16);
+    size_t row = (size_t)a->K * round16f(a->Wo);
+    if (a->pkh <= 0) return band_floats(a) + row;
+    return band_floats(a) + (size_t)a->pkh * row + (size_t)a->K * round16f(a->PWo);
+}
+
+int fcn_stem_pool_fits(const fcn_stem_args *a)
+{
+    if (a->pkh <= 0 || a->pkw <= 0 || a->psh <= 0 || a->psw <= 0 || a->PHo <= 0 || a->PWo <= 0) return 0;
+    for (int64_t py = 0; py < a->PHo; py++) {
+        int64_t y0 = py * a->psh - a->pph;
+        if (y0 + a->pkh <= 0 || y0 >= a->Ho) return 0;
+    }
+    for (int64_t px = 0; px < a->PWo; px++) {
+        int64_t x0 = px * a->psw - a->ppw;
+        if (x0 + a->pkw <= 0 || x0 >= a->Wo) return 0;
+    }
+    return 1;
 }
 
 size_t fcn_stem_packed_floats(int64_t K, int64_t C, int64_t kh, int64_t kw)
@@ -127,6 +147,41 @@ __attribute__((always_inline)) AVX512 static inline void pixels(const fcn_stem_a
         }
 }
 
+/* conv row `by` of the band in B, activated, into R[block][x][16] */
+AVX512 static void conv_row(const fcn_stem_args *a, const float *B, int64_t by, float *R, int64_t rstride, __m512 lo,
+                            __m512 hi)
+{
+    const int64_t nb = a->K / 16;
+    int64_t b = 0;
+    for (; b + 4 <= nb; b += 4)
+        for (int64_t x = 0; x < a->Wo; x += 6)
+            pixels(a, B, by, x, a->Wo - x < 6 ? (int)(a->Wo - x) : 6, b, 4, 6, R, rstride, lo, hi);
+    for (; b + 2 <= nb; b += 2)
+        for (int64_t x = 0; x < a->Wo; x += 12)
+            pixels(a, B, by, x, a->Wo - x < 12 ? (int)(a->Wo - x) : 12, b, 2, 12, R, rstride, lo, hi);
+    for (; b < nb; b++)
+        for (int64_t x = 0; x < a->Wo; x += 24)
+            pixels(a, B, by, x, a->Wo - x < 24 ? (int)(a->Wo - x) : 24, b, 1, 24, R, rstride, lo, hi);
+}
+
+/* R[block][x][16] (x < rstride, the row's 16-rounding) -> out[block·16 + j][y][x] of a map of
+ * `plane` floats a channel and rows of `w`, 16 pixels at a time */
+AVX512 static void store_row(const float *R, int64_t nb, int64_t rstride, int64_t w, int64_t plane, float *out,
+                             int64_t y)
+{
+    for (int64_t bb = 0; bb < nb; bb++)
+        for (int64_t x = 0; x < w; x += 16) {
+            __m512 r[16];
+#pragma GCC unroll 16
+            for (int i = 0; i < 16; i++) r[i] = _mm512_load_ps(R + (bb * rstride + x + i) * 16);
+            fcn_transpose16(r);
+            __mmask16 m = (__mmask16)fcn_first_lanes16(w - x);
+            float *o = out + bb * 16 * plane + y * w + x;
+#pragma GCC unroll 16
+            for (int j = 0; j < 16; j++) _mm512_mask_storeu_ps(o + j * plane, m, r[j]);
+        }
+}
+
 AVX512 void fcn_stem_rows(const fcn_stem_args *a, int64_t oy0, int64_t oy1, float *work)
 {
     const int64_t nb = a->K / 16, rstride = (a->Wo + 15) / 16 * 16, plane = a->Ho * a->Wo;
@@ -140,29 +195,49 @@ AVX512 void fcn_stem_rows(const fcn_stem_args *a, int64_t oy0, int64_t oy1, floa
             band0 = oy;
             pad_band(a, band0, B);
         }
-        int64_t by = oy - band0, b = 0;
-        for (; b + 4 <= nb; b += 4)
-            for (int64_t x = 0; x < a->Wo; x += 6)
-                pixels(a, B, by, x, a->Wo - x < 6 ? (int)(a->Wo - x) : 6, b, 4, 6, R, rstride, lo, hi);
-        for (; b + 2 <= nb; b += 2)
-            for (int64_t x = 0; x < a->Wo; x += 12)
-                pixels(a, B, by, x, a->Wo - x < 12 ? (int)(a->Wo - x) : 12, b, 2, 12, R, rstride, lo, hi);
-        for (; b < nb; b++)
-            for (int64_t x = 0; x < a->Wo; x += 24)
-                pixels(a, B, by, x, a->Wo - x < 24 ? (int)(a->Wo - x) : 24, b, 1, 24, R, rstride, lo, hi);
-        /* R[block][x][16] -> out[block·16 + j][oy][x], 16 pixels at a time */
-        for (int64_t bb = 0; bb < nb; bb++)
-            for (int64_t x = 0; x < a->Wo; x += 16) {
-                __m512 r[16];
-#pragma GCC unroll 16
-                for (int i = 0; i < 16; i++) r[i] = _mm512_load_ps(R + (bb * rstride + x + i) * 16);   /* in the row's 16-rounding */
-                fcn_transpose16(r);
-                __mmask16 m = (__mmask16)fcn_first_lanes16(a->Wo - x);
-                float *o = a->out + bb * 16 * plane + oy * a->Wo + x;
-#pragma GCC unroll 16
-                for (int j = 0; j < 16; j++) _mm512_mask_storeu_ps(o + j * plane, m, r[j]);
-            }
+        conv_row(a, B, oy - band0, R, rstride, lo, hi);
+        store_row(R, nb, rstride, a->Wo, plane, a->out, oy);
         if (!vec_act)
             for (int64_t k = 0; k < a->K; k++) fcn_act_apply(a->act, a->act_alpha, a->act_beta, a->out + k * plane + oy * a->Wo, a->Wo);
+    }
+}
+
+AVX512 void fcn_stem_pool_rows(const fcn_stem_args *a, int64_t py0, int64_t py1, float *work)
+{
+    const int64_t nb = a->K / 16, rstride = (a->Wo + 15) / 16 * 16, prstride = (a->PWo + 15) / 16 * 16;
+    const int64_t row = a->K * rstride, pplane = a->PHo * a->PWo;
+    const __m512 lo = _mm512_set1_ps(a->act == FCN_ACT_RELU ? 0.0f : a->act_alpha), hi = _mm512_set1_ps(a->act_beta);
+    float *B = work, *ring = work + band_floats(a), *Pr = ring + (size_t)a->pkh * (size_t)row;
+    memset(Pr, 0, sizeof(float) * (size_t)(a->K * prstride));   /* the 16-rounding the transpose reads */
+    int64_t held[11];                                            /* conv row in each ring slot; pkh <= 11 */
+    for (int64_t i = 0; i < a->pkh; i++) held[i] = -1;
+    int64_t band0 = -1;
+    for (int64_t py = py0; py < py1; py++) {
+        int64_t cy0 = py * a->psh - a->pph, cy1 = cy0 + a->pkh;
+        if (cy0 < 0) cy0 = 0;
+        if (cy1 > a->Ho) cy1 = a->Ho;
+        for (int64_t cy = cy0; cy < cy1; cy++) {
+            int64_t slot = cy % a->pkh;
+            if (held[slot] == cy) continue;
+            if (band0 < 0 || cy < band0 || cy >= band0 + STEM_BAND) {
+                band0 = cy;
+                pad_band(a, band0, B);
+            }
+            conv_row(a, B, cy - band0, ring + slot * row, rstride, lo, hi);
+            held[slot] = cy;
+        }
+        for (int64_t bb = 0; bb < nb; bb++)
+            for (int64_t px = 0; px < a->PWo; px++) {
+                int64_t cx0 = px * a->psw - a->ppw, cx1 = cx0 + a->pkw;
+                if (cx0 < 0) cx0 = 0;
+                if (cx1 > a->Wo) cx1 = a->Wo;
+                __m512 m = _mm512_set1_ps(-__builtin_inff());
+                for (int64_t cy = cy0; cy < cy1; cy++) {
+                    const float *r = ring + (cy % a->pkh) * row + bb * rstride * 16;
+                    for (int64_t cx = cx0; cx < cx1; cx++) m = _mm512_max_ps(m, _mm512_load_ps(r + cx * 16));
+                }
+                _mm512_store_ps(Pr + (bb * prstride + px) * 16, m);
+            }
+        store_row(Pr, nb, prstride, a->PWo, pplane, a->out, py);
     }
 }

@@ -481,6 +481,108 @@ static void test_residual_fusion(void **state)
     }
 }
 
+/* MaxPool fusion (session.c, fuse_stem_pools): conv on the stem path -> MaxPool computed in one
+ * pass from a ring of conv rows. Against the reference kernels for ResNet's 7×7/2 + 3×3/2 pad 1,
+ * SqueezeNet's 3×3/2 + 3×3/2 ceil mode on odd sizes, a batch of 2 with 48 channels (a pass of
+ * 2 blocks of 16 and one of 1) and a 2×2/2 pool, a clip activation with a same-size 3×3/1 pool;
+ * 1 and 2 threads; the pool is muted and the arena never holds the conv's map next to the
+ * pooled one. Not fused: the conv's output is also a graph output. */
+typedef struct pool_case {
+    int64_t N, C, H, W, K, k, s, p, pk, ps, pp, ceil;
+    int act, also_output;
+} pool_case;
+
+static void run_pool_fusion(const pool_case *pc)
+{
+    fc_error err = { 0, "" };
+    ir_graph *g = ir_graph_new();
+    int64_t Ho = (pc->H + 2 * pc->p - pc->k) / pc->s + 1, Wo = (pc->W + 2 * pc->p - pc->k) / pc->s + 1;
+    int64_t span_h = Ho + 2 * pc->pp - pc->pk, span_w = Wo + 2 * pc->pp - pc->pk;
+    int64_t PHo = (pc->ceil ? (span_h + pc->ps - 1) / pc->ps : span_h / pc->ps) + 1;
+    int64_t PWo = (pc->ceil ? (span_w + pc->ps - 1) / pc->ps : span_w / pc->ps) + 1;
+    if (pc->ceil && (PHo - 1) * pc->ps >= Ho + pc->pp) PHo--;   /* ONNX: the last window starts inside */
+    if (pc->ceil && (PWo - 1) * pc->ps >= Wo + pc->pp) PWo--;
+    int64_t xd[4] = { pc->N, pc->C, pc->H, pc->W }, wd[4] = { pc->K, pc->C, pc->k, pc->k }, bd[1] = { pc->K };
+    int64_t td[4] = { pc->N, pc->K, Ho, Wo }, yd[4] = { pc->N, pc->K, PHo, PWo };
+    size_t nw = (size_t)(pc->K * pc->C * pc->k * pc->k);
+    float *w = malloc(nw * sizeof(float)), *bias = malloc((size_t)pc->K * sizeof(float));
+    for (size_t i = 0; i < nw; i++) w[i] = (float)((int)((i * 7919) % 201) - 100) / 400.0f;
+    for (int64_t i = 0; i < pc->K; i++) bias[i] = (float)(i % 9 - 4) / 8.0f;
+    int x = ir_add_value(g, "x", FC_DT_F32, 4, xd, &err);
+    int cw = ir_add_const(g, "w", FC_DT_F32, 4, wd, w, nw * sizeof(float), &err);
+    int cb = ir_add_const(g, "b", FC_DT_F32, 1, bd, bias, (size_t)pc->K * sizeof(float), &err);
+    int t = ir_add_value(g, "t", FC_DT_F32, 4, td, &err), y = ir_add_value(g, "y", FC_DT_F32, 4, yd, &err);
+    int in_c[3] = { x, cw, cb };
+    int c = ir_add_node(g, FCN_OP_CONV, "conv", in_c, 3, &t, 1, &err);
+    int mp = ir_add_node(g, FCN_OP_MAXPOOL, "pool", &t, 1, &y, 1, &err);
+    assert_true(c >= 0 && mp >= 0);
+    int64_t k2[2] = { pc->k, pc->k }, s2[2] = { pc->s, pc->s }, p4[4] = { pc->p, pc->p, pc->p, pc->p };
+    int64_t pk2[2] = { pc->pk, pc->pk }, ps2[2] = { pc->ps, pc->ps }, pp4[4] = { pc->pp, pc->pp, pc->pp, pc->pp };
+    ir_set_ints(&g->nodes[c], FCN_ATTR_KERNEL_SHAPE, k2, 2);
+    ir_set_ints(&g->nodes[c], FCN_ATTR_STRIDES, s2, 2);
+    ir_set_ints(&g->nodes[c], FCN_ATTR_PADS, p4, 4);
+    if (pc->act) ir_set_int(&g->nodes[c], FCN_ATTR_ACT, pc->act);
+    if (pc->act == FCN_ACT_CLIP) {
+        ir_set_float(&g->nodes[c], FCN_ATTR_ACT_ALPHA, 0.0f);
+        ir_set_float(&g->nodes[c], FCN_ATTR_ACT_BETA, 0.3f);
+    }
+    ir_set_ints(&g->nodes[mp], FCN_ATTR_KERNEL_SHAPE, pk2, 2);
+    ir_set_ints(&g->nodes[mp], FCN_ATTR_STRIDES, ps2, 2);
+    ir_set_ints(&g->nodes[mp], FCN_ATTR_PADS, pp4, 4);
+    if (pc->ceil) ir_set_int(&g->nodes[mp], FCN_ATTR_CEIL_MODE, 1);
+    g->inputs = malloc(sizeof(int));
+    g->inputs[0] = x;
+    g->n_inputs = 1;
+    g->outputs = malloc(sizeof(int) * 2);
+    g->outputs[0] = y;
+    g->outputs[1] = t;
+    g->n_outputs = pc->also_output ? 2 : 1;
+    size_t size, n_ref, n_fast;
+    uint8_t *buf;
+    if (fcv_write_fcn(g, &buf, &size, &err)) fail_msg("%s", err.msg);
+    ir_graph_free(g);
+    free(w);
+    free(bias);
+    int fused;
+    float *ref = residual_run(buf, size, 1, 1, &fused, &n_ref);
+    assert_int_equal(fused, 0);
+    assert_int_equal(n_ref, (size_t)(pc->N * pc->K * PHo * PWo));
+    int avx512 = fcn_simd_enabled() && strstr(fcn_kernel_isa(), "avx512") != NULL;
+    for (int threads = 1; threads <= 2; threads++) {
+        float *fast = residual_run(buf, size, 0, threads, &fused, &n_fast);
+        assert_int_equal(n_fast, n_ref);
+        if (avx512) assert_int_equal(fused, pc->also_output ? 0 : 1);
+        for (size_t i = 0; i < n_ref; i++)
+            if (fabsf(fast[i] - ref[i]) > 1e-4f * (1.0f + fabsf(ref[i])))
+                fail_msg("case %lldx%lld k%lld pool %lld/%lld threads %d: y[%zu] = %g, want %g", (long long)pc->H,
+                         (long long)pc->W, (long long)pc->k, (long long)pc->pk, (long long)pc->ps, threads, i,
+                         (double)fast[i], (double)ref[i]);
+        free(fast);
+        /* fused: the arena never holds the conv's full map next to y, as the two passes must
+         * (checked where the map outweighs the per-thread rings: 128 KB or more) */
+        size_t map = (size_t)(pc->N * pc->K * Ho * Wo) * sizeof(float), ybytes = n_ref * sizeof(float);
+        if (avx512 && !pc->also_output && map >= 128 * 1024 && residual_arena >= map + ybytes)
+            fail_msg("case %lldx%lld threads %d: arena %zu, conv map %zu + pooled map %zu bytes", (long long)pc->H,
+                     (long long)pc->W, threads, residual_arena, map, ybytes);
+    }
+    free(ref);
+    free(buf);
+}
+
+static void test_pool_fusion(void **state)
+{
+    (void)state;
+    static const pool_case cases[] = {
+        /* N  C   H   W   K   k  s  p  pk ps pp ceil act also_output */
+        { 1, 3, 64, 64, 32, 7, 2, 3, 3, 2, 1, 0, FCN_ACT_RELU, 0 },   /* ResNet */
+        { 1, 3, 35, 37, 16, 3, 2, 0, 3, 2, 0, 1, FCN_ACT_RELU, 0 },   /* SqueezeNet, ceil mode, odd */
+        { 2, 4, 40, 40, 48, 5, 1, 2, 2, 2, 0, 0, FCN_ACT_NONE, 0 },   /* batch, 3 blocks */
+        { 1, 3, 34, 50, 64, 3, 1, 1, 3, 1, 1, 0, FCN_ACT_CLIP, 0 },   /* same-size pool, clip */
+        { 1, 3, 64, 64, 32, 7, 2, 3, 3, 2, 1, 0, FCN_ACT_RELU, 1 },   /* conv map also an output */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) run_pool_fusion(&cases[i]);
+}
+
 /* Reshape-like nodes as views (session.c, plan_reshape_views): a = conv(x); b = Reshape(a);
  * b2 = Reshape(b); t = conv(b2); y = Add(t, a) (fused into the conv: its residual a is the
  * buffer b2 views, read by the same conv, so it must not be written in place); with `tail`,
@@ -664,6 +766,7 @@ int main(void)
         cmocka_unit_test(test_concat_prefix_family),
         cmocka_unit_test(test_residual_fusion),
         cmocka_unit_test(test_reshape_views),
+        cmocka_unit_test(test_pool_fusion),
         cmocka_unit_test(test_threadpool),
         cmocka_unit_test(test_kernel_switch),
     };
