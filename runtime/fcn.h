@@ -94,8 +94,9 @@ size_t fcn_session_prepacked_used(const fcn_session *s);
 /* The PREPACKED layout of the kernels sessions created now use: 0 and fills h (reserved and
  * count zero), or -1 when the reference kernels are in use (nothing is packed). */
 int fcn_prepack_layout(fcn_prepack_hdr *h);
-/* The most arena bytes in use at one step, and the graph's bound: the largest sum, over steps,
- * of the two largest tensors alive at that step (inputs included, no scratch, no in-place). */
+/* The most arena bytes in use at one step, and the model graph's bound (taken before the
+ * session's fusions): the largest sum, over steps, of the two largest tensors alive at that
+ * step (inputs included, no scratch, no in-place). */
 void fcn_session_plan_stats(const fcn_session *s, size_t *peak_live, size_t *two_largest_bound);
 
 typedef struct fcn_node_info {

@@ -735,6 +735,45 @@ static int fit_scratch(fcn_session *s, fcn_plan_item *items, int n_tensors, int 
     return 0;
 }
 
+/* The bound the plan is measured against, from the model's graph alone, before the session's
+ * fusions (a fused MaxPool removes the stem's map, the largest tensor of a ResNet or a VGG: the
+ * yardstick stays the model's): at each step, the two largest tensors alive then (inputs until
+ * their last reader; no views, no in-place, no scratch). A chain of layers needs exactly that
+ * much. */
+static int graph_bound(fcn_session *s, fc_error *err)
+{
+    const fcn_model *m = s->m;
+    int nv = s->n_values, nn = s->n_nodes, n_items = 0;
+    int *first = malloc(sizeof(int) * ((size_t)nv + 1)), *last = malloc(sizeof(int) * ((size_t)nv + 1));
+    fcn_plan_item *items = malloc(sizeof(fcn_plan_item) * ((size_t)nv + 1));
+    if (!first || !last || !items) {
+        free(first); free(last); free(items);
+        return fc_fail(err, FC_ENOMEM, "%s: out of memory planning", m->name);
+    }
+    for (int v = 0; v < nv; v++) first[v] = last[v] = -2;
+    for (uint32_t k = 0; k < m->graph.n_inputs; k++) first[m->inputs[k]] = last[m->inputs[k]] = -1;
+    for (int i = 0; i < nn; i++) {
+        const fcn_node *n = &s->nodes[i];
+        for (int k = 0; k < n->n_out; k++) {
+            int v = (int)(n->out[k] - s->tensors);
+            if (first[v] == -2) first[v] = last[v] = i;
+        }
+        for (int k = 0; k < n->n_in; k++) {
+            if (!n->in[k] || n->in[k]->is_const) continue;
+            int v = (int)(n->in[k] - s->tensors);
+            if (last[v] < i) last[v] = i;
+        }
+    }
+    for (uint32_t k = 0; k < m->graph.n_outputs; k++) last[m->outputs[k]] = nn - 1;
+    for (int v = 0; v < nv; v++) {
+        if (first[v] == -2 || s->tensors[v].is_const) continue;
+        items[n_items++] = (fcn_plan_item){ v, first[v], last[v], ALIGN64(s->tensors[v].nbytes ? s->tensors[v].nbytes : 1), 0, 0 };
+    }
+    fcn_plan_stats(items, n_items, -1, nn - 1, NULL, &s->two_largest);
+    free(first); free(last); free(items);
+    return 0;
+}
+
 static int plan_memory(fcn_session *s, fc_error *err)
 {
     const fcn_model *m = s->m;
@@ -771,15 +810,7 @@ static int plan_memory(fcn_session *s, fc_error *err)
     }
     for (uint32_t k = 0; k < m->graph.n_outputs; k++) last[m->outputs[k]] = nn - 1;
 
-    /* The bound the plan is measured against, from the graph alone: at each step, the two
-     * largest tensors alive then (inputs until their last reader; no views, no in-place, no
-     * scratch). A chain of layers needs exactly that much. */
     int n_items = 0;
-    for (int v = 0; v < nv; v++) {
-        if (first[v] == -2 || s->tensors[v].is_const) continue;
-        items[n_items++] = (fcn_plan_item){ v, first[v], last[v], ALIGN64(s->tensors[v].nbytes ? s->tensors[v].nbytes : 1), 0, 0 };
-    }
-    fcn_plan_stats(items, n_items, -1, nn - 1, NULL, &s->two_largest);
 
     /* Graph inputs get buffers of their own: set once, they stay valid for every run. */
     s->input_bytes = 0;
@@ -939,6 +970,7 @@ int fcn_session_create(const fcn_model *m, const fcn_session_options *opt, fcn_s
         io += s->nodes[i].n_in + s->nodes[i].n_out;
     }
     if (rc == 0) rc = fast_prepare_all(s, err);
+    if (rc == 0) rc = graph_bound(s, err);
     if (rc == 0 && s->simd) fuse_residual_adds(s);
     if (rc == 0 && s->simd) fuse_stem_pools(s);
     if (rc == 0) rc = plan_memory(s, err);
