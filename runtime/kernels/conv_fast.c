@@ -10,7 +10,7 @@
  *               (winograd_avx2.c): F(4×4) on large maps, F(2×2) on 13×13/14×14 ones, the
  *               GEMM on 7×7 maps, where the transformed weights (4× or 1.8× the originals)
  *               would be streamed from memory for too few tiles.
- *   stem        group 1, C <= 4, K a multiple of 16, kernel <= 11×11, stride 1 or 2, Wo >= 16,
+ *   stem        group 1, C <= 4, K a multiple of 16, kernel <= 11×11, stride 1–4, Wo >= 16,
  *               AVX-512 (stem_avx512.c): direct, each input value broadcast into 4 × 16 output
  *               channels × 6 pixels (the GEMM was 27–147 deep and packed an im2col of the map)
  *   grouped     1 < group < C, C/group <= 64, stride 1 or 2, AVX-512 (gconv_avx512.c): a direct

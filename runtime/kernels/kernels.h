@@ -189,7 +189,7 @@ size_t fcn_dwc16_work_floats(const fcn_dw_args *a);
 void fcn_dwc16_avx512(const fcn_dw_args *a, int64_t c0, int64_t c1);
 
 /* Direct convolution for at most FCN_STEM_MAX_C input channels (network stems), K a multiple
- * of 16, kernels up to 11×11, stride 1 or 2, dilation 1, AVX-512 (stem_avx512.c): no im2col,
+ * of 16, kernels up to 11×11, stride 1 to 4, dilation 1, AVX-512 (stem_avx512.c): no im2col,
  * each input value broadcast into up to 4 blocks of 16 output channels × 6–24 pixels. Weights
  * packed by fcn_stem_pack; fcn_stem_rows computes output rows [oy0, oy1) of one image with a
  * work buffer of fcn_stem_work_floats floats (64-byte aligned, one per thread). */

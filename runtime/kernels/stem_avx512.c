@@ -31,7 +31,7 @@ int fcn_stem_applies(int64_t C, int64_t K, int64_t group, int64_t kh, int64_t kw
                      int64_t dw, int64_t Wo)
 {
     return fcn_avx512_enabled() && group == 1 && C >= 1 && C <= FCN_STEM_MAX_C && K % 16 == 0 && K <= 1024 &&
-           kh >= 1 && kw >= 1 && kh <= 11 && kw <= 11 && dh == 1 && dw == 1 && sh == sw && (sh == 1 || sh == 2) &&
+           kh >= 1 && kw >= 1 && kh <= 11 && kw <= 11 && dh == 1 && dw == 1 && sh == sw && sh >= 1 && sh <= 4 &&
            Wo >= 16;
 }
 

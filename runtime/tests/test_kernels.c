@@ -476,12 +476,14 @@ static void test_fast_conv_paths(void **state)
         { 1, 8, 57, 57, 16, 3, 3, 2, 1, 1, 1, 1, 1 },    /* stride 2, Wo 29: straddling panels, gathers */
         { 1, 3, 40, 45, 16, 7, 7, 2, 3, 1, 1, 1, 1 },    /* stem: padded borders on both sides */
         /* the direct stem kernel (AVX-512, C <= 4, K % 16 == 0): 4-block groups (K 64), 4 + 2 + 1
-         * (K 112), 2 + 1 (K 48), stride 1, one channel, no bias, batch 2, Wo not a multiple of
-         * the 6/12/24 pixel groups */
+         * (K 112), 2 + 1 (K 48), stride 1, 3 and 4, one channel, no bias, batch 2, Wo not a
+         * multiple of the 6/12/24 pixel groups */
         { 1, 3, 50, 47, 64, 7, 7, 2, 3, 1, 1, 1, 1 },
         { 2, 3, 33, 35, 112, 3, 3, 2, 1, 1, 1, 0, 1 },
         { 1, 4, 21, 38, 48, 5, 5, 1, 2, 1, 1, 1, 0 },
         { 1, 1, 19, 29, 32, 3, 3, 1, 0, 1, 1, 1, 1 },
+        { 1, 3, 91, 95, 64, 11, 11, 4, 2, 1, 1, 1, 1 },  /* AlexNet's 11×11/4 */
+        { 1, 3, 60, 64, 32, 5, 5, 3, 1, 1, 1, 0, 1 },    /* stride 3 */
         { 2, 20, 9, 11, 40, 1, 1, 1, 0, 1, 1, 1, 1 },    /* pointwise, N not a multiple of 16 */
         { 1, 16, 30, 30, 16, 3, 3, 1, 1, 1, 16, 1, 1 },  /* depthwise 3×3, AVX-512 two-row pass */
         { 1, 16, 31, 33, 16, 3, 3, 2, 1, 1, 16, 1, 0 },  /* depthwise 3×3 stride 2, odd sizes */
