@@ -205,14 +205,23 @@ static void print_profile(const fcn_session *s)
     qsort(rows, (size_t)n, sizeof(prof_row), cmp_prof);
     /* the least time of each node over the runs (one warm-up, then --repeat N): on a noisy
      * machine a single run's table is mostly noise */
-    printf("%-32s %-18s %-14s %10s %7s %12s\n", "node", "op", "kernel", "min ms", "%", "MACs");
+    /* the name column as wide as the longest name (32 to 96 characters): ONNX names are paths */
+    int w = 32;
+    for (int i = 0; i < n; i++) {
+        fcn_node_info info;
+        fcn_session_node_info(s, i, &info);
+        size_t len = info.name ? strlen(info.name) : 0;
+        if ((int)len > w) w = len > 96 ? 96 : (int)len;
+    }
+    printf("%-*s %-18s %-20s %10s %7s %12s\n", w, "node", "op", "kernel", "min ms", "%", "MACs");
     for (int i = 0; i < n; i++) {
         fcn_node_info info;
         fcn_session_node_info(s, rows[i].index, &info);
-        printf("%-32.32s %-18.18s %-14.14s %10.4f %6.1f%% %12llu\n", info.name, info.op, info.kernel ? info.kernel : "",
-               info.min_ms, total > 0 ? 100.0 * info.min_ms / total : 0.0, (unsigned long long)info.macs);
+        printf("%-*.*s %-18.18s %-20.20s %10.4f %6.1f%% %12llu\n", w, w, info.name ? info.name : "", info.op,
+               info.kernel ? info.kernel : "", info.min_ms, total > 0 ? 100.0 * info.min_ms / total : 0.0,
+               (unsigned long long)info.macs);
     }
-    printf("%-32s %-18s %-14s %10.4f\n", "total (sum of minima)", "", "", total);
+    printf("%-*s %-18s %-20s %10.4f\n", w, "total (sum of minima)", "", "", total);
     /* the memory plan: the arena holds every intermediate tensor, the outputs and the kernels'
      * scratch (the inputs have buffers of their own); peak live is the most arena bytes in use
      * at one step; the bound is the graph's: the largest sum of the two largest tensors alive at
