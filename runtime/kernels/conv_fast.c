@@ -324,7 +324,8 @@ static int64_t round16(int64_t n) { return (n + 15) / 16 * 16; }
  * on this project's AVX-512 dev VM: C 16–512, K 32–512, maps 7–56; docs/KERNELS.md has the
  * table and the fit's misses):
  *   GEMM    MACs with the pixels rounded up to the micro-kernel's 16-wide panel, the
- *           output's stores, and a fixed cost per call;
+ *           im2col packing of B (9·C values a pixel, whatever K: with few output channels it
+ *           is most of the layer), and a fixed cost per call;
  *   F(m×m)  the (m+2)² GEMMs' MACs (tiles rounded to the panel), the input transform (per
  *           tile, input channel and point) and the output transform (per tile, output
  *           channel and point), both over tile rows rounded to the transform's vector width
@@ -341,7 +342,8 @@ static int winograd_tile(int64_t C, int64_t K, int64_t Ho, int64_t Wo)
     if (force && (force[0] == '2' || force[0] == '4') && force[1] == 0) return force[0] - '0';
     const double c = (double)C, k = (double)K;
     double cost[3];                /* [0] GEMM, [1] F(2×2), [2] F(4×4), µs */
-    cost[0] = 10.34e-6 * (double)round16(Ho * Wo) * 9.0 * c * k + 0.341e-3 * (double)(Ho * Wo) * k + 16.3;
+    double px = (double)round16(Ho * Wo);
+    cost[0] = 9.29e-6 * px * 9.0 * c * k + 0.2305e-3 * 9.0 * c * px + 7.1;
     static const double mac_us[3] = { 0, 8.62e-6, 8.88e-6 }, in_us[3] = { 0, 0.489e-3, 0.410e-3 },
                         out_us[3] = { 0, 0.179e-3, 0.227e-3 }, fixed_us[3] = { 0, 3.8, 16.8 };
     for (int i = 1; i <= 2; i++) {
@@ -353,11 +355,13 @@ static int winograd_tile(int64_t C, int64_t K, int64_t Ho, int64_t Wo)
     }
     /* Big weights stream from memory in a model (ResNet-18's layer3 at 14×14×256: F(4×4)
      * 1.8× faster than F(2×2) timed alone, equal inside the model): WINO_STREAM_US per MB
-     * of the weights a path reads, for paths whose weights pass WINO_BIG_WEIGHTS. */
+     * of the weights a path reads beyond WINO_BIG_WEIGHTS (continuous: GoogLeNet's 7×7
+     * 192→384 layer, F(2×2) with 4.5 MB, 0.34–0.37 ms against the GEMM's 0.43–0.46 in the
+     * model, must not pay for all its bytes at once). */
     static const double weights_per_tap[3] = { 1.0, 16.0 / 9.0, 4.0 };
     for (int i = 0; i < 3; i++) {
         double bytes = weights_per_tap[i] * 9.0 * c * k * 4.0;
-        if (bytes > WINO_BIG_WEIGHTS) cost[i] += WINO_STREAM_US * bytes / (1024.0 * 1024.0);
+        if (bytes > WINO_BIG_WEIGHTS) cost[i] += WINO_STREAM_US * (bytes - WINO_BIG_WEIGHTS) / (1024.0 * 1024.0);
     }
     int pick = 0;
     for (int i = 1; i < 3; i++)
