@@ -71,7 +71,9 @@ void fcn_maxpool_k3s2_avx512(const fcn_pool_args *a, int64_t p0, int64_t p1)
  * Here every load is masked (lanes outside the row read as -inf for a max, 0 for an average),
  * rows outside the image are skipped, and Q vectors of 16 outputs are reduced at once.
  * Average pools divide by the window's in-image count (count_include_pad = 0) or by kh·kw. */
-typedef struct poolk_masks { __mmask16 m[FCN_POOLK_MAX][4][2]; } poolk_masks;
+/* per column block: the load masks, and (average pools without padding counted) each lane's
+ * in-image window width, made once per block instead of per row */
+typedef struct poolk_masks { __mmask16 m[FCN_POOLK_MAX][4][2]; float cw[4][16]; } poolk_masks;
 
 #define lanes_in(x, n) ((__mmask16)fcn_span_mask16((x), (n)))
 
@@ -108,16 +110,10 @@ poolk_row(const fcn_pool_args *a, const float *in, float *orow, int64_t oy, int6
             if (include_pad) {
                 y = _mm512_mul_ps(y, _mm512_set1_ps(1.0f / (float)(a->kh * a->kw)));
             } else {
-                /* in-image window width per lane: columns [ox·s − pw, + kw) clipped to [0, W) */
-                float cnt[16];
-                for (int l = 0; l < 16; l++) {
-                    int64_t c0 = (x + l) * a->sw - a->pw, c1 = c0 + a->kw;
-                    if (c0 < 0) c0 = 0;
-                    if (c1 > a->W) c1 = a->W;
-                    int64_t w = c1 > c0 ? c1 - c0 : 0, h = y1 > y0 ? y1 - y0 : 0;
-                    cnt[l] = w * h > 0 ? (float)(w * h) : 1.0f;
-                }
-                y = _mm512_div_ps(y, _mm512_loadu_ps(cnt));
+                /* the in-image window: width per lane (mk->cw) × rows; an empty window's sum is
+                 * 0, divided by 1 */
+                __m512 cnt = _mm512_mul_ps(_mm512_loadu_ps(mk->cw[q]), _mm512_set1_ps((float)(y1 > y0 ? y1 - y0 : 0)));
+                y = _mm512_div_ps(y, _mm512_max_ps(cnt, _mm512_set1_ps(1.0f)));
             }
         }
         _mm512_mask_storeu_ps(orow + x, first_lanes(a->Wo - x), y);
@@ -139,6 +135,14 @@ int fcn_poolk_avx512_applies(const fcn_pool_args *a)
                 mk.m[kx][q][0] = lanes_in(x, a->W);                                                \
                 mk.m[kx][q][1] = lanes_in(x + 16, a->W);                                           \
             }                                                                                      \
+        if ((AVG) && !include_pad)                                                                 \
+            for (int q = 0; q < (Q); q++)                                                          \
+                for (int l = 0; l < 16; l++) {                                                     \
+                    int64_t c0 = (x0 + 16 * q + l) * (S) - a->pw, c1 = c0 + a->kw;                \
+                    if (c0 < 0) c0 = 0;                                                            \
+                    if (c1 > a->W) c1 = a->W;                                                      \
+                    mk.cw[q][l] = c1 > c0 ? (float)(c1 - c0) : 0.0f;                               \
+                }                                                                                  \
         for (int64_t oy = 0; oy < a->Ho; oy++)                                                     \
             poolk_row(a, in, out + oy * a->Wo, oy, x0, (Q), (S), (AVG), include_pad, &mk);         \
     }
