@@ -483,6 +483,32 @@ static void fuse_stem_pools(fcn_session *s)
     links_free(&l);
 }
 
+/* BatchNormalization into the 1×1 conv after it: BN (+ ReLU or a clip) -> 1×1 stride-1 conv on
+ * the GEMM path, the BN's output read by the conv alone and not a graph output. The conv reads
+ * the BN's input and applies the BN while it packs B (fcn_pack_b_affine): DenseNet's pre-
+ * activation layers (BN, ReLU, 1×1 conv: 58 of them plus the 3 transitions) no longer write
+ * and read back a normalized copy of the growing block buffer. The BN turns into a no-op; the
+ * arithmetic is the BN kernel's, so the results do not change. */
+static void fuse_pre_bns(fcn_session *s)
+{
+    const char *off = getenv("FULLCONV_NO_BN_FUSION");
+    if (off && *off && *off != '0') return;
+    value_links l;
+    if (links_build(s, &l)) return;   /* out of memory: no fusion */
+    for (int c = 0; c < s->n_nodes; c++) {
+        fcn_node *conv = &s->nodes[c];
+        if (conv->op != FCN_OP_CONV || conv->n_in < 2 || !conv->in[0]) continue;
+        int v = (int)(conv->in[0] - s->tensors), b = l.producer[v];
+        if (b < 0 || b >= c || l.uses[v] != 1 || l.is_io[v]) continue;
+        fcn_node *bn = &s->nodes[b];
+        if (bn->op != FCN_OP_BATCHNORM || bn->n_out != 1 || !fcn_fast_conv_fuse_pre_bn(conv, bn)) continue;
+        conv->in[0] = bn->in[0];
+        bn->run_fast = fused_noop;
+        bn->kernel = "fused";
+    }
+    links_free(&l);
+}
+
 /* Concats as views. A Concat over the outermost non-unit axis (outer size 1: every input is one
  * contiguous run of the output) is a family root when no other such Concat's inputs extend its
  * own as a prefix; its family is every such Concat whose inputs are a prefix of the root's.
@@ -973,6 +999,7 @@ int fcn_session_create(const fcn_model *m, const fcn_session_options *opt, fcn_s
     if (rc == 0) rc = graph_bound(s, err);
     if (rc == 0 && s->simd) fuse_residual_adds(s);
     if (rc == 0 && s->simd) fuse_stem_pools(s);
+    if (rc == 0 && s->simd) fuse_pre_bns(s);
     if (rc == 0) rc = plan_memory(s, err);
     if (rc) {
         fcn_session_destroy(s);

@@ -105,3 +105,28 @@ AVX2 void fcn_affine_act_avx2(const float *in, float *out, int64_t n, float scal
         _mm256_maskstore_ps(out + i, m, act8(act, _mm256_fmadd_ps(_mm256_maskload_ps(in + i, m), s, t), a, b));
     }
 }
+
+AVX2 void fcn_pack_b_affine(const void *ctx, int64_t k0, int64_t kc, int64_t n0, int64_t nc, float *out)
+{
+    const fcn_affine_b *s = ctx;
+    const int64_t full = nc / FCN_NR * FCN_NR;
+    const __m256 lo = _mm256_set1_ps(s->alpha), hi = _mm256_set1_ps(s->beta);
+    for (int64_t k = 0; k < kc; k++) {   /* row by row, as fcn_pack_b_strided */
+        const float *src = s->b + (k0 + k) * s->rs + n0;
+        float *d = out + k * FCN_NR;
+        const __m256 a = _mm256_set1_ps(s->ab[2 * (k0 + k)]), b = _mm256_set1_ps(s->ab[2 * (k0 + k) + 1]);
+        int64_t j0 = 0;
+        for (; j0 < full; j0 += FCN_NR, d += kc * FCN_NR) {
+            _mm256_storeu_ps(d, act8(s->act, _mm256_fmadd_ps(_mm256_loadu_ps(src + j0), a, b), lo, hi));
+            _mm256_storeu_ps(d + 8, act8(s->act, _mm256_fmadd_ps(_mm256_loadu_ps(src + j0 + 8), a, b), lo, hi));
+        }
+        if (j0 < nc) {
+            float t[FCN_NR] = { 0 };
+            int64_t w = nc - j0;
+            for (int64_t j = 0; j < w; j++) t[j] = src[j0 + j];
+            _mm256_storeu_ps(d, act8(s->act, _mm256_fmadd_ps(_mm256_loadu_ps(t), a, b), lo, hi));
+            _mm256_storeu_ps(d + 8, act8(s->act, _mm256_fmadd_ps(_mm256_loadu_ps(t + 8), a, b), lo, hi));
+            for (int64_t j = w; j < FCN_NR; j++) d[j] = 0.0f;   /* padding columns stay zero */
+        }
+    }
+}

@@ -47,6 +47,9 @@ typedef struct conv_fast {
     fcn_wino_plan wino;
     int dw_c16;                    /* depthwise: the 16-channel kernel (fcn_dw_args.c16) */
     fcn_pool_args pool;            /* stem: a fused MaxPool (fcn_fast_conv_fuse_maxpool) if pool.kh > 0 */
+    const float *pre_ab;           /* gemm, pointwise: a fused BatchNormalization's (scale, shift) */
+    int pre_act;                   /* and its activation */
+    float pre_alpha, pre_beta;
 } conv_fast;
 
 static void conv_fast_free_parts(conv_fast *cf)
@@ -91,11 +94,12 @@ static void run_gemm(fcn_node *n, const fcn_exec *x)
             fcn_im2col ic = { img, cf->H, cf->W, cf->kh, cf->kw, cf->sh, cf->sw,
                               cf->ph, cf->pw, cf->dh, cf->dw, cf->Wo };
             fcn_strided_b sb = { img, cf->H * cf->W, 1 };
+            fcn_affine_b ab = { img, cf->H * cf->W, cf->pre_ab, cf->pre_act, cf->pre_alpha, cf->pre_beta };
             fcn_gemm gm = {
                 .M = kg, .N = cf->Ho * cf->Wo, .K = cg * cf->kh * cf->kw,
                 .a_packed = cf->a_packed + (size_t)g * cf->a_group_floats,
-                .pack_b = pointwise ? fcn_pack_b_strided : fcn_pack_im2col_avx2,
-                .pack_ctx = pointwise ? (const void *)&sb : (const void *)&ic,
+                .pack_b = cf->pre_ab ? fcn_pack_b_affine : pointwise ? fcn_pack_b_strided : fcn_pack_im2col_avx2,
+                .pack_ctx = cf->pre_ab ? (const void *)&ab : pointwise ? (const void *)&sb : (const void *)&ic,
                 .c = out + (b * cf->K + g * kg) * cf->Ho * cf->Wo,
                 .ldc = cf->Ho * cf->Wo,
                 .bias = cf->bias ? cf->bias + g * kg : NULL,
@@ -240,6 +244,24 @@ static void run_stem(fcn_node *n, const fcn_exec *x)
         t.work = (fcn_stem_work_floats(&t.a) + 15) & ~(size_t)15;
         fcn_parallel_for(x, t.a.pkh > 0 ? t.a.PHo : cf->Ho, stem_rows_range, &t);
     }
+}
+
+/* ---- BatchNormalization fusion --------------------------------------------------------- */
+int fcn_fast_conv_fuse_pre_bn(fcn_node *n, const fcn_node *bn)
+{
+    conv_fast *cf = n->run_fast == run_gemm ? n->fast : NULL;
+    const float *ab = fcn_fast_bn_ab(bn);
+    if (!cf || !ab || cf->pre_ab || cf->group != 1 || cf->kh != 1 || cf->kw != 1 || cf->sh != 1 || cf->sw != 1 ||
+        cf->ph != 0 || cf->pw != 0 || cf->Ho != cf->H || cf->Wo != cf->W ||
+        !(bn->act == FCN_ACT_NONE || bn->act == FCN_ACT_RELU || bn->act == FCN_ACT_CLIP) || !bn->in[0] ||
+        bn->in[0]->numel != n->in[0]->numel || bn->in[0]->ndim != 4 || bn->in[0]->dims[1] != cf->C)
+        return 0;
+    cf->pre_ab = ab;
+    cf->pre_act = bn->act;
+    cf->pre_alpha = bn->act == FCN_ACT_RELU ? 0.0f : bn->act_alpha;
+    cf->pre_beta = bn->act_beta;
+    n->kernel = "bn+gemm-avx2";
+    return 1;
 }
 
 /* ---- MaxPool fusion -------------------------------------------------------------------- */

@@ -124,6 +124,11 @@ static int install_affine(fcn_node *n, affine_fast *f, const char *kernel)
     return 1;
 }
 
+const float *fcn_fast_bn_ab(const fcn_node *n)
+{
+    return n->op == FCN_OP_BATCHNORM && n->run_fast == run_affine ? ((const affine_fast *)n->fast)->ab : NULL;
+}
+
 static int bn_prepare(fcn_node *n)
 {
     if (n->n_in != 5 || n->n_out != 1 || n->in[0]->dtype != FC_DT_F32 || n->in[0]->ndim < 2) return 0;

@@ -76,6 +76,12 @@ typedef void (*fcn_pack_b_fn)(const void *ctx, int64_t k0, int64_t kc, int64_t n
 /* B given as B[k*rs + n*cs] (ctx = fcn_strided_b). */
 typedef struct fcn_strided_b { const float *b; int64_t rs, cs; } fcn_strided_b;
 void fcn_pack_b_strided(const void *ctx, int64_t k0, int64_t kc, int64_t n0, int64_t nc, float *out);
+/* B[k*rs + n] through a per-row affine map and activation while it is packed:
+ * act(ab[2k]·B + ab[2k+1]), act NONE, RELU or CLIP(alpha, beta) — the same arithmetic as
+ * fcn_affine_act_avx2, so a BatchNormalization fused into the 1×1 conv after it gives the same
+ * bits (act_avx2.c). */
+typedef struct fcn_affine_b { const float *b; int64_t rs; const float *ab; int act; float alpha, beta; } fcn_affine_b;
+void fcn_pack_b_affine(const void *ctx, int64_t k0, int64_t kc, int64_t n0, int64_t nc, float *out);
 
 typedef struct fcn_gemm {
     int64_t M, N, K;
@@ -231,6 +237,13 @@ int fcn_fast_conv_fuse_residual(fcn_node *n, const fcn_tensor *residual, int act
  * it can (it then writes the pool's output: the caller rewires outputs and mutes the pool), 0
  * otherwise (nothing changed). */
 int fcn_fast_conv_fuse_maxpool(fcn_node *n, const fcn_node *pool);
+/* BatchNormalization fusion (session.c): a 1×1 stride-1 conv (one group, GEMM path) whose
+ * input only a BatchNormalization (fast path; activation none, ReLU or a clip) makes applies
+ * it while packing B (fcn_pack_b_affine). Returns 1 when it can (the caller points the conv at
+ * the BN's input and mutes the BN), 0 otherwise (nothing changed). */
+int fcn_fast_conv_fuse_pre_bn(fcn_node *n, const fcn_node *bn);
+/* The per-channel (scale, shift) pairs of a BatchNormalization on its fast path, or NULL. */
+const float *fcn_fast_bn_ab(const fcn_node *n);
 /* The MaxPool's fast-path arguments (pointers unset), or NULL when n is not on that path. */
 const struct fcn_pool_args *fcn_fast_maxpool_args(const fcn_node *n);
 /* Lowers a fast conv's scratch to at most `budget` bytes where its algorithm can (Winograd:

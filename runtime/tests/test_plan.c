@@ -583,6 +583,100 @@ static void test_pool_fusion(void **state)
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) run_pool_fusion(&cases[i]);
 }
 
+/* BatchNormalization fusion (session.c, fuse_pre_bns): BN (+ ReLU / clip / none) -> 1×1 conv
+ * applies the BN while packing B. Against the reference kernels at 1 and 2 threads, and the
+ * same bits as the unfused fast path (FULLCONV_NO_BN_FUSION=1); not fused when the BN's
+ * output is also a graph output, or when the conv is 3×3. */
+typedef struct bn_case { int64_t N, C, H, W, K, k; int act, also_output; } bn_case;
+
+static void run_bn_fusion(const bn_case *bc)
+{
+    fc_error err = { 0, "" };
+    ir_graph *g = ir_graph_new();
+    int64_t pad = bc->k / 2;
+    int64_t xd[4] = { bc->N, bc->C, bc->H, bc->W }, cd[1] = { bc->C }, wd[4] = { bc->K, bc->C, bc->k, bc->k };
+    int64_t kd[1] = { bc->K }, yd[4] = { bc->N, bc->K, bc->H, bc->W };
+    size_t nw = (size_t)(bc->K * bc->C * bc->k * bc->k);
+    float *w = malloc(nw * sizeof(float)), *bias = malloc((size_t)bc->K * sizeof(float));
+    float *gam = malloc((size_t)bc->C * sizeof(float)), *bet = malloc((size_t)bc->C * sizeof(float));
+    float *mu = malloc((size_t)bc->C * sizeof(float)), *var = malloc((size_t)bc->C * sizeof(float));
+    for (size_t i = 0; i < nw; i++) w[i] = (float)((int)((i * 7919) % 201) - 100) / 400.0f;
+    for (int64_t i = 0; i < bc->K; i++) bias[i] = (float)(i % 7 - 3) / 8.0f;
+    for (int64_t c = 0; c < bc->C; c++) {
+        gam[c] = 0.5f + (float)(c % 5) / 4.0f;
+        bet[c] = (float)(c % 9 - 4) / 6.0f;
+        mu[c] = (float)(c % 3 - 1) / 5.0f;
+        var[c] = 0.25f + (float)(c % 4) / 3.0f;
+    }
+    int x = ir_add_value(g, "x", FC_DT_F32, 4, xd, &err);
+    int cg = ir_add_const(g, "gamma", FC_DT_F32, 1, cd, gam, (size_t)bc->C * sizeof(float), &err);
+    int cb = ir_add_const(g, "beta", FC_DT_F32, 1, cd, bet, (size_t)bc->C * sizeof(float), &err);
+    int cm = ir_add_const(g, "mean", FC_DT_F32, 1, cd, mu, (size_t)bc->C * sizeof(float), &err);
+    int cv = ir_add_const(g, "var", FC_DT_F32, 1, cd, var, (size_t)bc->C * sizeof(float), &err);
+    int cw = ir_add_const(g, "w", FC_DT_F32, 4, wd, w, nw * sizeof(float), &err);
+    int ck = ir_add_const(g, "b", FC_DT_F32, 1, kd, bias, (size_t)bc->K * sizeof(float), &err);
+    int t = ir_add_value(g, "t", FC_DT_F32, 4, xd, &err), y = ir_add_value(g, "y", FC_DT_F32, 4, yd, &err);
+    int in_bn[5] = { x, cg, cb, cm, cv }, in_c[3] = { t, cw, ck };
+    int bn = ir_add_node(g, FCN_OP_BATCHNORM, "bn", in_bn, 5, &t, 1, &err);
+    int c = ir_add_node(g, FCN_OP_CONV, "conv", in_c, 3, &y, 1, &err);
+    assert_true(bn >= 0 && c >= 0);
+    if (bc->act) ir_set_int(&g->nodes[bn], FCN_ATTR_ACT, bc->act);
+    if (bc->act == FCN_ACT_CLIP) {
+        ir_set_float(&g->nodes[bn], FCN_ATTR_ACT_ALPHA, -0.2f);
+        ir_set_float(&g->nodes[bn], FCN_ATTR_ACT_BETA, 0.6f);
+    }
+    int64_t k2[2] = { bc->k, bc->k }, p4[4] = { pad, pad, pad, pad };
+    ir_set_ints(&g->nodes[c], FCN_ATTR_KERNEL_SHAPE, k2, 2);
+    ir_set_ints(&g->nodes[c], FCN_ATTR_PADS, p4, 4);
+    g->inputs = malloc(sizeof(int));
+    g->inputs[0] = x;
+    g->n_inputs = 1;
+    g->outputs = malloc(sizeof(int) * 2);
+    g->outputs[0] = y;
+    g->outputs[1] = t;
+    g->n_outputs = bc->also_output ? 2 : 1;
+    size_t size, n_ref, n_fast, n_plain;
+    uint8_t *buf;
+    if (fcv_write_fcn(g, &buf, &size, &err)) fail_msg("%s", err.msg);
+    ir_graph_free(g);
+    free(w); free(bias); free(gam); free(bet); free(mu); free(var);
+    int fused;
+    float *ref = residual_run(buf, size, 1, 1, &fused, &n_ref);
+    int want = fcn_simd_enabled() && bc->k == 1 && !bc->also_output;
+    for (int threads = 1; threads <= 2; threads++) {
+        float *fast = residual_run(buf, size, 0, threads, &fused, &n_fast);
+        assert_int_equal(n_fast, n_ref);
+        assert_int_equal(fused, want);
+        for (size_t i = 0; i < n_ref; i++)
+            if (fabsf(fast[i] - ref[i]) > 1e-4f * (1.0f + fabsf(ref[i])))
+                fail_msg("bn case C %lld k %lld act %d threads %d: y[%zu] = %g, want %g", (long long)bc->C,
+                         (long long)bc->k, bc->act, threads, i, (double)fast[i], (double)ref[i]);
+        setenv("FULLCONV_NO_BN_FUSION", "1", 1);
+        float *plain = residual_run(buf, size, 0, threads, &fused, &n_plain);
+        unsetenv("FULLCONV_NO_BN_FUSION");
+        assert_int_equal(fused, 0);
+        assert_memory_equal(plain, fast, n_ref * sizeof(float));   /* the same arithmetic */
+        free(plain);
+        free(fast);
+    }
+    free(ref);
+    free(buf);
+}
+
+static void test_bn_fusion(void **state)
+{
+    (void)state;
+    static const bn_case cases[] = {
+        /* N  C   H   W   K  k  act            also_output */
+        { 1, 24, 17, 19, 40, 1, FCN_ACT_RELU, 0 },   /* DenseNet's BN-ReLU-conv1x1, odd map: edge panels */
+        { 2, 300, 9, 7, 20, 1, FCN_ACT_CLIP, 0 },    /* batch, C > KC (two K blocks), a clip */
+        { 1, 16, 32, 32, 16, 1, FCN_ACT_NONE, 0 },
+        { 1, 24, 17, 19, 40, 1, FCN_ACT_RELU, 1 },   /* the BN's output is also an output */
+        { 1, 24, 17, 19, 40, 3, FCN_ACT_RELU, 0 },   /* 3×3: padding must see BN'd zeros, not fused */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) run_bn_fusion(&cases[i]);
+}
+
 /* Reshape-like nodes as views (session.c, plan_reshape_views): a = conv(x); b = Reshape(a);
  * b2 = Reshape(b); t = conv(b2); y = Add(t, a) (fused into the conv: its residual a is the
  * buffer b2 views, read by the same conv, so it must not be written in place); with `tail`,
@@ -767,6 +861,7 @@ int main(void)
         cmocka_unit_test(test_residual_fusion),
         cmocka_unit_test(test_reshape_views),
         cmocka_unit_test(test_pool_fusion),
+        cmocka_unit_test(test_bn_fusion),
         cmocka_unit_test(test_threadpool),
         cmocka_unit_test(test_kernel_switch),
     };
