@@ -459,16 +459,23 @@ static void fuse_residual_adds(fcn_session *s)
     links_free(&l);
 }
 
+/* The links for an optional fusion: -1 when its switch (an environment variable) turns it off
+ * or memory runs out (the unfused nodes still work), else 0. */
+static int fusion_links(const fcn_session *s, const char *off_env, value_links *l)
+{
+    const char *off = getenv(off_env);
+    if (off && *off && *off != '0') return -1;
+    return links_build(s, l);
+}
+
 /* MaxPool fusion: conv (stem path) -> MaxPool (fast path), the conv's output read by the pool
  * alone and not a graph output, becomes one conv that computes the pooled map from a ring of
  * its own rows (fcn_stem_pool_rows); the pool turns into a no-op and the conv's full-size map
  * (ResNet's 112×112×64, 3.2 MB) is neither stored, read back, nor planned. */
 static void fuse_stem_pools(fcn_session *s)
 {
-    const char *off = getenv("FULLCONV_NO_POOL_FUSION");
-    if (off && *off && *off != '0') return;
     value_links l;
-    if (links_build(s, &l)) return;   /* out of memory: no fusion, the plain pool still works */
+    if (fusion_links(s, "FULLCONV_NO_POOL_FUSION", &l)) return;
     for (int b = 0; b < s->n_nodes; b++) {
         fcn_node *pool = &s->nodes[b];
         if (pool->op != FCN_OP_MAXPOOL || pool->n_in != 1 || pool->n_out != 1 || !pool->in[0]) continue;
@@ -491,10 +498,8 @@ static void fuse_stem_pools(fcn_session *s)
  * arithmetic is the BN kernel's, so the results do not change. */
 static void fuse_pre_bns(fcn_session *s)
 {
-    const char *off = getenv("FULLCONV_NO_BN_FUSION");
-    if (off && *off && *off != '0') return;
     value_links l;
-    if (links_build(s, &l)) return;   /* out of memory: no fusion */
+    if (fusion_links(s, "FULLCONV_NO_BN_FUSION", &l)) return;
     for (int c = 0; c < s->n_nodes; c++) {
         fcn_node *conv = &s->nodes[c];
         if (conv->op != FCN_OP_CONV || conv->n_in < 2 || !conv->in[0]) continue;

@@ -487,6 +487,23 @@ static void test_residual_fusion(void **state)
  * 2 blocks of 16 and one of 1) and a 2×2/2 pool, a clip activation with a same-size 3×3/1 pool;
  * 1 and 2 threads; the pool is muted and the arena never holds the conv's map next to the
  * pooled one. Not fused: the conv's output is also a graph output. */
+/* Input x, output y, and with also_output the intermediate t too: serialized, g freed. */
+static uint8_t *two_node_model(ir_graph *g, int x, int y, int t, int also_output, size_t *size)
+{
+    fc_error err = { 0, "" };
+    g->inputs = malloc(sizeof(int));
+    g->inputs[0] = x;
+    g->n_inputs = 1;
+    g->outputs = malloc(sizeof(int) * 2);
+    g->outputs[0] = y;
+    g->outputs[1] = t;
+    g->n_outputs = also_output ? 2 : 1;
+    uint8_t *buf;
+    if (fcv_write_fcn(g, &buf, size, &err)) fail_msg("%s", err.msg);
+    ir_graph_free(g);
+    return buf;
+}
+
 typedef struct pool_case {
     int64_t N, C, H, W, K, k, s, p, pk, ps, pp, ceil;
     int act, also_output;
@@ -530,17 +547,8 @@ static void run_pool_fusion(const pool_case *pc)
     ir_set_ints(&g->nodes[mp], FCN_ATTR_STRIDES, ps2, 2);
     ir_set_ints(&g->nodes[mp], FCN_ATTR_PADS, pp4, 4);
     if (pc->ceil) ir_set_int(&g->nodes[mp], FCN_ATTR_CEIL_MODE, 1);
-    g->inputs = malloc(sizeof(int));
-    g->inputs[0] = x;
-    g->n_inputs = 1;
-    g->outputs = malloc(sizeof(int) * 2);
-    g->outputs[0] = y;
-    g->outputs[1] = t;
-    g->n_outputs = pc->also_output ? 2 : 1;
     size_t size, n_ref, n_fast;
-    uint8_t *buf;
-    if (fcv_write_fcn(g, &buf, &size, &err)) fail_msg("%s", err.msg);
-    ir_graph_free(g);
+    uint8_t *buf = two_node_model(g, x, y, t, pc->also_output, &size);
     free(w);
     free(bias);
     int fused;
@@ -628,17 +636,8 @@ static void run_bn_fusion(const bn_case *bc)
     int64_t k2[2] = { bc->k, bc->k }, p4[4] = { pad, pad, pad, pad };
     ir_set_ints(&g->nodes[c], FCN_ATTR_KERNEL_SHAPE, k2, 2);
     ir_set_ints(&g->nodes[c], FCN_ATTR_PADS, p4, 4);
-    g->inputs = malloc(sizeof(int));
-    g->inputs[0] = x;
-    g->n_inputs = 1;
-    g->outputs = malloc(sizeof(int) * 2);
-    g->outputs[0] = y;
-    g->outputs[1] = t;
-    g->n_outputs = bc->also_output ? 2 : 1;
     size_t size, n_ref, n_fast, n_plain;
-    uint8_t *buf;
-    if (fcv_write_fcn(g, &buf, &size, &err)) fail_msg("%s", err.msg);
-    ir_graph_free(g);
+    uint8_t *buf = two_node_model(g, x, y, t, bc->also_output, &size);
     free(w); free(bias); free(gam); free(bet); free(mu); free(var);
     int fused;
     float *ref = residual_run(buf, size, 1, 1, &fused, &n_ref);
