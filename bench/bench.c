@@ -279,7 +279,9 @@ int bench_profile_run(const fcn_model *m, int threads, int runs, cJSON **out, fc
         cJSON_AddStringToObject(o, "kernel", info.kernel ? info.kernel : "?");
         cJSON_AddNumberToObject(o, "ms", t);
         cJSON_AddNumberToObject(o, "macs", (double)info.macs);
-        cJSON_AddNumberToObject(o, "gflops", t > 0 ? 2.0 * (double)info.macs / (t * 1e-3) * 1e-9 : 0);
+        /* a node whose work another node does (a fused pool or BN, a view) has no rate of its own */
+        int elsewhere = info.kernel && (strcmp(info.kernel, "fused") == 0 || strcmp(info.kernel, "view") == 0);
+        if (!elsewhere) cJSON_AddNumberToObject(o, "gflops", t > 0 ? 2.0 * (double)info.macs / (t * 1e-3) * 1e-9 : 0);
         cJSON_AddNumberToObject(o, "params", (double)info.params);
         cJSON_AddNumberToObject(o, "weight_bytes", (double)info.weight_bytes);
         char dims[96];

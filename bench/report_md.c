@@ -124,7 +124,7 @@ static void speed_table(const cJSON *doc, FILE *f, const table_style *ts)
 static void profile_tables(const cJSON *doc, FILE *f, const table_style *ts)
 {
     static const char *const head[] = {"node", "op", "kernel", "ms", "MACs", "GFLOP/s", "weights"};
-    static const int w[] = {28, 12, 12, 9, 12, 8, 10};
+    static const int w[] = {28, 12, 20, 9, 12, 8, 10};
     enum { NC = 7 };
     const cJSON *v;
     cJSON_ArrayForEach(v, cJSON_GetObjectItemCaseSensitive(doc, "variants")) {
