@@ -49,6 +49,25 @@ void ir_graph_free(ir_graph *g)
     free(g);
 }
 
+int ir_set_io(ir_graph *g, const int *ins, int n_in, const int *outs, int n_out, fc_error *err)
+{
+    int *a = malloc(sizeof(int) * (size_t)(n_in > 0 ? n_in : 1)), *b = malloc(sizeof(int) * (size_t)(n_out > 0 ? n_out : 1));
+    if (!a || !b) {
+        free(a);
+        free(b);
+        return fc_fail(err, FC_ENOMEM, "out of memory");
+    }
+    if (n_in > 0) memcpy(a, ins, sizeof(int) * (size_t)n_in);
+    if (n_out > 0) memcpy(b, outs, sizeof(int) * (size_t)n_out);
+    free(g->inputs);
+    free(g->outputs);
+    g->inputs = a;
+    g->n_inputs = n_in;
+    g->outputs = b;
+    g->n_outputs = n_out;
+    return 0;
+}
+
 /* ---- names ------------------------------------------------------------------------------ */
 
 int ir_find_value(const ir_graph *g, const char *name)

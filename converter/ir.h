@@ -71,6 +71,9 @@ typedef struct ir_graph {
 /* ---- graph building (ir.c) --------------------------------------------------------------- */
 ir_graph *ir_graph_new(void);
 void ir_graph_free(ir_graph *g);
+/* Sets the graph's inputs and outputs (value ids, copied; earlier lists freed): 0, or -1 on
+ * ENOMEM (err set). */
+int ir_set_io(ir_graph *g, const int *ins, int n_in, const int *outs, int n_out, fc_error *err);
 /* Returns the new value id, or -1 (ENOMEM / duplicate name -> err). */
 int ir_add_value(ir_graph *g, const char *name, int dtype, int ndim, const int64_t *dims, fc_error *err);
 /* Constant: copies data (nbytes must equal numel*dtype size). */

@@ -104,12 +104,7 @@ static ir_graph *build_graph(int wt)
     n = ir_add_node(g, FCN_OP_GEMM, "fc", gins, 3, &y, 1, &err);
     ir_set_int(&g->nodes[n], FCN_ATTR_TRANS_B, 1);
     assert_int_equal(err.code, 0);
-    g->inputs = malloc(sizeof(int));
-    g->inputs[0] = x;
-    g->n_inputs = 1;
-    g->outputs = malloc(sizeof(int));
-    g->outputs[0] = y;
-    g->n_outputs = 1;
+    ir_set_io(g, &x, 1, &y, 1, &err);
     g->source_path = strdup("/some/where/tiny.onnx");
     g->source_format = strdup("onnx");
     g->producer = strdup("pytorch 1.13.1");

@@ -137,13 +137,8 @@ static uint8_t *chain_model(int n_ops, int tap_second, size_t *size)
         if (k == 1) tap = y;
         prev = y;
     }
-    g->inputs = malloc(sizeof(int));
-    g->inputs[0] = x;
-    g->n_inputs = 1;
-    g->outputs = malloc(2 * sizeof(int));
-    g->outputs[0] = prev;
-    g->n_outputs = 1;
-    if (tap_second) g->outputs[g->n_outputs++] = tap;
+    int outs[2] = { prev, tap };
+    ir_set_io(g, &x, 1, outs, tap_second ? 2 : 1, &err);
     uint8_t *buf;
     if (fcv_write_fcn(g, &buf, size, &err)) fail_msg("%s", err.msg);
     ir_graph_free(g);
@@ -232,14 +227,8 @@ static void run_concat_case(int variant)
     assert_true(zi >= 0);
     ir_set_int(&g->nodes[ci], FCN_ATTR_AXIS, 1);
     ir_set_int(&g->nodes[zi], FCN_ATTR_AXIS, 1);
-    g->inputs = malloc(sizeof(int));
-    g->inputs[0] = x;
-    g->n_inputs = 1;
-    g->outputs = malloc(3 * sizeof(int));
-    g->outputs[0] = z;
-    g->n_outputs = 1;
-    if (variant == 1) g->outputs[g->n_outputs++] = a;
-    if (variant == 2) g->outputs[g->n_outputs++] = e;
+    int outs[2] = { z, variant == 1 ? a : e };
+    ir_set_io(g, &x, 1, outs, variant == 1 || variant == 2 ? 2 : 1, &err);
     size_t size;
     uint8_t *buf;
     if (fcv_write_fcn(g, &buf, &size, &err)) fail_msg("%s", err.msg);
@@ -318,12 +307,7 @@ static void test_concat_prefix_family(void **state)
     ir_set_int(&g->nodes[n3], FCN_ATTR_AXIS, 1);
     ir_set_ints(&g->nodes[v1], FCN_ATTR_KERNEL_SHAPE, k1, 2);
     ir_set_ints(&g->nodes[v2], FCN_ATTR_KERNEL_SHAPE, k1, 2);
-    g->inputs = malloc(sizeof(int));
-    g->inputs[0] = x;
-    g->n_inputs = 1;
-    g->outputs = malloc(sizeof(int));
-    g->outputs[0] = c3;
-    g->n_outputs = 1;
+    ir_set_io(g, &x, 1, &c3, 1, &err);
     size_t size;
     uint8_t *buf;
     if (fcv_write_fcn(g, &buf, &size, &err)) fail_msg("%s", err.msg);
@@ -438,12 +422,7 @@ static void test_residual_fusion(void **state)
             ir_set_ints(&g->nodes[cr], FCN_ATTR_PADS, p1, 4);
         }
         ir_set_int(&g->nodes[ay], FCN_ATTR_ACT, FCN_ACT_RELU);
-        g->inputs = malloc(sizeof(int));
-        g->inputs[0] = x;
-        g->n_inputs = 1;
-        g->outputs = malloc(sizeof(int));
-        g->outputs[0] = y;
-        g->n_outputs = 1;
+        ir_set_io(g, &x, 1, &y, 1, &err);
         size_t size, n_ref, n_fast;
         uint8_t *buf;
         if (fcv_write_fcn(g, &buf, &size, &err)) fail_msg("%s", err.msg);
@@ -491,15 +470,9 @@ static void test_residual_fusion(void **state)
 static uint8_t *two_node_model(ir_graph *g, int x, int y, int t, int also_output, size_t *size)
 {
     fc_error err = { 0, "" };
-    g->inputs = malloc(sizeof(int));
-    g->inputs[0] = x;
-    g->n_inputs = 1;
-    g->outputs = malloc(sizeof(int) * 2);
-    g->outputs[0] = y;
-    g->outputs[1] = t;
-    g->n_outputs = also_output ? 2 : 1;
+    int outs[2] = { y, t };
     uint8_t *buf;
-    if (fcv_write_fcn(g, &buf, size, &err)) fail_msg("%s", err.msg);
+    if (ir_set_io(g, &x, 1, outs, also_output ? 2 : 1, &err) || fcv_write_fcn(g, &buf, size, &err)) fail_msg("%s", err.msg);
     ir_graph_free(g);
     return buf;
 }
@@ -721,13 +694,8 @@ static void run_reshape_views(int tail)
     ir_set_ints(&g->nodes[r2], FCN_ATTR_SHAPE, d, 4);
     ir_set_int(&g->nodes[ay], FCN_ATTR_ACT, FCN_ACT_RELU);
     ir_set_int(&g->nodes[fl], FCN_ATTR_AXIS, 1);
-    g->inputs = malloc(sizeof(int));
-    g->inputs[0] = x;
-    g->n_inputs = 1;
-    g->outputs = malloc(2 * sizeof(int));
-    g->outputs[0] = f;
-    g->outputs[1] = u;
-    g->n_outputs = 1 + tail;
+    int outs[2] = { f, u };
+    ir_set_io(g, &x, 1, outs, 1 + tail, &err);
     size_t size;
     uint8_t *buf;
     if (fcv_write_fcn(g, &buf, &size, &err)) fail_msg("%s", err.msg);

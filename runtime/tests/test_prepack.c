@@ -85,12 +85,7 @@ static uint8_t *model_bytes(size_t *size)
     n = ir_add_node(g, FCN_OP_GEMM, "fc", gins, 3, &y, 1, &err);
     ir_set_int(&g->nodes[n], FCN_ATTR_TRANS_B, 1);
     assert_int_equal(err.code, 0);
-    g->inputs = malloc(sizeof(int));
-    g->inputs[0] = x;
-    g->n_inputs = 1;
-    g->outputs = malloc(sizeof(int));
-    g->outputs[0] = y;
-    g->n_outputs = 1;
+    ir_set_io(g, &x, 1, &y, 1, &err);
     uint8_t *buf;
     if (fcv_write_fcn(g, &buf, size, &err)) fail_msg("write: %s", err.msg);
     ir_graph_free(g);

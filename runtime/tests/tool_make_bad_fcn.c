@@ -24,12 +24,7 @@ static uint8_t *base_model(size_t *size)
     int64_t k[2] = { 1, 1 };
     ir_set_ints(&g->nodes[n], FCN_ATTR_KERNEL_SHAPE, k, 2);
     ir_add_node(g, FCN_OP_GLOBAL_AVGPOOL, "gap", &c, 1, &y, 1, &err);
-    g->inputs = malloc(sizeof(int));
-    g->inputs[0] = x;
-    g->n_inputs = 1;
-    g->outputs = malloc(sizeof(int));
-    g->outputs[0] = y;
-    g->n_outputs = 1;
+    ir_set_io(g, &x, 1, &y, 1, &err);
     uint8_t *buf = NULL;
     if (err.code || fcv_write_fcn(g, &buf, size, &err)) {
         fprintf(stderr, "tool_make_bad_fcn: %s\n", err.msg);
