@@ -121,6 +121,8 @@ int fcn_winograd_plan(fcn_wino_plan *p, int m, const float *w, int64_t C, int64_
     /* 8 tiles per vector (16 with AVX-512 on rows of more than 8): a group reads m·lanes + 2
      * columns from its first */
     p->wide16 = m == 4 && p->tiles_x > 8 && fcn_avx512_enabled();
+    const char *no_pair = getenv("FULLCONV_NO_WINO_PAIR");
+    p->pair = p->tiles_x <= 8 && fcn_avx512_enabled() && !(no_pair && *no_pair && no_pair[0] != '0');
     int64_t lanes = p->wide16 ? 16 : 8;
     p->Hp = m * p->tiles_y + 2;
     p->Wp = m * ((p->tiles_x + lanes - 1) / lanes * lanes) + 2;

@@ -23,6 +23,7 @@ typedef struct fcn_wino_plan {
      * a multiple of many lines — 64×196 floats is 784 lines, which put all 36 in 4 sets). */
     int64_t v_stride, m_stride;
     int wide16;                    /* F(4×4) transforms 16 tiles per zmm (AVX-512, rows of > 8 tiles) */
+    int pair;                      /* transforms two tile rows per zmm (AVX-512, rows of <= 8 tiles) */
 } fcn_wino_plan;
 
 /* One run (winograd_avx2.c): the padded input, then per block of tile rows [ty0, ty1): the
@@ -52,6 +53,12 @@ typedef struct fcn_wino_blk {
  * of more than 8 tiles (a 56×56 map has 14: one group instead of 8 + 6). */
 void fcn_wino_input_f4_avx512(const wino_blk *b, int64_t c0, int64_t c1);
 void fcn_wino_output_f4_avx512(const wino_blk *b, int64_t k0, int64_t k1);
+/* Rows of at most 8 tiles (28×28 maps for F(4×4), 14×14 for F(2×2)): two tile rows per zmm,
+ * lanes 0..7 the first row, 8..15 the second (winograd_avx512.c). */
+void fcn_wino_input_f4_pair_avx512(const wino_blk *b, int64_t c0, int64_t c1);
+void fcn_wino_output_f4_pair_avx512(const wino_blk *b, int64_t k0, int64_t k1);
+void fcn_wino_input_f2_pair_avx512(const wino_blk *b, int64_t c0, int64_t c1);
+void fcn_wino_output_f2_pair_avx512(const wino_blk *b, int64_t k0, int64_t k1);
 
 /* U_ξ[k][c] for the 36 positions ξ of F(4×4,3×3), laid out u[(ξ*K + k)*C + c]. */
 void fcn_winograd_weights(const float *w, int64_t K, int64_t C, float *u);

@@ -513,15 +513,19 @@ static void output_transform_f2(const wino_blk *b, int64_t k0, int64_t k1)
 
 static void input_transform(const wino_blk *b, int64_t c0, int64_t c1)
 {
-    if (b->r->p->m == 2) input_transform_f2(b, c0, c1);
-    else if (b->r->p->wide16) fcn_wino_input_f4_avx512(b, c0, c1);
+    const fcn_wino_plan *p = b->r->p;
+    if (p->pair) (p->m == 2 ? fcn_wino_input_f2_pair_avx512 : fcn_wino_input_f4_pair_avx512)(b, c0, c1);
+    else if (p->m == 2) input_transform_f2(b, c0, c1);
+    else if (p->wide16) fcn_wino_input_f4_avx512(b, c0, c1);
     else input_transform_f4(b, c0, c1);
 }
 
 static void output_transform(const wino_blk *b, int64_t k0, int64_t k1)
 {
-    if (b->r->p->m == 2) output_transform_f2(b, k0, k1);
-    else if (b->r->p->wide16) fcn_wino_output_f4_avx512(b, k0, k1);
+    const fcn_wino_plan *p = b->r->p;
+    if (p->pair) (p->m == 2 ? fcn_wino_output_f2_pair_avx512 : fcn_wino_output_f4_pair_avx512)(b, k0, k1);
+    else if (p->m == 2) output_transform_f2(b, k0, k1);
+    else if (p->wide16) fcn_wino_output_f4_avx512(b, k0, k1);
     else output_transform_f4(b, k0, k1);
 }
 

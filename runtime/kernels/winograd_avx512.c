@@ -164,3 +164,253 @@ Z void fcn_wino_output_f4_avx512(const wino_blk *b, int64_t k0, int64_t k1)
         }
     }
 }
+
+/* ---- rows of at most 8 tiles: two tile rows per zmm ----------------------------------------
+ * A 28×28 map has 7 F(4×4) tiles a row and a 14×14 map 7 F(2×2) tiles: the 8-lane transforms
+ * ran them at 7 of 8 lanes, one tile row at a time. Here lanes 0..7 are tiles 0..7 of tile row
+ * ty and lanes 8..15 those of row ty + 1, so each instruction does two rows. V and M keep their
+ * dense layout (tile t = row · tiles_x + column): the input transform packs the valid lanes
+ * together (vcompressps) before its masked stores, the output transform loads each row's
+ * tiles into its half. Same arithmetic per element as the 8-lane versions: same bits. */
+
+/* Where the valid lanes of a pair go in a V position (row c added): tiles t0.. of row ty from
+ * the low half, the next tiles_x from the high half, each half one or two masked 8-lane
+ * stores, split where its tiles cross into the next panel (the layout of winograd.h). Storing
+ * the halves apart costs one extract; packing them first (vcompressps) cost two shuffle-port
+ * µops per store, on the port the transpose-loads already fill. */
+typedef struct pair_store { int64_t off[4]; __mmask8 mask[4]; int n[2]; } pair_store;
+
+Z static inline pair_store pair_store_for(int64_t t0, int64_t tiles_x, int two, int64_t C, int64_t c)
+{
+    pair_store ps;
+    for (int h = 0; h < 2; h++) {
+        ps.n[h] = 0;
+        if (h == 1 && !two) break;
+        int64_t t = t0 + h * tiles_x, pan = t >> 4, o = t & 15, first = 16 - o < tiles_x ? 16 - o : tiles_x;
+        ps.off[2 * h] = pan * C * 16 + o + c * 16;
+        ps.mask[2 * h] = (__mmask8)((1u << first) - 1u);
+        ps.n[h] = 1;
+        if (tiles_x > first) {
+            /* lane l >= first is slot l - first of the next panel */
+            ps.off[2 * h + 1] = (pan + 1) * C * 16 - first + c * 16;
+            ps.mask[2 * h + 1] = (__mmask8)(((1u << tiles_x) - 1u) & ~((1u << first) - 1u));
+            ps.n[h] = 2;
+        }
+    }
+    return ps;
+}
+
+Z static inline void pair_store_v(float *vpos, const pair_store *ps, __m512 v)
+{
+    __m256 lo = _mm512_castps512_ps256(v);
+    _mm256_mask_storeu_ps(vpos + ps->off[0], ps->mask[0], lo);
+    if (ps->n[0] == 2) _mm256_mask_storeu_ps(vpos + ps->off[1], ps->mask[1], lo);
+    if (ps->n[1]) {
+        __m256 hi = _mm512_extractf32x8_ps(v, 1);
+        _mm256_mask_storeu_ps(vpos + ps->off[2], ps->mask[2], hi);
+        if (ps->n[1] == 2) _mm256_mask_storeu_ps(vpos + ps->off[3], ps->mask[3], hi);
+    }
+}
+
+/* d[i] lane l = a[4l + i] (l < 8), b[4(l - 8) + i] (l >= 8), i < 6; reads a[0..33], b[0..33] */
+Z static inline void load_tile_rows_pair_f4(const float *a, const float *b, __m512 d[6])
+{
+    __m512 l0 = _mm512_loadu_ps(a), l1 = _mm512_loadu_ps(a + 16);
+    __m512 l2 = _mm512_loadu_ps(b), l3 = _mm512_loadu_ps(b + 16);
+    for (int i = 0; i < 4; i++) {
+        __m512i idx = _mm512_add_epi32(_mm512_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28, 0, 4, 8, 12, 16, 20, 24, 28),
+                                       _mm512_set1_epi32(i));
+        __m512 lo = _mm512_permutex2var_ps(l0, idx, l1), hi = _mm512_permutex2var_ps(l2, idx, l3);
+        d[i] = _mm512_shuffle_f32x4(lo, hi, 0x44);
+    }
+    /* d4/d5: d0/d1 one lane down; lane 7 takes a[32]/a[33] and lane 15 b[32]/b[33] */
+    for (int i = 0; i < 2; i++) {
+        __m512 s = _mm512_castsi512_ps(_mm512_alignr_epi32(_mm512_castps_si512(_mm512_set1_ps(b[32 + i])),
+                                                           _mm512_castps_si512(d[i]), 1));
+        d[4 + i] = _mm512_mask_mov_ps(s, (__mmask16)0x0080, _mm512_set1_ps(a[32 + i]));
+    }
+}
+
+Z void fcn_wino_input_f4_pair_avx512(const wino_blk *b, int64_t c0, int64_t c1)
+{
+    const wino_run *r = b->r;
+    const fcn_wino_plan *p = r->p;
+    for (int64_t c = c0; c < c1; c++) {
+        const float *plane = r->pad + c * p->Hp * p->Wp;
+        for (int64_t ty = b->ty0; ty < b->ty1; ty += 2) {
+            int two = ty + 1 < b->ty1;
+            const float *base = plane + ty * 4 * p->Wp;
+            /* a lone last row reads its own rows twice; those lanes are never stored */
+            const float *base2 = two ? base + 4 * p->Wp : base;
+            __m512 rows[6][6];
+            for (int rr = 0; rr < 6; rr++) {
+                __m512 d[6];
+                load_tile_rows_pair_f4(base + rr * p->Wp, base2 + rr * p->Wp, d);
+                bt6z(d, rows[rr]);
+            }
+            pair_store ps = pair_store_for((ty - b->ty0) * p->tiles_x, p->tiles_x, two, p->C, c);
+            for (int j = 0; j < 6; j++) {
+                __m512 col[6], out[6];
+                for (int rr = 0; rr < 6; rr++) col[rr] = rows[rr][j];
+                bt6z(col, out);
+                for (int i = 0; i < 6; i++) pair_store_v(b->v + (i * 6 + j) * p->v_stride, &ps, out[i]);
+            }
+        }
+    }
+}
+
+/* M entries of the pair's tiles: row ty's tiles_x in lanes 0..7, row ty + 1's in 8..15. Lanes
+ * past a row read later M entries (m has 16 floats of slack): they only feed columns >= Wo. */
+Z static inline __m512 load_m_pair(const float *m, int64_t tiles_x)
+{
+    return _mm512_insertf32x8(_mm512_castps256_ps512(_mm256_loadu_ps(m)), _mm256_loadu_ps(m + tiles_x), 1);
+}
+
+/* bias, residual and activation on n (<= 16 when the row has 4 or 8 tiles: n <= 32 overall,
+ * split by the caller) outputs of one row, then the masked store */
+Z static inline void pair_finish(const wino_run *r, float *orow, __m512 v, __m512 bv, int64_t n)
+{
+    if (n <= 0) return;
+    __mmask16 mask = n >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << n) - 1u);
+    v = _mm512_add_ps(v, bv);
+    if (r->residual) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(mask, r->residual + (orow - r->out)));
+    if (r->act == FCN_ACT_RELU) v = _mm512_max_ps(v, _mm512_setzero_ps());
+    else if (r->act == FCN_ACT_CLIP)
+        v = _mm512_min_ps(_mm512_max_ps(v, _mm512_set1_ps(r->act_alpha)), _mm512_set1_ps(r->act_beta));
+    _mm512_mask_storeu_ps(orow, mask, v);
+}
+
+Z void fcn_wino_output_f4_pair_avx512(const wino_blk *b, int64_t k0, int64_t k1)
+{
+    const wino_run *r = b->r;
+    const fcn_wino_plan *p = r->p;
+    int64_t KT = p->m_stride, ncols = p->Wo < 32 ? p->Wo : 32;
+    int in_kernel_act = r->act == FCN_ACT_NONE || r->act == FCN_ACT_RELU || r->act == FCN_ACT_CLIP;
+    for (int64_t k = k0; k < k1; k++) {
+        __m512 bv = _mm512_set1_ps(r->bias ? r->bias[k] : 0.0f);
+        float *oplane = r->out + k * p->Ho * p->Wo;
+        for (int64_t ty = b->ty0; ty < b->ty1; ty += 2) {
+            int two = ty + 1 < b->ty1;
+            const float *mbase = b->m + k * p->m_ld + (ty - b->ty0) * p->tiles_x;
+            __m512 cols[4][6];
+            for (int j = 0; j < 6; j++) {
+                __m512 col[6], y[4];
+                for (int i = 0; i < 6; i++) col[i] = load_m_pair(mbase + (i * 6 + j) * KT, p->tiles_x);
+                at6z(col, y);
+                for (int i = 0; i < 4; i++) cols[i][j] = y[i];
+            }
+            for (int i = 0; i < 4; i++) {
+                __m512 y[4], o[4];
+                at6z(cols[i], y);
+                tiles_to_rows16(y, o);   /* o[0], o[1]: row ty's 32 outputs; o[2], o[3]: row ty + 1's */
+                for (int h = 0; h < 1 + two; h++) {
+                    int64_t oy = (ty + h) * 4 + i;
+                    if (oy >= p->Ho) continue;
+                    float *orow = oplane + oy * p->Wo;
+                    pair_finish(r, orow, o[2 * h], bv, ncols);
+                    pair_finish(r, orow + 16, o[2 * h + 1], bv, ncols - 16);
+                    if (!in_kernel_act) fcn_act_apply(r->act, r->act_alpha, r->act_beta, orow, ncols);
+                }
+            }
+        }
+    }
+}
+
+/* F(2×2): d[i] lane l = a[2l + i] (l < 8), b[2(l - 8) + i] (l >= 8), i < 4; reads a[0..17],
+ * b[0..17] */
+Z static inline void load_tile_rows_pair_f2(const float *a, const float *b, __m512 d[4])
+{
+    __m512 la = _mm512_loadu_ps(a), lb = _mm512_loadu_ps(b);
+    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    d[0] = _mm512_permutex2var_ps(la, even, lb);
+    d[1] = _mm512_permutex2var_ps(la, _mm512_add_epi32(even, _mm512_set1_epi32(1)), lb);
+    for (int i = 0; i < 2; i++) {
+        __m512 s = _mm512_castsi512_ps(_mm512_alignr_epi32(_mm512_castps_si512(_mm512_set1_ps(b[16 + i])),
+                                                           _mm512_castps_si512(d[i]), 1));
+        d[2 + i] = _mm512_mask_mov_ps(s, (__mmask16)0x0080, _mm512_set1_ps(a[16 + i]));
+    }
+}
+
+Z static inline void bt4z(const __m512 d[4], __m512 o[4])
+{
+    o[0] = _mm512_sub_ps(d[0], d[2]);
+    o[1] = _mm512_add_ps(d[1], d[2]);
+    o[2] = _mm512_sub_ps(d[2], d[1]);
+    o[3] = _mm512_sub_ps(d[1], d[3]);
+}
+
+Z void fcn_wino_input_f2_pair_avx512(const wino_blk *b, int64_t c0, int64_t c1)
+{
+    const wino_run *r = b->r;
+    const fcn_wino_plan *p = r->p;
+    for (int64_t c = c0; c < c1; c++) {
+        const float *plane = r->pad + c * p->Hp * p->Wp;
+        for (int64_t ty = b->ty0; ty < b->ty1; ty += 2) {
+            int two = ty + 1 < b->ty1;
+            const float *base = plane + ty * 2 * p->Wp;
+            const float *base2 = two ? base + 2 * p->Wp : base;
+            __m512 rows[4][4];
+            for (int rr = 0; rr < 4; rr++) {
+                __m512 d[4];
+                load_tile_rows_pair_f2(base + rr * p->Wp, base2 + rr * p->Wp, d);
+                bt4z(d, rows[rr]);
+            }
+            pair_store ps = pair_store_for((ty - b->ty0) * p->tiles_x, p->tiles_x, two, p->C, c);
+            for (int j = 0; j < 4; j++) {
+                __m512 col[4], out[4];
+                for (int rr = 0; rr < 4; rr++) col[rr] = rows[rr][j];
+                bt4z(col, out);
+                for (int i = 0; i < 4; i++) pair_store_v(b->v + (i * 4 + j) * p->v_stride, &ps, out[i]);
+            }
+        }
+    }
+}
+
+Z static inline void at4z(const __m512 m[4], __m512 y[2])
+{
+    __m512 s12 = _mm512_add_ps(m[1], m[2]);
+    y[0] = _mm512_add_ps(m[0], s12);
+    y[1] = _mm512_sub_ps(_mm512_sub_ps(m[1], m[2]), m[3]);
+}
+
+Z void fcn_wino_output_f2_pair_avx512(const wino_blk *b, int64_t k0, int64_t k1)
+{
+    const wino_run *r = b->r;
+    const fcn_wino_plan *p = r->p;
+    int64_t KT = p->m_stride, ncols = p->Wo < 16 ? p->Wo : 16;
+    int in_kernel_act = r->act == FCN_ACT_NONE || r->act == FCN_ACT_RELU || r->act == FCN_ACT_CLIP;
+    /* (tile, column) pairs back to image order: row ty from the low 256 bits of the unpacks,
+     * row ty + 1 from the high */
+    const __m512i row0 = _mm512_setr_epi32(0, 1, 2, 3, 16, 17, 18, 19, 4, 5, 6, 7, 20, 21, 22, 23);
+    const __m512i row1 = _mm512_add_epi32(row0, _mm512_set1_epi32(8));
+    for (int64_t k = k0; k < k1; k++) {
+        __m512 bv = _mm512_set1_ps(r->bias ? r->bias[k] : 0.0f);
+        float *oplane = r->out + k * p->Ho * p->Wo;
+        for (int64_t ty = b->ty0; ty < b->ty1; ty += 2) {
+            int two = ty + 1 < b->ty1;
+            const float *mbase = b->m + k * p->m_ld + (ty - b->ty0) * p->tiles_x;
+            __m512 cols[2][4];
+            for (int j = 0; j < 4; j++) {
+                __m512 col[4], y[2];
+                for (int i = 0; i < 4; i++) col[i] = load_m_pair(mbase + (i * 4 + j) * KT, p->tiles_x);
+                at4z(col, y);
+                cols[0][j] = y[0];
+                cols[1][j] = y[1];
+            }
+            for (int i = 0; i < 2; i++) {
+                __m512 y[2];
+                at4z(cols[i], y);
+                /* lane l holds columns 2l, 2l+1 of tile l */
+                __m512 lo = _mm512_unpacklo_ps(y[0], y[1]), hi = _mm512_unpackhi_ps(y[0], y[1]);
+                __m512 o[2] = { _mm512_permutex2var_ps(lo, row0, hi), _mm512_permutex2var_ps(lo, row1, hi) };
+                for (int h = 0; h < 1 + two; h++) {
+                    int64_t oy = (ty + h) * 2 + i;
+                    if (oy >= p->Ho) continue;
+                    float *orow = oplane + oy * p->Wo;
+                    pair_finish(r, orow, o[h], bv, ncols);
+                    if (!in_kernel_act) fcn_act_apply(r->act, r->act_alpha, r->act_beta, orow, ncols);
+                }
+            }
+        }
+    }
+}

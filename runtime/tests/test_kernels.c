@@ -536,6 +536,14 @@ static void test_winograd_tiles(void **state)
         { 1, 300, 6, 6, 20, 3, 3, 1, 1, 1, 1, 1, 1 },    /* C > KC: two K blocks in the GEMMs */
         { 1, 128, 14, 14, 136, 3, 3, 1, 1, 1, 1, 1, 1 }, /* U > 1 MB: one block, phases threaded */
         { 1, 16, 56, 56, 24, 3, 3, 1, 1, 1, 1, 0, 1 },   /* blocks of tile rows, panels straddling rows */
+        /* two tile rows per zmm (AVX-512, rows of <= 8 tiles): an odd last row, rows of exactly
+         * 8 tiles (no gap between the halves), of 1 tile, blocks of tile rows */
+        { 1, 16, 27, 15, 16, 3, 3, 1, 1, 1, 1, 1, 1 },   /* F2: 8 tiles × 14 rows; F4: 4 × 7 */
+        { 2, 16, 11, 2, 16, 3, 3, 1, 1, 1, 1, 1, 0 },    /* 1 tile a row, odd rows */
+        { 1, 16, 28, 28, 24, 3, 3, 1, 1, 1, 1, 0, 1 },   /* F4: 7 × 7 tiles in blocks */
+        { 1, 24, 19, 30, 40, 3, 3, 1, 0, 1, 1, 1, 1 },   /* no pad: F4 7 × 5, F2 14 × 9 */
+        { 1, 16, 20, 34, 16, 3, 3, 1, 0, 1, 1, 1, 1 },   /* F4: 8 tiles × 5 rows, the last tile's */
+        { 1, 16, 21, 18, 16, 3, 3, 1, 0, 1, 1, 0, 1 },   /* F2: 8 × 10; columns past it are data */
     };
     const char *tiles[] = { "2", "4" };
     int had512 = fcn_set_avx512(1);
