@@ -98,7 +98,7 @@ static void run_gemm(fcn_node *n, const fcn_exec *x)
             fcn_gemm gm = {
                 .M = kg, .N = cf->Ho * cf->Wo, .K = cg * cf->kh * cf->kw,
                 .a_packed = cf->a_packed + (size_t)g * cf->a_group_floats,
-                .pack_b = cf->pre_ab ? fcn_pack_b_affine : pointwise ? fcn_pack_b_strided : fcn_pack_im2col_avx2,
+                .pack_b = cf->pre_ab ? fcn_pack_b_affine : pointwise ? fcn_pack_b_rows_avx2 : fcn_pack_im2col_avx2,
                 .pack_ctx = cf->pre_ab ? (const void *)&ab : pointwise ? (const void *)&sb : (const void *)&ic,
                 .c = out + (b * cf->K + g * kg) * cf->Ho * cf->Wo,
                 .ldc = cf->Ho * cf->Wo,

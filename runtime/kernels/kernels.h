@@ -122,6 +122,8 @@ typedef struct fcn_im2col {
     int64_t H, W, kh, kw, sh, sw, ph, pw, dh, dw, Wo;
 } fcn_im2col;
 void fcn_pack_im2col_avx2(const void *ctx, int64_t k0, int64_t kc, int64_t n0, int64_t nc, float *out);
+/* fcn_pack_b_strided for cs == 1 (1×1 convs), 8-lane moves (im2col_avx2.c) */
+void fcn_pack_b_rows_avx2(const void *ctx, int64_t k0, int64_t kc, int64_t n0, int64_t nc, float *out);
 
 /* Activation epilogue on a contiguous run (act as in fcn_act). */
 void fcn_act_apply(int act, float alpha, float beta, float *p, int64_t n);

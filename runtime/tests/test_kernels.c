@@ -290,6 +290,29 @@ static void test_gemv_twins(void **state)
         }
 }
 
+/* The 1×1 convs' B packing against the generic one: same panels, bit for bit, with the padding
+ * columns of a partial last panel zero (the output buffer starts as garbage). */
+static void test_pack_rows_twin(void **state)
+{
+    (void)state;
+    if (!simd_ok()) skip();
+    int64_t cases[][3] = { /* kc n0 nc */ { 1, 0, 16 }, { 3, 0, 33 }, { 7, 5, 47 }, { 16, 16, 64 }, { 5, 3, 1 },
+                           { 9, 1, 15 }, { 2, 0, 24 } };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int64_t kc = cases[i][0], n0 = cases[i][1], nc = cases[i][2], rs = n0 + nc + 3, k0 = 2;
+        size_t panels = (size_t)((nc + 15) / 16), outn = panels * (size_t)kc * 16;
+        float *b = malloc(sizeof(float) * (size_t)((k0 + kc) * rs)), *o1 = malloc(sizeof(float) * outn),
+              *o2 = malloc(sizeof(float) * outn);
+        fill(b, (size_t)((k0 + kc) * rs));
+        for (size_t j = 0; j < outn; j++) { o1[j] = 7.0f; o2[j] = -7.0f; }
+        fcn_strided_b sb = { b, rs, 1 };
+        fcn_pack_b_strided(&sb, k0, kc, n0, nc, o1);
+        fcn_pack_b_rows_avx2(&sb, k0, kc, n0, nc, o2);
+        assert_memory_equal(o1, o2, sizeof(float) * outn);
+        free(b); free(o1); free(o2);
+    }
+}
+
 static void test_dwconv_twins(void **state)
 {
     (void)state;
@@ -759,6 +782,7 @@ int main(void)
         cmocka_unit_test(test_ukernel_ordered),
         cmocka_unit_test(test_sgemm_vs_naive),
         cmocka_unit_test(test_gemv_twins),
+        cmocka_unit_test(test_pack_rows_twin),
         cmocka_unit_test(test_act_twins),
         cmocka_unit_test(test_dwconv_twins),
         cmocka_unit_test(test_fast_conv_paths),
