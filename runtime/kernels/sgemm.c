@@ -300,6 +300,14 @@ void fcn_sgemm(const fcn_gemm *g, const fcn_exec *x)
     t.n_blocks = div_up(g->N, FCN_NC);
     if (nthreads > 1 && t.n_blocks >= nthreads && t.n_blocks < 8 * (int64_t)nthreads)
         t.n_blocks = div_up(t.n_blocks, nthreads) * nthreads;
+    /* Fewer columns than threads × NC: split the columns too when there are at least as many
+     * as rows and two panels a thread. Splitting the rows instead has every thread pack the
+     * whole B (a 240×196 B in a 14×14 projection took as long as the product: no 2-thread
+     * gain at all); splitting the columns has each read all of A, cheaper while A is not
+     * larger than B. Blocks stay multiples of 16 columns, so the panels, and the bits, are the
+     * same at any thread count. */
+    else if (nthreads > 1 && t.n_blocks < nthreads && g->N >= g->M && div_up(g->N, FCN_NR) >= 2 * nthreads)
+        t.n_blocks = nthreads;
     t.nc = div_up(div_up(g->N, t.n_blocks), FCN_NR) * FCN_NR;
     if (t.nc > FCN_NC) t.nc = FCN_NC;
     t.n_blocks = div_up(g->N, t.nc);

@@ -508,6 +508,7 @@ static void test_fast_conv_paths(void **state)
         { 1, 3, 91, 95, 64, 11, 11, 4, 2, 1, 1, 1, 1 },  /* AlexNet's 11×11/4 */
         { 1, 3, 60, 64, 32, 5, 5, 3, 1, 1, 1, 0, 1 },    /* stride 3 */
         { 2, 20, 9, 11, 40, 1, 1, 1, 0, 1, 1, 1, 1 },    /* pointwise, N not a multiple of 16 */
+        { 1, 300, 14, 14, 40, 1, 1, 1, 0, 1, 1, 1, 1 },  /* pointwise, N >= M: columns split over threads, K > KC */
         { 1, 16, 30, 30, 16, 3, 3, 1, 1, 1, 16, 1, 1 },  /* depthwise 3×3, AVX-512 two-row pass */
         { 1, 16, 31, 33, 16, 3, 3, 2, 1, 1, 16, 1, 0 },  /* depthwise 3×3 stride 2, odd sizes */
         { 1, 24, 28, 28, 24, 5, 5, 1, 2, 1, 24, 1, 1 },  /* depthwise 5×5 (k×k kernel: 2 rows × 2 vectors) */
