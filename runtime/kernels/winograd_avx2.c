@@ -511,6 +511,9 @@ static void output_transform_f2(const wino_blk *b, int64_t k0, int64_t k1)
     }
 }
 
+/* the AVX-512 input transforms read the unpadded input with masked loads */
+static int reads_input_in_place(const fcn_wino_plan *p) { return p->pair || p->wide16; }
+
 static void input_transform(const wino_blk *b, int64_t c0, int64_t c1)
 {
     const fcn_wino_plan *p = b->r->p;
@@ -541,9 +544,10 @@ static void phase_input(void *vctx, int64_t c0, int64_t c1, int tid)
     (void)tid;
     const wino_run *r = vctx;
     wino_blk b = whole_map(r);
-    /* pad each channel right before transforming it: the padded plane is still in L1 */
+    /* pad each channel right before transforming it: the padded plane is still in L1 (the
+     * AVX-512 transforms read the input in place) */
     for (int64_t c = c0; c < c1; c++) {
-        pad_channels(r, c, c + 1);
+        if (!reads_input_in_place(r->p)) pad_channels(r, c, c + 1);
         input_transform(&b, c, c + 1);
     }
 }
@@ -591,7 +595,7 @@ void fcn_winograd_run(const fcn_wino_plan *p, const float *in, float *out, const
     if (p->blocks > 1) {
         r.pad = scratch;
         r.work = r.pad + p->pad_floats;
-        fcn_parallel_for(x, p->C, phase_pad, &r);
+        if (!reads_input_in_place(p)) fcn_parallel_for(x, p->C, phase_pad, &r);
         fcn_parallel_for(x, p->blocks, run_blocks, &r);
         return;
     }

@@ -568,6 +568,10 @@ static void test_winograd_tiles(void **state)
         { 1, 24, 19, 30, 40, 3, 3, 1, 0, 1, 1, 1, 1 },   /* no pad: F4 7 × 5, F2 14 × 9 */
         { 1, 16, 20, 34, 16, 3, 3, 1, 0, 1, 1, 1, 1 },   /* F4: 8 tiles × 5 rows, the last tile's */
         { 1, 16, 21, 18, 16, 3, 3, 1, 0, 1, 1, 0, 1 },   /* F2: 8 × 10; columns past it are data */
+        /* pad 2: the transforms' zero rows and columns (they read the unpadded input) reach
+         * two deep on every side; 35 wide is 9 F4 tiles (16 a zmm) and 18 F2 tiles */
+        { 1, 16, 9, 11, 16, 3, 3, 1, 2, 1, 1, 1, 1 },
+        { 1, 16, 12, 33, 16, 3, 3, 1, 2, 1, 1, 1, 0 },
     };
     const char *tiles[] = { "2", "4" };
     int had512 = fcn_set_avx512(1);
