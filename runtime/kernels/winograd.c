@@ -126,7 +126,8 @@ int fcn_winograd_plan(fcn_wino_plan *p, int m, const float *w, int64_t C, int64_
     int64_t lanes = p->wide16 ? 16 : 8;
     p->Hp = m * p->tiles_y + 2;
     p->Wp = m * ((p->tiles_x + lanes - 1) / lanes * lanes) + 2;
-    p->pad_floats = round16((size_t)(C * p->Hp * p->Wp));
+    /* the AVX-512 transforms (wide16, pair) read the unpadded input: no padded copy */
+    p->pad_floats = p->pair || p->wide16 ? 0 : round16((size_t)(C * p->Hp * p->Wp));
     fcn_winograd_size(p, nthreads, 0);
     p->ukernel = fcn_best_ukernel_ordered(&p->mr);   /* same bits at any thread count */
     p->u_floats = fcn_pack_a_mr_floats(K, C, p->mr);
