@@ -6,8 +6,8 @@
  * buffers first, each at the lowest offset that does not overlap a placed buffer whose interval
  * intersects its own; a second order (buffers not marked late first, then the late ones — kernel
  * scratch — into their gaps) is tried too and the smaller arena kept. A chain of equal-sized ops
- * therefore needs two buffers, and the result is independent of the node names, so the same
- * model always gets the same plan. */
+ * therefore needs two buffers; a third order, by first use, is tried last. The result is
+ * independent of the node names, so the same model always gets the same plan. */
 #include "runtime/plan.h"
 
 #include <stdlib.h>
@@ -52,6 +52,17 @@ static size_t place_in_order(fcn_plan_item **order, fcn_plan_item **overlap, int
     return total;
 }
 
+/* In order of first use (then largest first): each buffer at the lowest offset free over its
+ * life, as the graph runs. Where a chain of unequal buffers decides the arena, largest-first
+ * puts the big one low and the chain's small ones above it; in order they stack
+ * (MnasNet 1.0: 4.01 MB largest-first, 3.07 MB in order, its widest step 3.07 MB). */
+static int by_first(const void *a, const void *b)
+{
+    const fcn_plan_item *x = *(const fcn_plan_item *const *)a, *y = *(const fcn_plan_item *const *)b;
+    if (x->first != y->first) return x->first < y->first ? -1 : 1;
+    return by_size_desc(a, b);
+}
+
 int fcn_plan_place(fcn_plan_item *items, int n, size_t *arena_bytes)
 {
     *arena_bytes = 0;
@@ -85,6 +96,15 @@ int fcn_plan_place(fcn_plan_item *items, int n, size_t *arena_bytes)
         else
             for (int i = 0; i < n; i++) items[i].offset = best[i];
     }
+    for (int i = 0; i < n; i++) {
+        best[i] = items[i].offset;
+        order[i] = &items[i];
+    }
+    qsort(order, (size_t)n, sizeof *order, by_first);
+    size_t third = place_in_order(order, overlap, n);
+    if (third < total) total = third;
+    else
+        for (int i = 0; i < n; i++) items[i].offset = best[i];
     free(order);
     free(overlap);
     free(best);

@@ -13,7 +13,8 @@ typedef struct fcn_plan_item {
 } fcn_plan_item;
 
 /* Assigns offsets so that items alive at the same step never overlap; returns the arena size.
- * Tries largest-first, and non-late before late items, keeping the smaller. -1 on out of memory. */
+ * Tries largest-first, non-late before late items, and in order of first use, keeping the
+ * smallest. -1 on out of memory. */
 int fcn_plan_place(fcn_plan_item *items, int n, size_t *arena_bytes);
 /* The largest free run in [0, limit) at steps [first, last] among the n placed items. */
 size_t fcn_plan_largest_gap(const fcn_plan_item *items, int n, int first, int last, size_t limit);

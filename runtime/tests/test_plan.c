@@ -48,6 +48,25 @@ static void test_plan_chain(void **state)
     assert_int_equal(two, 2 * SZ);
 }
 
+/* MnasNet's first five tensors (in 64-byte units of ~10 KB): largest-first put the 2.30 MB one
+ * low and the 0.77 MB one above both it and its 1.53 MB neighbour (4.01 MB); in order of first
+ * use they stack into the widest step's 3.07 MB. */
+static void test_plan_uneven_chain(void **state)
+{
+    (void)state;
+    size_t u = 64 * 160;
+    fcn_plan_item it[5] = {
+        { 0, 0, 1, 153 * u, 0, 0 }, { 1, 1, 2, 153 * u, 0, 0 }, { 2, 2, 3, 77 * u, 0, 0 },
+        { 3, 3, 4, 230 * u, 0, 0 }, { 4, 4, 5, 57 * u, 0, 0 },
+    };
+    size_t arena = 0, peak = 0;
+    assert_int_equal(fcn_plan_place(it, 5, &arena), 0);
+    check_no_overlap(it, 5, arena);
+    fcn_plan_stats(it, 5, 0, 5, &peak, NULL);
+    assert_int_equal(peak, 307 * u);
+    assert_int_equal(arena, peak);
+}
+
 static void test_plan_random(void **state)
 {
     (void)state;
@@ -819,6 +838,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_plan_chain),
+        cmocka_unit_test(test_plan_uneven_chain),
         cmocka_unit_test(test_plan_random),
         cmocka_unit_test(test_plan_gaps),
         cmocka_unit_test(test_session_chain_reuses_buffers),
