@@ -54,13 +54,8 @@ static void size_blocks(fcn_wino_plan *p, int nthreads, int64_t block_rows)
     p->m_stride = odd_lines(p->K * p->m_ld);
     p->v_floats = round16((size_t)(p->P * p->v_stride) + 16);
     p->m_floats = round16((size_t)(p->P * p->m_stride) + 16);
-    /* Blocked: the padded input (read by every block), then V and M per thread. Unblocked: V,
-     * then M over the padded input, which is dead once V is made (phase_input runs to the end
-     * before phase_gemms writes M): for a 28×28×128 layer 2.4 MB instead of 2.9 MB. */
-    if (p->blocks > 1)
-        p->scratch_floats = p->pad_floats + (size_t)nthreads * (p->v_floats + p->m_floats);
-    else
-        p->scratch_floats = p->v_floats + (p->pad_floats > p->m_floats ? p->pad_floats : p->m_floats);
+    /* V and M, per thread when blocked (the transforms read the input in place) */
+    p->scratch_floats = (size_t)(p->blocks > 1 ? nthreads : 1) * (p->v_floats + p->m_floats);
 }
 
 int fcn_winograd_size(fcn_wino_plan *p, int nthreads, size_t max_scratch_floats)
@@ -118,16 +113,11 @@ int fcn_winograd_plan(fcn_wino_plan *p, int m, const float *w, int64_t C, int64_
     p->tiles_y = (Ho + m - 1) / m;
     p->tiles_x = (Wo + m - 1) / m;
     p->T = p->tiles_y * p->tiles_x;
-    /* 8 tiles per vector (16 with AVX-512 on rows of more than 8): a group reads m·lanes + 2
-     * columns from its first */
+    /* 8 tiles per vector; with AVX-512, 16 on F(4×4) rows of more than 8, two rows of up to 8
+     * otherwise */
     p->wide16 = m == 4 && p->tiles_x > 8 && fcn_avx512_enabled();
     const char *no_pair = getenv("FULLCONV_NO_WINO_PAIR");
     p->pair = p->tiles_x <= 8 && fcn_avx512_enabled() && !(no_pair && *no_pair && no_pair[0] != '0');
-    int64_t lanes = p->wide16 ? 16 : 8;
-    p->Hp = m * p->tiles_y + 2;
-    p->Wp = m * ((p->tiles_x + lanes - 1) / lanes * lanes) + 2;
-    /* the AVX-512 transforms (wide16, pair) read the unpadded input: no padded copy */
-    p->pad_floats = p->pair || p->wide16 ? 0 : round16((size_t)(C * p->Hp * p->Wp));
     fcn_winograd_size(p, nthreads, 0);
     p->ukernel = fcn_best_ukernel_ordered(&p->mr);   /* same bits at any thread count */
     p->u_floats = fcn_pack_a_mr_floats(K, C, p->mr);

@@ -8,14 +8,13 @@ typedef struct fcn_wino_plan {
     int m;                         /* output tile m×m: 4 (input tiles 6×6) or 2 (4×4) */
     int P;                         /* positions per tile: (m + 2)² = 36 or 16 */
     int64_t tiles_y, tiles_x, T;   /* T = tiles_y * tiles_x */
-    int64_t Hp, Wp;                /* zero-padded input copy */
     float *u_packed;               /* P packed K×C matrices (panels of mr rows) */
     int u_borrowed;                /* u_packed is the file's prepacked blob: not ours to free */
     fcn_ukernel_fn ukernel;
     int mr;
     size_t u_floats;               /* per position */
-    size_t pad_floats, v_floats, m_floats;
-    size_t scratch_floats;         /* all the run needs: padded input, V and M (per thread when blocked) */
+    size_t v_floats, m_floats;
+    size_t scratch_floats;         /* all the run needs: V and M (per thread when blocked) */
     int64_t block_rows, blocks;    /* tile rows per block, blocks (1 = whole map, phases threaded) */
     int64_t m_ld;                  /* row stride of M: a block's tiles rounded up to 16 */
     /* Floats between the positions' V (panels×C×16) and M (K×m_ld) matrices: an odd number of
@@ -26,8 +25,8 @@ typedef struct fcn_wino_plan {
     int pair;                      /* transforms two tile rows per zmm (AVX-512, rows of <= 8 tiles) */
 } fcn_wino_plan;
 
-/* One run (winograd_avx2.c): the padded input, then per block of tile rows [ty0, ty1): the
- * input transform writes V straight in the layout the micro-kernel reads its B panels in —
+/* One run (winograd_avx2.c): per block of tile rows [ty0, ty1), the input transform reads the
+ * input in place (zero outside the map, no padded copy) and writes V straight in the layout the micro-kernel reads its B panels in —
  * per position ξ, panels of 16 tiles, C rows of 16 floats each, V[ξ][tile/16][c][tile%16] —
  * so no packing pass; the GEMMs write M[ξ][k][tile] (row stride m_ld); the output transform
  * reads it. Layers whose transformed weights are small run block after block with V and M
@@ -37,7 +36,7 @@ typedef struct fcn_wino_run {
     const fcn_wino_plan *p;
     const float *in;               /* one image, C×H×W */
     float *out;                    /* one image, K×Ho×Wo */
-    float *pad, *work;             /* work: V then M, per thread when blocked */
+    float *work;                   /* V then M (per thread when blocked) */
     const float *bias;
     const float *residual;         /* added before the activation, or NULL */
     int act; float act_alpha, act_beta;

@@ -175,22 +175,48 @@ static inline __m256 act8(const wino_run *r, __m256 v)
         return _mm256_min_ps(_mm256_max_ps(v, _mm256_set1_ps(r->act_alpha)), _mm256_set1_ps(r->act_beta));
     return v;
 }
-static void pad_channels(const wino_run *r, int64_t c0, int64_t c1)
+/* The transforms read the input in place, zero outside the map (as the AVX-512 ones): a group
+ * of tiles' columns x0 .. come from input row y (NULL above or below the map) with masked
+ * loads, so no zero-padded copy of the input is made — it cost a memset and a memcpy of the
+ * whole map per layer, and scratch: GoogLeNet's arena was 2.7× the two largest tensors. */
+typedef struct row_src8 { int64_t x0, ext; __m256i m[4]; int any[4], e[2]; } row_src8;
+
+/* nv vectors of 8 columns from x0, then the two columns after them */
+static inline row_src8 row_src8_for(int64_t x0, int64_t W, int nv)
 {
-    const fcn_wino_plan *p = r->p;
-    for (int64_t c = c0; c < c1; c++) {
-        float *dst = r->pad + c * p->Hp * p->Wp;
-        const float *src = r->in + c * p->H * p->W;
-        memset(dst, 0, sizeof(float) * (size_t)(p->Hp * p->Wp));
-        for (int64_t y = 0; y < p->H; y++) {
-            int64_t py = y + p->ph;
-            if (py < 0 || py >= p->Hp) continue;
-            int64_t x0 = 0, x1 = p->W;
-            if (p->pw < 0) x0 = -p->pw;
-            if (x1 + p->pw > p->Wp) x1 = p->Wp - p->pw;
-            if (x1 > x0) memcpy(dst + py * p->Wp + x0 + p->pw, src + y * p->W + x0, sizeof(float) * (size_t)(x1 - x0));
-        }
+    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    row_src8 s;
+    s.x0 = x0;
+    s.ext = x0 + 8 * nv;
+    for (int i = 0; i < 4; i++) {
+        int64_t a = x0 + 8 * i, lo = a < 0 ? -a : 0, hi = W - a;
+        if (lo > 8) lo = 8;
+        if (hi > 8) hi = 8;
+        if (hi < 0) hi = 0;
+        /* lanes lo <= l < hi */
+        s.m[i] = _mm256_andnot_si256(_mm256_cmpgt_epi32(_mm256_set1_epi32((int)lo), lane),
+                                     _mm256_cmpgt_epi32(_mm256_set1_epi32((int)hi), lane));
+        s.any[i] = i < nv && hi > lo;
     }
+    for (int i = 0; i < 2; i++) s.e[i] = s.ext + i >= 0 && s.ext + i < W;
+    return s;
+}
+
+static inline const float *src_row8(const float *plane, int64_t y, int64_t H, int64_t W)
+{
+    return y >= 0 && y < H ? plane + y * W : NULL;
+}
+
+static inline __m256 src_vec8(const float *row, const row_src8 *s, int i)
+{
+    if (!row || !s->any[i]) return _mm256_setzero_ps();
+    /* the address may be before the row (x0 < 0): only the masked-in lanes are read */
+    return _mm256_maskload_ps((const float *)((uintptr_t)row + (uintptr_t)((s->x0 + 8 * i) * 4)), s->m[i]);
+}
+
+static inline float src_ext8(const float *row, const row_src8 *s, int i)
+{
+    return row && s->e[i] ? row[s->ext + i] : 0.0f;
 }
 
 /* Where the 8 lanes of a group of tiles t0 .. t0+valid-1 go in a V position (row c added by
@@ -220,16 +246,14 @@ static inline void store_v(float *vpos, const panel_store *ps, int64_t c, __m256
     if (ps->n == 2) _mm256_maskstore_ps(vpos + ps->off[1] + c * 16, ps->mask[1], v);
 }
 
-/* d[i] lane l = base[4l + i] for i < 6, l < 8 (the 6 columns of 8 tiles that start 4 apart in
- * one row): 4 loads and a 4-way deinterleave in registers, then d4/d5 are d0/d1 moved down one
- * lane with the next tile's first two columns shifted in. Reads base[0..33]. An 8-lane gather
- * per column cost twice as much (36 gathers per 8 tiles and channel). */
-static inline void load_tile_row(const float *base, __m256 d[6])
+/* d[i] lane l = column 4l + i of the 34 (l[0..3], then e0, e1) for i < 6, l < 8 (the 6
+ * columns of 8 tiles that start 4 apart in one row): a 4-way deinterleave in registers, then
+ * d4/d5 are d0/d1 moved down one lane with the next tile's first two columns shifted in. An
+ * 8-lane gather per column cost twice as much (36 gathers per 8 tiles and channel). */
+static inline void tile_row(const __m256 l[4], float e0, float e1, __m256 d[6])
 {
-    __m256 l0 = _mm256_loadu_ps(base), l1 = _mm256_loadu_ps(base + 8);
-    __m256 l2 = _mm256_loadu_ps(base + 16), l3 = _mm256_loadu_ps(base + 24);
-    __m256 a = _mm256_permute2f128_ps(l0, l2, 0x20), b = _mm256_permute2f128_ps(l0, l2, 0x31);
-    __m256 c = _mm256_permute2f128_ps(l1, l3, 0x20), e = _mm256_permute2f128_ps(l1, l3, 0x31);
+    __m256 a = _mm256_permute2f128_ps(l[0], l[2], 0x20), b = _mm256_permute2f128_ps(l[0], l[2], 0x31);
+    __m256 c = _mm256_permute2f128_ps(l[1], l[3], 0x20), e = _mm256_permute2f128_ps(l[1], l[3], 0x31);
     __m256 t0 = _mm256_unpacklo_ps(a, b), t1 = _mm256_unpackhi_ps(a, b);
     __m256 t2 = _mm256_unpacklo_ps(c, e), t3 = _mm256_unpackhi_ps(c, e);
     d[0] = _mm256_shuffle_ps(t0, t2, 0x44);
@@ -237,8 +261,8 @@ static inline void load_tile_row(const float *base, __m256 d[6])
     d[2] = _mm256_shuffle_ps(t1, t3, 0x44);
     d[3] = _mm256_shuffle_ps(t1, t3, 0xEE);
     const __m256i down = _mm256_setr_epi32(1, 2, 3, 4, 5, 6, 7, 0);
-    d[4] = _mm256_blend_ps(_mm256_permutevar8x32_ps(d[0], down), _mm256_broadcast_ss(base + 32), 0x80);
-    d[5] = _mm256_blend_ps(_mm256_permutevar8x32_ps(d[1], down), _mm256_broadcast_ss(base + 33), 0x80);
+    d[4] = _mm256_blend_ps(_mm256_permutevar8x32_ps(d[0], down), _mm256_set1_ps(e0), 0x80);
+    d[5] = _mm256_blend_ps(_mm256_permutevar8x32_ps(d[1], down), _mm256_set1_ps(e1), 0x80);
 }
 
 static void input_transform_f4(const wino_blk *b, int64_t c0, int64_t c1)
@@ -246,15 +270,16 @@ static void input_transform_f4(const wino_blk *b, int64_t c0, int64_t c1)
     const wino_run *r = b->r;
     const fcn_wino_plan *p = r->p;
     for (int64_t c = c0; c < c1; c++) {
-        const float *plane = r->pad + c * p->Hp * p->Wp;
+        const float *plane = r->in + c * p->H * p->W;
         for (int64_t ty = b->ty0; ty < b->ty1; ty++) {
             for (int64_t tx = 0; tx < p->tiles_x; tx += 8) {
-                /* the padded plane is 4·ceil8(tiles_x) + 2 wide: base[0..33] is in the row */
-                const float *base = plane + ty * 4 * p->Wp + tx * 4;
+                row_src8 rs = row_src8_for(tx * 4 - p->pw, p->W, 4);
                 __m256 rows[6][6];
                 for (int rr = 0; rr < 6; rr++) {
-                    __m256 d[6];
-                    load_tile_row(base + rr * p->Wp, d);
+                    const float *row = src_row8(plane, ty * 4 + rr - p->ph, p->H, p->W);
+                    __m256 l[4] = { src_vec8(row, &rs, 0), src_vec8(row, &rs, 1), src_vec8(row, &rs, 2),
+                                    src_vec8(row, &rs, 3) }, d[6];
+                    tile_row(l, src_ext8(row, &rs, 0), src_ext8(row, &rs, 1), d);
                     bt6(d, rows[rr]);            /* rows[rr][j] = (d B)[rr][j] */
                 }
                 int64_t valid = p->tiles_x - tx < 8 ? p->tiles_x - tx : 8;
@@ -270,18 +295,17 @@ static void input_transform_f4(const wino_blk *b, int64_t c0, int64_t c1)
     }
 }
 
-/* F(2×2): d[i] lane l = base[2l + i] for i < 4 (tiles start 2 apart): even/odd columns of
- * two loads, then d2/d3 are d0/d1 moved down one lane with the next group's first two
- * columns shifted in. Reads base[0..17]. */
-static inline void load_tile_row_f2(const float *base, __m256 d[4])
+/* F(2×2): d[i] lane l = column 2l + i of the 18 (l0, l1, then e0, e1) for i < 4 (tiles start
+ * 2 apart): even/odd columns, then d2/d3 are d0/d1 moved down one lane with the next group's
+ * first two columns shifted in. */
+static inline void tile_row_f2(__m256 l0, __m256 l1, float e0, float e1, __m256 d[4])
 {
-    __m256 l0 = _mm256_loadu_ps(base), l1 = _mm256_loadu_ps(base + 8);
     /* shuffle gives lanes in the order 0 1 4 5 2 3 6 7; the 64-bit permute puts them back */
     d[0] = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(l0, l1, 0x88)), 0xD8));
     d[1] = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(l0, l1, 0xDD)), 0xD8));
     const __m256i down = _mm256_setr_epi32(1, 2, 3, 4, 5, 6, 7, 0);
-    d[2] = _mm256_blend_ps(_mm256_permutevar8x32_ps(d[0], down), _mm256_broadcast_ss(base + 16), 0x80);
-    d[3] = _mm256_blend_ps(_mm256_permutevar8x32_ps(d[1], down), _mm256_broadcast_ss(base + 17), 0x80);
+    d[2] = _mm256_blend_ps(_mm256_permutevar8x32_ps(d[0], down), _mm256_set1_ps(e0), 0x80);
+    d[3] = _mm256_blend_ps(_mm256_permutevar8x32_ps(d[1], down), _mm256_set1_ps(e1), 0x80);
 }
 
 static inline void bt4(const __m256 d[4], __m256 o[4])
@@ -297,14 +321,16 @@ static void input_transform_f2(const wino_blk *b, int64_t c0, int64_t c1)
     const wino_run *r = b->r;
     const fcn_wino_plan *p = r->p;
     for (int64_t c = c0; c < c1; c++) {
-        const float *plane = r->pad + c * p->Hp * p->Wp;
+        const float *plane = r->in + c * p->H * p->W;
         for (int64_t ty = b->ty0; ty < b->ty1; ty++) {
             for (int64_t tx = 0; tx < p->tiles_x; tx += 8) {
-                const float *base = plane + ty * 2 * p->Wp + tx * 2;
+                row_src8 rs = row_src8_for(tx * 2 - p->pw, p->W, 2);
                 __m256 rows[4][4];
                 for (int rr = 0; rr < 4; rr++) {
+                    const float *row = src_row8(plane, ty * 2 + rr - p->ph, p->H, p->W);
                     __m256 d[4];
-                    load_tile_row_f2(base + rr * p->Wp, d);
+                    tile_row_f2(src_vec8(row, &rs, 0), src_vec8(row, &rs, 1), src_ext8(row, &rs, 0),
+                                src_ext8(row, &rs, 1), d);
                     bt4(d, rows[rr]);
                 }
                 int64_t valid = p->tiles_x - tx < 8 ? p->tiles_x - tx : 8;
@@ -511,9 +537,6 @@ static void output_transform_f2(const wino_blk *b, int64_t k0, int64_t k1)
     }
 }
 
-/* the AVX-512 input transforms read the unpadded input with masked loads */
-static int reads_input_in_place(const fcn_wino_plan *p) { return p->pair || p->wide16; }
-
 static void input_transform(const wino_blk *b, int64_t c0, int64_t c1)
 {
     const fcn_wino_plan *p = b->r->p;
@@ -535,7 +558,7 @@ static void output_transform(const wino_blk *b, int64_t k0, int64_t k1)
 /* ---- unblocked: one block, each phase split over the threads ---------------------------- */
 static wino_blk whole_map(const wino_run *r)
 {
-    wino_blk b = { r, r->work, r->pad, 0, r->p->tiles_y, r->p->T };   /* M over the dead padded input */
+    wino_blk b = { r, r->work, r->work + r->p->v_floats, 0, r->p->tiles_y, r->p->T };
     return b;
 }
 
@@ -544,12 +567,7 @@ static void phase_input(void *vctx, int64_t c0, int64_t c1, int tid)
     (void)tid;
     const wino_run *r = vctx;
     wino_blk b = whole_map(r);
-    /* pad each channel right before transforming it: the padded plane is still in L1 (the
-     * AVX-512 transforms read the input in place) */
-    for (int64_t c = c0; c < c1; c++) {
-        if (!reads_input_in_place(r->p)) pad_channels(r, c, c + 1);
-        input_transform(&b, c, c + 1);
-    }
+    input_transform(&b, c0, c1);
 }
 
 static void phase_gemms(void *vctx, int64_t x0, int64_t x1, int tid)
@@ -567,12 +585,6 @@ static void phase_output(void *vctx, int64_t k0, int64_t k1, int tid)
 }
 
 /* ---- blocked: block after block of tile rows, each on one thread ------------------------- */
-static void phase_pad(void *vctx, int64_t c0, int64_t c1, int tid)
-{
-    (void)tid;
-    pad_channels(vctx, c0, c1);
-}
-
 static void run_blocks(void *vctx, int64_t i0, int64_t i1, int tid)
 {
     const wino_run *r = vctx;
@@ -592,15 +604,11 @@ void fcn_winograd_run(const fcn_wino_plan *p, const float *in, float *out, const
 {
     wino_run r = { .p = p, .in = in, .out = out, .bias = bias, .residual = residual,
                    .act = act, .act_alpha = act_alpha, .act_beta = act_beta };
+    r.work = scratch;
     if (p->blocks > 1) {
-        r.pad = scratch;
-        r.work = r.pad + p->pad_floats;
-        if (!reads_input_in_place(p)) fcn_parallel_for(x, p->C, phase_pad, &r);
         fcn_parallel_for(x, p->blocks, run_blocks, &r);
         return;
     }
-    r.work = scratch;                 /* V */
-    r.pad = scratch + p->v_floats;    /* the padded input, then M */
     fcn_parallel_for(x, p->C, phase_input, &r);
     fcn_parallel_for(x, p->P, phase_gemms, &r);
     fcn_parallel_for(x, p->K, phase_output, &r);
