@@ -48,6 +48,21 @@ typedef struct fcn_wino_blk {
     int64_t ty0, ty1, ntiles;
 } wino_blk;
 
+/* Input row y of a plane of H rows of W, or NULL above or below the map: the transforms read
+ * the input in place and make the zero border themselves. */
+static inline const float *fcn_wino_src_row(const float *plane, int64_t y, int64_t H, int64_t W)
+{
+    return y >= 0 && y < H ? plane + y * W : NULL;
+}
+
+/* Of `lanes` columns from column a, the lanes [*lo, *hi) inside [0, W) (none when *hi <= *lo):
+ * the masks of the transforms' in-place loads. */
+static inline void fcn_wino_cols_in(int64_t a, int64_t W, int lanes, int64_t *lo, int64_t *hi)
+{
+    *lo = a < 0 ? (-a < lanes ? -a : lanes) : 0;
+    *hi = W - a < lanes ? W - a : lanes;
+}
+
 /* The AVX-512 twins of the F(4×4) transforms (winograd_avx512.c): 16 tiles per zmm, for rows
  * of more than 8 tiles (a 56×56 map has 14: one group instead of 8 + 6). */
 void fcn_wino_input_f4_avx512(const wino_blk *b, int64_t c0, int64_t c1);

@@ -189,10 +189,9 @@ static inline row_src8 row_src8_for(int64_t x0, int64_t W, int nv)
     s.x0 = x0;
     s.ext = x0 + 8 * nv;
     for (int i = 0; i < 4; i++) {
-        int64_t a = x0 + 8 * i, lo = a < 0 ? -a : 0, hi = W - a;
-        if (lo > 8) lo = 8;
-        if (hi > 8) hi = 8;
-        if (hi < 0) hi = 0;
+        int64_t lo, hi;
+        fcn_wino_cols_in(x0 + 8 * i, W, 8, &lo, &hi);
+        if (hi < lo) hi = lo;
         /* lanes lo <= l < hi */
         s.m[i] = _mm256_andnot_si256(_mm256_cmpgt_epi32(_mm256_set1_epi32((int)lo), lane),
                                      _mm256_cmpgt_epi32(_mm256_set1_epi32((int)hi), lane));
@@ -200,11 +199,6 @@ static inline row_src8 row_src8_for(int64_t x0, int64_t W, int nv)
     }
     for (int i = 0; i < 2; i++) s.e[i] = s.ext + i >= 0 && s.ext + i < W;
     return s;
-}
-
-static inline const float *src_row8(const float *plane, int64_t y, int64_t H, int64_t W)
-{
-    return y >= 0 && y < H ? plane + y * W : NULL;
 }
 
 static inline __m256 src_vec8(const float *row, const row_src8 *s, int i)
@@ -276,7 +270,7 @@ static void input_transform_f4(const wino_blk *b, int64_t c0, int64_t c1)
                 row_src8 rs = row_src8_for(tx * 4 - p->pw, p->W, 4);
                 __m256 rows[6][6];
                 for (int rr = 0; rr < 6; rr++) {
-                    const float *row = src_row8(plane, ty * 4 + rr - p->ph, p->H, p->W);
+                    const float *row = fcn_wino_src_row(plane, ty * 4 + rr - p->ph, p->H, p->W);
                     __m256 l[4] = { src_vec8(row, &rs, 0), src_vec8(row, &rs, 1), src_vec8(row, &rs, 2),
                                     src_vec8(row, &rs, 3) }, d[6];
                     tile_row(l, src_ext8(row, &rs, 0), src_ext8(row, &rs, 1), d);
@@ -327,7 +321,7 @@ static void input_transform_f2(const wino_blk *b, int64_t c0, int64_t c1)
                 row_src8 rs = row_src8_for(tx * 2 - p->pw, p->W, 2);
                 __m256 rows[4][4];
                 for (int rr = 0; rr < 4; rr++) {
-                    const float *row = src_row8(plane, ty * 2 + rr - p->ph, p->H, p->W);
+                    const float *row = fcn_wino_src_row(plane, ty * 2 + rr - p->ph, p->H, p->W);
                     __m256 d[4];
                     tile_row_f2(src_vec8(row, &rs, 0), src_vec8(row, &rs, 1), src_ext8(row, &rs, 0),
                                 src_ext8(row, &rs, 1), d);

@@ -57,19 +57,12 @@ Z static inline row_src row_src_for(int64_t x0, int64_t W, int nv)
     s.x0 = x0;
     s.ext = x0 + 16 * nv;
     for (int i = 0; i < 4; i++) {
-        int64_t a = x0 + 16 * i, lo = a < 0 ? -a : 0, hi = W - a;
-        if (lo > 16) lo = 16;
-        if (hi > 16) hi = 16;
+        int64_t lo, hi;
+        fcn_wino_cols_in(x0 + 16 * i, W, 16, &lo, &hi);
         s.m[i] = i < nv && hi > lo ? (__mmask16)(((1u << hi) - 1u) & ~((1u << lo) - 1u)) : 0;
     }
     for (int i = 0; i < 2; i++) s.e[i] = s.ext + i >= 0 && s.ext + i < W;
     return s;
-}
-
-/* input row y of a plane, or NULL outside the map */
-Z static inline const float *src_row(const float *plane, int64_t y, int64_t H, int64_t W)
-{
-    return y >= 0 && y < H ? plane + y * W : NULL;
 }
 
 Z static inline __m512 src_vec(const float *row, const row_src *s, int i)
@@ -111,7 +104,7 @@ Z void fcn_wino_input_f4_avx512(const wino_blk *b, int64_t c0, int64_t c1)
                 row_src rs = row_src_for(tx * 4 - p->pw, p->W, 4);
                 __m512 rows[6][6];
                 for (int rr = 0; rr < 6; rr++) {
-                    const float *row = src_row(plane, ty * 4 + rr - p->ph, p->H, p->W);
+                    const float *row = fcn_wino_src_row(plane, ty * 4 + rr - p->ph, p->H, p->W);
                     __m512 l[4] = { src_vec(row, &rs, 0), src_vec(row, &rs, 1), src_vec(row, &rs, 2),
                                     src_vec(row, &rs, 3) }, d[6];
                     tile_row16(l, src_ext(row, &rs, 0), src_ext(row, &rs, 1), d);
@@ -282,8 +275,8 @@ Z void fcn_wino_input_f4_pair_avx512(const wino_blk *b, int64_t c0, int64_t c1)
             __m512 rows[6][6];
             for (int rr = 0; rr < 6; rr++) {
                 /* a lone last row reads its own rows twice; those lanes are never stored */
-                const float *ra = src_row(plane, ty * 4 + rr - p->ph, p->H, p->W);
-                const float *rb = two ? src_row(plane, ty * 4 + 4 + rr - p->ph, p->H, p->W) : ra;
+                const float *ra = fcn_wino_src_row(plane, ty * 4 + rr - p->ph, p->H, p->W);
+                const float *rb = two ? fcn_wino_src_row(plane, ty * 4 + 4 + rr - p->ph, p->H, p->W) : ra;
                 __m512 la[2] = { src_vec(ra, &rs, 0), src_vec(ra, &rs, 1) }, lb[2] = { src_vec(rb, &rs, 0),
                                                                                       src_vec(rb, &rs, 1) };
                 float ea[2] = { src_ext(ra, &rs, 0), src_ext(ra, &rs, 1) }, eb[2] = { src_ext(rb, &rs, 0),
@@ -393,8 +386,8 @@ Z void fcn_wino_input_f2_pair_avx512(const wino_blk *b, int64_t c0, int64_t c1)
             int two = ty + 1 < b->ty1;
             __m512 rows[4][4];
             for (int rr = 0; rr < 4; rr++) {
-                const float *ra = src_row(plane, ty * 2 + rr - p->ph, p->H, p->W);
-                const float *rb = two ? src_row(plane, ty * 2 + 2 + rr - p->ph, p->H, p->W) : ra;
+                const float *ra = fcn_wino_src_row(plane, ty * 2 + rr - p->ph, p->H, p->W);
+                const float *rb = two ? fcn_wino_src_row(plane, ty * 2 + 2 + rr - p->ph, p->H, p->W) : ra;
                 float ea[2] = { src_ext(ra, &rs, 0), src_ext(ra, &rs, 1) }, eb[2] = { src_ext(rb, &rs, 0),
                                                                                      src_ext(rb, &rs, 1) };
                 __m512 d[4];
