@@ -260,7 +260,7 @@ int fcn_fast_conv_fuse_pre_bn(fcn_node *n, const fcn_node *bn)
     cf->pre_act = bn->act;
     cf->pre_alpha = bn->act == FCN_ACT_RELU ? 0.0f : bn->act_alpha;
     cf->pre_beta = bn->act_beta;
-    n->kernel = "bn+gemm-avx2";
+    n->kernel = cf->mr == 16 ? "bn+gemm-avx512" : "bn+gemm-avx2";
     return 1;
 }
 
@@ -512,9 +512,15 @@ int fcn_fast_conv_prepare(fcn_node *n, fc_error *err)
     n->free_fast = conv_fast_free;
     static void (*const runs[])(fcn_node *, const fcn_exec *) = { run_gemm, run_gemv, run_dw, run_wino, run_grouped,
                                                                    run_stem };
-    static const char *const names[] = { "gemm-avx2", "gemv-avx2", "dwconv-avx2", "winograd-f4x4-avx2",
-                                         "gconv-avx512", "stem-avx512" };
+    /* the label names the instruction set that runs: the 16-row micro-kernel (GEMM, Winograd)
+     * and the depthwise kernels are AVX-512 when the session uses it; the GEMV is AVX2 */
+    static const char *const names[2][6] = {
+        { "gemm-avx2", "gemv-avx2", "dwconv-avx2", "winograd-f4x4-avx2", "gconv-avx512", "stem-avx512" },
+        { "gemm-avx512", "gemv-avx2", "dwconv-avx512", "winograd-f4x4-avx512", "gconv-avx512", "stem-avx512" },
+    };
+    int z = cf.mr == 16;
     n->run_fast = runs[cf.algo];
-    n->kernel = cf.algo == CONV_WINO && cf.wino.m == 2 ? "winograd-f2x2-avx2" : names[cf.algo];
+    n->kernel = cf.algo == CONV_WINO && cf.wino.m == 2 ? (z ? "winograd-f2x2-avx512" : "winograd-f2x2-avx2")
+                                                       : names[z][cf.algo];
     return 1;
 }
