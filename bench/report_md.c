@@ -124,19 +124,27 @@ static void speed_table(const cJSON *doc, FILE *f, const table_style *ts)
 static void profile_tables(const cJSON *doc, FILE *f, const table_style *ts)
 {
     static const char *const head[] = {"node", "op", "kernel", "ms", "MACs", "GFLOP/s", "weights"};
-    static const int w[] = {28, 12, 20, 9, 12, 8, 10};
     enum { NC = 7 };
     const cJSON *v;
     cJSON_ArrayForEach(v, cJSON_GetObjectItemCaseSensitive(doc, "variants")) {
         const cJSON *prof = cJSON_GetObjectItemCaseSensitive(v, "profile");
         if (!cJSON_IsArray(prof) || cJSON_GetArraySize(prof) == 0) continue;
+        /* the text columns as wide as their longest entry (names like
+         * /classifier/classifier.0/GlobalAveragePool pushed the rest of their row out of line) */
+        int w[NC] = {28, 12, 20, 9, 12, 8, 10};
+        const cJSON *p;
+        static const char *const keys[] = {"name", "op", "kernel"};
+        cJSON_ArrayForEach(p, prof)
+            for (int i = 0; i < 3; i++) {
+                size_t len = strlen(bench_jstr(p, keys[i], "?"));
+                if (len > (size_t)w[i]) w[i] = len < 200 ? (int)len : 200;
+            }
         fprintf(f, "%sprofile of %s (%s, sorted by time)%s\n", ts->md ? "\n### " : "\n",
                 bench_jstr(v, "name", "?"), bench_jstr(v, "profile_case", "b1/t1"), ts->md ? "\n" : ":");
         for (int i = 0; i < NC; i++) cell(f, ts, w[i], head[i], i == NC - 1);
         rule(f, ts, NC, w);
-        const cJSON *p;
         cJSON_ArrayForEach(p, prof) {
-            char b[NC][80];
+            char b[NC][208];
             snprintf(b[0], sizeof b[0], "%s", bench_jstr(p, "name", "?"));
             snprintf(b[1], sizeof b[1], "%s", bench_jstr(p, "op", "?"));
             snprintf(b[2], sizeof b[2], "%s", bench_jstr(p, "kernel", "?"));
