@@ -63,6 +63,18 @@ static int by_first(const void *a, const void *b)
     return by_size_desc(a, b);
 }
 
+/* Places the items in `order` and keeps that placement if its arena is smaller than *total,
+ * else puts back the offsets they had (saved in best). */
+static void keep_smaller(fcn_plan_item *items, int n, fcn_plan_item **order, fcn_plan_item **overlap, size_t *best,
+                         size_t *total)
+{
+    for (int i = 0; i < n; i++) best[i] = items[i].offset;
+    size_t t = place_in_order(order, overlap, n);
+    if (t < *total) *total = t;
+    else
+        for (int i = 0; i < n; i++) items[i].offset = best[i];
+}
+
 int fcn_plan_place(fcn_plan_item *items, int n, size_t *arena_bytes)
 {
     *arena_bytes = 0;
@@ -86,25 +98,15 @@ int fcn_plan_place(fcn_plan_item *items, int n, size_t *arena_bytes)
     int k = 0, any_late = 0;
     for (int i = 0; i < n; i++) any_late |= items[i].late != 0;
     if (any_late) {
-        for (int i = 0; i < n; i++) best[i] = items[i].offset;
         memcpy(overlap, order, sizeof(*order) * (size_t)n);   /* free until place_in_order */
         for (int pass = 0; pass < 2; pass++)
             for (int i = 0; i < n; i++)
                 if ((overlap[i]->late != 0) == (pass == 1)) order[k++] = overlap[i];
-        size_t second = place_in_order(order, overlap, n);
-        if (second < total) total = second;
-        else
-            for (int i = 0; i < n; i++) items[i].offset = best[i];
+        keep_smaller(items, n, order, overlap, best, &total);
     }
-    for (int i = 0; i < n; i++) {
-        best[i] = items[i].offset;
-        order[i] = &items[i];
-    }
+    for (int i = 0; i < n; i++) order[i] = &items[i];
     qsort(order, (size_t)n, sizeof *order, by_first);
-    size_t third = place_in_order(order, overlap, n);
-    if (third < total) total = third;
-    else
-        for (int i = 0; i < n; i++) items[i].offset = best[i];
+    keep_smaller(items, n, order, overlap, best, &total);
     free(order);
     free(overlap);
     free(best);

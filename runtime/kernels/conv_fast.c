@@ -320,12 +320,6 @@ size_t fcn_fast_conv_fit_scratch(fcn_node *n, size_t budget)
 }
 
 /* ---- prepare ------------------------------------------------------------------------ */
-static int getenv_flag(const char *name)
-{
-    const char *v = getenv(name);
-    return v && *v && *v != '0';
-}
-
 static int64_t pad_begin(int64_t in, int64_t out, int64_t k, int64_t s, int64_t d, int auto_pad,
                          int64_t explicit_begin)
 {
@@ -359,7 +353,7 @@ static int64_t round16(int64_t n) { return (n + 15) / 16 * 16; }
  * FULLCONV_WINOGRAD_TILE=2|4 forces a tile size; FULLCONV_NO_WINOGRAD=1 turns the path off. */
 static int winograd_tile(int64_t C, int64_t K, int64_t Ho, int64_t Wo)
 {
-    if (C < 16 || K < 16 || getenv_flag("FULLCONV_NO_WINOGRAD")) return 0;
+    if (C < 16 || K < 16 || fcn_env_flag("FULLCONV_NO_WINOGRAD")) return 0;
     const char *force = getenv("FULLCONV_WINOGRAD_TILE");
     if (force && (force[0] == '2' || force[0] == '4') && force[1] == 0) return force[0] - '0';
     const double c = (double)C, k = (double)K;
@@ -432,7 +426,7 @@ int fcn_fast_conv_prepare(fcn_node *n, fc_error *err)
         cf.algo = CONV_DW;
         fcn_dw_args geo = { .H = cf.H, .W = cf.W, .Ho = cf.Ho, .Wo = cf.Wo, .kh = cf.kh, .kw = cf.kw,
                             .sh = cf.sh, .sw = cf.sw, .ph = cf.ph, .pw = cf.pw, .dh = cf.dh, .dw = cf.dw };
-        geo.c16 = cf.dw_c16 = fcn_dwc16_applies(&geo) && !getenv_flag("FULLCONV_NO_DWC16");
+        geo.c16 = cf.dw_c16 = fcn_dwc16_applies(&geo) && !fcn_env_flag("FULLCONV_NO_DWC16");
         cf.dw_work = (fcn_dw_work_floats(&geo) + 15) & ~(size_t)15;
         int threads = n->nthreads > 0 ? n->nthreads : 1;
         size_t need = (size_t)threads * cf.dw_work * sizeof(float);
@@ -454,7 +448,7 @@ int fcn_fast_conv_prepare(fcn_node *n, fc_error *err)
         size_t need = cf.wino.scratch_floats * sizeof(float);
         if (n->scratch_bytes < need) n->scratch_bytes = need;
     } else if (fcn_stem_applies(cf.C, cf.K, cf.group, cf.kh, cf.kw, cf.sh, cf.sw, cf.dh, cf.dw, cf.Wo) &&
-               cf.ph >= 0 && cf.pw >= 0 && !getenv_flag("FULLCONV_NO_STEM")) {
+               cf.ph >= 0 && cf.pw >= 0 && !fcn_env_flag("FULLCONV_NO_STEM")) {
         cf.algo = CONV_STEM;
         size_t floats = fcn_stem_packed_floats(cf.K, cf.C, cf.kh, cf.kw);
         if ((cf.a_packed = take_given(n, FCN_PREPACK_STEM, 1, floats))) {
@@ -471,7 +465,7 @@ int fcn_fast_conv_prepare(fcn_node *n, fc_error *err)
         size_t need = (size_t)threads * ((fcn_stem_work_floats(&sa) + 15) & ~(size_t)15) * sizeof(float);
         if (n->scratch_bytes < need) n->scratch_bytes = need;
     } else if (fcn_gconv_applies(cf.C, cf.K, cf.group, cf.kh, cf.kw, cf.sh, cf.sw, cf.dh, cf.dw, cf.Wo) &&
-               !getenv_flag("FULLCONV_NO_GCONV")) {
+               !fcn_env_flag("FULLCONV_NO_GCONV")) {
         cf.algo = CONV_GROUPED;
         size_t floats = fcn_gconv_packed_floats(cf.K, cf.C, cf.group, cf.kh, cf.kw);
         if ((cf.a_packed = take_given(n, FCN_PREPACK_GCONV, (uint32_t)cf.group, floats))) {

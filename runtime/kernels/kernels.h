@@ -61,6 +61,9 @@ void fcn_pack_a_mr(const float *A, int64_t rs, int64_t cs, int64_t M, int64_t K,
 fcn_ukernel_fn fcn_best_ukernel(int *mr);
 /* The best micro-kernel whose columns' results do not depend on the panel's column count. */
 fcn_ukernel_fn fcn_best_ukernel_ordered(int *mr);
+/* 1 when environment variable `name` is set to something other than "" or "0..." (the kernels'
+ * FULLCONV_NO_* switches). */
+int fcn_env_flag(const char *name);
 /* 1 when the AVX-512 kernels are used (AVX-512F+VL present, FULLCONV_NO_AVX512 not set). */
 int fcn_avx512_enabled(void);
 /* Test hook: AVX-512 kernels off (0) or on when the CPU has them (1); returns the previous state. */

@@ -31,6 +31,12 @@ static int avx512_usable(void)
 
 int fcn_avx512_enabled(void) { return avx512_usable(); }
 
+int fcn_env_flag(const char *name)
+{
+    const char *v = getenv(name);
+    return v && *v && *v != '0';
+}
+
 fcn_ukernel_fn fcn_best_ukernel(int *mr)
 {
     if (avx512_usable()) {

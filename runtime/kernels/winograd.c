@@ -116,8 +116,7 @@ int fcn_winograd_plan(fcn_wino_plan *p, int m, const float *w, int64_t C, int64_
     /* 8 tiles per vector; with AVX-512, 16 on F(4×4) rows of more than 8, two rows of up to 8
      * otherwise */
     p->wide16 = m == 4 && p->tiles_x > 8 && fcn_avx512_enabled();
-    const char *no_pair = getenv("FULLCONV_NO_WINO_PAIR");
-    p->pair = p->tiles_x <= 8 && fcn_avx512_enabled() && !(no_pair && *no_pair && no_pair[0] != '0');
+    p->pair = p->tiles_x <= 8 && fcn_avx512_enabled() && !fcn_env_flag("FULLCONV_NO_WINO_PAIR");
     fcn_winograd_size(p, nthreads, 0);
     p->ukernel = fcn_best_ukernel_ordered(&p->mr);   /* same bits at any thread count */
     p->u_floats = fcn_pack_a_mr_floats(K, C, p->mr);

@@ -26,8 +26,9 @@ typedef struct fcn_wino_plan {
 } fcn_wino_plan;
 
 /* One run (winograd_avx2.c): per block of tile rows [ty0, ty1), the input transform reads the
- * input in place (zero outside the map, no padded copy) and writes V straight in the layout the micro-kernel reads its B panels in —
- * per position ξ, panels of 16 tiles, C rows of 16 floats each, V[ξ][tile/16][c][tile%16] —
+ * input in place (zero outside the map, no padded copy) and writes V straight in the layout
+ * the micro-kernel reads its B panels in — per position ξ, panels of 16 tiles, C rows of 16
+ * floats each, V[ξ][tile/16][c][tile%16] —
  * so no packing pass; the GEMMs write M[ξ][k][tile] (row stride m_ld); the output transform
  * reads it. Layers whose transformed weights are small run block after block with V and M
  * sized to stay in L2 (one thread a block); the others as one block, each phase split over
