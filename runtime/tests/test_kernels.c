@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <cmocka.h>
 #include "runtime/kernels/kernels.h"
 
@@ -472,6 +473,62 @@ static void run_conv_case(const conv_case *cc, int threads)
     free(n.scratch); free(X.data); free(Wt.data); free(B.data); free(Y1.data); free(Y2.data);
 }
 
+/* The pool's lock-free handshake: every index of every job runs exactly once, also for jobs with
+ * fewer tasks than threads (workers that sit out still acknowledge), after pauses longer than
+ * the spin budget (the sleep and wake-up path), and for a loop issued from inside a job (runs
+ * serially). */
+typedef struct pool_probe { int *hits; int64_t n; int job; int nested; } pool_probe;
+
+static void pool_inner(void *vctx, int64_t b, int64_t e, int tid)
+{
+    (void)tid;
+    int *cnt = vctx;
+    __atomic_add_fetch(cnt, (int)(e - b), __ATOMIC_RELAXED);
+}
+
+static void pool_mark(void *vctx, int64_t b, int64_t e, int tid)
+{
+    const pool_probe *p = vctx;
+    assert_true(b >= 0 && e <= p->n && b < e);
+    for (int64_t i = b; i < e; i++) __atomic_add_fetch(&p->hits[i], 1, __ATOMIC_RELAXED);
+    if (p->nested) {
+        int cnt = 0;
+        fcn_exec x = { NULL, 1 };
+        fcn_parallel_for(&x, 5, pool_inner, &cnt);
+        assert_int_equal(cnt, 5);
+    }
+    (void)tid;
+}
+
+static void test_threadpool_handshake(void **state)
+{
+    (void)state;
+    static const int threads[] = { 2, 3, 4 };
+    int hits[64];
+    for (size_t ti = 0; ti < sizeof threads / sizeof threads[0]; ti++) {
+        struct fcn_threadpool *pool = fcn_threadpool_create(threads[ti]);
+        assert_non_null(pool);
+        fcn_exec x = { pool, threads[ti] };
+        for (int job = 0; job < 3000; job++) {
+            pool_probe p = { hits, 1 + job % 9, job, job % 7 == 3 };
+            memset(hits, 0, sizeof hits);
+            fcn_parallel_for(&x, p.n, pool_mark, &p);
+            for (int64_t i = 0; i < p.n; i++) assert_int_equal(hits[i], 1);
+            if (job % 500 == 499) {   /* past the 200 µs spin: the threads go to sleep */
+                struct timespec ts = { 0, 1000000 };
+                nanosleep(&ts, NULL);
+            }
+        }
+        fcn_threadpool_destroy(pool);
+    }
+    /* destroyed while the workers sleep */
+    struct fcn_threadpool *pool = fcn_threadpool_create(2);
+    assert_non_null(pool);
+    struct timespec ts = { 0, 2000000 };
+    nanosleep(&ts, NULL);
+    fcn_threadpool_destroy(pool);
+}
+
 static void test_fast_conv_paths(void **state)
 {
     (void)state;
@@ -795,6 +852,7 @@ int main(void)
         cmocka_unit_test(test_fast_pool_paths),
         cmocka_unit_test(test_fast_trailing_mean),
         cmocka_unit_test(test_dwc16),
+        cmocka_unit_test(test_threadpool_handshake),
         cmocka_unit_test(test_fast_eltwise_paths),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
