@@ -108,6 +108,12 @@ static void run_gemm(fcn_node *n, const fcn_exec *x)
                 .act = n->act, .act_alpha = n->act_alpha, .act_beta = n->act_beta,
                 .scratch = n->scratch, .ukernel = cf->ukernel, .mr = cf->mr,
             };
+            if (pointwise && !cf->pre_ab && cf->ukernel == fcn_ukernel_16x16_avx512 &&
+                !fcn_env_flag("FULLCONV_NO_DIRECT_B")) {
+                gm.b_direct = img;
+                gm.ldb = cf->H * cf->W;
+                gm.ukernel_ldb = fcn_ukernel_16x16_avx512_ldb;
+            }
             fcn_sgemm(&gm, x);
         }
     }

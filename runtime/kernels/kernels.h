@@ -44,6 +44,11 @@ void fcn_ukernel_16x16_avx512(int64_t k, const float *a, const float *b, float *
  * how many columns share its panel (Winograd's panels move with the thread count). */
 void fcn_ukernel_16x16_avx512_ordered(int64_t k, const float *a, const float *b, float *c, int64_t ldc, int m,
                                       int n, int acc, const fcn_epilogue *ep);
+/* The 16×16 tile with B read in place, row p at b + p·ldb (fcn_gemm.b_direct). */
+typedef void (*fcn_ukernel_ldb_fn)(int64_t k, const float *a, const float *b, int64_t ldb, float *c, int64_t ldc,
+                                   int m, int n, int acc, const fcn_epilogue *ep);
+void fcn_ukernel_16x16_avx512_ldb(int64_t k, const float *a, const float *b, int64_t ldb, float *c, int64_t ldc,
+                                  int m, int n, int acc, const fcn_epilogue *ep);
 /* Weight-packing helpers: the 8×8 AVX2 transpose dst[c*ldd + i] = src[i*lds + c] (8 rows,
  * c < n; transpose_avx2.c) and a huge-page hint for big buffers written once (sgemm.c). */
 void fcn_transpose_rows8_avx2(const float *src, int64_t lds, int64_t n, float *dst, int64_t ldd);
@@ -100,7 +105,13 @@ typedef struct fcn_gemm {
     float *scratch;                /* FCN_KC*FCN_NC floats per thread */
     fcn_ukernel_fn ukernel;
     int mr;                        /* rows of the ukernel's A panels (0 = FCN_MR) */
+    /* B as a plain row-major K×N matrix (row stride ldb) that pack_b copies from, and a kernel
+     * that reads it in place: then a task with few panels of rows skips the packing */
+    const float *b_direct;
+    int64_t ldb;
+    fcn_ukernel_ldb_fn ukernel_ldb;
 } fcn_gemm;
+#define FCN_DIRECT_B_PANELS 3      /* tasks with at most this many panels of rows read b_direct */
 /* Per-thread scratch floats of fcn_sgemm: at most FCN_GEMM_SCRATCH_FLOATS, and for a product of
  * depth K over N columns fcn_gemm_scratch_floats(K, N) (a LeNet layer needed 1 KB, not 256). */
 #define FCN_GEMM_SCRATCH_FLOATS ((size_t)FCN_KC * FCN_NC)

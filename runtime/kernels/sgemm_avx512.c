@@ -34,24 +34,24 @@
  * (fcn_ukernel_16x16_avx512_ordered) and gives the same bits at any thread count. ldc * 16 fits
  * in int32 (checked by the caller). */
 __attribute__((target("avx512f,avx512vl,avx2,fma"), always_inline))
-static inline void cols_kernel(int NC, int SPLIT, int64_t k, const float *a, const float *b, float *c, int64_t ldc,
-                               int m, int acc, const fcn_epilogue *ep)
+static inline void cols_kernel(int NC, int SPLIT, int64_t k, const float *a, const float *b, int64_t bs, float *c,
+                               int64_t ldc, int m, int acc, const fcn_epilogue *ep)
 {
     __m512 s0[8], s1[8];
     for (int j = 0; j < NC; j++) s0[j] = s1[j] = _mm512_setzero_ps();
     int64_t p = 0;
     if (SPLIT && NC <= 4) {
-        for (; p + 2 <= k; p += 2, a += 2 * MR, b += 2 * FCN_NR) {
+        for (; p + 2 <= k; p += 2, a += 2 * MR, b += 2 * bs) {
             _mm_prefetch((const char *)(a + FCN_A_PREFETCH * MR), _MM_HINT_T0);
             _mm_prefetch((const char *)(a + (FCN_A_PREFETCH + 1) * MR), _MM_HINT_T0);
             __m512 av0 = _mm512_loadu_ps(a), av1 = _mm512_loadu_ps(a + MR);
             for (int j = 0; j < NC; j++) {
                 s0[j] = _mm512_fmadd_ps(av0, _mm512_set1_ps(b[j]), s0[j]);
-                s1[j] = _mm512_fmadd_ps(av1, _mm512_set1_ps(b[FCN_NR + j]), s1[j]);
+                s1[j] = _mm512_fmadd_ps(av1, _mm512_set1_ps(b[bs + j]), s1[j]);
             }
         }
     }
-    for (; p < k; p++, a += MR, b += FCN_NR) {
+    for (; p < k; p++, a += MR, b += bs) {
         _mm_prefetch((const char *)(a + FCN_A_PREFETCH * MR), _MM_HINT_T0);
         __m512 av = _mm512_loadu_ps(a);
         for (int j = 0; j < NC; j++) s0[j] = _mm512_fmadd_ps(av, _mm512_set1_ps(b[j]), s0[j]);
@@ -75,11 +75,11 @@ static inline void cols_kernel(int NC, int SPLIT, int64_t k, const float *a, con
     }
 }
 
-#define COLS_CASE(N) case N: cols_kernel(N, split, k, a, b, c, ldc, m, acc, ep); return 1;
+#define COLS_CASE(N) case N: cols_kernel(N, split, k, a, b, bs, c, ldc, m, acc, ep); return 1;
 
 __attribute__((target("avx512f,avx512vl,avx2,fma"), always_inline))
-static inline int narrow_tile(int split, int64_t k, const float *a, const float *b, float *c, int64_t ldc, int m,
-                              int n, int acc, const fcn_epilogue *ep)
+static inline int narrow_tile(int split, int64_t k, const float *a, const float *b, int64_t bs, float *c, int64_t ldc,
+                              int m, int n, int acc, const fcn_epilogue *ep)
 {
     if (ldc <= 0 || ldc > (INT32_MAX >> 4)) return 0;
     switch (n) {
@@ -117,17 +117,17 @@ static inline void finish_row(__m512 v, int i, float *c, int64_t ldc, __mmask16 
 /* A panel with at most 8 live rows (the last panel of M = 24, 40, 72, 120, ...: 1×1 convs down
  * to 24 or 40 channels): the 8 rows only, half the FMAs and broadcasts of the full tile, whose
  * padding rows multiply zeros. The panel layout stays 16 floats a step. */
-__attribute__((target("avx512f,avx512vl,avx2,fma")))
-static void short_tile(int64_t k, const float *a, const float *b, float *c, int64_t ldc, int m, int n, int acc,
-                       const fcn_epilogue *ep)
+__attribute__((target("avx512f,avx512vl,avx2,fma"), always_inline))
+static inline void short_tile(int direct, int64_t k, const float *a, const float *b, int64_t bs, float *c, int64_t ldc,
+                              int m, int n, int acc, const fcn_epilogue *ep)
 {
+    __mmask16 mask = n >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << n) - 1u);
     __m512 r0 = _mm512_setzero_ps(), r1 = r0, r2 = r0, r3 = r0, r4 = r0, r5 = r0, r6 = r0, r7 = r0;
-    for (int64_t p = 0; p < k; p++, a += MR, b += FCN_NR) {
-        __m512 bv = _mm512_load_ps(b);
+    for (int64_t p = 0; p < k; p++, a += MR, b += bs) {
+        __m512 bv = direct ? _mm512_maskz_loadu_ps(mask, b) : _mm512_load_ps(b);
         _mm_prefetch((const char *)(a + FCN_A_PREFETCH * MR), _MM_HINT_T0);
         FMA_ROWS8(0, 1, 2, 3, 4, 5, 6, 7);
     }
-    __mmask16 mask = n >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << n) - 1u);
 #define FINISH(I) if (I < m) finish_row(r##I, I, c, ldc, mask, acc, ep)
     FINISH(0); FINISH(1); FINISH(2); FINISH(3); FINISH(4); FINISH(5); FINISH(6); FINISH(7);
 #undef FINISH
@@ -135,23 +135,23 @@ static void short_tile(int64_t k, const float *a, const float *b, float *c, int6
 
 /* clang ignores "#pragma GCC target": the attribute makes the clang builds (fuzz, sanitizers) compile. */
 __attribute__((target("avx512f,avx512vl,avx2,fma"), always_inline))
-static inline void tile_16x16(int split, int64_t k, const float *a, const float *b, float *c, int64_t ldc, int m,
-                              int n, int acc, const fcn_epilogue *ep)
+static inline void tile_16x16(int split, int direct, int64_t k, const float *a, const float *b, int64_t bs, float *c,
+                              int64_t ldc, int m, int n, int acc, const fcn_epilogue *ep)
 {
-    if (n <= 8 && narrow_tile(split, k, a, b, c, ldc, m, n, acc, ep)) return;
+    if (n <= 8 && narrow_tile(split, k, a, b, bs, c, ldc, m, n, acc, ep)) return;
     if (m <= 8) {
-        short_tile(k, a, b, c, ldc, m, n, acc, ep);
+        short_tile(direct, k, a, b, bs, c, ldc, m, n, acc, ep);
         return;
     }
+    __mmask16 mask = n >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << n) - 1u);
     __m512 r0 = _mm512_setzero_ps(), r1 = r0, r2 = r0, r3 = r0, r4 = r0, r5 = r0, r6 = r0, r7 = r0;
     __m512 r8 = r0, r9 = r0, r10 = r0, r11 = r0, r12 = r0, r13 = r0, r14 = r0, r15 = r0;
-    for (int64_t p = 0; p < k; p++, a += MR, b += FCN_NR) {
-        __m512 bv = _mm512_load_ps(b);
+    for (int64_t p = 0; p < k; p++, a += MR, b += bs) {
+        __m512 bv = direct ? _mm512_maskz_loadu_ps(mask, b) : _mm512_load_ps(b);
         _mm_prefetch((const char *)(a + FCN_A_PREFETCH * MR), _MM_HINT_T0);
         FMA_ROWS8(0, 1, 2, 3, 4, 5, 6, 7);
         FMA_ROWS8(8, 9, 10, 11, 12, 13, 14, 15);
     }
-    __mmask16 mask = n >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << n) - 1u);
 #define FINISH(I) if (I < m) finish_row(r##I, I, c, ldc, mask, acc, ep)
     FINISH(0); FINISH(1); FINISH(2); FINISH(3); FINISH(4); FINISH(5); FINISH(6); FINISH(7);
     FINISH(8); FINISH(9); FINISH(10); FINISH(11); FINISH(12); FINISH(13); FINISH(14); FINISH(15);
@@ -162,7 +162,17 @@ __attribute__((target("avx512f,avx512vl,avx2,fma")))
 void fcn_ukernel_16x16_avx512(int64_t k, const float *a, const float *b, float *c, int64_t ldc,
                               int m, int n, int acc, const fcn_epilogue *ep)
 {
-    tile_16x16(1, k, a, b, c, ldc, m, n, acc, ep);
+    tile_16x16(1, 0, k, a, b, FCN_NR, c, ldc, m, n, acc, ep);
+}
+
+/* The same tile reading B where it lies, row p at b + p·ldb (a 1×1 conv's input channels): for
+ * a product with one panel of rows, each B value is used once, and packing it cost as much as
+ * 2/3 of the FMAs (SqueezeNet's squeeze convs). Same operations in the same order: same bits. */
+__attribute__((target("avx512f,avx512vl,avx2,fma")))
+void fcn_ukernel_16x16_avx512_ldb(int64_t k, const float *a, const float *b, int64_t ldb, float *c, int64_t ldc,
+                                  int m, int n, int acc, const fcn_epilogue *ep)
+{
+    tile_16x16(1, 1, k, a, b, ldb, c, ldc, m, n, acc, ep);
 }
 
 /* The same tile with every column summed in k order whatever n is (see cols_kernel). */
@@ -170,5 +180,5 @@ __attribute__((target("avx512f,avx512vl,avx2,fma")))
 void fcn_ukernel_16x16_avx512_ordered(int64_t k, const float *a, const float *b, float *c, int64_t ldc,
                                       int m, int n, int acc, const fcn_epilogue *ep)
 {
-    tile_16x16(0, k, a, b, c, ldc, m, n, acc, ep);
+    tile_16x16(0, 0, k, a, b, FCN_NR, c, ldc, m, n, acc, ep);
 }

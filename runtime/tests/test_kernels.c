@@ -153,6 +153,63 @@ static void test_ukernel_ordered(void **state)
     fcn_set_avx512(had);
 }
 
+/* B read in place (fcn_gemm.b_direct, 1×1 convs): the same bits as packing it, for products
+ * of 1 to 3 panels of rows (in place) and 4 (packed as before), K across KC blocks, partial
+ * and narrow column tiles, with the epilogues; and the packing is really skipped. */
+typedef struct counted_b { fcn_strided_b sb; int calls; } counted_b;
+
+static void pack_counted(const void *ctx, int64_t k0, int64_t kc, int64_t n0, int64_t nc, float *out)
+{
+    counted_b *c = (counted_b *)ctx;
+    __atomic_add_fetch(&c->calls, 1, __ATOMIC_RELAXED);
+    fcn_pack_b_strided(&c->sb, k0, kc, n0, nc, out);
+}
+
+static void test_sgemm_direct_b(void **state)
+{
+    (void)state;
+    if (!__builtin_cpu_supports("avx512f")) skip();
+    int64_t shapes[][3] = { { 5, 37, 3 }, { 16, 241, 64 }, { 24, 100, 300 }, { 40, 51, 17 },
+                            { 48, 13, 129 }, { 64, 77, 40 }, { 16, 3025, 128 } };
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+        int64_t M = shapes[s][0], N = shapes[s][1], K = shapes[s][2];
+        float *A = malloc(sizeof(float) * (size_t)(M * K)), *B = malloc(sizeof(float) * (size_t)(K * N));
+        float *C1 = malloc(sizeof(float) * (size_t)(M * N)), *C2 = malloc(sizeof(float) * (size_t)(M * N));
+        float *bias = malloc(sizeof(float) * (size_t)M), *res = malloc(sizeof(float) * (size_t)(M * N));
+        fill(A, (size_t)(M * K)); fill(B, (size_t)(K * N)); fill(bias, (size_t)M); fill(res, (size_t)(M * N));
+        float *ap = aligned_alloc(64, (fcn_pack_a_mr_floats(M, K, 16) * sizeof(float) + 63) & ~(size_t)63);
+        fcn_pack_a_mr(A, K, 1, M, K, 16, ap);
+        for (int threads = 1; threads <= 2; threads++) {
+            struct fcn_threadpool *pool = threads > 1 ? fcn_threadpool_create(threads) : NULL;
+            fcn_exec x = { pool, threads };
+            float *scratch = aligned_alloc(64, FCN_GEMM_SCRATCH_FLOATS * sizeof(float) * 2);
+            for (int epi = 0; epi < 3; epi++) {
+                counted_b cb = { { B, N, 1 }, 0 };
+                fcn_gemm g = { .M = M, .N = N, .K = K, .a_packed = ap, .pack_b = pack_counted, .pack_ctx = &cb,
+                               .c = C1, .ldc = N, .bias = bias, .act = FCN_ACT_RELU, .scratch = scratch,
+                               .ukernel = fcn_ukernel_16x16_avx512, .mr = 16 };
+                if (epi == 1) { g.residual = res; g.act = FCN_ACT_CLIP; g.act_alpha = -0.5f; g.act_beta = 0.75f; }
+                if (epi == 2) { g.c_is_addend = 1; g.act = FCN_ACT_NONE; memcpy(C1, res, sizeof(float) * (size_t)(M * N)); }
+                fcn_sgemm(&g, pool ? &x : NULL);
+                assert_true(cb.calls > 0);
+                cb.calls = 0;
+                g.c = C2;
+                if (epi == 2) memcpy(C2, res, sizeof(float) * (size_t)(M * N));
+                g.b_direct = B; g.ldb = N; g.ukernel_ldb = fcn_ukernel_16x16_avx512_ldb;
+                fcn_sgemm(&g, pool ? &x : NULL);
+                if (M <= 16 * FCN_DIRECT_B_PANELS) assert_int_equal(cb.calls, 0);
+                else assert_true(cb.calls > 0);
+                if (memcmp(C1, C2, sizeof(float) * (size_t)(M * N)) != 0)
+                    fail_msg("M %ld N %ld K %ld threads %d epilogue %d: in place differs from packed", (long)M,
+                             (long)N, (long)K, threads, epi);
+            }
+            free(scratch);
+            if (pool) fcn_threadpool_destroy(pool);
+        }
+        free(A); free(B); free(C1); free(C2); free(bias); free(res); free(ap);
+    }
+}
+
 static void test_sgemm_vs_naive(void **state)
 {
     (void)state;
@@ -853,6 +910,7 @@ int main(void)
         cmocka_unit_test(test_fast_trailing_mean),
         cmocka_unit_test(test_dwc16),
         cmocka_unit_test(test_threadpool_handshake),
+        cmocka_unit_test(test_sgemm_direct_b),
         cmocka_unit_test(test_fast_eltwise_paths),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
