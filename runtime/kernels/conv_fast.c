@@ -46,6 +46,7 @@ typedef struct conv_fast {
     size_t dw_work;                /* depthwise: work floats per thread (64-byte multiple) */
     fcn_wino_plan wino;
     int dw_c16;                    /* depthwise: the 16-channel kernel (fcn_dw_args.c16) */
+    int direct_b;                  /* 1×1: the AVX-512 tile may read the input in place (fcn_gemm.b_direct) */
     fcn_pool_args pool;            /* stem: a fused MaxPool (fcn_fast_conv_fuse_maxpool) if pool.kh > 0 */
     const float *pre_ab;           /* gemm, pointwise: a fused BatchNormalization's (scale, shift) */
     int pre_act;                   /* and its activation */
@@ -108,8 +109,7 @@ static void run_gemm(fcn_node *n, const fcn_exec *x)
                 .act = n->act, .act_alpha = n->act_alpha, .act_beta = n->act_beta,
                 .scratch = n->scratch, .ukernel = cf->ukernel, .mr = cf->mr,
             };
-            if (pointwise && !cf->pre_ab && cf->ukernel == fcn_ukernel_16x16_avx512 &&
-                !fcn_env_flag("FULLCONV_NO_DIRECT_B")) {
+            if (pointwise && cf->direct_b) {
                 gm.b_direct = img;
                 gm.ldb = cf->H * cf->W;
                 gm.ukernel_ldb = fcn_ukernel_16x16_avx512_ldb;
@@ -263,6 +263,7 @@ int fcn_fast_conv_fuse_pre_bn(fcn_node *n, const fcn_node *bn)
         bn->in[0]->numel != n->in[0]->numel || bn->in[0]->ndim != 4 || bn->in[0]->dims[1] != cf->C)
         return 0;
     cf->pre_ab = ab;
+    cf->direct_b = 0;   /* B is the normalized input: packed through the affine map */
     cf->pre_act = bn->act;
     cf->pre_alpha = bn->act == FCN_ACT_RELU ? 0.0f : bn->act_alpha;
     cf->pre_beta = bn->act_beta;
@@ -426,6 +427,7 @@ int fcn_fast_conv_prepare(fcn_node *n, fc_error *err)
     cf.bias = B ? B->data : NULL;
     cf.weights = Wt->data;
     cf.ukernel = fcn_best_ukernel(&cf.mr);
+    cf.direct_b = cf.ukernel == fcn_ukernel_16x16_avx512 && !fcn_env_flag("FULLCONV_NO_DIRECT_B");
     int wino_m = 0;
 
     if (cf.group == cf.C && cf.K == cf.C && cf.C > 1) {
