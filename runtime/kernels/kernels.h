@@ -194,6 +194,8 @@ void fcn_gconv_avx512(const fcn_gconv_args *a, int64_t t0, int64_t t1);
 /* The task rows per (group, block of 16 outputs): Ho, or the flat vectors of a small map. */
 int64_t fcn_gconv_rows(const fcn_gconv_args *a);
 void fcn_dw3x3_avx512(const fcn_dw_args *a, int64_t c0, int64_t c1);
+/* fcn_dw3x3_avx512 takes small "same" stride-1 planes (<= 256 pixels) as flat vectors */
+int fcn_dw3x3_flat_ok(const fcn_dw_args *a);
 /* Any kh, kw <= FCN_DWK_MAX, dilation 1, stride 1 or 2 (sh == sw) with AVX-512: R output rows ×
  * Q vectors of 16 columns a pass, straight from the input (masked loads), no work buffer.
  * fcn_dwconv_avx2 calls it for what fcn_dw3x3_avx512 does not take. */

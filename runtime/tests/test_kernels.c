@@ -390,7 +390,10 @@ static void test_dwconv_twins(void **state)
                        { 1, 1, 3, 1, 1, 1, 2 }, { 2, 2, 3, 2, 1, 1, 0 }, { 2, 3, 3, 1, 1, 1, 1 },
                        { 16, 16, 3, 1, 1, 1, 2 }, { 17, 15, 3, 1, 1, 1, 1 }, { 17, 16, 3, 1, 1, 1, 0 },
                        { 4, 70, 3, 2, 1, 1, 2 }, { 14, 14, 3, 2, 1, 1, 1 }, { 7, 7, 3, 1, 1, 1, FCN_ACT_LEAKY_RELU },
-                       { 15, 34, 3, 2, 1, 1, FCN_ACT_SIGMOID } };
+                       { 15, 34, 3, 2, 1, 1, FCN_ACT_SIGMOID },
+                       /* flat planes of 2, 3, 7 and 13 vectors: the 4-vector groups and each tail */
+                       { 5, 5, 3, 1, 1, 1, 0 }, { 6, 6, 3, 1, 1, 1, 1 }, { 10, 11, 3, 1, 1, 1, 2 },
+                       { 14, 14, 3, 1, 1, 1, 1 } };
     int had512 = fcn_set_avx512(1);
     for (int avx512 = 0; avx512 < 2; avx512++)
     for (size_t t = 0; t < sizeof cases / sizeof cases[0]; t++) {
@@ -438,7 +441,8 @@ static void test_dwc16(void **state)
         float *bias = malloc(sizeof(float) * (size_t)C);
         fill(in, (size_t)(C * H * W)); fill(w, (size_t)(C * k * k)); fill(bias, (size_t)C);
         fcn_dw_args a = { in, o1, w, t % 2 ? NULL : bias, H, W, Ho, Wo, k, k, s, s, p, p, 1, 1, act, 0.0f, 0.5f, NULL, 1 };
-        assert_true(fcn_dwc16_applies(&a));
+        /* every case but the 3×3 "same" stride-1 ones, which the flat kernel takes */
+        assert_int_equal(fcn_dwc16_applies(&a), !fcn_dw3x3_flat_ok(&a));
         fcn_dwconv_ref(&a, c0, C);
         a.out = o2;
         a.work = aligned_alloc(64, (fcn_dwc16_work_floats(&a) * sizeof(float) + 63) & ~(size_t)63);
