@@ -284,7 +284,7 @@ static void gemm_tasks(void *vctx, int64_t begin, int64_t end, int tid)
         int64_t nb = task / t->m_chunks, mc = task % t->m_chunks;
         int64_t n0 = nb * t->nc, nc = min64(t->nc, g->N - n0);
         int64_t p0 = mc * t->panels_per_chunk, p1 = min64(panels, p0 + t->panels_per_chunk);
-        if (p0 < p1) gemm_tile(g, n0, nc, p0, p1, bpack);
+        if (p0 < p1 && nc > 0) gemm_tile(g, n0, nc, p0, p1, bpack);
     }
 }
 
