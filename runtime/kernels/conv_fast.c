@@ -46,6 +46,7 @@ typedef struct conv_fast {
     size_t dw_work;                /* depthwise: work floats per thread (64-byte multiple) */
     fcn_wino_plan wino;
     int dw_c16;                    /* depthwise: the 16-channel kernel (fcn_dw_args.c16) */
+    int dw_c16_planes;             /* ... writing the outputs plane by plane (fcn_dw_args.c16_planes) */
     int direct_b;                  /* 1×1: the AVX-512 tile may read the input in place (fcn_gemm.b_direct) */
     fcn_pool_args pool;            /* stem: a fused MaxPool (fcn_fast_conv_fuse_maxpool) if pool.kh > 0 */
     const float *pre_ab;           /* gemm, pointwise: a fused BatchNormalization's (scale, shift) */
@@ -168,6 +169,7 @@ static void dw_range(void *vctx, int64_t begin, int64_t end, int tid)
         };
         a.work = cf->dw_work ? (float *)t->n->scratch + (size_t)tid * cf->dw_work : NULL;
         a.c16 = cf->dw_c16;
+        a.c16_planes = cf->dw_c16_planes;
         fcn_dwconv_avx2(&a, c0, c1);
         i = b * cf->C + c1;
     }
@@ -435,6 +437,7 @@ int fcn_fast_conv_prepare(fcn_node *n, fc_error *err)
         fcn_dw_args geo = { .H = cf.H, .W = cf.W, .Ho = cf.Ho, .Wo = cf.Wo, .kh = cf.kh, .kw = cf.kw,
                             .sh = cf.sh, .sw = cf.sw, .ph = cf.ph, .pw = cf.pw, .dh = cf.dh, .dw = cf.dw };
         geo.c16 = cf.dw_c16 = fcn_dwc16_applies(&geo) && !fcn_env_flag("FULLCONV_NO_DWC16");
+        geo.c16_planes = cf.dw_c16_planes = cf.dw_c16 && n->nthreads > 1 && !fcn_env_flag("FULLCONV_NO_DWC16_PLANES");
         cf.dw_work = (fcn_dw_work_floats(&geo) + 15) & ~(size_t)15;
         int threads = n->nthreads > 0 ? n->nthreads : 1;
         size_t need = (size_t)threads * cf.dw_work * sizeof(float);

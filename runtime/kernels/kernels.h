@@ -166,6 +166,8 @@ typedef struct fcn_dw_args {
     float *work;                   /* fcn_dw_work_floats(a) floats (maybe 0), 32-byte aligned */
     int c16;                       /* take fcn_dwc16_avx512: decided once, where the work is sized
                                     * (fcn_dwc16_applies, FULLCONV_NO_DWC16 unset) */
+    int c16_planes;                /* c16: write the outputs one plane after the other, through
+                                    * the work (sessions on several threads); the same values */
 } fcn_dw_args;
 void fcn_dwconv_ref(const fcn_dw_args *a, int64_t c0, int64_t c1);
 void fcn_dwconv_avx2(const fcn_dw_args *a, int64_t c0, int64_t c1);
