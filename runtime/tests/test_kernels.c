@@ -510,14 +510,16 @@ static void run_conv_case(const conv_case *cc, int threads)
     /* reference result through the op table */
     int rc = fcn_eval_op(FCN_OP_CONV, "conv", attrs, na, slots, ins, cc->bias ? 3 : 2, outs1, 1, &err);
     assert_int_equal(rc, 0);
-    if (cc->act) fcn_act_apply(FCN_ACT_RELU, 0, 0, Y1.data, (int64_t)Y1.numel);
+    if (cc->act) fcn_act_apply(cc->act == 2 ? FCN_ACT_LEAKY_RELU : FCN_ACT_RELU, cc->act == 2 ? 0.1f : 0.0f, 0, Y1.data, (int64_t)Y1.numel);
 
     /* the fast path on a node set up the way the session does */
     fcn_node n = { 0 };
     n.op = FCN_OP_CONV; n.name = "conv"; n.n_in = cc->bias ? 3 : 2; n.n_out = 1;
     n.in = ins; fcn_tensor *outs2[1] = { &Y2 }; n.out = outs2;
     n.attrs = attrs; n.n_attrs = na; n.slots = slots; n.nthreads = threads;
-    n.act = cc->act ? FCN_ACT_RELU : FCN_ACT_NONE;
+    /* act 1: ReLU (applied in the kernels' registers), 2: LeakyReLU 0.1 (applied after) */
+    n.act = cc->act == 2 ? FCN_ACT_LEAKY_RELU : cc->act ? FCN_ACT_RELU : FCN_ACT_NONE;
+    n.act_alpha = cc->act == 2 ? 0.1f : 0.0f;
     const fcn_op_def *def = fcn_op_lookup(FCN_OP_CONV);
     assert_non_null(def);
     assert_int_equal(def->infer(&n, &err), 0);
@@ -665,6 +667,8 @@ static void test_fast_conv_paths(void **state)
         { 1, 24, 17, 19, 36, 5, 5, 2, 2, 1, 4, 1, 1 },   /* grouped 5×5 stride 2, K/group 9 */
         { 1, 64, 7, 7, 64, 3, 3, 1, 1, 1, 4, 1, 1 },     /* grouped on 7×7: flat vectors */
         { 2, 40, 5, 9, 60, 3, 3, 1, 1, 1, 2, 0, 0 },     /* grouped flat, 30 outputs a group (2 blocks) */
+        { 1, 64, 7, 7, 64, 3, 3, 1, 1, 1, 4, 1, 2 },     /* grouped flat, LeakyReLU after the stores */
+        { 1, 32, 12, 20, 48, 3, 3, 2, 1, 1, 2, 1, 2 },   /* grouped rows, stride 2, LeakyReLU */
     };
     /* both micro-kernel families: AVX-512 (16-row A panels) when the CPU has it, and AVX2 */
     int had512 = fcn_set_avx512(1);
