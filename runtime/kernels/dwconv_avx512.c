@@ -19,6 +19,7 @@
 #include <string.h>
 #include "runtime/kernels/kernels.h"
 #include "runtime/kernels/lanes512.h"
+#include "runtime/kernels/flatmask512.h"
 
 #define AVX512 __attribute__((target("avx512f,avx512vl,avx2,fma")))
 
@@ -144,32 +145,6 @@ int fcn_dw3x3_flat_ok(const fcn_dw_args *a)
     return a->kh == 3 && a->kw == 3 && a->dh == 1 && a->dw == 1 && a->sh == 1 && flat_ok(a);
 }
 
-/* Per output vector v and tap t, the lanes whose input pixel is inside the image. The row and
- * column of each output come from counters and the tests are vector compares: the per-lane
- * divisions this used to take cost ~15 µs a call, as much as a 576-channel 14×14 layer's FMAs. */
-AVX512 static void flat_masks(const fcn_dw_args *a, __mmask16 m[FLAT_MAX / 16][9])
-{
-    const int64_t n = a->H * a->W, nv = (n + 15) / 16;
-    int32_t ys[FLAT_MAX], xs[FLAT_MAX];
-    for (int64_t o = 0, y = 0, x = 0; o < nv * 16; o++) {
-        ys[o] = o < n ? (int32_t)y : INT32_MIN / 2;   /* past the plane: every tap out */
-        xs[o] = (int32_t)x;
-        if (++x == a->W) { x = 0; y++; }
-    }
-    const __m512i H = _mm512_set1_epi32((int32_t)a->H), W = _mm512_set1_epi32((int32_t)a->W), zero = _mm512_setzero_si512();
-    for (int64_t v = 0; v < nv; v++) {
-        __m512i vy = _mm512_loadu_si512(ys + v * 16), vx = _mm512_loadu_si512(xs + v * 16);
-        for (int ky = 0; ky < 3; ky++) {
-            __m512i iy = _mm512_add_epi32(vy, _mm512_set1_epi32(ky - 1));
-            __mmask16 my = _mm512_cmpge_epi32_mask(iy, zero) & _mm512_cmplt_epi32_mask(iy, H);
-            for (int kx = 0; kx < 3; kx++) {
-                __m512i ix = _mm512_add_epi32(vx, _mm512_set1_epi32(kx - 1));
-                m[v][3 * ky + kx] = my & _mm512_cmpge_epi32_mask(ix, zero) & _mm512_cmplt_epi32_mask(ix, W);
-            }
-        }
-    }
-}
-
 /* V (1..4) output vectors from v0 at once: 2·V independent FMA chains, where one vector's two
  * chains of 6 and 3 dependent FMAs left the core waiting on their latency (55 µs for 576
  * channels at 14×14, 3 GFLOP/s-class). Each vector's sums are formed in the same order as
@@ -231,7 +206,7 @@ AVX512 void fcn_dw3x3_avx512(const fcn_dw_args *a, int64_t c0, int64_t c1)
                  vhi = _mm512_set1_ps(a->act_beta);
     __mmask16 fm[FLAT_MAX / 16][9];
     int flat = flat_ok(a);
-    if (flat) flat_masks(a, fm);
+    if (flat) fcn_flat_tap_masks(a->H, a->W, 3, 3, 1, 1, &fm[0][0], 9);
     for (int64_t c = c0; c < c1; c++) {
         const float *w = a->w + c * 9;
         float b = a->bias ? a->bias[c] : 0.0f;
@@ -335,19 +310,6 @@ static int dwk_flat_ok(const fcn_dw_args *a)
            a->pw == (a->kw - 1) / 2 && a->H * a->W <= DWK_FLAT_MAX && a->W < 16;
 }
 
-static void dwk_flat_masks(const fcn_dw_args *a, __mmask16 m[DWK_FLAT_MAX / 16][FCN_DWK_MAX * FCN_DWK_MAX])
-{
-    int64_t n = a->H * a->W;
-    for (int64_t v = 0; v * 16 < n; v++)
-        for (int64_t t = 0; t < a->kh * a->kw; t++) {
-            unsigned bits = 0;
-            for (int l = 0; l < 16; l++) {
-                int64_t o = v * 16 + l, iy = o / a->W + t / a->kw - a->ph, ix = o % a->W + t % a->kw - a->pw;
-                if (o < n && iy >= 0 && iy < a->H && ix >= 0 && ix < a->W) bits |= 1u << l;
-            }
-            m[v][t] = (__mmask16)bits;
-        }
-}
 
 /* the flat passes' results: channels c (acc0) and c + 1 (acc1, when ch == 2), n outputs each,
  * ReLU/Clip applied */
@@ -488,7 +450,7 @@ AVX512 void fcn_dwk_avx512(const fcn_dw_args *a, int64_t c0, int64_t c1)
     int64_t vecs = (a->Wo + 15) / 16;
     __mmask16 fm[DWK_FLAT_MAX / 16][FCN_DWK_MAX * FCN_DWK_MAX];
     int flat = dwk_flat_ok(a), flat2 = !flat && dwk_flat2_ok(a);
-    if (flat) dwk_flat_masks(a, fm);
+    if (flat) fcn_flat_tap_masks(a->H, a->W, a->kh, a->kw, a->ph, a->pw, &fm[0][0], FCN_DWK_MAX * FCN_DWK_MAX);
     dwk_phase_taps pt;
     if (flat2) dwk_phase_taps_make(a, &pt);
     if (flat || flat2) {   /* small planes: two channels a pass */

@@ -19,6 +19,7 @@
 #include <string.h>
 #include "runtime/kernels/kernels.h"
 #include "runtime/kernels/lanes512.h"
+#include "runtime/kernels/flatmask512.h"
 
 #define AVX512 __attribute__((target("avx512f,avx512vl,avx2,fma")))
 
@@ -107,28 +108,8 @@ AVX512 static void gconv_flat_tasks(const fcn_gconv_args *a, int64_t t0, int64_t
 {
     const int64_t cg = a->C / a->group, kg = a->K / a->group, kblocks = (kg + 15) / 16, taps = cg * a->kh * a->kw;
     const int64_t n = a->H * a->W, nv = (n + 15) / 16, kk = a->kh * a->kw;
-    /* the taps' masks per vector by compares on each output's row and column (two divisions
-     * per lane and tap here took ~10 µs a call, an eighth of a RegNet 7×7 layer) */
     __mmask16 m[4][49];
-    int32_t ys[64], xs[64];
-    for (int64_t o = 0, y = 0, x = 0; o < nv * 16; o++) {
-        ys[o] = o < n ? (int32_t)y : INT32_MIN / 2;   /* past the plane: every tap out */
-        xs[o] = (int32_t)x;
-        if (++x == a->W) { x = 0; y++; }
-    }
-    const __m512i vH = _mm512_set1_epi32((int32_t)a->H), vW = _mm512_set1_epi32((int32_t)a->W);
-    const __m512i zero = _mm512_setzero_si512();
-    for (int64_t v = 0; v < nv; v++) {
-        __m512i vy = _mm512_loadu_si512(ys + v * 16), vx = _mm512_loadu_si512(xs + v * 16);
-        for (int64_t ky = 0; ky < a->kh; ky++) {
-            __m512i iy = _mm512_add_epi32(vy, _mm512_set1_epi32((int32_t)(ky - a->ph)));
-            __mmask16 my = _mm512_cmpge_epi32_mask(iy, zero) & _mm512_cmplt_epi32_mask(iy, vH);
-            for (int64_t kx = 0; kx < a->kw; kx++) {
-                __m512i ix = _mm512_add_epi32(vx, _mm512_set1_epi32((int32_t)(kx - a->pw)));
-                m[v][ky * a->kw + kx] = my & _mm512_cmpge_epi32_mask(ix, zero) & _mm512_cmplt_epi32_mask(ix, vW);
-            }
-        }
-    }
+    fcn_flat_tap_masks(a->H, a->W, a->kh, a->kw, a->ph, a->pw, &m[0][0], 49);
     /* each tap's offset from the vector's first output, made once (a division per tap was half
      * the time) */
     int64_t off[49];

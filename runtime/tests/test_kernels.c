@@ -400,6 +400,8 @@ static void test_dwconv_twins(void **state)
                        { 16, 16, 3, 1, 1, 1, 2 }, { 17, 15, 3, 1, 1, 1, 1 }, { 17, 16, 3, 1, 1, 1, 0 },
                        { 4, 70, 3, 2, 1, 1, 2 }, { 14, 14, 3, 2, 1, 1, 1 }, { 7, 7, 3, 1, 1, 1, FCN_ACT_LEAKY_RELU },
                        { 15, 34, 3, 2, 1, 1, FCN_ACT_SIGMOID },
+                       /* k×k flat planes (fcn_dwk_avx512, <= 64 outputs): 5×5 on 7×7, 7×7 on 8×8 */
+                       { 7, 7, 5, 1, 2, 1, 1 }, { 8, 8, 7, 1, 3, 1, 2 },
                        /* flat planes of 2, 3, 7 and 13 vectors: the 4-vector groups and each tail */
                        { 5, 5, 3, 1, 1, 1, 0 }, { 6, 6, 3, 1, 1, 1, 1 }, { 10, 11, 3, 1, 1, 1, 2 },
                        { 14, 14, 3, 1, 1, 1, 1 } };
