@@ -411,6 +411,14 @@ static int links_build(const fcn_session *s, value_links *l)
     return 0;
 }
 
+/* The node that makes t, when t is used by that one later node only and is neither a graph
+ * input nor output (what every fusion below asks of the value it removes): its index, else -1. */
+static int sole_producer(const fcn_session *s, const value_links *l, const fcn_tensor *t, int consumer)
+{
+    int v = (int)(t - s->tensors), a = l->producer[v];
+    return a >= 0 && a < consumer && l->uses[v] == 1 && !l->is_io[v] ? a : -1;
+}
+
 /* Residual fusion: Add(conv(x), r) (same shapes, either order) where the conv's output feeds
  * only this Add and r is ready before the conv runs becomes one conv that writes the Add's
  * output, adding r and applying the Add's activation in its epilogue while the tile is in
@@ -423,8 +431,6 @@ static void fuse_residual_adds(fcn_session *s)
     int nn = s->n_nodes;
     value_links l;
     if (links_build(s, &l)) return;   /* out of memory: no fusion, the plain Add still works */
-    const int *uses = l.uses, *producer = l.producer;
-    const char *is_io = l.is_io;
     s->fused_res = malloc(sizeof(int) * 2 * ((size_t)nn + 1));
     if (!s->fused_res) {
         links_free(&l);
@@ -442,8 +448,8 @@ static void fuse_residual_adds(fcn_session *s)
             continue;
         for (int i = 0; i < 2; i++) {
             const fcn_tensor *t = add->in[i], *r = add->in[1 - i];
-            int v = (int)(t - s->tensors), a = producer[v], pr = producer[r - s->tensors];
-            if (t->is_const || a < 0 || a >= b || uses[v] != 1 || is_io[v]) continue;
+            int a = sole_producer(s, &l, t, b), pr = l.producer[r - s->tensors];
+            if (t->is_const || a < 0) continue;
             fcn_node *conv = &s->nodes[a];
             /* r must be complete when the conv runs: made earlier, or an input or constant */
             if (conv->op != FCN_OP_CONV || conv->n_out != 1 || pr >= a) continue;
@@ -479,8 +485,8 @@ static void fuse_stem_pools(fcn_session *s)
     for (int b = 0; b < s->n_nodes; b++) {
         fcn_node *pool = &s->nodes[b];
         if (pool->op != FCN_OP_MAXPOOL || pool->n_in != 1 || pool->n_out != 1 || !pool->in[0]) continue;
-        int v = (int)(pool->in[0] - s->tensors), a = l.producer[v];
-        if (a < 0 || a >= b || l.uses[v] != 1 || l.is_io[v]) continue;
+        int a = sole_producer(s, &l, pool->in[0], b);
+        if (a < 0) continue;
         fcn_node *conv = &s->nodes[a];
         if (conv->op != FCN_OP_CONV || conv->n_out != 1 || !fcn_fast_conv_fuse_maxpool(conv, pool)) continue;
         conv->out[0] = pool->out[0];
@@ -503,8 +509,8 @@ static void fuse_pre_bns(fcn_session *s)
     for (int c = 0; c < s->n_nodes; c++) {
         fcn_node *conv = &s->nodes[c];
         if (conv->op != FCN_OP_CONV || conv->n_in < 2 || !conv->in[0]) continue;
-        int v = (int)(conv->in[0] - s->tensors), b = l.producer[v];
-        if (b < 0 || b >= c || l.uses[v] != 1 || l.is_io[v]) continue;
+        int b = sole_producer(s, &l, conv->in[0], c);
+        if (b < 0) continue;
         fcn_node *bn = &s->nodes[b];
         if (bn->op != FCN_OP_BATCHNORM || bn->n_out != 1 || !fcn_fast_conv_fuse_pre_bn(conv, bn)) continue;
         conv->in[0] = bn->in[0];
