@@ -404,7 +404,10 @@ static void test_dwconv_twins(void **state)
                        { 7, 7, 5, 1, 2, 1, 1 }, { 8, 8, 7, 1, 3, 1, 2 },
                        /* flat planes of 2, 3, 7 and 13 vectors: the 4-vector groups and each tail */
                        { 5, 5, 3, 1, 1, 1, 0 }, { 6, 6, 3, 1, 1, 1, 1 }, { 10, 11, 3, 1, 1, 1, 2 },
-                       { 14, 14, 3, 1, 1, 1, 1 } };
+                       { 14, 14, 3, 1, 1, 1, 1 },
+                       /* rows of more than 64 vectors (the 3×3 kernel makes its column masks
+                        * 64 vectors at a time): the sliding stride-1 pass, pad 2, stride 2 */
+                       { 3, 1100, 3, 1, 1, 1, 1 }, { 3, 1030, 3, 1, 2, 1, 2 }, { 4, 2090, 3, 2, 1, 1, 0 } };
     int had512 = fcn_set_avx512(1);
     for (int avx512 = 0; avx512 < 2; avx512++)
     for (size_t t = 0; t < sizeof cases / sizeof cases[0]; t++) {
