@@ -11,7 +11,13 @@
 #ifndef WINO_BLOCK_U_BYTES
 #define WINO_BLOCK_U_BYTES (1024.0 * 1024.0)
 #endif
-#define WINO_BLOCK_BYTES (768.0 * 1024.0)
+/* V and M of a block: 192 KB, but at least WINO_BLOCK_MIN_TILES tiles (the GEMMs' N; a
+ * 16-column panel nearly full). Was 768 KB: SqueezeNet's 16→64 layers at 55×55 made 4-row
+ * blocks of 645 KB (M alone 516 KB) and took 0.245 ms inside the model, 0.177 with 1-row
+ * blocks (docs/KERNELS.md, session 8); without the floor, 27×27 maps (7 tiles a row) went to
+ * 1-row blocks and 0.17 → 0.41 ms. */
+#define WINO_BLOCK_BYTES (192.0 * 1024.0)
+#define WINO_BLOCK_MIN_TILES 14
 
 static size_t round16(size_t n) { return (n + 15) & ~(size_t)15; }
 
@@ -71,6 +77,8 @@ int fcn_winograd_size(fcn_wino_plan *p, int nthreads, size_t max_scratch_floats)
     if ((double)P * K * C * 4.0 <= WINO_BLOCK_U_BYTES) {
         double row_bytes = (double)P * (C + K) * (double)p->tiles_x * 4.0;
         rows = (int64_t)(WINO_BLOCK_BYTES / row_bytes);
+        int64_t min_rows = (WINO_BLOCK_MIN_TILES + p->tiles_x - 1) / p->tiles_x;
+        if (rows < min_rows) rows = min_rows;
         int64_t balance = (p->tiles_y + 2 * nthreads - 1) / (2 * nthreads);   /* >= 2 blocks a thread */
         if (rows > balance) rows = balance;
         if (rows < 1) rows = 1;
