@@ -288,8 +288,7 @@ AVX512 void fcn_dw3x3_avx512(const fcn_dw_args *a, int64_t c0, int64_t c1)
      * theirs chunk by chunk as they go (mk NULL) */
     col_masks cm;
     const col_masks *mk = NULL;
-    static int slide_off = -1;
-    if (slide_off < 0) slide_off = fcn_env_flag("FULLCONV_NO_DW_SLIDE");
+    const int slide_off = fcn_env_flag("FULLCONV_NO_DW_SLIDE");
     if (!flat && (a->Wo + 15) / 16 <= COL_MASKS_MAX) {
         col_masks_make(a, 0, &cm);
         mk = &cm;
