@@ -402,6 +402,17 @@ static int winograd_tile(int64_t C, int64_t K, int64_t Ho, int64_t Wo)
     return pick;
 }
 
+/* F(2×2,5×5) (FCN_WINO_F25) for 5×5 stride-1 layers with enough channels and pixels: 36
+ * multiplies for 4 outputs instead of 100. AlexNet's 64→192 layer at 27×27: the GEMM
+ * 2.5 ms, F(2×2,5×5) see docs/KERNELS.md. FULLCONV_NO_WINOGRAD=1 or FULLCONV_NO_WINO_F25=1:
+ * the GEMM. */
+static int winograd_tile_5x5(int64_t C, int64_t K, int64_t Ho, int64_t Wo)
+{
+    if (C < 16 || K < 16 || Ho * Wo < 64 || fcn_env_flag("FULLCONV_NO_WINOGRAD") || fcn_env_flag("FULLCONV_NO_WINO_F25"))
+        return 0;
+    return FCN_WINO_F25;
+}
+
 int fcn_fast_conv_prepare(fcn_node *n, fc_error *err)
 {
     (void)err;
@@ -445,8 +456,9 @@ int fcn_fast_conv_prepare(fcn_node *n, fc_error *err)
     } else if (cf.group == 1 && cf.Ho == 1 && cf.Wo == 1 && cf.kh == cf.H && cf.kw == cf.W &&
                cf.ph == 0 && cf.pw == 0 && pads[2] == 0 && pads[3] == 0 && auto_pad != 1 && auto_pad != 2) {
         cf.algo = CONV_GEMV;
-    } else if (cf.group == 1 && cf.kh == 3 && cf.kw == 3 && cf.sh == 1 && cf.sw == 1 &&
-               cf.dh == 1 && cf.dw == 1 && (wino_m = winograd_tile(cf.C, cf.K, cf.Ho, cf.Wo)) > 0) {
+    } else if (cf.group == 1 && cf.sh == 1 && cf.sw == 1 && cf.dh == 1 && cf.dw == 1 &&
+               ((cf.kh == 3 && cf.kw == 3 && (wino_m = winograd_tile(cf.C, cf.K, cf.Ho, cf.Wo)) > 0) ||
+                (cf.kh == 5 && cf.kw == 5 && (wino_m = winograd_tile_5x5(cf.C, cf.K, cf.Ho, cf.Wo)) > 0))) {
         cf.algo = CONV_WINO;
         int threads = n->nthreads > 0 ? n->nthreads : 1;
         const fcn_prepacked *g = &n->given;
@@ -455,7 +467,7 @@ int fcn_fast_conv_prepare(fcn_node *n, fc_error *err)
                               threads, mine ? g->data : NULL, mine ? g->bytes : 0))
             return fc_fail(err, FC_ENOMEM, "node '%s': out of memory packing weights", n->name);
         n->packed = (fcn_prepacked){ cf.wino.u_packed, sizeof(float) * (size_t)cf.wino.P * cf.wino.u_floats,
-                                     FCN_PREPACK_WINOGRAD, (uint32_t)cf.wino.m };
+                                     FCN_PREPACK_WINOGRAD, (uint32_t)wino_m };
         size_t need = cf.wino.scratch_floats * sizeof(float);
         if (n->scratch_bytes < need) n->scratch_bytes = need;
     } else if (fcn_stem_applies(cf.C, cf.K, cf.group, cf.kh, cf.kw, cf.sh, cf.sw, cf.dh, cf.dw, cf.Wo) &&
@@ -525,7 +537,8 @@ int fcn_fast_conv_prepare(fcn_node *n, fc_error *err)
     };
     int z = cf.mr == 16;
     n->run_fast = runs[cf.algo];
-    n->kernel = cf.algo == CONV_WINO && cf.wino.m == 2 ? (z ? "winograd-f2x2-avx512" : "winograd-f2x2-avx2")
+    n->kernel = cf.algo == CONV_WINO && cf.wino.r == 5 ? (z ? "winograd-5x5-avx512" : "winograd-5x5-avx2")
+              : cf.algo == CONV_WINO && cf.wino.m == 2 ? (z ? "winograd-f2x2-avx512" : "winograd-f2x2-avx2")
                                                        : names[z][cf.algo];
     return 1;
 }

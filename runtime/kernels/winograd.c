@@ -114,9 +114,10 @@ int fcn_winograd_plan(fcn_wino_plan *p, int m, const float *w, int64_t C, int64_
 {
     if (nthreads < 1) nthreads = 1;
     p->C = C; p->H = H; p->W = W; p->K = K; p->Ho = Ho; p->Wo = Wo; p->ph = ph; p->pw = pw;
-    p->m = m == 2 ? 2 : 4;
+    p->r = m == FCN_WINO_F25 ? 5 : 3;
+    p->m = m == 2 || m == FCN_WINO_F25 ? 2 : 4;
     m = p->m;
-    const int P = (m + 2) * (m + 2);
+    const int P = (m + p->r - 1) * (m + p->r - 1);
     p->P = P;
     p->tiles_y = (Ho + m - 1) / m;
     p->tiles_x = (Wo + m - 1) / m;
@@ -124,7 +125,7 @@ int fcn_winograd_plan(fcn_wino_plan *p, int m, const float *w, int64_t C, int64_
     /* 8 tiles per vector; with AVX-512, 16 on F(4×4) rows of more than 8, two rows of up to 8
      * otherwise */
     p->wide16 = m == 4 && p->tiles_x > 8 && fcn_avx512_enabled();
-    p->pair = p->tiles_x <= 8 && fcn_avx512_enabled() && !fcn_env_flag("FULLCONV_NO_WINO_PAIR");
+    p->pair = p->r == 3 && p->tiles_x <= 8 && fcn_avx512_enabled() && !fcn_env_flag("FULLCONV_NO_WINO_PAIR");
     fcn_winograd_size(p, nthreads, 0);
     p->ukernel = fcn_best_ukernel_ordered(&p->mr);   /* same bits at any thread count */
     p->u_floats = fcn_pack_a_mr_floats(K, C, p->mr);
@@ -155,7 +156,9 @@ int fcn_winograd_plan(fcn_wino_plan *p, int m, const float *w, int64_t C, int64_
 #endif
     for (int64_t k_first = 0; k_first < K; k_first += mr) {
         int64_t rows = K - k_first < mr ? K - k_first : mr, panel = k_first / mr;
-        if (m == 4)
+        if (p->r == 5)
+            fcn_winograd_weights_f25(w + k_first * C * 25, rows, C, u);
+        else if (m == 4)
             fcn_winograd_weights(w + k_first * C * 9, rows, C, u);   /* u[(ξ*rows + r)*C + c] */
         else
             fcn_winograd_weights_f2(w + k_first * C * 9, rows, C, u);

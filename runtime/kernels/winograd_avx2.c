@@ -531,10 +531,155 @@ static void output_transform_f2(const wino_blk *b, int64_t k0, int64_t k1)
     }
 }
 
+/* ---- F(2×2,5×5) --------------------------------------------------------------------------
+ * The same 6×6 tile and interpolation points (0, ±1, ±2, ∞) as F(4×4,3×3), so the same Bᵀ
+ * (bt6); only G (6×5) and Aᵀ (2×6) differ, and tiles start 2 apart instead of 4:
+ *   G rows: [1/4 0 0 0 0], -1/6 [1 1 1 1 1], -1/6 [1 -1 1 -1 1], 1/24 [1 2 4 8 16],
+ *           1/24 [1 -2 4 -8 16], [0 0 0 0 1];   Aᵀ = [1 1 1 1 1 0; 0 1 -1 2 -2 1].
+ * 36 multiplies for 4 outputs instead of 100 (AlexNet's 64→192 layer at 27×27). */
+static void g25_rows(const float g[5], float r[6])
+{
+    r[0] = g[0] * 0.25f;
+    r[1] = -(g[0] + g[1] + g[2] + g[3] + g[4]) / 6.0f;
+    r[2] = -(g[0] - g[1] + g[2] - g[3] + g[4]) / 6.0f;
+    r[3] = (g[0] + 2.0f * g[1] + 4.0f * g[2] + 8.0f * g[3] + 16.0f * g[4]) / 24.0f;
+    r[4] = (g[0] - 2.0f * g[1] + 4.0f * g[2] - 8.0f * g[3] + 16.0f * g[4]) / 24.0f;
+    r[5] = g[4];
+}
+
+void fcn_winograd_weights_f25(const float *w, int64_t K, int64_t C, float *u /* 36*K*C */)
+{
+    const int64_t pos_stride = K * C;
+    for (int64_t k = 0; k < K; k++)
+        for (int64_t c = 0; c < C; c++) {
+            const float *g = w + (k * C + c) * 25;
+            float t[6][5], col[5], row[6];
+            for (int j = 0; j < 5; j++) {   /* G g: column j of g through G */
+                for (int i = 0; i < 5; i++) col[i] = g[i * 5 + j];
+                g25_rows(col, row);
+                for (int i = 0; i < 6; i++) t[i][j] = row[i];
+            }
+            for (int i = 0; i < 6; i++) {   /* (G g) Gᵀ: each row through G */
+                g25_rows(t[i], row);
+                for (int j = 0; j < 6; j++) u[(i * 6 + j) * pos_stride + k * C + c] = row[j];
+            }
+        }
+}
+
+/* d[i] lane l = column 2l + i of the 24 (l0, l1, l2) for i < 6 (tiles start 2 apart): even and
+ * odd columns, then the same moved down one and two lanes with the next ones shifted in */
+static inline void tile_row_f25(__m256 l0, __m256 l1, __m256 l2, __m256 d[6])
+{
+    d[0] = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(l0, l1, 0x88)), 0xD8));
+    d[1] = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(l0, l1, 0xDD)), 0xD8));
+    /* lanes of l2: columns 16..23; e = 16, 18, 20, 22 in lanes 0..3 (even), o = 17, 19, .. */
+    __m256 e = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(l2, l2, 0x88)), 0xD8));
+    __m256 o = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(l2, l2, 0xDD)), 0xD8));
+    const __m256i down1 = _mm256_setr_epi32(1, 2, 3, 4, 5, 6, 7, 0), down2 = _mm256_setr_epi32(2, 3, 4, 5, 6, 7, 0, 1);
+    const __m256i at7 = _mm256_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0), at67 = _mm256_setr_epi32(0, 0, 0, 0, 0, 0, 0, 1);
+    d[2] = _mm256_blend_ps(_mm256_permutevar8x32_ps(d[0], down1), _mm256_permutevar8x32_ps(e, at7), 0x80);
+    d[3] = _mm256_blend_ps(_mm256_permutevar8x32_ps(d[1], down1), _mm256_permutevar8x32_ps(o, at7), 0x80);
+    d[4] = _mm256_blend_ps(_mm256_permutevar8x32_ps(d[0], down2), _mm256_permutevar8x32_ps(e, at67), 0xC0);
+    d[5] = _mm256_blend_ps(_mm256_permutevar8x32_ps(d[1], down2), _mm256_permutevar8x32_ps(o, at67), 0xC0);
+}
+
+static void input_transform_f25(const wino_blk *b, int64_t c0, int64_t c1)
+{
+    const wino_run *r = b->r;
+    const fcn_wino_plan *p = r->p;
+    for (int64_t c = c0; c < c1; c++) {
+        const float *plane = r->in + c * p->H * p->W;
+        for (int64_t ty = b->ty0; ty < b->ty1; ty++) {
+            for (int64_t tx = 0; tx < p->tiles_x; tx += 8) {
+                row_src8 rs = row_src8_for(tx * 2 - p->pw, p->W, 3);
+                __m256 rows[6][6];
+                for (int rr = 0; rr < 6; rr++) {
+                    const float *row = fcn_wino_src_row(plane, ty * 2 + rr - p->ph, p->H, p->W);
+                    __m256 d[6];
+                    tile_row_f25(src_vec8(row, &rs, 0), src_vec8(row, &rs, 1), src_vec8(row, &rs, 2), d);
+                    bt6(d, rows[rr]);
+                }
+                int64_t valid = p->tiles_x - tx < 8 ? p->tiles_x - tx : 8;
+                panel_store ps = panel_store_for((ty - b->ty0) * p->tiles_x + tx, valid, p->C);
+                for (int j = 0; j < 6; j++) {
+                    __m256 col[6], o[6];
+                    for (int rr = 0; rr < 6; rr++) col[rr] = rows[rr][j];
+                    bt6(col, o);
+                    for (int i = 0; i < 6; i++) store_v(b->v + (i * 6 + j) * p->v_stride, &ps, c, o[i]);
+                }
+            }
+        }
+    }
+}
+
+/* Aᵀ of F(2×2,5×5) applied to a column of 6 -> 2 */
+static inline void at62(const __m256 m[6], __m256 y[2])
+{
+    const __m256 two = _mm256_set1_ps(2.0f);
+    __m256 s12 = _mm256_add_ps(m[1], m[2]), s34 = _mm256_add_ps(m[3], m[4]);
+    __m256 d12 = _mm256_sub_ps(m[1], m[2]), d34 = _mm256_sub_ps(m[3], m[4]);
+    y[0] = _mm256_add_ps(_mm256_add_ps(m[0], s12), s34);
+    y[1] = _mm256_add_ps(_mm256_fmadd_ps(two, d34, d12), m[5]);
+}
+
+static void output_transform_f25(const wino_blk *b, int64_t k0, int64_t k1)
+{
+    const wino_run *r = b->r;
+    const fcn_wino_plan *p = r->p;
+    int64_t KT = p->m_stride;
+    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    for (int64_t k = k0; k < k1; k++) {
+        __m256 bv = _mm256_set1_ps(r->bias ? r->bias[k] : 0.0f);
+        float *oplane = r->out + k * p->Ho * p->Wo;
+        for (int64_t ty = b->ty0; ty < b->ty1; ty++) {
+            for (int64_t tx = 0; tx < p->tiles_x; tx += 8) {
+                /* lanes past the tile row read the next M entries (m has 16 floats of slack);
+                 * they only feed columns >= Wo, which are never stored */
+                const float *mbase = b->m + k * p->m_ld + (ty - b->ty0) * p->tiles_x + tx;
+                __m256 cols[2][6];   /* cols[i][j] = (Aᵀ M)[i][j] */
+                for (int j = 0; j < 6; j++) {
+                    __m256 col[6], y[2];
+                    for (int i = 0; i < 6; i++) col[i] = _mm256_loadu_ps(mbase + (i * 6 + j) * KT);
+                    at62(col, y);
+                    cols[0][j] = y[0];
+                    cols[1][j] = y[1];
+                }
+                int64_t ox0 = tx * 2, oy0 = ty * 2, ncols = p->Wo - ox0;
+                for (int i = 0; i < 2 && oy0 + i < p->Ho; i++) {
+                    __m256 y[2];
+                    at62(cols[i], y);
+                    /* lane l holds columns 2l, 2l+1: interleave into 16 consecutive floats */
+                    y[0] = _mm256_add_ps(y[0], bv);
+                    y[1] = _mm256_add_ps(y[1], bv);
+                    __m256 lo = _mm256_unpacklo_ps(y[0], y[1]), hi = _mm256_unpackhi_ps(y[0], y[1]);
+                    __m256 o[2] = { _mm256_permute2f128_ps(lo, hi, 0x20), _mm256_permute2f128_ps(lo, hi, 0x31) };
+                    float *orow = oplane + (oy0 + i) * p->Wo + ox0;
+                    int64_t n = ncols < 16 ? ncols : 16;
+                    for (int q = 0; q < 2; q++) {
+                        __m256 v = o[q];
+                        if (r->residual && 8 * q < n) {
+                            __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(n - 8 * q)), lane);
+                            v = _mm256_add_ps(v, _mm256_maskload_ps(r->residual + (orow - r->out) + 8 * q, mask));
+                        }
+                        o[q] = act8(r, v);
+                    }
+                    for (int q = 0; q < 2 && 8 * q < n; q++) {
+                        __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(n - 8 * q)), lane);
+                        _mm256_maskstore_ps(orow + 8 * q, mask, o[q]);
+                    }
+                    if (r->act != FCN_ACT_NONE && r->act != FCN_ACT_RELU && r->act != FCN_ACT_CLIP)
+                        fcn_act_apply(r->act, r->act_alpha, r->act_beta, orow, n);
+                }
+            }
+        }
+    }
+}
+
 static void input_transform(const wino_blk *b, int64_t c0, int64_t c1)
 {
     const fcn_wino_plan *p = b->r->p;
-    if (p->pair) (p->m == 2 ? fcn_wino_input_f2_pair_avx512 : fcn_wino_input_f4_pair_avx512)(b, c0, c1);
+    if (p->r == 5) input_transform_f25(b, c0, c1);
+    else if (p->pair) (p->m == 2 ? fcn_wino_input_f2_pair_avx512 : fcn_wino_input_f4_pair_avx512)(b, c0, c1);
     else if (p->m == 2) input_transform_f2(b, c0, c1);
     else if (p->wide16) fcn_wino_input_f4_avx512(b, c0, c1);
     else input_transform_f4(b, c0, c1);
@@ -543,7 +688,8 @@ static void input_transform(const wino_blk *b, int64_t c0, int64_t c1)
 static void output_transform(const wino_blk *b, int64_t k0, int64_t k1)
 {
     const fcn_wino_plan *p = b->r->p;
-    if (p->pair) (p->m == 2 ? fcn_wino_output_f2_pair_avx512 : fcn_wino_output_f4_pair_avx512)(b, k0, k1);
+    if (p->r == 5) output_transform_f25(b, k0, k1);
+    else if (p->pair) (p->m == 2 ? fcn_wino_output_f2_pair_avx512 : fcn_wino_output_f4_pair_avx512)(b, k0, k1);
     else if (p->m == 2) output_transform_f2(b, k0, k1);
     else if (p->wide16) fcn_wino_output_f4_avx512(b, k0, k1);
     else output_transform_f4(b, k0, k1);

@@ -674,6 +674,13 @@ static void test_fast_conv_paths(void **state)
         { 2, 40, 5, 9, 60, 3, 3, 1, 1, 1, 2, 0, 0 },     /* grouped flat, 30 outputs a group (2 blocks) */
         { 1, 64, 7, 7, 64, 3, 3, 1, 1, 1, 4, 1, 2 },     /* grouped flat, LeakyReLU after the stores */
         { 1, 32, 12, 20, 48, 3, 3, 2, 1, 1, 2, 1, 2 },   /* grouped rows, stride 2, LeakyReLU */
+        /* F(2×2,5×5) Winograd (tiles 2 apart, 24-column row loads): AlexNet's 27×27 with pad 2,
+         * no pad, odd channels and widths over 8 tiles with a non-vector activation, batch 2;
+         * a 7×7 output stays on the GEMM */
+        { 1, 64, 27, 27, 48, 5, 5, 1, 2, 1, 1, 1, 1 },
+        { 1, 16, 12, 23, 16, 5, 5, 1, 0, 1, 1, 0, 0 },
+        { 2, 17, 20, 37, 19, 5, 5, 1, 2, 1, 1, 1, 2 },
+        { 1, 16, 9, 9, 16, 5, 5, 1, 1, 1, 1, 1, 1 },
     };
     /* both micro-kernel families: AVX-512 (16-row A panels) when the CPU has it, and AVX2 */
     int had512 = fcn_set_avx512(1);
