@@ -259,7 +259,10 @@ static inline void tile_row(const __m256 l[4], float e0, float e1, __m256 d[6])
     d[5] = _mm256_blend_ps(_mm256_permutevar8x32_ps(d[1], down), _mm256_set1_ps(e1), 0x80);
 }
 
-static void input_transform_f4(const wino_blk *b, int64_t c0, int64_t c1)
+/* 6×6 input tiles STEP apart: 4 (F(4×4,3×3)) or 2 (F(2×2,5×5), tile_row_f25 below) */
+static inline void tile_row_f25(__m256 l0, __m256 l1, __m256 l2, __m256 d[6]);
+
+__attribute__((always_inline)) static inline void input_6x6(const wino_blk *b, int64_t c0, int64_t c1, const int STEP)
 {
     const wino_run *r = b->r;
     const fcn_wino_plan *p = r->p;
@@ -267,13 +270,14 @@ static void input_transform_f4(const wino_blk *b, int64_t c0, int64_t c1)
         const float *plane = r->in + c * p->H * p->W;
         for (int64_t ty = b->ty0; ty < b->ty1; ty++) {
             for (int64_t tx = 0; tx < p->tiles_x; tx += 8) {
-                row_src8 rs = row_src8_for(tx * 4 - p->pw, p->W, 4);
+                row_src8 rs = row_src8_for(tx * STEP - p->pw, p->W, STEP == 4 ? 4 : 3);
                 __m256 rows[6][6];
                 for (int rr = 0; rr < 6; rr++) {
-                    const float *row = fcn_wino_src_row(plane, ty * 4 + rr - p->ph, p->H, p->W);
+                    const float *row = fcn_wino_src_row(plane, ty * STEP + rr - p->ph, p->H, p->W);
                     __m256 l[4] = { src_vec8(row, &rs, 0), src_vec8(row, &rs, 1), src_vec8(row, &rs, 2),
-                                    src_vec8(row, &rs, 3) }, d[6];
-                    tile_row(l, src_ext8(row, &rs, 0), src_ext8(row, &rs, 1), d);
+                                    STEP == 4 ? src_vec8(row, &rs, 3) : _mm256_setzero_ps() }, d[6];
+                    if (STEP == 4) tile_row(l, src_ext8(row, &rs, 0), src_ext8(row, &rs, 1), d);
+                    else tile_row_f25(l[0], l[1], l[2], d);
                     bt6(d, rows[rr]);            /* rows[rr][j] = (d B)[rr][j] */
                 }
                 int64_t valid = p->tiles_x - tx < 8 ? p->tiles_x - tx : 8;
@@ -288,6 +292,9 @@ static void input_transform_f4(const wino_blk *b, int64_t c0, int64_t c1)
         }
     }
 }
+
+static void input_transform_f4(const wino_blk *b, int64_t c0, int64_t c1) { input_6x6(b, c0, c1, 4); }
+static void input_transform_f25(const wino_blk *b, int64_t c0, int64_t c1) { input_6x6(b, c0, c1, 2); }
 
 /* F(2×2): d[i] lane l = column 2l + i of the 18 (l0, l1, then e0, e1) for i < 4 (tiles start
  * 2 apart): even/odd columns, then d2/d3 are d0/d1 moved down one lane with the next group's
@@ -478,12 +485,51 @@ static inline void at4(const __m256 m[4], __m256 y[2])
     y[1] = _mm256_sub_ps(_mm256_sub_ps(m[1], m[2]), m[3]);
 }
 
-static void output_transform_f2(const wino_blk *b, int64_t k0, int64_t k1)
+/* Output row oy from column ox0 of a group of 8 F(2×2) tiles: y[0], y[1] hold each tile's
+ * columns 2l and 2l + 1; bias, residual and activation, then up to 16 stored floats. */
+static inline void store_f2_row(const wino_run *r, float *oplane, int64_t oy, int64_t ox0, __m256 y[2], __m256 bv)
+{
+    const fcn_wino_plan *p = r->p;
+    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    /* lane l holds columns 2l, 2l+1: interleave into 16 consecutive floats */
+    y[0] = _mm256_add_ps(y[0], bv);
+    y[1] = _mm256_add_ps(y[1], bv);
+    __m256 lo = _mm256_unpacklo_ps(y[0], y[1]), hi = _mm256_unpackhi_ps(y[0], y[1]);
+    __m256 o[2] = { _mm256_permute2f128_ps(lo, hi, 0x20), _mm256_permute2f128_ps(lo, hi, 0x31) };
+    float *orow = oplane + oy * p->Wo + ox0;
+    int64_t ncols = p->Wo - ox0, n = ncols < 16 ? ncols : 16;
+    for (int q = 0; q < 2; q++) {
+        __m256 v = o[q];
+        if (r->residual && 8 * q < n) {
+            __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(n - 8 * q)), lane);
+            v = _mm256_add_ps(v, _mm256_maskload_ps(r->residual + (orow - r->out) + 8 * q, mask));
+        }
+        o[q] = act8(r, v);
+    }
+    for (int q = 0; q < 2 && 8 * q < n; q++) {
+        __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(n - 8 * q)), lane);
+        _mm256_maskstore_ps(orow + 8 * q, mask, o[q]);
+    }
+    if (r->act != FCN_ACT_NONE && r->act != FCN_ACT_RELU && r->act != FCN_ACT_CLIP)
+        fcn_act_apply(r->act, r->act_alpha, r->act_beta, orow, n);
+}
+
+/* Aᵀ of F(2×2,5×5) applied to a column of 6 -> 2 */
+static inline void at62(const __m256 m[6], __m256 y[2])
+{
+    const __m256 two = _mm256_set1_ps(2.0f);
+    __m256 s12 = _mm256_add_ps(m[1], m[2]), s34 = _mm256_add_ps(m[3], m[4]);
+    __m256 d12 = _mm256_sub_ps(m[1], m[2]), d34 = _mm256_sub_ps(m[3], m[4]);
+    y[0] = _mm256_add_ps(_mm256_add_ps(m[0], s12), s34);
+    y[1] = _mm256_add_ps(_mm256_fmadd_ps(two, d34, d12), m[5]);
+}
+
+/* 2×2 outputs a tile from S×S positions: S = 4 (F(2×2,3×3), Aᵀ at4) or 6 (F(2×2,5×5), at62) */
+__attribute__((always_inline)) static inline void output_2x2(const wino_blk *b, int64_t k0, int64_t k1, const int S)
 {
     const wino_run *r = b->r;
     const fcn_wino_plan *p = r->p;
     int64_t KT = p->m_stride;
-    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
     for (int64_t k = k0; k < k1; k++) {
         __m256 bv = _mm256_set1_ps(r->bias ? r->bias[k] : 0.0f);
         float *oplane = r->out + k * p->Ho * p->Wo;
@@ -492,44 +538,29 @@ static void output_transform_f2(const wino_blk *b, int64_t k0, int64_t k1)
                 /* lanes past the tile row read the next M entries (m has 16 floats of slack);
                  * they only feed columns >= Wo, which are never stored */
                 const float *mbase = b->m + k * p->m_ld + (ty - b->ty0) * p->tiles_x + tx;
-                __m256 cols[2][4];   /* cols[i][j] = (Aᵀ M)[i][j] */
-                for (int j = 0; j < 4; j++) {
-                    __m256 col[4], y[2];
-                    for (int i = 0; i < 4; i++) col[i] = _mm256_loadu_ps(mbase + (i * 4 + j) * KT);
-                    at4(col, y);
+                __m256 cols[2][6];   /* cols[i][j] = (Aᵀ M)[i][j] */
+                for (int j = 0; j < S; j++) {
+                    __m256 col[6], y[2];
+                    for (int i = 0; i < S; i++) col[i] = _mm256_loadu_ps(mbase + (i * S + j) * KT);
+                    if (S == 4) at4(col, y);
+                    else at62(col, y);
                     cols[0][j] = y[0];
                     cols[1][j] = y[1];
                 }
-                int64_t ox0 = tx * 2, oy0 = ty * 2, ncols = p->Wo - ox0;
+                int64_t oy0 = ty * 2;
                 for (int i = 0; i < 2 && oy0 + i < p->Ho; i++) {
                     __m256 y[2];
-                    at4(cols[i], y);
-                    /* lane l holds columns 2l, 2l+1: interleave into 16 consecutive floats */
-                    y[0] = _mm256_add_ps(y[0], bv);
-                    y[1] = _mm256_add_ps(y[1], bv);
-                    __m256 lo = _mm256_unpacklo_ps(y[0], y[1]), hi = _mm256_unpackhi_ps(y[0], y[1]);
-                    __m256 o[2] = { _mm256_permute2f128_ps(lo, hi, 0x20), _mm256_permute2f128_ps(lo, hi, 0x31) };
-                    float *orow = oplane + (oy0 + i) * p->Wo + ox0;
-                    int64_t n = ncols < 16 ? ncols : 16;
-                    for (int q = 0; q < 2; q++) {
-                        __m256 v = o[q];
-                        if (r->residual && 8 * q < n) {
-                            __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(n - 8 * q)), lane);
-                            v = _mm256_add_ps(v, _mm256_maskload_ps(r->residual + (orow - r->out) + 8 * q, mask));
-                        }
-                        o[q] = act8(r, v);
-                    }
-                    for (int q = 0; q < 2 && 8 * q < n; q++) {
-                        __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(n - 8 * q)), lane);
-                        _mm256_maskstore_ps(orow + 8 * q, mask, o[q]);
-                    }
-                    if (r->act != FCN_ACT_NONE && r->act != FCN_ACT_RELU && r->act != FCN_ACT_CLIP)
-                        fcn_act_apply(r->act, r->act_alpha, r->act_beta, orow, n);
+                    if (S == 4) at4(cols[i], y);
+                    else at62(cols[i], y);
+                    store_f2_row(r, oplane, oy0 + i, tx * 2, y, bv);
                 }
             }
         }
     }
 }
+
+static void output_transform_f2(const wino_blk *b, int64_t k0, int64_t k1) { output_2x2(b, k0, k1, 4); }
+static void output_transform_f25(const wino_blk *b, int64_t k0, int64_t k1) { output_2x2(b, k0, k1, 6); }
 
 /* ---- F(2×2,5×5) --------------------------------------------------------------------------
  * The same 6×6 tile and interpolation points (0, ±1, ±2, ∞) as F(4×4,3×3), so the same Bᵀ
@@ -583,97 +614,7 @@ static inline void tile_row_f25(__m256 l0, __m256 l1, __m256 l2, __m256 d[6])
     d[5] = _mm256_blend_ps(_mm256_permutevar8x32_ps(d[1], down2), _mm256_permutevar8x32_ps(o, at67), 0xC0);
 }
 
-static void input_transform_f25(const wino_blk *b, int64_t c0, int64_t c1)
-{
-    const wino_run *r = b->r;
-    const fcn_wino_plan *p = r->p;
-    for (int64_t c = c0; c < c1; c++) {
-        const float *plane = r->in + c * p->H * p->W;
-        for (int64_t ty = b->ty0; ty < b->ty1; ty++) {
-            for (int64_t tx = 0; tx < p->tiles_x; tx += 8) {
-                row_src8 rs = row_src8_for(tx * 2 - p->pw, p->W, 3);
-                __m256 rows[6][6];
-                for (int rr = 0; rr < 6; rr++) {
-                    const float *row = fcn_wino_src_row(plane, ty * 2 + rr - p->ph, p->H, p->W);
-                    __m256 d[6];
-                    tile_row_f25(src_vec8(row, &rs, 0), src_vec8(row, &rs, 1), src_vec8(row, &rs, 2), d);
-                    bt6(d, rows[rr]);
-                }
-                int64_t valid = p->tiles_x - tx < 8 ? p->tiles_x - tx : 8;
-                panel_store ps = panel_store_for((ty - b->ty0) * p->tiles_x + tx, valid, p->C);
-                for (int j = 0; j < 6; j++) {
-                    __m256 col[6], o[6];
-                    for (int rr = 0; rr < 6; rr++) col[rr] = rows[rr][j];
-                    bt6(col, o);
-                    for (int i = 0; i < 6; i++) store_v(b->v + (i * 6 + j) * p->v_stride, &ps, c, o[i]);
-                }
-            }
-        }
-    }
-}
 
-/* Aᵀ of F(2×2,5×5) applied to a column of 6 -> 2 */
-static inline void at62(const __m256 m[6], __m256 y[2])
-{
-    const __m256 two = _mm256_set1_ps(2.0f);
-    __m256 s12 = _mm256_add_ps(m[1], m[2]), s34 = _mm256_add_ps(m[3], m[4]);
-    __m256 d12 = _mm256_sub_ps(m[1], m[2]), d34 = _mm256_sub_ps(m[3], m[4]);
-    y[0] = _mm256_add_ps(_mm256_add_ps(m[0], s12), s34);
-    y[1] = _mm256_add_ps(_mm256_fmadd_ps(two, d34, d12), m[5]);
-}
-
-static void output_transform_f25(const wino_blk *b, int64_t k0, int64_t k1)
-{
-    const wino_run *r = b->r;
-    const fcn_wino_plan *p = r->p;
-    int64_t KT = p->m_stride;
-    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-    for (int64_t k = k0; k < k1; k++) {
-        __m256 bv = _mm256_set1_ps(r->bias ? r->bias[k] : 0.0f);
-        float *oplane = r->out + k * p->Ho * p->Wo;
-        for (int64_t ty = b->ty0; ty < b->ty1; ty++) {
-            for (int64_t tx = 0; tx < p->tiles_x; tx += 8) {
-                /* lanes past the tile row read the next M entries (m has 16 floats of slack);
-                 * they only feed columns >= Wo, which are never stored */
-                const float *mbase = b->m + k * p->m_ld + (ty - b->ty0) * p->tiles_x + tx;
-                __m256 cols[2][6];   /* cols[i][j] = (Aᵀ M)[i][j] */
-                for (int j = 0; j < 6; j++) {
-                    __m256 col[6], y[2];
-                    for (int i = 0; i < 6; i++) col[i] = _mm256_loadu_ps(mbase + (i * 6 + j) * KT);
-                    at62(col, y);
-                    cols[0][j] = y[0];
-                    cols[1][j] = y[1];
-                }
-                int64_t ox0 = tx * 2, oy0 = ty * 2, ncols = p->Wo - ox0;
-                for (int i = 0; i < 2 && oy0 + i < p->Ho; i++) {
-                    __m256 y[2];
-                    at62(cols[i], y);
-                    /* lane l holds columns 2l, 2l+1: interleave into 16 consecutive floats */
-                    y[0] = _mm256_add_ps(y[0], bv);
-                    y[1] = _mm256_add_ps(y[1], bv);
-                    __m256 lo = _mm256_unpacklo_ps(y[0], y[1]), hi = _mm256_unpackhi_ps(y[0], y[1]);
-                    __m256 o[2] = { _mm256_permute2f128_ps(lo, hi, 0x20), _mm256_permute2f128_ps(lo, hi, 0x31) };
-                    float *orow = oplane + (oy0 + i) * p->Wo + ox0;
-                    int64_t n = ncols < 16 ? ncols : 16;
-                    for (int q = 0; q < 2; q++) {
-                        __m256 v = o[q];
-                        if (r->residual && 8 * q < n) {
-                            __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(n - 8 * q)), lane);
-                            v = _mm256_add_ps(v, _mm256_maskload_ps(r->residual + (orow - r->out) + 8 * q, mask));
-                        }
-                        o[q] = act8(r, v);
-                    }
-                    for (int q = 0; q < 2 && 8 * q < n; q++) {
-                        __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(n - 8 * q)), lane);
-                        _mm256_maskstore_ps(orow + 8 * q, mask, o[q]);
-                    }
-                    if (r->act != FCN_ACT_NONE && r->act != FCN_ACT_RELU && r->act != FCN_ACT_CLIP)
-                        fcn_act_apply(r->act, r->act_alpha, r->act_beta, orow, n);
-                }
-            }
-        }
-    }
-}
 
 static void input_transform(const wino_blk *b, int64_t c0, int64_t c1)
 {
