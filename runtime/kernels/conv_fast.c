@@ -47,6 +47,7 @@ typedef struct conv_fast {
     fcn_wino_plan wino;
     int dw_c16;                    /* depthwise: the 16-channel kernel (fcn_dw_args.c16) */
     int dw_c16_planes;             /* ... writing the outputs plane by plane (fcn_dw_args.c16_planes) */
+    int dw_no_slide;               /* fcn_dw_args.no_slide */
     int direct_b;                  /* 1×1: the AVX-512 tile may read the input in place (fcn_gemm.b_direct) */
     fcn_pool_args pool;            /* stem: a fused MaxPool (fcn_fast_conv_fuse_maxpool) if pool.kh > 0 */
     const float *pre_ab;           /* gemm, pointwise: a fused BatchNormalization's (scale, shift) */
@@ -170,6 +171,7 @@ static void dw_range(void *vctx, int64_t begin, int64_t end, int tid)
         a.work = cf->dw_work ? (float *)t->n->scratch + (size_t)tid * cf->dw_work : NULL;
         a.c16 = cf->dw_c16;
         a.c16_planes = cf->dw_c16_planes;
+        a.no_slide = cf->dw_no_slide;
         fcn_dwconv_avx2(&a, c0, c1);
         i = b * cf->C + c1;
     }
@@ -449,6 +451,7 @@ int fcn_fast_conv_prepare(fcn_node *n, fc_error *err)
                             .sh = cf.sh, .sw = cf.sw, .ph = cf.ph, .pw = cf.pw, .dh = cf.dh, .dw = cf.dw };
         geo.c16 = cf.dw_c16 = fcn_dwc16_applies(&geo) && !fcn_env_flag("FULLCONV_NO_DWC16");
         geo.c16_planes = cf.dw_c16_planes = cf.dw_c16 && n->nthreads > 1 && !fcn_env_flag("FULLCONV_NO_DWC16_PLANES");
+        cf.dw_no_slide = fcn_env_flag("FULLCONV_NO_DW_SLIDE");
         cf.dw_work = (fcn_dw_work_floats(&geo) + 15) & ~(size_t)15;
         int threads = n->nthreads > 0 ? n->nthreads : 1;
         size_t need = (size_t)threads * cf.dw_work * sizeof(float);

@@ -108,7 +108,7 @@ AVX512 static void plane_s1(const fcn_dw_args *a, const col_masks *mk, const flo
  * vector and its neighbours with valignd — 4 loads and 8 shuffles a pass in place of 12 masked
  * loads, 8 of them across a cache line (72 channels at 56×56: 3.9 → 3.3 ns an output vector;
  * two vectors a pass, 8 FMA chains, was no faster). The same values reach the same FMAs in the
- * same order as in plane_s1: the same bits. FULLCONV_NO_DW_SLIDE=1 takes plane_s1. */
+ * same order as in plane_s1: the same bits. a->no_slide (FULLCONV_NO_DW_SLIDE=1) takes plane_s1. */
 AVX512 static void plane_s1_slide(const fcn_dw_args *a, const float *in, const float *zero, const float *w,
                                   float bias, float *out, int act, __m512 vlo, __m512 vhi)
 {
@@ -288,7 +288,6 @@ AVX512 void fcn_dw3x3_avx512(const fcn_dw_args *a, int64_t c0, int64_t c1)
      * theirs chunk by chunk as they go (mk NULL) */
     col_masks cm;
     const col_masks *mk = NULL;
-    const int slide_off = fcn_env_flag("FULLCONV_NO_DW_SLIDE");
     if (!flat && (a->Wo + 15) / 16 <= COL_MASKS_MAX) {
         col_masks_make(a, 0, &cm);
         mk = &cm;
@@ -300,7 +299,7 @@ AVX512 void fcn_dw3x3_avx512(const fcn_dw_args *a, int64_t c0, int64_t c1)
         float *out = a->out + c * a->Ho * a->Wo;
         if (flat)
             plane_flat(a, in, fm, w, b, out, act, vlo, vhi);
-        else if (a->sw == 1 && a->pw == 1 && a->Wo == a->W && !slide_off)
+        else if (a->sw == 1 && a->pw == 1 && a->Wo == a->W && !a->no_slide)
             plane_s1_slide(a, in, zero, w, b, out, act, vlo, vhi);
         else if (a->sw == 1)
             plane_s1(a, mk, in, zero, w, b, out, act, vlo, vhi);

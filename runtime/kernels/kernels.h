@@ -168,6 +168,8 @@ typedef struct fcn_dw_args {
                                     * (fcn_dwc16_applies, FULLCONV_NO_DWC16 unset) */
     int c16_planes;                /* c16: write the outputs one plane after the other, through
                                     * the work (sessions on several threads); the same values */
+    int no_slide;                  /* 3×3 stride 1 pad 1: masked loads per tap instead of one load
+                                    * and valignd (FULLCONV_NO_DW_SLIDE, read at prepare); same values */
 } fcn_dw_args;
 void fcn_dwconv_ref(const fcn_dw_args *a, int64_t c0, int64_t c1);
 void fcn_dwconv_avx2(const fcn_dw_args *a, int64_t c0, int64_t c1);

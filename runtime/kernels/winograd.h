@@ -1,4 +1,4 @@
-/* winograd.h — plan of a Winograd F(m×m,3×3) convolution layer, m = 4 or 2 (winograd_avx2.c). */
+/* winograd.h — plan of a Winograd F(m×m,3×3) convolution layer, m = 4 or 2, or F(2×2,5×5) (winograd_avx2.c). */
 #ifndef FCN_WINOGRAD_H
 #define FCN_WINOGRAD_H
 #include "runtime/kernels/kernels.h"
@@ -7,7 +7,7 @@ typedef struct fcn_wino_plan {
     int64_t C, H, W, K, Ho, Wo, ph, pw;
     int m;                         /* output tile m×m: 4 (input tiles 6×6) or 2 (4×4; 6×6 when r is 5) */
     int r;                         /* kernel r×r: 3, or 5 for F(2×2,5×5) */
-    int P;                         /* positions per tile: (m + 2)² = 36 or 16 */
+    int P;                         /* positions per tile: (m + r − 1)² = 36 or 16 */
     int64_t tiles_y, tiles_x, T;   /* T = tiles_y * tiles_x */
     float *u_packed;               /* P packed K×C matrices (panels of mr rows) */
     int u_borrowed;                /* u_packed is the file's prepacked blob: not ours to free */
@@ -82,11 +82,12 @@ void fcn_winograd_weights(const float *w, int64_t K, int64_t C, float *u);
 void fcn_winograd_weights_f2(const float *w, int64_t K, int64_t C, float *u);
 /* The same for the 36 positions of F(2×2,5×5), from K×C×5×5 weights. */
 void fcn_winograd_weights_f25(const float *w, int64_t K, int64_t C, float *u);
-/* Fills the plan for output tiles m×m (m = 4 or 2 with 3×3 kernels; FCN_WINO_F25 for F(2×2,5×5))
- * and packs U (malloc'd u_packed, caller
- * frees unless u_borrowed); 0 or -1 (ENOMEM). u_given: U already packed (a PREPACKED blob),
- * used in place when u_given_bytes is exactly its size (P·u_floats floats), else ignored. */
+/* m of fcn_winograd_plan for F(2×2,5×5) (also the prepacked blob's param) */
 #define FCN_WINO_F25 25
+/* Fills the plan for output tiles m×m (m = 4 or 2 with 3×3 kernels, FCN_WINO_F25 for 5×5) and
+ * packs U (malloc'd u_packed, caller frees unless u_borrowed); 0 or -1 (ENOMEM). u_given: U
+ * already packed (a PREPACKED blob), used in place when u_given_bytes is exactly its size
+ * (P·u_floats floats), else ignored. */
 int fcn_winograd_plan(fcn_wino_plan *p, int m, const float *w, int64_t C, int64_t H, int64_t W,
                       int64_t K, int64_t Ho, int64_t Wo, int64_t ph, int64_t pw, int nthreads,
                       const float *u_given, size_t u_given_bytes);

@@ -259,8 +259,24 @@ static inline void tile_row(const __m256 l[4], float e0, float e1, __m256 d[6])
     d[5] = _mm256_blend_ps(_mm256_permutevar8x32_ps(d[1], down), _mm256_set1_ps(e1), 0x80);
 }
 
-/* 6×6 input tiles STEP apart: 4 (F(4×4,3×3)) or 2 (F(2×2,5×5), tile_row_f25 below) */
-static inline void tile_row_f25(__m256 l0, __m256 l1, __m256 l2, __m256 d[6]);
+/* d[i] lane l = column 2l + i of the 24 (l0, l1, l2) for i < 6 (tiles start 2 apart): even and
+ * odd columns, then the same moved down one and two lanes with the next ones shifted in */
+static inline void tile_row_f25(__m256 l0, __m256 l1, __m256 l2, __m256 d[6])
+{
+    d[0] = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(l0, l1, 0x88)), 0xD8));
+    d[1] = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(l0, l1, 0xDD)), 0xD8));
+    /* lanes of l2: columns 16..23; e = 16, 18, 20, 22 in lanes 0..3 (even), o = 17, 19, .. */
+    __m256 e = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(l2, l2, 0x88)), 0xD8));
+    __m256 o = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(l2, l2, 0xDD)), 0xD8));
+    const __m256i down1 = _mm256_setr_epi32(1, 2, 3, 4, 5, 6, 7, 0), down2 = _mm256_setr_epi32(2, 3, 4, 5, 6, 7, 0, 1);
+    const __m256i at7 = _mm256_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0), at67 = _mm256_setr_epi32(0, 0, 0, 0, 0, 0, 0, 1);
+    d[2] = _mm256_blend_ps(_mm256_permutevar8x32_ps(d[0], down1), _mm256_permutevar8x32_ps(e, at7), 0x80);
+    d[3] = _mm256_blend_ps(_mm256_permutevar8x32_ps(d[1], down1), _mm256_permutevar8x32_ps(o, at7), 0x80);
+    d[4] = _mm256_blend_ps(_mm256_permutevar8x32_ps(d[0], down2), _mm256_permutevar8x32_ps(e, at67), 0xC0);
+    d[5] = _mm256_blend_ps(_mm256_permutevar8x32_ps(d[1], down2), _mm256_permutevar8x32_ps(o, at67), 0xC0);
+}
+
+/* 6×6 input tiles STEP apart: 4 (F(4×4,3×3), tile_row) or 2 (F(2×2,5×5), tile_row_f25) */
 
 __attribute__((always_inline)) static inline void input_6x6(const wino_blk *b, int64_t c0, int64_t c1, const int STEP)
 {
@@ -597,22 +613,6 @@ void fcn_winograd_weights_f25(const float *w, int64_t K, int64_t C, float *u /* 
         }
 }
 
-/* d[i] lane l = column 2l + i of the 24 (l0, l1, l2) for i < 6 (tiles start 2 apart): even and
- * odd columns, then the same moved down one and two lanes with the next ones shifted in */
-static inline void tile_row_f25(__m256 l0, __m256 l1, __m256 l2, __m256 d[6])
-{
-    d[0] = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(l0, l1, 0x88)), 0xD8));
-    d[1] = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(l0, l1, 0xDD)), 0xD8));
-    /* lanes of l2: columns 16..23; e = 16, 18, 20, 22 in lanes 0..3 (even), o = 17, 19, .. */
-    __m256 e = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(l2, l2, 0x88)), 0xD8));
-    __m256 o = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(l2, l2, 0xDD)), 0xD8));
-    const __m256i down1 = _mm256_setr_epi32(1, 2, 3, 4, 5, 6, 7, 0), down2 = _mm256_setr_epi32(2, 3, 4, 5, 6, 7, 0, 1);
-    const __m256i at7 = _mm256_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0), at67 = _mm256_setr_epi32(0, 0, 0, 0, 0, 0, 0, 1);
-    d[2] = _mm256_blend_ps(_mm256_permutevar8x32_ps(d[0], down1), _mm256_permutevar8x32_ps(e, at7), 0x80);
-    d[3] = _mm256_blend_ps(_mm256_permutevar8x32_ps(d[1], down1), _mm256_permutevar8x32_ps(o, at7), 0x80);
-    d[4] = _mm256_blend_ps(_mm256_permutevar8x32_ps(d[0], down2), _mm256_permutevar8x32_ps(e, at67), 0xC0);
-    d[5] = _mm256_blend_ps(_mm256_permutevar8x32_ps(d[1], down2), _mm256_permutevar8x32_ps(o, at67), 0xC0);
-}
 
 
 
