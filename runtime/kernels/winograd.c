@@ -11,6 +11,10 @@
 #ifndef WINO_BLOCK_U_BYTES
 #define WINO_BLOCK_U_BYTES (1024.0 * 1024.0)
 #endif
+/* K chunks (see fcn_winograd_size): at most this many, and only when each chunk's GEMMs do at
+ * least WINO_K_CHUNK_MIN_WORK multiply-adds per input-transform value (k_chunk · P / m²). */
+#define WINO_MAX_K_CHUNKS 2
+#define WINO_K_CHUNK_MIN_WORK 256.0
 /* V and M of a block: 192 KB, but at least WINO_BLOCK_MIN_TILES tiles (the GEMMs' N; a
  * 16-column panel nearly full). Was 768 KB: SqueezeNet's 16→64 layers at 55×55 made 4-row
  * blocks of 645 KB (M alone 516 KB) and took 0.245 ms inside the model, 0.177 with 1-row
@@ -57,11 +61,11 @@ static void size_blocks(fcn_wino_plan *p, int nthreads, int64_t block_rows)
     int64_t block_tiles = p->block_rows * p->tiles_x, panels = (block_tiles + 15) / 16;
     p->m_ld = panels * 16;
     p->v_stride = odd_lines(panels * 16 * p->C);
-    p->m_stride = odd_lines(p->K * p->m_ld);
+    p->m_stride = odd_lines(p->k_chunk * p->m_ld);
     p->v_floats = round16((size_t)(p->P * p->v_stride) + 16);
     p->m_floats = round16((size_t)(p->P * p->m_stride) + 16);
     /* V and M, per thread when blocked (the transforms read the input in place) */
-    p->scratch_floats = (size_t)(p->blocks > 1 ? nthreads : 1) * (p->v_floats + p->m_floats);
+    p->scratch_floats = (size_t)(p->blocks > 1 || p->k_chunks > 1 ? nthreads : 1) * (p->v_floats + p->m_floats);
 }
 
 int fcn_winograd_size(fcn_wino_plan *p, int nthreads, size_t max_scratch_floats)
@@ -74,20 +78,43 @@ int fcn_winograd_size(fcn_wino_plan *p, int nthreads, size_t max_scratch_floats)
      * 56×56×64 layer, is 1.8 MB each way and went through L3 three times). With a large U the
      * map is one block: every block streams all of U again. */
     int64_t rows = p->tiles_y;
-    if ((double)P * K * C * 4.0 <= WINO_BLOCK_U_BYTES) {
-        double row_bytes = (double)P * (C + K) * (double)p->tiles_x * 4.0;
+    /* A U too large for L2 in K chunks that are not (two at most; on several threads, a whole
+     * number of chunks a thread, which then keeps its share of U in its own L2). Every chunk
+     * transforms the block's input again, worth it only when a chunk's GEMMs are long next to
+     * that: F(2×2,5×5) (P / m² = 9) with AlexNet's 64→192 at 27×27 went 1.65 → 1.59 ms on one
+     * thread and 0.90 → 0.79 on two (48→256: 1.71 → 1.58, 0.88 → 0.80); F(4×4,3×3) (P / m² =
+     * 2.25) with 64-channel chunks won on one thread count and lost on the other (VGG-11's
+     * 64→128 at 112×112: 4.7 → 4.4 ms, but 1.94 → 2.19 on two; GoogLeNet's 96→128 at 28×28:
+     * 0.44 → 0.48 ms, 0.25–0.28 → 0.245), so it stays one block there. */
+    double u_bytes = (double)P * K * C * 4.0;
+    int64_t nk = 1, mr = p->mr > 0 ? p->mr : 16;
+    if (u_bytes > WINO_BLOCK_U_BYTES) {
+        nk = (int64_t)(u_bytes / WINO_BLOCK_U_BYTES) + 1;
+        if (nthreads > 1) nk = (nk + nthreads - 1) / nthreads * nthreads;
+        int64_t chunk = (p->K + nk - 1) / nk;
+        chunk = (chunk + mr - 1) / mr * mr;
+        if (nk > WINO_MAX_K_CHUNKS || (p->K + chunk - 1) / chunk != nk ||
+            (double)chunk * P / (double)(p->m * p->m) < WINO_K_CHUNK_MIN_WORK)
+            nk = 1;
+    }
+    p->k_chunks = nk;
+    p->k_chunk = nk > 1 ? ((p->K + nk - 1) / nk + mr - 1) / mr * mr : p->K;
+    if (u_bytes <= WINO_BLOCK_U_BYTES || nk > 1) {
+        double row_bytes = (double)P * (C + (double)p->k_chunk) * (double)p->tiles_x * 4.0;
         rows = (int64_t)(WINO_BLOCK_BYTES / row_bytes);
         int64_t min_rows = (WINO_BLOCK_MIN_TILES + p->tiles_x - 1) / p->tiles_x;
         if (rows < min_rows) rows = min_rows;
-        int64_t balance = (p->tiles_y + 2 * nthreads - 1) / (2 * nthreads);   /* >= 2 blocks a thread */
+        /* threads share the blocks; with K chunks, the chunks (see above) */
+        int threads = nk > 1 ? 1 : nthreads;
+        int64_t balance = (p->tiles_y + 2 * threads - 1) / (2 * threads);   /* >= 2 blocks a thread */
         if (rows > balance) rows = balance;
         if (rows < 1) rows = 1;
         /* the block height (at most `rows`) whose split is most even; when none is within 8 %
          * (7 tile rows on 2 threads: 4 | 3), the unblocked phases, split by channels and
          * positions, balance better */
-        if (nthreads > 1) {
+        if (threads > 1) {
             double load;
-            int64_t h = balanced_rows(p->tiles_y, rows, nthreads, &load);
+            int64_t h = balanced_rows(p->tiles_y, rows, threads, &load);
             rows = load <= 1.08 ? h : p->tiles_y;
         }
         if (rows > p->tiles_y) rows = p->tiles_y;
@@ -126,8 +153,8 @@ int fcn_winograd_plan(fcn_wino_plan *p, int m, const float *w, int64_t C, int64_
      * otherwise */
     p->wide16 = m == 4 && p->tiles_x > 8 && fcn_avx512_enabled();
     p->pair = p->r == 3 && p->tiles_x <= 8 && fcn_avx512_enabled() && !fcn_env_flag("FULLCONV_NO_WINO_PAIR");
-    fcn_winograd_size(p, nthreads, 0);
     p->ukernel = fcn_best_ukernel_ordered(&p->mr);   /* same bits at any thread count */
+    fcn_winograd_size(p, nthreads, 0);
     p->u_floats = fcn_pack_a_mr_floats(K, C, p->mr);
     p->u_borrowed = 0;
     if (u_given && u_given_bytes == sizeof(float) * (size_t)P * p->u_floats) {

@@ -17,6 +17,10 @@ typedef struct fcn_wino_plan {
     size_t v_floats, m_floats;
     size_t scratch_floats;         /* all the run needs: V and M (per thread when blocked) */
     int64_t block_rows, blocks;    /* tile rows per block, blocks (1 = whole map, phases threaded) */
+    /* Output channels a block computes at a time (a multiple of mr) and how many such chunks:
+     * 1 and K unless U is too large to stay in L2 next to the blocks, when each block runs
+     * once per chunk (its input transform again each time) against that chunk's share of U. */
+    int64_t k_chunk, k_chunks;
     int64_t m_ld;                  /* row stride of M: a block's tiles rounded up to 16 */
     /* Floats between the positions' V (panels×C×16) and M (K×m_ld) matrices: an odd number of
      * 64-byte lines, so the transforms' 36 streams land in 36 different L1 sets (C·T is often
@@ -48,6 +52,7 @@ typedef struct fcn_wino_blk {
     const wino_run *r;
     float *v, *m;
     int64_t ty0, ty1, ntiles;
+    int64_t kbase, kend;           /* the output channels it computes; M row k - kbase is channel k */
 } wino_blk;
 
 /* Input row y of a plane of H rows of W, or NULL above or below the map: the transforms read

@@ -377,12 +377,12 @@ static void block_gemms(const wino_blk *b, int64_t x0, int64_t x1)
         for (int64_t c0 = 0; c0 < p->C; c0 += FCN_KC) {
             int64_t kc = p->C - c0 < FCN_KC ? p->C - c0 : FCN_KC;
             const float *ablk = u + c0 * mpad;
-            for (int64_t k0 = 0, panel = 0; k0 < p->K; k0 += mr, panel++) {
-                int rows = (int)(p->K - k0 < mr ? p->K - k0 : mr);
-                const float *ap = ablk + panel * mr * kc;
+            for (int64_t k0 = b->kbase; k0 < b->kend; k0 += mr) {   /* kbase is a multiple of mr */
+                int rows = (int)(b->kend - k0 < mr ? b->kend - k0 : mr);
+                const float *ap = ablk + k0 / mr * mr * kc;
                 for (int64_t j = 0; j < npan; j++) {
                     int cols = (int)(b->ntiles - j * 16 < 16 ? b->ntiles - j * 16 : 16);
-                    p->ukernel(kc, ap, v + j * p->C * 16 + c0 * 16, m + k0 * p->m_ld + j * 16, p->m_ld,
+                    p->ukernel(kc, ap, v + j * p->C * 16 + c0 * 16, m + (k0 - b->kbase) * p->m_ld + j * 16, p->m_ld,
                                rows, cols, c0 > 0, NULL);
                 }
             }
@@ -461,7 +461,7 @@ static void output_transform_f4(const wino_blk *b, int64_t k0, int64_t k1)
             for (int64_t tx = 0; tx < p->tiles_x; tx += 8) {
                 /* lanes past the tile row read the next M entries (in bounds: m has 16 floats of
                  * slack); they only feed columns >= Wo, which are never stored */
-                const float *mbase = b->m + k * p->m_ld + (ty - b->ty0) * p->tiles_x + tx;
+                const float *mbase = b->m + (k - b->kbase) * p->m_ld + (ty - b->ty0) * p->tiles_x + tx;
                 __m256 cols[4][6];   /* cols[i][j] = (Aᵀ M)[i][j] */
                 for (int j = 0; j < 6; j++) {
                     __m256 col[6], y[4];
@@ -553,7 +553,7 @@ __attribute__((always_inline)) static inline void output_2x2(const wino_blk *b, 
             for (int64_t tx = 0; tx < p->tiles_x; tx += 8) {
                 /* lanes past the tile row read the next M entries (m has 16 floats of slack);
                  * they only feed columns >= Wo, which are never stored */
-                const float *mbase = b->m + k * p->m_ld + (ty - b->ty0) * p->tiles_x + tx;
+                const float *mbase = b->m + (k - b->kbase) * p->m_ld + (ty - b->ty0) * p->tiles_x + tx;
                 __m256 cols[2][6];   /* cols[i][j] = (Aᵀ M)[i][j] */
                 for (int j = 0; j < S; j++) {
                     __m256 col[6], y[2];
@@ -639,7 +639,7 @@ static void output_transform(const wino_blk *b, int64_t k0, int64_t k1)
 /* ---- unblocked: one block, each phase split over the threads ---------------------------- */
 static wino_blk whole_map(const wino_run *r)
 {
-    wino_blk b = { r, r->work, r->work + r->p->v_floats, 0, r->p->tiles_y, r->p->T };
+    wino_blk b = { r, r->work, r->work + r->p->v_floats, 0, r->p->tiles_y, r->p->T, 0, r->p->K };
     return b;
 }
 
@@ -665,18 +665,22 @@ static void phase_output(void *vctx, int64_t k0, int64_t k1, int tid)
     output_transform(&b, k0, k1);
 }
 
-/* ---- blocked: block after block of tile rows, each on one thread ------------------------- */
+/* ---- blocked: block after block of tile rows, each on one thread ------------------------- *
+ * Item i is block i % blocks for the output channels of K chunk i / blocks: a thread's
+ * contiguous items are whole chunks when there are several, so its share of U stays put. */
 static void run_blocks(void *vctx, int64_t i0, int64_t i1, int tid)
 {
     const wino_run *r = vctx;
     const fcn_wino_plan *p = r->p;
     float *v = r->work + (size_t)tid * (p->v_floats + p->m_floats);
     for (int64_t i = i0; i < i1; i++) {
-        int64_t ty0 = i * p->block_rows, ty1 = ty0 + p->block_rows < p->tiles_y ? ty0 + p->block_rows : p->tiles_y;
-        wino_blk b = { r, v, v + p->v_floats, ty0, ty1, (ty1 - ty0) * p->tiles_x };
+        int64_t blk = i % p->blocks, kbase = i / p->blocks * p->k_chunk;
+        int64_t ty0 = blk * p->block_rows, ty1 = ty0 + p->block_rows < p->tiles_y ? ty0 + p->block_rows : p->tiles_y;
+        int64_t kend = kbase + p->k_chunk < p->K ? kbase + p->k_chunk : p->K;
+        wino_blk b = { r, v, v + p->v_floats, ty0, ty1, (ty1 - ty0) * p->tiles_x, kbase, kend };
         input_transform(&b, 0, p->C);
         block_gemms(&b, 0, p->P);
-        output_transform(&b, 0, p->K);
+        output_transform(&b, kbase, kend);
     }
 }
 
@@ -686,8 +690,8 @@ void fcn_winograd_run(const fcn_wino_plan *p, const float *in, float *out, const
     wino_run r = { .p = p, .in = in, .out = out, .bias = bias, .residual = residual,
                    .act = act, .act_alpha = act_alpha, .act_beta = act_beta };
     r.work = scratch;
-    if (p->blocks > 1) {
-        fcn_parallel_for(x, p->blocks, run_blocks, &r);
+    if (p->blocks > 1 || p->k_chunks > 1) {
+        fcn_parallel_for(x, p->blocks * p->k_chunks, run_blocks, &r);
         return;
     }
     fcn_parallel_for(x, p->C, phase_input, &r);

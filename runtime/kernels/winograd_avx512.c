@@ -164,7 +164,7 @@ Z void fcn_wino_output_f4_avx512(const wino_blk *b, int64_t k0, int64_t k1)
             for (int64_t tx = 0; tx < p->tiles_x; tx += 16) {
                 /* lanes past the tile row read later M entries (m has 16 floats of slack);
                  * they only feed columns >= Wo, which are never stored */
-                const float *mbase = b->m + k * p->m_ld + (ty - b->ty0) * p->tiles_x + tx;
+                const float *mbase = b->m + (k - b->kbase) * p->m_ld + (ty - b->ty0) * p->tiles_x + tx;
                 __m512 cols[4][6];
                 for (int j = 0; j < 6; j++) {
                     __m512 col[6], y[4];
@@ -328,7 +328,7 @@ Z void fcn_wino_output_f4_pair_avx512(const wino_blk *b, int64_t k0, int64_t k1)
         float *oplane = r->out + k * p->Ho * p->Wo;
         for (int64_t ty = b->ty0; ty < b->ty1; ty += 2) {
             int two = ty + 1 < b->ty1;
-            const float *mbase = b->m + k * p->m_ld + (ty - b->ty0) * p->tiles_x;
+            const float *mbase = b->m + (k - b->kbase) * p->m_ld + (ty - b->ty0) * p->tiles_x;
             __m512 cols[4][6];
             for (int j = 0; j < 6; j++) {
                 __m512 col[6], y[4];
@@ -427,7 +427,7 @@ Z void fcn_wino_output_f2_pair_avx512(const wino_blk *b, int64_t k0, int64_t k1)
         float *oplane = r->out + k * p->Ho * p->Wo;
         for (int64_t ty = b->ty0; ty < b->ty1; ty += 2) {
             int two = ty + 1 < b->ty1;
-            const float *mbase = b->m + k * p->m_ld + (ty - b->ty0) * p->tiles_x;
+            const float *mbase = b->m + (k - b->kbase) * p->m_ld + (ty - b->ty0) * p->tiles_x;
             __m512 cols[2][4];
             for (int j = 0; j < 4; j++) {
                 __m512 col[4], y[2];

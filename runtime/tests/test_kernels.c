@@ -654,6 +654,7 @@ static void test_fast_conv_paths(void **state)
         { 1, 1, 19, 29, 32, 3, 3, 1, 0, 1, 1, 1, 1 },
         { 1, 3, 91, 95, 64, 11, 11, 4, 2, 1, 1, 1, 1 },  /* AlexNet's 11×11/4 */
         { 1, 3, 60, 64, 32, 5, 5, 3, 1, 1, 1, 0, 1 },    /* stride 3 */
+        { 1, 3, 90, 95, 32, 3, 3, 2, 1, 1, 1, 1, 1 },    /* 2 blocks × 14 pixels: Wo 48 rounds to 56 */
         { 2, 20, 9, 11, 40, 1, 1, 1, 0, 1, 1, 1, 1 },    /* pointwise, N not a multiple of 16 */
         { 1, 300, 14, 14, 40, 1, 1, 1, 0, 1, 1, 1, 1 },  /* pointwise, N >= M: columns split over threads, K > KC */
         { 1, 16, 30, 30, 16, 3, 3, 1, 1, 1, 16, 1, 1 },  /* depthwise 3×3, AVX-512 two-row pass */
@@ -685,6 +686,10 @@ static void test_fast_conv_paths(void **state)
         { 1, 16, 12, 23, 16, 5, 5, 1, 0, 1, 1, 0, 0 },
         { 2, 17, 20, 37, 19, 5, 5, 1, 2, 1, 1, 1, 2 },
         { 1, 16, 9, 9, 16, 5, 5, 1, 1, 1, 1, 1, 1 },
+        /* U over 1 MB: blocks in two K chunks (one a thread at 2 threads), AlexNet's 64→192;
+         * 64→136 has a partial second chunk (80 + 56 channels; 72 + 64 on AVX2's 6-row panels) */
+        { 1, 64, 12, 12, 192, 5, 5, 1, 2, 1, 1, 1, 1 },
+        { 1, 64, 11, 13, 136, 5, 5, 1, 2, 1, 1, 1, 0 },
     };
     /* both micro-kernel families: AVX-512 (16-row A panels) when the CPU has it, and AVX2 */
     int had512 = fcn_set_avx512(1);
