@@ -24,7 +24,14 @@
 
 #define AVX512 __attribute__((target("avx512f,avx512vl,avx2,fma")))
 
-/* padded plane geometry: rows and columns every tap of every output pixel reads */
+/* stride 1 and these widths go row by row (row8) */
+static int by_rows(const fcn_dw_args *a)
+{
+    return a->sh == 1 && a->sw == 1 && (a->kw == 3 || a->kw == 5 || a->kw == 7);
+}
+
+/* padded plane geometry: rows and columns every tap of every output pixel reads (row by row,
+ * of every pixel of the groups of 8 that round a row up) */
 static int64_t pad_rows(const fcn_dw_args *a)
 {
     int64_t need = (a->Ho - 1) * a->sh + a->kh, img = a->ph + a->H;
@@ -32,7 +39,8 @@ static int64_t pad_rows(const fcn_dw_args *a)
 }
 static int64_t pad_cols(const fcn_dw_args *a)
 {
-    int64_t need = (a->Wo - 1) * a->sw + a->kw, img = a->pw + a->W;
+    int64_t wo = by_rows(a) ? (a->Wo + 7) / 8 * 8 : a->Wo;
+    int64_t need = (wo - 1) * a->sw + a->kw, img = a->pw + a->W;
     return need > img ? need : img;
 }
 
@@ -163,6 +171,57 @@ AVX512 static inline void pixels8(const fcn_dw_args *a, const float *P, int64_t 
     }
 }
 
+/* 8 output pixels of row oy from column ox0 (np of them real) of a KW-wide kernel at stride 1:
+ * in each kernel row the 8 pixels' taps read 7 + KW input columns, and each column is loaded
+ * once and multiplied into every pixel that reads it — 17 loads for 40 FMAs at KW 5 where
+ * pixels8 makes 50 (MnasNet's and EfficientNet's 5×5 layers, 120 ch at 28×28: 65 → 51 µs,
+ * 480 at 14×14: 65 → 55, 1152 at 7×7: 45 → 36). acc[p] takes its taps in the same order
+ * (ky, then kx) as in pixels8: the same bits. At stride 2 the same (7·2 + KW columns) gained
+ * nothing: the transposes in weigh more there (docs/KERNELS.md). */
+__attribute__((always_inline)) AVX512 static inline void row8(const fcn_dw_args *a, const float *P, int64_t pc,
+                                                              const float *Wt, __m512 bias, int64_t oy, int64_t ox0,
+                                                              int np, float *O, __m512 lo, __m512 hi, const int KW)
+{
+    __m512 acc[8];
+#pragma GCC unroll 8
+    for (int p = 0; p < 8; p++) acc[p] = bias;
+    for (int64_t ky = 0; ky < a->kh; ky++) {
+        const float *row = P + ((oy + ky) * pc + ox0) * 16;
+        __m512 w[7];
+#pragma GCC unroll 7
+        for (int kx = 0; kx < KW; kx++) w[kx] = _mm512_load_ps(Wt + (ky * KW + kx) * 16);
+#pragma GCC unroll 14
+        for (int col = 0; col < 7 + KW; col++) {
+            __m512 v = _mm512_load_ps(row + col * 16);
+#pragma GCC unroll 8
+            for (int p = 0; p < 8; p++)
+                if (col - p >= 0 && col - p < KW) acc[p] = _mm512_fmadd_ps(v, w[col - p], acc[p]);
+        }
+    }
+#pragma GCC unroll 8
+    for (int p = 0; p < 8; p++) {
+        if (p >= np) break;
+        __m512 y = acc[p];
+        if (a->act == FCN_ACT_RELU || a->act == FCN_ACT_CLIP) y = _mm512_max_ps(y, lo);
+        if (a->act == FCN_ACT_CLIP) y = _mm512_min_ps(y, hi);
+        _mm512_store_ps(O + (oy * a->Wo + ox0 + p) * 16, y);
+    }
+}
+
+/* the block's output pixels, row by row in groups of 8 (by_rows(a)) */
+AVX512 static void rows8(const fcn_dw_args *a, const float *P, int64_t pc, const float *Wt, __m512 bias, float *O,
+                         __m512 lo, __m512 hi)
+{
+#define ROWS8(KW)                                                                                   \
+    case KW:                                                                                        \
+        for (int64_t oy = 0; oy < a->Ho; oy++)                                                      \
+            for (int64_t x = 0; x < a->Wo; x += 8)                                                  \
+                row8(a, P, pc, Wt, bias, oy, x, a->Wo - x < 8 ? (int)(a->Wo - x) : 8, O, lo, hi, KW); \
+        break;
+    switch (a->kw) { ROWS8(3) ROWS8(5) ROWS8(7) default: break; }
+#undef ROWS8
+}
+
 AVX512 void fcn_dwc16_avx512(const fcn_dw_args *a, int64_t c0, int64_t c1)
 {
     const int64_t pr = pad_rows(a), pc = pad_cols(a), taps = a->kh * a->kw, plane = a->Ho * a->Wo;
@@ -193,8 +252,11 @@ AVX512 void fcn_dwc16_avx512(const fcn_dw_args *a, int64_t c0, int64_t c1)
         for (int j = 0; j < 16; j++) bb[j] = j < n && a->bias ? a->bias[c + j] : 0.0f;
         __m512 bias = _mm512_loadu_ps(bb);
         block_in(a, c, n, P, pc);
-        for (int64_t q = 0; q < plane; q += 8)
-            pixels8(a, P, pc, Wt, toff, taps, bias, q, plane - q < 8 ? (int)(plane - q) : 8, O, lo, hi);
+        if (by_rows(a))
+            rows8(a, P, pc, Wt, bias, O, lo, hi);
+        else
+            for (int64_t q = 0; q < plane; q += 8)
+                pixels8(a, P, pc, Wt, toff, taps, bias, q, plane - q < 8 ? (int)(plane - q) : 8, O, lo, hi);
         block_out(a, c, n, O, T);
         if (!vec_act)
             for (int j = 0; j < n; j++) fcn_act_apply(a->act, a->act_alpha, a->act_beta, a->out + (c + j) * plane, plane);
