@@ -112,12 +112,12 @@ static void pad_band(const fcn_stem_args *a, int64_t oy0, float *B)
 
 /* OCB blocks of 16 channels from block b0, P pixels from x0 (np of them real) of the output
  * row that is row `by` of the band in B */
-__attribute__((always_inline)) AVX512 static inline void pixels(const fcn_stem_args *a, const float *B, int64_t by,
-                                                                int64_t x0, int np, int64_t b0, const int OCB,
-                                                                const int P, float *R, int64_t rstride, __m512 lo,
-                                                                __m512 hi)
+__attribute__((always_inline)) AVX512 static inline void pixels(const fcn_stem_args *a, const float *B, int64_t Hp,
+                                                                int64_t Wp, int64_t by, int64_t x0, int np, int64_t b0,
+                                                                const int OCB, const int P, float *R, int64_t rstride,
+                                                                __m512 lo, __m512 hi)
 {
-    const int64_t Hp = pad_rows(a), Wp = pad_cols(a), T = a->C * a->kh * a->kw, s = a->s;
+    const int64_t T = a->C * a->kh * a->kw, s = a->s;
     __m512 acc[4][STEM_PIX];
 #pragma GCC unroll 4
     for (int b = 0; b < OCB; b++) {
@@ -157,17 +157,17 @@ __attribute__((always_inline)) AVX512 static inline void pixels(const fcn_stem_a
 AVX512 static void conv_row(const fcn_stem_args *a, const float *B, int64_t by, float *R, int64_t rstride, __m512 lo,
                             __m512 hi)
 {
-    const int64_t nb = a->K / 16;
+    const int64_t nb = a->K / 16, Hp = pad_rows(a), Wp = pad_cols(a);   /* the band's geometry, once a row */
     int64_t b = 0;
     for (; b + 4 <= nb; b += 4)
         for (int64_t x = 0; x < a->Wo; x += 6)
-            pixels(a, B, by, x, a->Wo - x < 6 ? (int)(a->Wo - x) : 6, b, 4, 6, R, rstride, lo, hi);
+            pixels(a, B, Hp, Wp, by, x, a->Wo - x < 6 ? (int)(a->Wo - x) : 6, b, 4, 6, R, rstride, lo, hi);
     for (; b + 2 <= nb; b += 2)
         for (int64_t x = 0; x < a->Wo; x += 14)
-            pixels(a, B, by, x, a->Wo - x < 14 ? (int)(a->Wo - x) : 14, b, 2, 14, R, rstride, lo, hi);
+            pixels(a, B, Hp, Wp, by, x, a->Wo - x < 14 ? (int)(a->Wo - x) : 14, b, 2, 14, R, rstride, lo, hi);
     for (; b < nb; b++)
         for (int64_t x = 0; x < a->Wo; x += 24)
-            pixels(a, B, by, x, a->Wo - x < 24 ? (int)(a->Wo - x) : 24, b, 1, 24, R, rstride, lo, hi);
+            pixels(a, B, Hp, Wp, by, x, a->Wo - x < 24 ? (int)(a->Wo - x) : 24, b, 1, 24, R, rstride, lo, hi);
 }
 
 /* R[block][x][16] (x < rstride, the row's 16-rounding) -> out[block·16 + j][y][x] of a map of
