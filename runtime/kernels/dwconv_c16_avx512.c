@@ -9,6 +9,7 @@
  *   2. every output pixel is 16 lanes of one zmm: acc += P[pixel + tap] · W[tap] with aligned
  *      loads and no masks, 8 pixels a pass (the flat output index, rows crossed freely; each
  *      pixel has its own base pointer), the tap's 16 weights one aligned load shared by the 8;
+ *      at stride 1, k 3, 5 or 7, 8 pixels of a row, each input column loaded once (row8);
  *   3. transpose out, 16 pixels of a row at a time, into the NCHW output planes.
  * The work buffer (per thread) holds P and the block's output pixels. Used for maps of at most
  * FCN_DWC16_MAX_OUT output pixels (fcn_dwc16_applies), where the transposes cost less than
