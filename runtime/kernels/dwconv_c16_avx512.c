@@ -133,6 +133,20 @@ AVX512 static void block_out(const fcn_dw_args *a, int64_t c, int n, const float
     }
 }
 
+/* the first np of 8 pixels' sums, with ReLU / Clip, to the block's output pixels from O */
+__attribute__((always_inline)) AVX512 static inline void store8(const fcn_dw_args *a, const __m512 acc[8], int np,
+                                                                float *O, __m512 lo, __m512 hi)
+{
+#pragma GCC unroll 8
+    for (int p = 0; p < 8; p++) {
+        if (p >= np) break;
+        __m512 y = acc[p];
+        if (a->act == FCN_ACT_RELU || a->act == FCN_ACT_CLIP) y = _mm512_max_ps(y, lo);
+        if (a->act == FCN_ACT_CLIP) y = _mm512_min_ps(y, hi);
+        _mm512_store_ps(O + p * 16, y);
+    }
+}
+
 /* up to 8 output pixels from q0: O[q] = bias + Σ_t P[base(q) + off(t)] · W[t], then ReLU/Clip */
 AVX512 static inline void pixels8(const fcn_dw_args *a, const float *P, int64_t pc, const float *Wt,
                                   const int64_t *toff, int64_t taps, __m512 bias, int64_t q0, int np, float *O,
@@ -162,14 +176,7 @@ AVX512 static inline void pixels8(const fcn_dw_args *a, const float *P, int64_t 
 #pragma GCC unroll 8
         for (int p = 0; p < 8; p++) acc[p] = _mm512_fmadd_ps(_mm512_load_ps(base[p] + o), w, acc[p]);
     }
-#pragma GCC unroll 8
-    for (int p = 0; p < 8; p++) {
-        if (p >= np) break;
-        __m512 y = acc[p];
-        if (a->act == FCN_ACT_RELU || a->act == FCN_ACT_CLIP) y = _mm512_max_ps(y, lo);
-        if (a->act == FCN_ACT_CLIP) y = _mm512_min_ps(y, hi);
-        _mm512_store_ps(O + (q0 + p) * 16, y);
-    }
+    store8(a, acc, np, O + q0 * 16, lo, hi);
 }
 
 /* 8 output pixels of row oy from column ox0 (np of them real) of a KW-wide kernel at stride 1:
@@ -199,14 +206,7 @@ __attribute__((always_inline)) AVX512 static inline void row8(const fcn_dw_args 
                 if (col - p >= 0 && col - p < KW) acc[p] = _mm512_fmadd_ps(v, w[col - p], acc[p]);
         }
     }
-#pragma GCC unroll 8
-    for (int p = 0; p < 8; p++) {
-        if (p >= np) break;
-        __m512 y = acc[p];
-        if (a->act == FCN_ACT_RELU || a->act == FCN_ACT_CLIP) y = _mm512_max_ps(y, lo);
-        if (a->act == FCN_ACT_CLIP) y = _mm512_min_ps(y, hi);
-        _mm512_store_ps(O + (oy * a->Wo + ox0 + p) * 16, y);
-    }
+    store8(a, acc, np, O + (oy * a->Wo + ox0) * 16, lo, hi);
 }
 
 /* the block's output pixels, row by row in groups of 8 (by_rows(a)) */
