@@ -44,6 +44,12 @@ void fcn_ukernel_16x16_avx512(int64_t k, const float *a, const float *b, float *
  * how many columns share its panel (Winograd's panels move with the thread count). */
 void fcn_ukernel_16x16_avx512_ordered(int64_t k, const float *a, const float *b, float *c, int64_t ldc, int m,
                                       int n, int acc, const fcn_epilogue *ep);
+/* `tiles` full 16×16 tiles of a 16-row panel in one call (packed B panels k·16 apart, or B in
+ * place with row stride ldb): the same results as one call per tile. */
+void fcn_ukernel_16x16_avx512_tiles(int64_t k, const float *a, const float *b, float *c, int64_t ldc, int64_t tiles,
+                                    int acc, const fcn_epilogue *ep);
+void fcn_ukernel_16x16_avx512_ldb_tiles(int64_t k, const float *a, const float *b, int64_t ldb, float *c, int64_t ldc,
+                                        int64_t tiles, int acc, const fcn_epilogue *ep);
 /* The 16×16 tile with B read in place, row p at b + p·ldb (fcn_gemm.b_direct). */
 typedef void (*fcn_ukernel_ldb_fn)(int64_t k, const float *a, const float *b, int64_t ldb, float *c, int64_t ldc,
                                    int m, int n, int acc, const fcn_epilogue *ep);

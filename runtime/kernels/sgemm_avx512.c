@@ -165,6 +165,36 @@ void fcn_ukernel_16x16_avx512(int64_t k, const float *a, const float *b, float *
     tile_16x16(1, 0, k, a, b, FCN_NR, c, ldc, m, n, acc, ep);
 }
 
+/* `tiles` full 16×16 tiles of one 16-row panel, left to right, in one call: B panel t at
+ * b + t·bstep (packed panels: bstep = k·16; in place: 16 columns on, bs = ldb), C and the
+ * residual 16 columns on. The tile code is tile_16x16's with m and n fixed at 16, so the row
+ * and column checks and the call per tile go (a 1×1 conv over 16 input channels spends a
+ * quarter of its tile outside the FMA loop). Same operations in the same order: same bits. */
+__attribute__((target("avx512f,avx512vl,avx2,fma"), always_inline))
+static inline void tiles_16x16(int direct, int64_t k, const float *a, const float *b, int64_t bstep, int64_t bs,
+                               float *c, int64_t ldc, int64_t tiles, int acc, const fcn_epilogue *ep)
+{
+    fcn_epilogue e = ep ? *ep : (fcn_epilogue){ 0 };
+    for (int64_t t = 0; t < tiles; t++, b += bstep, c += 16) {
+        tile_16x16(0, direct, k, a, b, bs, c, ldc, 16, 16, acc, ep ? &e : NULL);
+        if (e.residual) e.residual += 16;
+    }
+}
+
+__attribute__((target("avx512f,avx512vl,avx2,fma")))
+void fcn_ukernel_16x16_avx512_tiles(int64_t k, const float *a, const float *b, float *c, int64_t ldc, int64_t tiles,
+                                    int acc, const fcn_epilogue *ep)
+{
+    tiles_16x16(0, k, a, b, k * FCN_NR, FCN_NR, c, ldc, tiles, acc, ep);
+}
+
+__attribute__((target("avx512f,avx512vl,avx2,fma")))
+void fcn_ukernel_16x16_avx512_ldb_tiles(int64_t k, const float *a, const float *b, int64_t ldb, float *c, int64_t ldc,
+                                        int64_t tiles, int acc, const fcn_epilogue *ep)
+{
+    tiles_16x16(1, k, a, b, 16, ldb, c, ldc, tiles, acc, ep);
+}
+
 /* The same tile reading B where it lies, row p at b + p·ldb (a 1×1 conv's input channels): for
  * a product with one panel of rows, each B value is used once, and packing it cost as much as
  * 2/3 of the FMAs (SqueezeNet's squeeze convs). Same operations in the same order: same bits. */
