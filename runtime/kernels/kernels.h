@@ -44,6 +44,10 @@ void fcn_ukernel_16x16_avx512(int64_t k, const float *a, const float *b, float *
  * how many columns share its panel (Winograd's panels move with the thread count). */
 void fcn_ukernel_16x16_avx512_ordered(int64_t k, const float *a, const float *b, float *c, int64_t ldc, int m,
                                       int n, int acc, const fcn_epilogue *ep);
+/* The _ordered tile for one B panel against `panels` full 16-row A panels astep floats apart,
+ * C 16 rows on each (the same results as a call per panel). */
+void fcn_ukernel_16x16_avx512_ordered_panels(int64_t k, const float *a, int64_t astep, const float *b, float *c,
+                                             int64_t ldc, int64_t panels, int n, int acc);
 /* `tiles` full 16×16 tiles of a 16-row panel in one call (packed B panels k·16 apart, or B in
  * place with row stride ldb): the same results as one call per tile. */
 void fcn_ukernel_16x16_avx512_tiles(int64_t k, const float *a, const float *b, float *c, int64_t ldc, int64_t tiles,

@@ -195,6 +195,18 @@ void fcn_ukernel_16x16_avx512_ldb_tiles(int64_t k, const float *a, const float *
     tiles_16x16(1, k, a, b, 16, ldb, c, ldc, tiles, acc, ep);
 }
 
+/* One B panel against `panels` 16-row A panels (astep floats apart; C 16 rows on each), in one
+ * call, the ordered tile with m fixed at 16: for Winograd's GEMMs over few input channels,
+ * where each tile is only C steps long (SqueezeNet's 16→64 layers: 16). Same bits as one call
+ * of fcn_ukernel_16x16_avx512_ordered per panel. */
+__attribute__((target("avx512f,avx512vl,avx2,fma")))
+void fcn_ukernel_16x16_avx512_ordered_panels(int64_t k, const float *a, int64_t astep, const float *b, float *c,
+                                             int64_t ldc, int64_t panels, int n, int acc)
+{
+    for (int64_t q = 0; q < panels; q++, a += astep, c += 16 * ldc)
+        tile_16x16(0, 0, k, a, b, FCN_NR, c, ldc, 16, n, acc, NULL);
+}
+
 /* The same tile reading B where it lies, row p at b + p·ldb (a 1×1 conv's input channels): for
  * a product with one panel of rows, each B value is used once, and packing it cost as much as
  * 2/3 of the FMAs (SqueezeNet's squeeze convs). Same operations in the same order: same bits. */
