@@ -240,6 +240,13 @@ static void gemm_tile(const fcn_gemm *g, int64_t n0, int64_t nc, int64_t p0, int
             int64_t m0 = p * mr;
             int mrows = (int)min64(mr, g->M - m0);
             const float *ap = ablk + p * mr * kc;
+            int acc = k0 > 0 || g->c_is_addend;
+            /* the panel's epilogue at column n0 (each tile moves the residual to its columns) */
+            const fcn_epilogue ep0 = {
+                .bias = g->bias ? g->bias + m0 : NULL,
+                .residual = g->residual ? g->residual + m0 * g->ldc + n0 : NULL,
+                .act = in_kernel_act ? g->act : FCN_ACT_NONE, .lo = g->act_alpha, .hi = g->act_beta,
+            };
             int64_t j0 = 0;
             if (mrows == 16 && nc >= FCN_NR && kc <= (direct ? 32 : 128) &&
                 (direct ? g->ukernel_ldb == fcn_ukernel_16x16_avx512_ldb : g->ukernel == fcn_ukernel_16x16_avx512)) {
@@ -250,29 +257,19 @@ static void gemm_tile(const fcn_gemm *g, int64_t n0, int64_t nc, int64_t p0, int
                  * at 28×28) 1 % slower, and reading B in place at K = 128 (128→16 at 55×55, 128→32
                  * at 27×27) 5 % slower. */
                 int64_t tiles = nc / FCN_NR;
-                fcn_epilogue ep = {
-                    .bias = g->bias ? g->bias + m0 : NULL,
-                    .residual = g->residual ? g->residual + m0 * g->ldc + n0 : NULL,
-                    .act = in_kernel_act ? g->act : FCN_ACT_NONE, .lo = g->act_alpha, .hi = g->act_beta,
-                };
                 float *ct = g->c + m0 * g->ldc + n0;
-                int acc = k0 > 0 || g->c_is_addend;
                 if (direct)
                     fcn_ukernel_16x16_avx512_ldb_tiles(kc, ap, g->b_direct + k0 * g->ldb + n0, g->ldb, ct, g->ldc, tiles,
-                                                       acc, last ? &ep : NULL);
+                                                       acc, last ? &ep0 : NULL);
                 else
-                    fcn_ukernel_16x16_avx512_tiles(kc, ap, bpack, ct, g->ldc, tiles, acc, last ? &ep : NULL);
+                    fcn_ukernel_16x16_avx512_tiles(kc, ap, bpack, ct, g->ldc, tiles, acc, last ? &ep0 : NULL);
                 j0 = tiles * FCN_NR;
             }
             for (; j0 < nc; j0 += FCN_NR) {
                 int nr = (int)min64(FCN_NR, nc - j0);
-                fcn_epilogue ep = {
-                    .bias = g->bias ? g->bias + m0 : NULL,
-                    .residual = g->residual ? g->residual + m0 * g->ldc + n0 + j0 : NULL,
-                    .act = in_kernel_act ? g->act : FCN_ACT_NONE, .lo = g->act_alpha, .hi = g->act_beta,
-                };
+                fcn_epilogue ep = ep0;
+                if (ep.residual) ep.residual += j0;
                 float *ct = g->c + m0 * g->ldc + n0 + j0;
-                int acc = k0 > 0 || g->c_is_addend;
                 if (direct)
                     g->ukernel_ldb(kc, ap, g->b_direct + k0 * g->ldb + n0 + j0, g->ldb, ct, g->ldc, mrows, nr, acc,
                                    last ? &ep : NULL);

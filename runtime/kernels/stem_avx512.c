@@ -45,9 +45,10 @@ static int64_t pad_rows(const fcn_stem_args *a)
 }
 static int64_t pad_cols(const fcn_stem_args *a)
 {
+    static const int64_t group[3] = { 6, 14, STEM_PIX };   /* conv_row's pixels a group, 4 / 2 / 1 blocks */
     int64_t wo = 0;
     for (int g = 0; g < 3; g++) {
-        int64_t p = g == 0 ? 6 : g == 1 ? 14 : STEM_PIX, r = (a->Wo + p - 1) / p * p;
+        int64_t r = (a->Wo + group[g] - 1) / group[g] * group[g];
         if (r > wo) wo = r;
     }
     int64_t need = (wo - 1) * a->s + a->kw, img = a->pw + a->W;

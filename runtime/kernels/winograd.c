@@ -1,5 +1,6 @@
 /* winograd.c — planning for winograd_avx2.c (F(4×4,3×3) or F(2×2,3×3)): sizes, and U = G g Gᵀ packed for the GEMMs (made
  * only on the SIMD path, at session creation; the transpose is transpose_avx2.c). */
+#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #if defined(__x86_64__) || defined(__i386__)
@@ -87,18 +88,20 @@ int fcn_winograd_size(fcn_wino_plan *p, int nthreads, size_t max_scratch_floats)
      * 64→128 at 112×112: 4.7 → 4.4 ms, but 1.94 → 2.19 on two; GoogLeNet's 96→128 at 28×28:
      * 0.44 → 0.48 ms, 0.25–0.28 → 0.245), so it stays one block there. */
     double u_bytes = (double)P * K * C * 4.0;
-    int64_t nk = 1, mr = p->mr > 0 ? p->mr : 16;
+    int64_t mr = p->mr > 0 ? p->mr : 16;
+    p->k_chunks = 1;
+    p->k_chunk = p->K;
     if (u_bytes > WINO_BLOCK_U_BYTES) {
-        nk = (int64_t)(u_bytes / WINO_BLOCK_U_BYTES) + 1;
+        int64_t nk = (int64_t)ceil(u_bytes / WINO_BLOCK_U_BYTES);
         if (nthreads > 1) nk = (nk + nthreads - 1) / nthreads * nthreads;
-        int64_t chunk = (p->K + nk - 1) / nk;
-        chunk = (chunk + mr - 1) / mr * mr;
-        if (nk > WINO_MAX_K_CHUNKS || (p->K + chunk - 1) / chunk != nk ||
-            (double)chunk * P / (double)(p->m * p->m) < WINO_K_CHUNK_MIN_WORK)
-            nk = 1;
+        int64_t chunk = ((p->K + nk - 1) / nk + mr - 1) / mr * mr;
+        if (nk <= WINO_MAX_K_CHUNKS && (p->K + chunk - 1) / chunk == nk &&
+            (double)chunk * P / (double)(p->m * p->m) >= WINO_K_CHUNK_MIN_WORK) {
+            p->k_chunks = nk;
+            p->k_chunk = chunk;
+        }
     }
-    p->k_chunks = nk;
-    p->k_chunk = nk > 1 ? ((p->K + nk - 1) / nk + mr - 1) / mr * mr : p->K;
+    int64_t nk = p->k_chunks;
     if (u_bytes <= WINO_BLOCK_U_BYTES || nk > 1) {
         double row_bytes = (double)P * (C + (double)p->k_chunk) * (double)p->tiles_x * 4.0;
         rows = (int64_t)(WINO_BLOCK_BYTES / row_bytes);

@@ -11,6 +11,7 @@
  * in-register transposes between the image layout and the lane-per-tile layout; the input is
  * first copied into a zero-padded buffer so every load is in bounds. */
 #include <immintrin.h>
+#include <stdlib.h>
 #include <string.h>
 #include "runtime/kernels/kernels.h"
 #include "runtime/kernels/winograd.h"
@@ -383,7 +384,7 @@ static void block_gemms(const wino_blk *b, int64_t x0, int64_t x1)
                 int64_t full = (b->kend - b->kbase) / 16;
                 for (int64_t j = 0; j < npan && full > 0; j++) {
                     int cols = (int)(b->ntiles - j * 16 < 16 ? b->ntiles - j * 16 : 16);
-                    fcn_ukernel_16x16_avx512_ordered_panels(kc, ablk + b->kbase / 16 * 16 * kc, 16 * kc,
+                    fcn_ukernel_16x16_avx512_ordered_panels(kc, ablk + b->kbase * kc, 16 * kc,
                                                             v + j * p->C * 16 + c0 * 16, m + j * 16, p->m_ld, full,
                                                             cols, c0 > 0);
                 }
