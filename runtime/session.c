@@ -520,6 +520,29 @@ static void fuse_pre_bns(fcn_session *s)
     links_free(&l);
 }
 
+/* A 1×1 expansion into the stride-2 depthwise conv after it: Conv 1×1 -> depthwise Conv, the
+ * 1×1's output read by the depthwise conv alone and not a graph output, too large for L2
+ * (MobileNetV2's, MnasNet's and EfficientNet's first stride-2 blocks at 112×112). The depthwise
+ * conv computes the expansion band by band itself (fcn_fast_conv_fuse_expand) from the 1×1's
+ * input; the 1×1 turns into a no-op and its output is neither stored nor planned. */
+static void fuse_expand_dws(fcn_session *s)
+{
+    value_links l;
+    if (fusion_links(s, "FULLCONV_NO_EXPAND_FUSION", &l)) return;
+    for (int c = 0; c < s->n_nodes; c++) {
+        fcn_node *dw = &s->nodes[c];
+        if (dw->op != FCN_OP_CONV || dw->n_in < 2 || !dw->in[0]) continue;
+        int b = sole_producer(s, &l, dw->in[0], c);
+        if (b < 0) continue;
+        fcn_node *x = &s->nodes[b];
+        if (x->op != FCN_OP_CONV || x->n_out != 1 || !fcn_fast_conv_fuse_expand(dw, x)) continue;
+        dw->in[0] = x->in[0];
+        x->run_fast = fused_noop;
+        x->kernel = "fused";
+    }
+    links_free(&l);
+}
+
 /* Concats as views. A Concat over the outermost non-unit axis (outer size 1: every input is one
  * contiguous run of the output) is a family root when no other such Concat's inputs extend its
  * own as a prefix; its family is every such Concat whose inputs are a prefix of the root's.
@@ -1011,6 +1034,7 @@ int fcn_session_create(const fcn_model *m, const fcn_session_options *opt, fcn_s
     if (rc == 0 && s->simd) fuse_residual_adds(s);
     if (rc == 0 && s->simd) fuse_stem_pools(s);
     if (rc == 0 && s->simd) fuse_pre_bns(s);
+    if (rc == 0 && s->simd) fuse_expand_dws(s);
     if (rc == 0) rc = plan_memory(s, err);
     if (rc) {
         fcn_session_destroy(s);

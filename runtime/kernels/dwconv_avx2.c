@@ -120,12 +120,12 @@ void fcn_dwconv_avx2(const fcn_dw_args *a, int64_t c0, int64_t c1)
     __m256 lo = _mm256_set1_ps(a->act == FCN_ACT_RELU ? 0.0f : a->act_alpha), hi = _mm256_set1_ps(a->act_beta);
     int64_t copy_rows = a->H < rows - a->ph ? a->H : rows - a->ph;
     for (int64_t c = c0; c < c1; c++) {
-        const float *in = a->in + c * a->H * a->W;
+        const float *in = a->in + c * fcn_dw_in_cs(a);
         for (int64_t y = 0; y < copy_rows; y++)
             memcpy(P + (y + a->ph) * cols + a->pw, in + y * a->W, sizeof(float) * (size_t)a->W);
         const float *w = a->w + c * taps;
         if (a->kh == 3 && a->kw == 3 && a->dh == 1 && a->dw == 1 && (a->sw == 1 || a->sw == 2)) {
-            dw3x3_plane(a, P, cols, w, a->bias ? a->bias[c] : 0.0f, a->out + c * a->Ho * a->Wo, lo, hi);
+            dw3x3_plane(a, P, cols, w, a->bias ? a->bias[c] : 0.0f, a->out + c * fcn_dw_out_cs(a), lo, hi);
             continue;
         }
         __m256 wv[49];
@@ -133,7 +133,7 @@ void fcn_dwconv_avx2(const fcn_dw_args *a, int64_t c0, int64_t c1)
         if (small)
             for (int64_t t = 0; t < taps; t++) wv[t] = _mm256_set1_ps(w[t]);
         __m256 bias = _mm256_set1_ps(a->bias ? a->bias[c] : 0.0f);
-        float *out = a->out + c * a->Ho * a->Wo;
+        float *out = a->out + c * fcn_dw_out_cs(a);
         const int64_t wide_end = a->Wo / 32 * 32;
         for (int64_t oy = 0; oy < a->Ho; oy++) {
             float *orow = out + oy * a->Wo;

@@ -180,7 +180,12 @@ typedef struct fcn_dw_args {
                                     * the work (sessions on several threads); the same values */
     int no_slide;                  /* 3×3 stride 1 pad 1: masked loads per tap instead of one load
                                     * and valignd (FULLCONV_NO_DW_SLIDE, read at prepare); same values */
+    int64_t in_cs, out_cs;         /* floats from one channel's plane to the next: 0 for H·W and
+                                    * Ho·Wo; a band of rows of a larger map sets them (fused
+                                    * expansions, conv_fast.c); the flat-plane kernels take none */
 } fcn_dw_args;
+static inline int64_t fcn_dw_in_cs(const fcn_dw_args *a) { return a->in_cs ? a->in_cs : a->H * a->W; }
+static inline int64_t fcn_dw_out_cs(const fcn_dw_args *a) { return a->out_cs ? a->out_cs : a->Ho * a->Wo; }
 void fcn_dwconv_ref(const fcn_dw_args *a, int64_t c0, int64_t c1);
 void fcn_dwconv_avx2(const fcn_dw_args *a, int64_t c0, int64_t c1);
 size_t fcn_dw_work_floats(const fcn_dw_args *a);
@@ -274,6 +279,11 @@ int fcn_fast_conv_fuse_maxpool(fcn_node *n, const fcn_node *pool);
  * it while packing B (fcn_pack_b_affine). Returns 1 when it can (the caller points the conv at
  * the BN's input and mutes the BN), 0 otherwise (nothing changed). */
 int fcn_fast_conv_fuse_pre_bn(fcn_node *n, const fcn_node *bn);
+/* A 1×1 conv (xn, on the GEMM path, stride 1, no residual or fused BN) whose output only the
+ * stride-2 depthwise conv n reads, when that output is too large for L2: n computes it band by
+ * band itself (conv_fast.c). Returns 1 when fused; the session then feeds n xn's input and
+ * turns xn into a no-op. */
+int fcn_fast_conv_fuse_expand(fcn_node *n, const fcn_node *xn);
 /* The per-channel (scale, shift) pairs of a BatchNormalization on its fast path, or NULL. */
 const float *fcn_fast_bn_ab(const fcn_node *n);
 /* The MaxPool's fast-path arguments (pointers unset), or NULL when n is not on that path. */

@@ -249,8 +249,10 @@ static void gemm_tile(const fcn_gemm *g, int64_t n0, int64_t nc, int64_t p0, int
             };
             int64_t j0 = 0;
             if (mrows == 16 && nc >= FCN_NR && kc <= (direct ? 32 : 128) &&
-                (direct ? g->ukernel_ldb == fcn_ukernel_16x16_avx512_ldb : g->ukernel == fcn_ukernel_16x16_avx512)) {
-                /* A short panel's full tiles in one call (same bits as one call each): with
+                (direct ? g->ukernel_ldb == fcn_ukernel_16x16_avx512_ldb
+                        : g->ukernel == fcn_ukernel_16x16_avx512 || g->ukernel == fcn_ukernel_16x16_avx512_ordered)) {
+                /* A short panel's full tiles in one call (same bits as one call each, either
+                 * micro-kernel: a full tile is summed in k order by both): with
                  * K = 16 a quarter of each tile's time was outside its FMA loop. 1×1 convs alone
                  * (µs): 16→48 at 112×112 157 → 136, 32→16 at 112×112 96 → 86, 24→144 at 56×56
                  * 137 → 128, 16→64 at 55×55 47–49 → 44. Not for longer panels: at K = 256 (256→64

@@ -668,6 +668,106 @@ static void test_bn_fusion(void **state)
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) run_bn_fusion(&cases[i]);
 }
 
+/* Expansion fusion (session.c, fuse_expand_dws): 1×1 conv -> stride-2 depthwise conv, the
+ * 1×1's map 2 MB or more, computed band by band inside the depthwise conv. Against the
+ * reference kernels and the unfused fast path (FULLCONV_NO_EXPAND_FUSION=1: 1e-5, a narrow last
+ * tile rounds differently there), bit for bit between 1 and 2 threads (other bands): MobileNetV2's 16→96 at 112×112 with ReLU6 (bands of 8 rows, the last
+ * short); odd sizes (113×97: a last band reading the bottom padding); a 5×5 on the 16-channel
+ * kernel (128 channels at 64×64 onto 32×32); a batch of 2 with a LeakyReLU applied after the
+ * stores. Not fused: the 1×1's output also a graph output; a map under 2 MB. */
+typedef struct xdw_case { int64_t N, C, H, W, E, k; int act, also_output, want; } xdw_case;
+
+static void run_expand_fusion(const xdw_case *xc)
+{
+    fc_error err = { 0, "" };
+    ir_graph *g = ir_graph_new();
+    int64_t p = xc->k / 2, Ho = (xc->H + 2 * p - xc->k) / 2 + 1, Wo = (xc->W + 2 * p - xc->k) / 2 + 1;
+    int64_t xd[4] = { xc->N, xc->C, xc->H, xc->W }, w1d[4] = { xc->E, xc->C, 1, 1 }, ed[1] = { xc->E };
+    int64_t w2d[4] = { xc->E, 1, xc->k, xc->k }, td[4] = { xc->N, xc->E, xc->H, xc->W }, yd[4] = { xc->N, xc->E, Ho, Wo };
+    size_t n1 = (size_t)(xc->E * xc->C), n2 = (size_t)(xc->E * xc->k * xc->k);
+    float *w1 = malloc(n1 * sizeof(float)), *w2 = malloc(n2 * sizeof(float));
+    float *b1 = malloc((size_t)xc->E * sizeof(float)), *b2 = malloc((size_t)xc->E * sizeof(float));
+    for (size_t i = 0; i < n1; i++) w1[i] = (float)((int)((i * 7919) % 201) - 100) / 300.0f;
+    for (size_t i = 0; i < n2; i++) w2[i] = (float)((int)((i * 104729) % 101) - 50) / 120.0f;
+    for (int64_t i = 0; i < xc->E; i++) {
+        b1[i] = (float)(i % 7 - 3) / 8.0f;
+        b2[i] = (float)(i % 5 - 2) / 6.0f;
+    }
+    int x = ir_add_value(g, "x", FC_DT_F32, 4, xd, &err);
+    int cw1 = ir_add_const(g, "w1", FC_DT_F32, 4, w1d, w1, n1 * sizeof(float), &err);
+    int cb1 = ir_add_const(g, "b1", FC_DT_F32, 1, ed, b1, (size_t)xc->E * sizeof(float), &err);
+    int cw2 = ir_add_const(g, "w2", FC_DT_F32, 4, w2d, w2, n2 * sizeof(float), &err);
+    int cb2 = ir_add_const(g, "b2", FC_DT_F32, 1, ed, b2, (size_t)xc->E * sizeof(float), &err);
+    int t = ir_add_value(g, "t", FC_DT_F32, 4, td, &err), y = ir_add_value(g, "y", FC_DT_F32, 4, yd, &err);
+    int in1[3] = { x, cw1, cb1 }, in2[3] = { t, cw2, cb2 };
+    int c1 = ir_add_node(g, FCN_OP_CONV, "expand", in1, 3, &t, 1, &err);
+    int c2 = ir_add_node(g, FCN_OP_CONV, "dw", in2, 3, &y, 1, &err);
+    assert_true(c1 >= 0 && c2 >= 0);
+    int64_t k1[2] = { 1, 1 }, k2[2] = { xc->k, xc->k }, s2[2] = { 2, 2 }, p4[4] = { p, p, p, p };
+    ir_set_ints(&g->nodes[c1], FCN_ATTR_KERNEL_SHAPE, k1, 2);
+    ir_set_ints(&g->nodes[c2], FCN_ATTR_KERNEL_SHAPE, k2, 2);
+    ir_set_ints(&g->nodes[c2], FCN_ATTR_STRIDES, s2, 2);
+    ir_set_ints(&g->nodes[c2], FCN_ATTR_PADS, p4, 4);
+    ir_set_int(&g->nodes[c2], FCN_ATTR_GROUP, xc->E);
+    for (int i = 0; i < 2; i++) {
+        ir_node *nd = &g->nodes[i == 0 ? c1 : c2];
+        if (xc->act) ir_set_int(nd, FCN_ATTR_ACT, xc->act);
+        if (xc->act == FCN_ACT_CLIP) {
+            ir_set_float(nd, FCN_ATTR_ACT_ALPHA, 0.0f);
+            ir_set_float(nd, FCN_ATTR_ACT_BETA, 6.0f);
+        }
+        if (xc->act == FCN_ACT_LEAKY_RELU) ir_set_float(nd, FCN_ATTR_ACT_ALPHA, 0.1f);
+    }
+    size_t size, n_ref, n_fast, n_plain;
+    uint8_t *buf = two_node_model(g, x, y, t, xc->also_output, &size);
+    free(w1); free(w2); free(b1); free(b2);
+    int fused;
+    float *ref = residual_run(buf, size, 1, 1, &fused, &n_ref);
+    assert_int_equal(n_ref, (size_t)(xc->N * xc->E * Ho * Wo));
+    int want = fcn_simd_enabled() && strstr(fcn_kernel_isa(), "avx512") != NULL && xc->want;
+    float *one = NULL;
+    for (int threads = 1; threads <= 2; threads++) {
+        float *fast = residual_run(buf, size, 0, threads, &fused, &n_fast);
+        assert_int_equal(n_fast, n_ref);
+        if (fused != want)
+            fail_msg("expand case %lldx%lld E %lld threads %d: %d nodes fused, want %d", (long long)xc->H, (long long)xc->W,
+                     (long long)xc->E, threads, fused, want);
+        setenv("FULLCONV_NO_EXPAND_FUSION", "1", 1);
+        float *plain = residual_run(buf, size, 0, threads, &fused, &n_plain);
+        unsetenv("FULLCONV_NO_EXPAND_FUSION");
+        assert_int_equal(fused, 0);
+        for (size_t i = 0; i < n_ref; i++)
+            if (fabsf(fast[i] - ref[i]) > 1e-4f * (1.0f + fabsf(ref[i])) ||
+                fabsf(fast[i] - plain[i]) > 1e-5f * (1.0f + fabsf(plain[i])))
+                fail_msg("expand case %lldx%lld E %lld k %lld threads %d: y[%zu] = %g, want %g (unfused %g)",
+                         (long long)xc->H, (long long)xc->W, (long long)xc->E, (long long)xc->k, threads, i,
+                         (double)fast[i], (double)ref[i], (double)plain[i]);
+        /* the bands change with the thread count, the bits do not */
+        if (one) assert_memory_equal(one, fast, n_ref * sizeof(float));
+        free(plain);
+        if (one) free(fast);
+        else one = fast;
+    }
+    free(one);
+    free(ref);
+    free(buf);
+}
+
+static void test_expand_fusion(void **state)
+{
+    (void)state;
+    static const xdw_case cases[] = {
+        /* N  C    H    W    E  k  act                 also_output want */
+        { 1, 16, 112, 112, 96, 3, FCN_ACT_CLIP, 0, 1 },         /* MobileNetV2's first stride-2 block */
+        { 1, 8, 113, 97, 48, 3, FCN_ACT_RELU, 0, 1 },           /* odd: the last band reads the padding */
+        { 1, 24, 64, 64, 128, 5, FCN_ACT_NONE, 0, 1 },          /* 5×5 on the 16-channel kernel */
+        { 2, 8, 80, 80, 96, 3, FCN_ACT_LEAKY_RELU, 0, 1 },      /* batch, activation after the stores */
+        { 1, 16, 112, 112, 96, 3, FCN_ACT_CLIP, 1, 0 },         /* the 1×1's map also an output */
+        { 1, 16, 56, 56, 96, 3, FCN_ACT_CLIP, 0, 0 },           /* 1.2 MB: stays unfused */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) run_expand_fusion(&cases[i]);
+}
+
 /* Reshape-like nodes as views (session.c, plan_reshape_views): a = conv(x); b = Reshape(a);
  * b2 = Reshape(b); t = conv(b2); y = Add(t, a) (fused into the conv: its residual a is the
  * buffer b2 views, read by the same conv, so it must not be written in place); with `tail`,
@@ -849,6 +949,7 @@ int main(void)
         cmocka_unit_test(test_reshape_views),
         cmocka_unit_test(test_pool_fusion),
         cmocka_unit_test(test_bn_fusion),
+        cmocka_unit_test(test_expand_fusion),
         cmocka_unit_test(test_threadpool),
         cmocka_unit_test(test_kernel_switch),
     };
