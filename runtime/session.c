@@ -496,6 +496,26 @@ static void fuse_stem_pools(fcn_session *s)
     links_free(&l);
 }
 
+/* A conv's sole producer of op `op` folded into it by `fuse` (the conv then reads the producer's
+ * input; the producer does nothing). Off with `off_env`. */
+static void fuse_producers(fcn_session *s, const char *off_env, int op, int (*fuse)(fcn_node *, const fcn_node *))
+{
+    value_links l;
+    if (fusion_links(s, off_env, &l)) return;
+    for (int c = 0; c < s->n_nodes; c++) {
+        fcn_node *conv = &s->nodes[c];
+        if (conv->op != FCN_OP_CONV || conv->n_in < 2 || !conv->in[0]) continue;
+        int b = sole_producer(s, &l, conv->in[0], c);
+        if (b < 0) continue;
+        fcn_node *p = &s->nodes[b];
+        if (p->op != op || p->n_out != 1 || !fuse(conv, p)) continue;
+        conv->in[0] = p->in[0];
+        p->run_fast = fused_noop;
+        p->kernel = "fused";
+    }
+    links_free(&l);
+}
+
 /* BatchNormalization into the 1×1 conv after it: BN (+ ReLU or a clip) -> 1×1 stride-1 conv on
  * the GEMM path, the BN's output read by the conv alone and not a graph output. The conv reads
  * the BN's input and applies the BN while it packs B (fcn_pack_b_affine): DenseNet's pre-
@@ -504,20 +524,7 @@ static void fuse_stem_pools(fcn_session *s)
  * arithmetic is the BN kernel's, so the results do not change. */
 static void fuse_pre_bns(fcn_session *s)
 {
-    value_links l;
-    if (fusion_links(s, "FULLCONV_NO_BN_FUSION", &l)) return;
-    for (int c = 0; c < s->n_nodes; c++) {
-        fcn_node *conv = &s->nodes[c];
-        if (conv->op != FCN_OP_CONV || conv->n_in < 2 || !conv->in[0]) continue;
-        int b = sole_producer(s, &l, conv->in[0], c);
-        if (b < 0) continue;
-        fcn_node *bn = &s->nodes[b];
-        if (bn->op != FCN_OP_BATCHNORM || bn->n_out != 1 || !fcn_fast_conv_fuse_pre_bn(conv, bn)) continue;
-        conv->in[0] = bn->in[0];
-        bn->run_fast = fused_noop;
-        bn->kernel = "fused";
-    }
-    links_free(&l);
+    fuse_producers(s, "FULLCONV_NO_BN_FUSION", FCN_OP_BATCHNORM, fcn_fast_conv_fuse_pre_bn);
 }
 
 /* A 1×1 expansion into the stride-2 depthwise conv after it: Conv 1×1 -> depthwise Conv, the
@@ -527,20 +534,7 @@ static void fuse_pre_bns(fcn_session *s)
  * input; the 1×1 turns into a no-op and its output is neither stored nor planned. */
 static void fuse_expand_dws(fcn_session *s)
 {
-    value_links l;
-    if (fusion_links(s, "FULLCONV_NO_EXPAND_FUSION", &l)) return;
-    for (int c = 0; c < s->n_nodes; c++) {
-        fcn_node *dw = &s->nodes[c];
-        if (dw->op != FCN_OP_CONV || dw->n_in < 2 || !dw->in[0]) continue;
-        int b = sole_producer(s, &l, dw->in[0], c);
-        if (b < 0) continue;
-        fcn_node *x = &s->nodes[b];
-        if (x->op != FCN_OP_CONV || x->n_out != 1 || !fcn_fast_conv_fuse_expand(dw, x)) continue;
-        dw->in[0] = x->in[0];
-        x->run_fast = fused_noop;
-        x->kernel = "fused";
-    }
-    links_free(&l);
+    fuse_producers(s, "FULLCONV_NO_EXPAND_FUSION", FCN_OP_CONV, fcn_fast_conv_fuse_expand);
 }
 
 /* Concats as views. A Concat over the outermost non-unit axis (outer size 1: every input is one
