@@ -205,6 +205,60 @@ AVX512 static void plane_s2(const fcn_dw_args *a, const col_masks *mk, const flo
     }
 }
 
+/* Stride 2, pad 1 (every 3×3/2 layer of the mobile nets): plane_s2 loads each tap row at
+ * 2·ox − 1 and 2·ox (x + 1), four masked loads that always straddle a cache line. Here a row's
+ * 32 columns from 2·ox are two loads (64-byte aligned when the row is), its even lanes are the
+ * kx = 1 taps, its odd lanes the kx = 2 taps, and the kx = 0 taps are the odd lanes moved up one
+ * with the previous vector's last odd lane coming in (valignd), as plane_s1_slide does for
+ * stride 1. The same values reach the same FMAs in the same order: the same bits.
+ * a->no_slide (FULLCONV_NO_DW_SLIDE=1) takes plane_s2. */
+AVX512 static void plane_s2_slide(const fcn_dw_args *a, const float *in, const float *zero, const float *w,
+                                  float bias, float *out, int act, __m512 vlo, __m512 vhi)
+{
+    __m512 wv[9];
+    for (int t = 0; t < 9; t++) wv[t] = _mm512_set1_ps(w[t]);
+    const __m512 b = _mm512_set1_ps(bias), z = _mm512_setzero_ps();
+    const int64_t H = a->H, W = a->W, Ho = a->Ho, Wo = a->Wo;
+    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    const __m512i odd = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+    for (int64_t oy = 0; oy < Ho; oy += 2) {
+        const float *r[5];
+        for (int k = 0; k < 5; k++) {
+            int64_t iy = 2 * oy - a->ph + k;
+            r[k] = iy >= 0 && iy < H ? in + iy * W : zero;
+        }
+        float *o0 = out + oy * Wo, *o1 = o0 + Wo;
+        int two = oy + 1 < Ho;
+        __m512 p0 = z, p1 = z, p2 = z, p3 = z, p4 = z;   /* each row's previous odd lanes */
+        for (int64_t ox = 0; ox < Wo; ox += 16) {
+            __mmask16 m0 = span_mask(2 * ox, W), m1 = span_mask(2 * ox + 16, W);
+            __m512 s0 = b, t0 = z, s1 = b, t1 = z, x0, x1, x2;
+#define LOAD_S2S(k, prev)                                                                       \
+            do {                                                                                \
+                __m512 l0 = _mm512_maskz_loadu_ps(m0, r[k] + 2 * ox);                           \
+                __m512 l1 = _mm512_maskz_loadu_ps(m1, r[k] + 2 * ox + 16);                      \
+                x1 = _mm512_permutex2var_ps(l0, even, l1);                                      \
+                x2 = _mm512_permutex2var_ps(l0, odd, l1);                                       \
+                x0 = _mm512_castsi512_ps(_mm512_alignr_epi32(_mm512_castps_si512(x2),            \
+                                                             _mm512_castps_si512(prev), 15));   \
+                prev = x2;                                                                      \
+            } while (0)
+            LOAD_S2S(0, p0); TAPS(x0, x1, x2, 0, s0, t0);
+            LOAD_S2S(1, p1); TAPS(x0, x1, x2, 1, s0, t0);
+            LOAD_S2S(2, p2); TAPS(x0, x1, x2, 2, s0, t0);
+            if (two) {
+                TAPS(x0, x1, x2, 0, s1, t1);
+                LOAD_S2S(3, p3); TAPS(x0, x1, x2, 1, s1, t1);
+                LOAD_S2S(4, p4); TAPS(x0, x1, x2, 2, s1, t1);
+            }
+#undef LOAD_S2S
+            __mmask16 m = span_mask(ox, Wo);
+            _mm512_mask_storeu_ps(o0 + ox, m, finish(_mm512_add_ps(s0, t0), act, vlo, vhi));
+            if (two) _mm512_mask_storeu_ps(o1 + ox, m, finish(_mm512_add_ps(s1, t1), act, vlo, vhi));
+        }
+    }
+}
+
 /* Small "same" planes (stride 1, pad 1, Ho·Wo <= FLAT_MAX): a row of 7 or 14 outputs would
  * leave most of a 16-lane row vector empty, so the plane is taken as one flat array instead.
  * With Wo == W and pad 1, output o = oy·W + ox reads input o + (ky−1)·W + (kx−1); a tap's mask
@@ -304,6 +358,8 @@ AVX512 void fcn_dw3x3_avx512(const fcn_dw_args *a, int64_t c0, int64_t c1)
             plane_s1_slide(a, in, zero, w, b, out, act, vlo, vhi);
         else if (a->sw == 1)
             plane_s1(a, mk, in, zero, w, b, out, act, vlo, vhi);
+        else if (a->pw == 1 && !a->no_slide)
+            plane_s2_slide(a, in, zero, w, b, out, act, vlo, vhi);
         else
             plane_s2(a, mk, in, zero, w, b, out, act, vlo, vhi);
         if (!vec_act) fcn_act_apply(a->act, a->act_alpha, a->act_beta, out, a->Ho * a->Wo);
