@@ -178,8 +178,9 @@ typedef struct fcn_dw_args {
                                     * (fcn_dwc16_applies, FULLCONV_NO_DWC16 unset) */
     int c16_planes;                /* c16: write the outputs one plane after the other, through
                                     * the work (sessions on several threads); the same values */
-    int no_slide;                  /* 3×3 stride 1 pad 1: masked loads per tap instead of one load
-                                    * and valignd (FULLCONV_NO_DW_SLIDE, read at prepare); same values */
+    int no_slide;                  /* 3×3 pad 1, stride 1 or 2: masked loads per tap instead of
+                                    * aligned row loads and valignd (FULLCONV_NO_DW_SLIDE, read at
+                                    * prepare); same values */
     int64_t in_cs, out_cs;         /* floats from one channel's plane to the next: 0 for H·W and
                                     * Ho·Wo; a band of rows of a larger map sets them (fused
                                     * expansions, conv_fast.c); the flat-plane kernels take none */
