@@ -151,24 +151,36 @@ AVX512 static void plane_s1_slide(const fcn_dw_args *a, const float *in, const f
     }
 }
 
+/* permutex2var indices of the even (first 0) or odd (first 1) lanes of two vectors */
+AVX512 static inline __m512i s2_lanes(int first)
+{
+    return _mm512_add_epi32(_mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30),
+                            _mm512_set1_epi32(first));
+}
+
+/* the 5 input rows of the stride-2 pass at output rows oy, oy + 1: the zero row outside */
+static inline void s2_rows(const fcn_dw_args *a, const float *in, const float *zero, int64_t oy, const float *r[5])
+{
+    for (int k = 0; k < 5; k++) {
+        int64_t iy = 2 * oy - a->ph + k;
+        r[k] = iy >= 0 && iy < a->H ? in + iy * a->W : zero;
+    }
+}
+
 AVX512 static void plane_s2(const fcn_dw_args *a, const col_masks *mk, const float *in, const float *zero, const float *w,
                             float bias, float *out, int act, __m512 vlo, __m512 vhi)
 {
     __m512 wv[9];
     for (int t = 0; t < 9; t++) wv[t] = _mm512_set1_ps(w[t]);
     const __m512 b = _mm512_set1_ps(bias);
-    const int64_t H = a->H, W = a->W, Ho = a->Ho, Wo = a->Wo;
+    const int64_t Ho = a->Ho, Wo = a->Wo;
     col_masks own;
     const int given = mk != NULL;
     if (!given) mk = &own;
-    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
-    const __m512i odd = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+    const __m512i even = s2_lanes(0), odd = s2_lanes(1);
     for (int64_t oy = 0; oy < Ho; oy += 2) {
         const float *r[5];
-        for (int k = 0; k < 5; k++) {
-            int64_t iy = 2 * oy - a->ph + k;
-            r[k] = iy >= 0 && iy < H ? in + iy * W : zero;
-        }
+        s2_rows(a, in, zero, oy, r);
         float *o0 = out + oy * Wo, *o1 = o0 + Wo;
         int two = oy + 1 < Ho;
         for (int64_t ox = 0, v = 0; ox < Wo; ox += 16, v++) {
@@ -218,15 +230,11 @@ AVX512 static void plane_s2_slide(const fcn_dw_args *a, const float *in, const f
     __m512 wv[9];
     for (int t = 0; t < 9; t++) wv[t] = _mm512_set1_ps(w[t]);
     const __m512 b = _mm512_set1_ps(bias), z = _mm512_setzero_ps();
-    const int64_t H = a->H, W = a->W, Ho = a->Ho, Wo = a->Wo;
-    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
-    const __m512i odd = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+    const int64_t W = a->W, Ho = a->Ho, Wo = a->Wo;
+    const __m512i even = s2_lanes(0), odd = s2_lanes(1);
     for (int64_t oy = 0; oy < Ho; oy += 2) {
         const float *r[5];
-        for (int k = 0; k < 5; k++) {
-            int64_t iy = 2 * oy - a->ph + k;
-            r[k] = iy >= 0 && iy < H ? in + iy * W : zero;
-        }
+        s2_rows(a, in, zero, oy, r);
         float *o0 = out + oy * Wo, *o1 = o0 + Wo;
         int two = oy + 1 < Ho;
         __m512 p0 = z, p1 = z, p2 = z, p3 = z, p4 = z;   /* each row's previous odd lanes */
