@@ -197,7 +197,7 @@ static void run_dw(fcn_node *n, const fcn_exec *x);
  * depthwise layer reads it back from L3 (0.16 + 0.18 ms, the latter at 30 GFLOP/s against 75 for
  * stride 1). Fused, each band of output rows has the expansion computed for just the input rows
  * it reads, into a per-thread buffer that stays in L2, and the depthwise kernel runs on that
- * buffer as a map of its own (in_cs / out_cs): the expanded map is never stored, threads own
+ * buffer as a map of its own (its output planes the whole map's, fcn_dw_args.out_cs): the expanded map is never stored, threads own
  * bands of rows (what the 1×1 convs around them own too), and the block is one parallel loop
  * instead of two. A band's first input row is the previous band's last one (stride 2, 3×3):
  * recomputed, 1 row in 2·rows + 1. The bands' products take the micro-kernel that sums every
@@ -217,8 +217,7 @@ static void dw_fused_range(void *vctx, int64_t i0, int64_t i1, int tid)
         int64_t oy1 = oy0 + cf->x_rows < cf->Ho ? oy0 + cf->x_rows : cf->Ho;
         int64_t r0 = oy0 * cf->sh - cf->ph, r1 = (oy1 - 1) * cf->sh - cf->ph + (cf->kh - 1) * cf->dh + 1;
         if (r0 < 0) r0 = 0;
-        if (r1 > cf->H) r1 = cf->H;
-        if (r1 <= r0) r1 = r0 + 1;   /* a band reading only padding: one row, never read */
+        if (r1 > cf->H) r1 = cf->H;   /* r1 > r0: every band starts inside the map (fuse_expand) */
         const float *img = (const float *)xn->in[0]->data + b * xf->C * xf->H * xf->W;
         fcn_strided_b sb = { img + r0 * xf->W, xf->H * xf->W, 1 };
         fcn_gemm gm = {
@@ -259,6 +258,8 @@ int fcn_fast_conv_fuse_expand(fcn_node *n, const fcn_node *xn)
         xf->residual || xf->pre_ab || xf->N != cf->N || xf->K != cf->C || xf->Ho != cf->H || xf->Wo != cf->W ||
         xf->H != xf->Ho || xf->W != xf->Wo)
         return 0;
+    /* every band's first tap row inside the map (no band of bottom padding alone) */
+    if ((cf->Ho - 1) * cf->sh - cf->ph >= cf->H) return 0;
     /* only where the expanded map does not stay in L2 */
     double bytes = (double)cf->C * (double)cf->H * (double)cf->W * 4.0;
     if (bytes < FUSE_EXPAND_MIN_BYTES) return 0;

@@ -119,7 +119,7 @@ AVX512 static void plane_s1_slide(const fcn_dw_args *a, const float *in, const f
     for (int64_t oy = 0; oy < Ho; oy += 2) {
         const float *r[4];
         for (int k = 0; k < 4; k++) {
-            int64_t iy = oy - a->ph + k;   /* 1, or less in a band of rows (in_cs / out_cs set) */
+            int64_t iy = oy - a->ph + k;   /* 1, or less in a band of rows (out_cs set) */
             r[k] = iy >= 0 && iy < H ? in + iy * W : zero;
         }
         float *o0 = out + oy * Wo, *o1 = o0 + Wo;
@@ -277,7 +277,7 @@ enum { FLAT_MAX = 256 };
 static int flat_ok(const fcn_dw_args *a)
 {
     return a->sw == 1 && a->ph == 1 && a->pw == 1 && a->Ho == a->H && a->Wo == a->W && a->H * a->W <= FLAT_MAX &&
-           !a->in_cs && !a->out_cs;
+           !a->out_cs;
 }
 
 int fcn_dw3x3_flat_ok(const fcn_dw_args *a)
@@ -358,7 +358,7 @@ AVX512 void fcn_dw3x3_avx512(const fcn_dw_args *a, int64_t c0, int64_t c1)
     for (int64_t c = c0; c < c1; c++) {
         const float *w = a->w + c * 9;
         float b = a->bias ? a->bias[c] : 0.0f;
-        const float *in = a->in + c * fcn_dw_in_cs(a);
+        const float *in = a->in + c * a->H * a->W;
         float *out = a->out + c * fcn_dw_out_cs(a);
         if (flat)
             plane_flat(a, in, fm, w, b, out, act, vlo, vhi);
@@ -459,7 +459,7 @@ enum { DWK_FLAT_MAX = 64 };
 static int dwk_flat_ok(const fcn_dw_args *a)
 {
     return a->sw == 1 && a->sh == 1 && a->Ho == a->H && a->Wo == a->W && a->ph == (a->kh - 1) / 2 &&
-           a->pw == (a->kw - 1) / 2 && a->H * a->W <= DWK_FLAT_MAX && a->W < 16 && !a->in_cs && !a->out_cs;
+           a->pw == (a->kw - 1) / 2 && a->H * a->W <= DWK_FLAT_MAX && a->W < 16 && !a->out_cs;
 }
 
 
@@ -523,7 +523,7 @@ typedef struct dwk_phase_taps {
 static int dwk_flat2_ok(const fcn_dw_args *a)
 {
     return a->sw == 2 && a->sh == 2 && a->H == 2 * a->Ho && a->W == 2 * a->Wo && a->Ho * a->Wo <= DWK_FLAT_MAX &&
-           a->Wo < 16 && !a->in_cs && !a->out_cs;
+           a->Wo < 16 && !a->out_cs;
 }
 
 static int64_t floor_div2(int64_t v) { return v >= 0 ? v / 2 : -((-v + 1) / 2); }
@@ -617,7 +617,7 @@ AVX512 void fcn_dwk_avx512(const fcn_dw_args *a, int64_t c0, int64_t c1)
     for (int64_t c = c0; c < c1; c++) {
         const float *w = a->w + c * a->kh * a->kw;
         float b = a->bias ? a->bias[c] : 0.0f;
-        const float *in = a->in + c * fcn_dw_in_cs(a);
+        const float *in = a->in + c * a->H * a->W;
         float *out = a->out + c * fcn_dw_out_cs(a);
         if (a->sw == 1) {
             if (vecs >= 4) { DWK_PLANE(1, 4, 1) } else if (vecs >= 2) { DWK_PLANE(2, 2, 1) } else { DWK_PLANE(4, 1, 1) }

@@ -77,7 +77,7 @@ size_t fcn_dwc16_work_floats(const fcn_dw_args *a)
 /* channels [c, c + n) of the input into P (interior only; the border stays zero) */
 AVX512 static void block_in(const fcn_dw_args *a, int64_t c, int n, float *P, int64_t pc)
 {
-    const int64_t plane = fcn_dw_in_cs(a);
+    const int64_t plane = a->H * a->W;
     for (int64_t y = 0; y < a->H; y++)
         for (int64_t x = 0; x < a->W; x += 16) {
             __mmask16 m = (__mmask16)fcn_first_lanes16(a->W - x);

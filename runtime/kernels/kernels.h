@@ -181,11 +181,10 @@ typedef struct fcn_dw_args {
     int no_slide;                  /* 3×3 pad 1, stride 1 or 2: masked loads per tap instead of
                                     * aligned row loads and valignd (FULLCONV_NO_DW_SLIDE, read at
                                     * prepare); same values */
-    int64_t in_cs, out_cs;         /* floats from one channel's plane to the next: 0 for H·W and
-                                    * Ho·Wo; a band of rows of a larger map sets them (fused
+    int64_t out_cs;                /* floats from one output plane to the next: 0 for Ho·Wo; set
+                                    * when the output is a band of rows of a larger map (fused
                                     * expansions, conv_fast.c); the flat-plane kernels take none */
 } fcn_dw_args;
-static inline int64_t fcn_dw_in_cs(const fcn_dw_args *a) { return a->in_cs ? a->in_cs : a->H * a->W; }
 static inline int64_t fcn_dw_out_cs(const fcn_dw_args *a) { return a->out_cs ? a->out_cs : a->Ho * a->Wo; }
 void fcn_dwconv_ref(const fcn_dw_args *a, int64_t c0, int64_t c1);
 void fcn_dwconv_avx2(const fcn_dw_args *a, int64_t c0, int64_t c1);
