@@ -50,6 +50,7 @@ typedef struct conv_fast {
     int dw_c16;                    /* depthwise: the 16-channel kernel (fcn_dw_args.c16) */
     int dw_c16_planes;             /* ... writing the outputs plane by plane (fcn_dw_args.c16_planes) */
     int dw_no_slide;               /* fcn_dw_args.no_slide */
+    int dw_no_narrow;              /* fcn_dw_args.no_narrow */
     int direct_b;                  /* 1×1: the AVX-512 tile may read the input in place (fcn_gemm.b_direct) */
     /* depthwise: a fused 1×1 expansion before it (fcn_fast_conv_fuse_expand), or NULL; output
      * rows a band, bands, floats of a thread's work (band, GEMM scratch, depthwise work) */
@@ -172,6 +173,7 @@ static fcn_dw_args dw_args(const conv_fast *cf, const fcn_node *n, int64_t b, in
     a.c16 = cf->dw_c16;
     a.c16_planes = cf->dw_c16_planes;
     a.no_slide = cf->dw_no_slide;
+    a.no_narrow = cf->dw_no_narrow;
     return a;
 }
 
@@ -568,6 +570,7 @@ int fcn_fast_conv_prepare(fcn_node *n, fc_error *err)
         cf.algo = CONV_DW;
         fcn_dw_args geo = { .H = cf.H, .W = cf.W, .Ho = cf.Ho, .Wo = cf.Wo, .kh = cf.kh, .kw = cf.kw,
                             .sh = cf.sh, .sw = cf.sw, .ph = cf.ph, .pw = cf.pw, .dh = cf.dh, .dw = cf.dw };
+        geo.no_narrow = cf.dw_no_narrow = fcn_env_flag("FULLCONV_NO_DW_NARROW");
         geo.c16 = cf.dw_c16 = fcn_dwc16_applies(&geo) && !fcn_env_flag("FULLCONV_NO_DWC16");
         geo.c16_planes = cf.dw_c16_planes = cf.dw_c16 && n->nthreads > 1 && !fcn_env_flag("FULLCONV_NO_DWC16_PLANES");
         cf.dw_no_slide = fcn_env_flag("FULLCONV_NO_DW_SLIDE");

@@ -330,6 +330,136 @@ AVX512 static void plane_flat(const fcn_dw_args *a, const float *in, const __mma
     }
 }
 
+/* Narrow "same" planes (stride 1, pad 1, W <= 16, e.g. 14×14): one vector a row. Each input
+ * row is loaded once and its kx 0 and kx 2 windows are the vector moved one lane up and down
+ * (valignd with zero: the padding columns), then it goes into the three output rows that read
+ * it (ky 2 of the row above, 1 of its own, 0 of the row below); a row is stored once its last
+ * input row is in. Two channels at a time, so 12 accumulator chains are in flight. The flat
+ * kernel took 117 masked loads and as many mask loads for 117 FMAs a 14×14 plane. Each output
+ * sums the same taps in the same order as plane_flat (s: kx 0 and 2, t: kx 1, rows in order,
+ * taps in the padding as zeros): the same bits. */
+#define NARROW_ROW(row, x0, x1, x2)                                                                        \
+    do {                                                                                                   \
+        x1 = _mm512_maskz_loadu_ps(mw, row);                                                               \
+        x0 = _mm512_castsi512_ps(_mm512_alignr_epi32(_mm512_castps_si512(x1), _mm512_castps_si512(z), 15)); \
+        x2 = _mm512_castsi512_ps(_mm512_alignr_epi32(_mm512_castps_si512(z), _mm512_castps_si512(x1), 1));  \
+    } while (0)
+
+AVX512 static void plane_narrow(const fcn_dw_args *a, const float *in, const float *w, float bias, float *out,
+                                int act, __m512 vlo, __m512 vhi)
+{
+    const int64_t H = a->H, W = a->W;
+    const __mmask16 mw = span_mask(0, W);
+    const __m512 z = _mm512_setzero_ps(), b = _mm512_set1_ps(bias);
+    const __m512 w0 = _mm512_set1_ps(w[0]), w1 = _mm512_set1_ps(w[1]), w2 = _mm512_set1_ps(w[2]);
+    const __m512 w3 = _mm512_set1_ps(w[3]), w4 = _mm512_set1_ps(w[4]), w5 = _mm512_set1_ps(w[5]);
+    const __m512 w6 = _mm512_set1_ps(w[6]), w7 = _mm512_set1_ps(w[7]), w8 = _mm512_set1_ps(w[8]);
+    __m512 x0, x1, x2;
+    /* row 0: the padding row above (zeros, as the flat kernel's masked loads give), then row 0 */
+    __m512 qs = _mm512_fmadd_ps(z, w0, b), qt = _mm512_fmadd_ps(z, w1, z);
+    qs = _mm512_fmadd_ps(z, w2, qs);
+    NARROW_ROW(in, x0, x1, x2);
+    __m512 ps = _mm512_fmadd_ps(x0, w3, qs), pt = _mm512_fmadd_ps(x1, w4, qt);
+    ps = _mm512_fmadd_ps(x2, w5, ps);
+    qs = _mm512_fmadd_ps(x0, w0, b);
+    qt = _mm512_fmadd_ps(x1, w1, z);
+    qs = _mm512_fmadd_ps(x2, w2, qs);
+    for (int64_t r = 1; r < H; r++) {
+        NARROW_ROW(in + r * W, x0, x1, x2);
+        /* ky 2 of row r − 1 (complete), ky 1 of row r, ky 0 of row r + 1 */
+        ps = _mm512_fmadd_ps(x0, w6, ps);
+        pt = _mm512_fmadd_ps(x1, w7, pt);
+        ps = _mm512_fmadd_ps(x2, w8, ps);
+        _mm512_mask_storeu_ps(out + (r - 1) * W, mw, finish(_mm512_add_ps(ps, pt), act, vlo, vhi));
+        ps = _mm512_fmadd_ps(x0, w3, qs);
+        pt = _mm512_fmadd_ps(x1, w4, qt);
+        ps = _mm512_fmadd_ps(x2, w5, ps);
+        qs = _mm512_fmadd_ps(x0, w0, b);
+        qt = _mm512_fmadd_ps(x1, w1, z);
+        qs = _mm512_fmadd_ps(x2, w2, qs);
+    }
+    /* the padding row below */
+    ps = _mm512_fmadd_ps(z, w6, ps);
+    pt = _mm512_fmadd_ps(z, w7, pt);
+    ps = _mm512_fmadd_ps(z, w8, ps);
+    _mm512_mask_storeu_ps(out + (H - 1) * W, mw, finish(_mm512_add_ps(ps, pt), act, vlo, vhi));
+}
+#undef NARROW_ROW
+
+/* Wider "same" planes (stride 1, pad 1): strips of 16 columns, each rolled down the rows as in
+ * plane_narrow, the windows at x − 1 and x + 1 masked loads instead of lane moves. The passes
+ * above compute two output rows from four input rows with a chain of 6 dependent FMAs per
+ * accumulator and wait on their latency; here each input row adds 2 to a chain and the next
+ * row's FMAs do not wait for them. Same sums in the same order: the same bits. */
+AVX512 static void plane_roll(const fcn_dw_args *a, const float *in, const float *w, float bias, float *out, int act,
+                              __m512 vlo, __m512 vhi)
+{
+    const int64_t H = a->H, W = a->W;
+    const __m512 z = _mm512_setzero_ps(), b = _mm512_set1_ps(bias);
+    const __m512 w0 = _mm512_set1_ps(w[0]), w1 = _mm512_set1_ps(w[1]), w2 = _mm512_set1_ps(w[2]);
+    const __m512 w3 = _mm512_set1_ps(w[3]), w4 = _mm512_set1_ps(w[4]), w5 = _mm512_set1_ps(w[5]);
+    const __m512 w6 = _mm512_set1_ps(w[6]), w7 = _mm512_set1_ps(w[7]), w8 = _mm512_set1_ps(w[8]);
+    for (int64_t x = 0; x < W; x += 16) {
+        const __mmask16 m0 = span_mask(x - 1, W), m1 = span_mask(x, W), m2 = span_mask(x + 1, W);
+        const float *p = in + x;
+        float *o = out + x;
+        __m512 x0, x1, x2;
+        /* the padding row above (zeros, as the other passes' masked loads give), then row 0 */
+        __m512 qs = _mm512_fmadd_ps(z, w0, b), qt = _mm512_fmadd_ps(z, w1, z);
+        qs = _mm512_fmadd_ps(z, w2, qs);
+        x0 = _mm512_maskz_loadu_ps(m0, p - 1);
+        x1 = _mm512_maskz_loadu_ps(m1, p);
+        x2 = _mm512_maskz_loadu_ps(m2, p + 1);
+        __m512 ps = _mm512_fmadd_ps(x0, w3, qs), pt = _mm512_fmadd_ps(x1, w4, qt);
+        ps = _mm512_fmadd_ps(x2, w5, ps);
+        qs = _mm512_fmadd_ps(x0, w0, b);
+        qt = _mm512_fmadd_ps(x1, w1, z);
+        qs = _mm512_fmadd_ps(x2, w2, qs);
+        for (int64_t r = 1; r < H; r++) {
+            p += W;
+            x0 = _mm512_maskz_loadu_ps(m0, p - 1);
+            x1 = _mm512_maskz_loadu_ps(m1, p);
+            x2 = _mm512_maskz_loadu_ps(m2, p + 1);
+            /* kernel row 2 of output row r − 1 (complete), 1 of row r, 0 of row r + 1 */
+            ps = _mm512_fmadd_ps(x0, w6, ps);
+            pt = _mm512_fmadd_ps(x1, w7, pt);
+            ps = _mm512_fmadd_ps(x2, w8, ps);
+            _mm512_mask_storeu_ps(o, m1, finish(_mm512_add_ps(ps, pt), act, vlo, vhi));
+            o += W;
+            ps = _mm512_fmadd_ps(x0, w3, qs);
+            pt = _mm512_fmadd_ps(x1, w4, qt);
+            ps = _mm512_fmadd_ps(x2, w5, ps);
+            qs = _mm512_fmadd_ps(x0, w0, b);
+            qt = _mm512_fmadd_ps(x1, w1, z);
+            qs = _mm512_fmadd_ps(x2, w2, qs);
+        }
+        /* the padding row below */
+        ps = _mm512_fmadd_ps(z, w6, ps);
+        pt = _mm512_fmadd_ps(z, w7, pt);
+        ps = _mm512_fmadd_ps(z, w8, ps);
+        _mm512_mask_storeu_ps(o, m1, finish(_mm512_add_ps(ps, pt), act, vlo, vhi));
+    }
+}
+
+/* Up to 40 columns and while the call's planes stay in L2: from L3 the strips' walks down the
+ * rows lose to the row passes' sequential reads and writes (µs, row passes → strips: 240
+ * channels at 28×28 53 → 37, 96 at 40×40 43 → 31, 72 at 56×56 53 → 48; 288 at 40×40, 1.8 MB,
+ * 130 → 145; 144 at 56×56 111 → 155) */
+enum { ROLL_MAX_W = 40 };
+#define ROLL_MAX_BYTES (1024.0 * 1024.0)
+
+static int roll_ok(const fcn_dw_args *a, int64_t planes)
+{
+    return a->sh == 1 && a->sw == 1 && a->ph == 1 && a->pw == 1 && a->Ho == a->H && a->Wo == a->W && a->W > 16 &&
+           a->W <= ROLL_MAX_W && (double)planes * (double)(a->H * a->W) * 4.0 <= ROLL_MAX_BYTES && !a->no_narrow;
+}
+
+static int narrow_ok(const fcn_dw_args *a)
+{
+    return a->sh == 1 && a->sw == 1 && a->ph == 1 && a->pw == 1 && a->Ho == a->H && a->Wo == a->W && a->W <= 16 &&
+           !a->no_narrow;
+}
+
 AVX512 void fcn_dw3x3_avx512(const fcn_dw_args *a, int64_t c0, int64_t c1)
 {
     /* the zero row stands for input rows in the padding; masks keep its reads within W. Rows
@@ -345,7 +475,7 @@ AVX512 void fcn_dw3x3_avx512(const fcn_dw_args *a, int64_t c0, int64_t c1)
     const __m512 vlo = _mm512_set1_ps(a->act == FCN_ACT_RELU ? 0.0f : a->act_alpha),
                  vhi = _mm512_set1_ps(a->act_beta);
     __mmask16 fm[FLAT_MAX / 16][9];
-    int flat = flat_ok(a);
+    int narrow = narrow_ok(a), flat = !narrow && flat_ok(a), roll = !narrow && !flat && roll_ok(a, c1 - c0);
     if (flat) fcn_flat_tap_masks(a->H, a->W, 3, 3, 1, 1, &fm[0][0], 9);
     /* one set of column masks for all planes; rows of more than COL_MASKS_MAX vectors make
      * theirs chunk by chunk as they go (mk NULL) */
@@ -360,7 +490,11 @@ AVX512 void fcn_dw3x3_avx512(const fcn_dw_args *a, int64_t c0, int64_t c1)
         float b = a->bias ? a->bias[c] : 0.0f;
         const float *in = a->in + c * a->H * a->W;
         float *out = a->out + c * fcn_dw_out_cs(a);
-        if (flat)
+        if (narrow)
+            plane_narrow(a, in, w, b, out, act, vlo, vhi);
+        else if (roll)
+            plane_roll(a, in, w, b, out, act, vlo, vhi);
+        else if (flat)
             plane_flat(a, in, fm, w, b, out, act, vlo, vhi);
         else if (a->sw == 1 && a->pw == 1 && a->Wo == a->W && !a->no_slide)
             plane_s1_slide(a, in, zero, w, b, out, act, vlo, vhi);
@@ -593,6 +727,62 @@ AVX512 static void dwk_plane_flat2(const fcn_dw_args *a, int64_t c, int ch, cons
             dwk_pass(a, in, w, b, out, oy, x0, (R), (Q), (S), &mk, even, vlo, vhi);                 \
     }
 
+/* 5×5 "same" planes one vector a row (W <= 16, stride 1, pad 2: MnasNet's and EfficientNet's
+ * 5×5 layers at 14×14), the 3×3 narrow pass's scheme: each input row loaded once, its five
+ * windows the vector moved by −2..2 lanes (valignd with zero: the padding columns), fed to the
+ * five output rows that read it; a row is stored once its fifth input row is in. Input rows in
+ * the padding add nothing and are skipped. Two accumulators an output row (kx 0, 2, 4 and
+ * kx 1, 3, each in tap order): a chain of 3 dependent FMAs a row instead of 5. The 16-channel
+ * kernel took 52 µs for 480 channels at 14×14 (its transposes in and out), this one 35. */
+static int narrow5_ok(const fcn_dw_args *a)
+{
+    return a->kh == 5 && a->kw == 5 && a->sh == 1 && a->sw == 1 && a->dh == 1 && a->dw == 1 && a->ph == 2 &&
+           a->pw == 2 && a->Ho == a->H && a->Wo == a->W && a->W >= FCN_DW_NARROW_MIN_W && a->W <= 16 && !a->no_narrow;
+}
+
+int fcn_dw5x5_narrow_ok(const fcn_dw_args *a) { return narrow5_ok(a); }
+
+#define ALIGNR_PS(h, l, i) _mm512_castsi512_ps(_mm512_alignr_epi32(_mm512_castps_si512(h), _mm512_castps_si512(l), i))
+/* output row accumulators (s, t) += the taps of kernel row ky on windows x[0..4] */
+#define TAPS5(s, t, ky)                                                                       \
+    do {                                                                                      \
+        s = _mm512_fmadd_ps(x[0], _mm512_set1_ps(w[5 * (ky)]), s);                            \
+        t = _mm512_fmadd_ps(x[1], _mm512_set1_ps(w[5 * (ky) + 1]), t);                        \
+        s = _mm512_fmadd_ps(x[2], _mm512_set1_ps(w[5 * (ky) + 2]), s);                        \
+        t = _mm512_fmadd_ps(x[3], _mm512_set1_ps(w[5 * (ky) + 3]), t);                        \
+        s = _mm512_fmadd_ps(x[4], _mm512_set1_ps(w[5 * (ky) + 4]), s);                        \
+    } while (0)
+
+AVX512 static void plane_narrow5(const fcn_dw_args *a, const float *in, const float *w, float bias, float *out,
+                                 int act, __m512 vlo, __m512 vhi)
+{
+    const int64_t H = a->H, W = a->W;
+    const __mmask16 mw = span_mask(0, W);
+    const __m512 z = _mm512_setzero_ps(), b = _mm512_set1_ps(bias);
+    /* before input row i: s0/t0 is output row i − 2 (kernel rows 0..3 in), s1 i − 1, s2 i, s3 i + 1 */
+    __m512 s0 = b, t0 = z, s1 = b, t1 = z, s2 = b, t2 = z, s3 = b, t3 = z;
+    for (int64_t i = 0; i < H; i++) {
+        __m512 x[5];
+        x[2] = _mm512_maskz_loadu_ps(mw, in + i * W);
+        x[0] = ALIGNR_PS(x[2], z, 14);
+        x[1] = ALIGNR_PS(x[2], z, 15);
+        x[3] = ALIGNR_PS(z, x[2], 1);
+        x[4] = ALIGNR_PS(z, x[2], 2);
+        __m512 s4 = b, t4 = z;
+        TAPS5(s0, t0, 4);
+        TAPS5(s1, t1, 3);
+        TAPS5(s2, t2, 2);
+        TAPS5(s3, t3, 1);
+        TAPS5(s4, t4, 0);
+        if (i >= 2) _mm512_mask_storeu_ps(out + (i - 2) * W, mw, finish(_mm512_add_ps(s0, t0), act, vlo, vhi));
+        s0 = s1; t0 = t1; s1 = s2; t1 = t2; s2 = s3; t2 = t3; s3 = s4; t3 = t4;
+    }
+    if (H >= 2) _mm512_mask_storeu_ps(out + (H - 2) * W, mw, finish(_mm512_add_ps(s0, t0), act, vlo, vhi));
+    _mm512_mask_storeu_ps(out + (H - 1) * W, mw, finish(_mm512_add_ps(s1, t1), act, vlo, vhi));
+}
+#undef TAPS5
+#undef ALIGNR_PS
+
 AVX512 void fcn_dwk_avx512(const fcn_dw_args *a, int64_t c0, int64_t c1)
 {
     const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
@@ -601,6 +791,15 @@ AVX512 void fcn_dwk_avx512(const fcn_dw_args *a, int64_t c0, int64_t c1)
     /* vectors of 16 columns a row: 4 chains as 1 row × 4 vectors, 2 × 2 or 4 rows × 1 */
     int64_t vecs = (a->Wo + 15) / 16;
     __mmask16 fm[DWK_FLAT_MAX / 16][FCN_DWK_MAX * FCN_DWK_MAX];
+    if (narrow5_ok(a)) {
+        for (int64_t c = c0; c < c1; c++) {
+            float *out = a->out + c * fcn_dw_out_cs(a);
+            plane_narrow5(a, a->in + c * a->H * a->W, a->w + c * 25, a->bias ? a->bias[c] : 0.0f, out, vec_act ? a->act : FCN_ACT_NONE,
+                          vlo, vhi);
+            if (!vec_act) fcn_act_apply(a->act, a->act_alpha, a->act_beta, out, a->Ho * a->Wo);
+        }
+        return;
+    }
     int flat = dwk_flat_ok(a), flat2 = !flat && dwk_flat2_ok(a);
     if (flat) fcn_flat_tap_masks(a->H, a->W, a->kh, a->kw, a->ph, a->pw, &fm[0][0], FCN_DWK_MAX * FCN_DWK_MAX);
     dwk_phase_taps pt;

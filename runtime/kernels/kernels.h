@@ -181,6 +181,8 @@ typedef struct fcn_dw_args {
     int no_slide;                  /* 3×3 pad 1, stride 1 or 2: masked loads per tap instead of
                                     * aligned row loads and valignd (FULLCONV_NO_DW_SLIDE, read at
                                     * prepare); same values */
+    int no_narrow;                 /* 3×3 stride 1 pad 1, W <= 16: the flat or row passes instead of
+                                    * planes_narrow (FULLCONV_NO_DW_NARROW); same values */
     int64_t out_cs;                /* floats from one output plane to the next: 0 for Ho·Wo; set
                                     * when the output is a band of rows of a larger map (fused
                                     * expansions, conv_fast.c); the flat-plane kernels take none */
@@ -215,6 +217,9 @@ int64_t fcn_gconv_rows(const fcn_gconv_args *a);
 void fcn_dw3x3_avx512(const fcn_dw_args *a, int64_t c0, int64_t c1);
 /* fcn_dw3x3_avx512 takes small "same" stride-1 planes (<= 256 pixels) as flat vectors */
 int fcn_dw3x3_flat_ok(const fcn_dw_args *a);
+/* 5×5 stride-1 "same" planes FCN_DW_NARROW_MIN_W..16 wide: the one-vector-a-row pass (not the 16-channel kernel) */
+#define FCN_DW_NARROW_MIN_W 10
+int fcn_dw5x5_narrow_ok(const fcn_dw_args *a);
 /* Any kh, kw <= FCN_DWK_MAX, dilation 1, stride 1 or 2 (sh == sw) with AVX-512: R output rows ×
  * Q vectors of 16 columns a pass, straight from the input (masked loads), no work buffer.
  * fcn_dwconv_avx2 calls it for what fcn_dw3x3_avx512 does not take. */

@@ -407,7 +407,18 @@ static void test_dwconv_twins(void **state)
                        { 14, 14, 3, 1, 1, 1, 1 },
                        /* rows of more than 64 vectors (the 3×3 kernel makes its column masks
                         * 64 vectors at a time): the sliding stride-1 pass, pad 2, stride 2 */
-                       { 3, 1100, 3, 1, 1, 1, 1 }, { 3, 1030, 3, 1, 2, 1, 2 }, { 4, 2090, 3, 2, 1, 1, 0 } };
+                       { 3, 1100, 3, 1, 1, 1, 1 }, { 3, 1030, 3, 1, 2, 1, 2 }, { 4, 2090, 3, 2, 1, 1, 0 },
+                       /* one vector a row (3×3 and 5×5 "same" planes up to 16 wide, 5×5 from 10):
+                        * 1 to 3 rows (the rows of padding at both ends at once), the widths at
+                        * the ends of the range, the activations; 5×5 at 9 takes the other passes */
+                       { 1, 14, 3, 1, 1, 1, 1 }, { 3, 9, 3, 1, 1, 1, 2 }, { 20, 1, 3, 1, 1, 1, 0 },
+                       { 14, 14, 5, 1, 2, 1, 1 }, { 1, 10, 5, 1, 2, 1, 0 }, { 2, 13, 5, 1, 2, 1, 2 },
+                       { 3, 16, 5, 1, 2, 1, FCN_ACT_LEAKY_RELU }, { 20, 12, 5, 1, 2, 1, 0 }, { 16, 16, 5, 1, 2, 1, 2 },
+                       { 9, 9, 5, 1, 2, 1, 1 }, { 14, 17, 5, 1, 2, 1, 1 },
+                       /* 3×3 strips rolled down the rows (17 to 40 wide, past the flat planes'
+                        * 256 outputs): a last strip of 1, 12 and 16 columns, the widest */
+                       { 28, 28, 3, 1, 1, 1, 1 }, { 16, 17, 3, 1, 1, 1, 2 }, { 7, 40, 3, 1, 1, 1, 0 },
+                       { 10, 32, 3, 1, 1, 1, 1 }, { 9, 33, 3, 1, 1, 1, FCN_ACT_SIGMOID } };
     int had512 = fcn_set_avx512(1);
     for (int avx512 = 0; avx512 < 2; avx512++)
     for (size_t t = 0; t < sizeof cases / sizeof cases[0]; t++) {
@@ -420,12 +431,15 @@ static void test_dwconv_twins(void **state)
         fill(in, (size_t)(C * H * W)); fill(w, (size_t)(C * k * k)); fill(bias, 5);
         /* every other case without bias; LeakyReLU slope 0.1, Clip to [0, 0.5] */
         fcn_dw_args a = { in, o1, w, t % 2 ? NULL : bias, H, W, Ho, Wo, k, k, s, s, p, p, d, d, cases[t][6],
-                          cases[t][6] == FCN_ACT_LEAKY_RELU ? 0.1f : 0.0f, 0.5f, NULL, 0, 0, 0, 0 };
+                          cases[t][6] == FCN_ACT_LEAKY_RELU ? 0.1f : 0.0f, 0.5f, NULL, 0, 0, 0, 0, 0 };
         fcn_dwconv_ref(&a, 0, C);
         a.out = o2;
         a.work = aligned_alloc(64, (fcn_dw_work_floats(&a) * sizeof(float) + 63) & ~(size_t)63);
-        /* 3×3 stride-1 pad-1 planes: the sliding pass and the masked one */
-        for (a.no_slide = 0; a.no_slide < 2; a.no_slide++) {
+        /* 3×3 stride-1 pad-1 planes: the sliding pass and the masked one; narrow planes: the
+         * one-vector-a-row passes and the others */
+        for (int v = 0; v < 4; v++) {
+            a.no_slide = v & 1;
+            a.no_narrow = v >> 1;
             memset(o2, 0, sizeof(float) * (size_t)(C * Ho * Wo));
             fcn_dwconv_avx2(&a, 0, C);
             assert_close(o2, o1, (size_t)(C * Ho * Wo), 1e-5f);
@@ -458,9 +472,10 @@ static void test_dwc16(void **state)
         float *o1 = calloc((size_t)(C * Ho * Wo), sizeof(float)), *o2 = calloc((size_t)(C * Ho * Wo), sizeof(float));
         float *bias = malloc(sizeof(float) * (size_t)C);
         fill(in, (size_t)(C * H * W)); fill(w, (size_t)(C * k * k)); fill(bias, (size_t)C);
-        fcn_dw_args a = { in, o1, w, t % 2 ? NULL : bias, H, W, Ho, Wo, k, k, s, s, p, p, 1, 1, act, 0.0f, 0.5f, NULL, 1, 0, 0, 0 };
-        /* every case but the 3×3 "same" stride-1 ones, which the flat kernel takes */
-        assert_int_equal(fcn_dwc16_applies(&a), !fcn_dw3x3_flat_ok(&a));
+        fcn_dw_args a = { in, o1, w, t % 2 ? NULL : bias, H, W, Ho, Wo, k, k, s, s, p, p, 1, 1, act, 0.0f, 0.5f, NULL, 1, 0, 0, 0, 0 };
+        /* every case but the 3×3 "same" stride-1 ones, which the flat kernel takes, and the
+         * 5×5 ones on planes 10 to 16 wide (the one-vector-a-row pass); run here all the same */
+        assert_int_equal(fcn_dwc16_applies(&a), !fcn_dw3x3_flat_ok(&a) && !fcn_dw5x5_narrow_ok(&a));
         fcn_dwconv_ref(&a, c0, C);
         a.out = o2;
         a.work = aligned_alloc(64, (fcn_dwc16_work_floats(&a) * sizeof(float) + 63) & ~(size_t)63);
