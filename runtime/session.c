@@ -537,6 +537,17 @@ static void fuse_expand_dws(fcn_session *s)
     fuse_producers(s, "FULLCONV_NO_EXPAND_FUSION", FCN_OP_CONV, fcn_fast_conv_fuse_expand);
 }
 
+/* A depthwise conv into the 1×1 conv after it: depthwise Conv -> Conv 1×1, the depthwise
+ * output read by the 1×1 alone and not a graph output, too large for L2 (MnasNet's and
+ * MobileNetV2's first block at 112×112, MobileNetV2's 56×56 ones). The 1×1 computes the
+ * depthwise conv band by band itself (fcn_fast_conv_fuse_dw) from its input; the depthwise conv
+ * turns into a no-op and its output is neither stored nor planned. After the expansion fusion:
+ * a depthwise conv that took its expansion stays as it is. */
+static void fuse_dw_pointwise(fcn_session *s)
+{
+    fuse_producers(s, "FULLCONV_NO_DW_FUSION", FCN_OP_CONV, fcn_fast_conv_fuse_dw);
+}
+
 /* Concats as views. A Concat over the outermost non-unit axis (outer size 1: every input is one
  * contiguous run of the output) is a family root when no other such Concat's inputs extend its
  * own as a prefix; its family is every such Concat whose inputs are a prefix of the root's.
@@ -1029,6 +1040,7 @@ int fcn_session_create(const fcn_model *m, const fcn_session_options *opt, fcn_s
     if (rc == 0 && s->simd) fuse_stem_pools(s);
     if (rc == 0 && s->simd) fuse_pre_bns(s);
     if (rc == 0 && s->simd) fuse_expand_dws(s);
+    if (rc == 0 && s->simd) fuse_dw_pointwise(s);
     if (rc == 0) rc = plan_memory(s, err);
     if (rc) {
         fcn_session_destroy(s);

@@ -29,6 +29,8 @@
 #define WINO_TIE 1.10                /* a near-tie: within 10 % of the best cost */
 #define FUSE_EXPAND_MIN_BYTES (2.0 * 1024 * 1024)      /* expanded maps fused into the depthwise conv */
 #define FUSE_EXPAND_BAND_BYTES (768.0 * 1024)           /* a band's expanded rows */
+#define FUSE_DW_MIN_BYTES (1.0 * 1024 * 1024)          /* depthwise outputs fused into the 1×1 after them */
+#define FUSE_DW_BAND_BYTES (256.0 * 1024)               /* a band's depthwise output rows */
 #define WINO_BIG_WEIGHTS (4.0 * 1024 * 1024)   /* bytes of transformed weights worth saving */
 #define WINO_STREAM_US 37.5          /* µs per MB of big weights streamed from memory */
 
@@ -57,6 +59,11 @@ typedef struct conv_fast {
     const fcn_node *xn;
     int64_t x_rows, x_bands;
     size_t x_band_floats, x_gemm_floats, x_work;
+    /* pointwise: a fused depthwise conv before it (fcn_fast_conv_fuse_dw), or NULL; its output
+     * rows a band, bands, floats of a thread's work (band, GEMM scratch, depthwise work) */
+    const fcn_node *dn;
+    int64_t d_rows, d_bands;
+    size_t d_band_floats, d_gemm_floats, d_work;
     fcn_pool_args pool;            /* stem: a fused MaxPool (fcn_fast_conv_fuse_maxpool) if pool.kh > 0 */
     const float *pre_ab;           /* gemm, pointwise: a fused BatchNormalization's (scale, shift) */
     int pre_act;                   /* and its activation */
@@ -287,6 +294,101 @@ int fcn_fast_conv_fuse_expand(fcn_node *n, const fcn_node *xn)
     n->scratch_bytes = (size_t)threads * cf->x_work * sizeof(float);
     n->run_fast = run_dw_fused;
     n->kernel = "1x1+dwconv-avx512";
+    return 1;
+}
+
+/* ---- a depthwise conv fused into the 1×1 conv after it ------------------------------------
+ * MnasNet's and MobileNetV2's first block: a 3×3 depthwise conv over 32 channels at 112×112
+ * writes 1.6 MB and the 32→16 projection reads it back (87 + 86 µs, both at L3 speed; on two
+ * threads the projection's columns were written by the other core's channels: 70 µs). Fused,
+ * each band of rows has the depthwise conv computed into a per-thread buffer that stays in L2
+ * (the depthwise kernels read the band's input rows as a view of the map: fcn_dw_args.in_cs)
+ * and the 1×1 conv multiplies that buffer into its output rows: the depthwise output is never
+ * stored, a thread's band of the 1×1 reads only what that thread computed, and the two layers
+ * are one parallel loop. Every depthwise output is computed once (bands share input rows, not
+ * outputs). The bands' products take the micro-kernel that sums every column in k order, so the
+ * results do not depend on the bands or the thread count. */
+static void pw_fused_range(void *vctx, int64_t i0, int64_t i1, int tid)
+{
+    const dw_task *t = vctx;
+    const conv_fast *cf = t->cf;
+    const fcn_node *dn = cf->dn;
+    const conv_fast *df = dn->fast;
+    float *work = (float *)t->n->scratch + (size_t)tid * cf->d_work;
+    float *band = work, *gs = band + cf->d_band_floats, *dwork = gs + cf->d_gemm_floats;
+    const float *res = cf->residual ? cf->residual->data : NULL;
+    float *out = t->n->out[0]->data;
+    int in_place = res == out;
+    for (int64_t i = i0; i < i1; i++) {
+        int64_t b = i / cf->d_bands, oy0 = i % cf->d_bands * cf->d_rows;
+        int64_t oy1 = oy0 + cf->d_rows < df->Ho ? oy0 + cf->d_rows : df->Ho;
+        int64_t r0 = oy0 * df->sh - df->ph, r1 = (oy1 - 1) * df->sh - df->ph + (df->kh - 1) * df->dh + 1;
+        if (r0 < 0) r0 = 0;
+        if (r1 > df->H) r1 = df->H;   /* r1 > r0: every band reads a row of the map (fuse_dw) */
+        fcn_dw_args a = {
+            .in = (const float *)dn->in[0]->data + (b * df->C * df->H + r0) * df->W, .out = band,
+            .w = df->weights, .bias = df->bias, .H = r1 - r0, .W = df->W, .Ho = oy1 - oy0, .Wo = df->Wo,
+            .kh = df->kh, .kw = df->kw, .sh = df->sh, .sw = df->sw, .ph = df->ph + r0 - oy0 * df->sh, .pw = df->pw,
+            .dh = df->dh, .dw = df->dw, .act = dn->act, .act_alpha = dn->act_alpha, .act_beta = dn->act_beta,
+            .work = df->dw_work ? dwork : NULL, .c16 = df->dw_c16, .c16_planes = 0, .no_slide = df->dw_no_slide,
+            .no_narrow = df->dw_no_narrow, .in_cs = df->H * df->W,
+        };
+        fcn_dwconv_avx2(&a, 0, df->C);
+        int64_t px = (oy1 - oy0) * df->Wo, plane = cf->Ho * cf->Wo;
+        fcn_strided_b sb = { band, px, 1 };
+        float *c = out + b * cf->K * plane + oy0 * cf->Wo;
+        fcn_gemm gm = {
+            .M = cf->K, .N = px, .K = cf->C, .a_packed = cf->a_packed, .pack_b = fcn_pack_b_rows_avx2, .pack_ctx = &sb,
+            .c = c, .ldc = plane, .bias = cf->bias,
+            .residual = res && !in_place ? res + b * cf->K * plane + oy0 * cf->Wo : NULL, .c_is_addend = in_place,
+            .act = t->n->act, .act_alpha = t->n->act_alpha, .act_beta = t->n->act_beta,
+            .ukernel = fcn_ukernel_16x16_avx512_ordered, .mr = cf->mr,
+            /* the band is this thread's own, in L2: read in place where the panels are few */
+            .b_direct = band, .ldb = px, .ukernel_ldb = fcn_ukernel_16x16_avx512_ordered_ldb,
+        };
+        fcn_sgemm_serial(&gm, gs);
+    }
+}
+
+static void run_pw_fused(fcn_node *n, const fcn_exec *x)
+{
+    dw_task t = { n->fast, n };
+    const conv_fast *cf = n->fast;
+    fcn_parallel_for(x, cf->N * cf->d_bands, pw_fused_range, &t);
+}
+
+int fcn_fast_conv_fuse_dw(fcn_node *n, const fcn_node *dn)
+{
+    conv_fast *cf = n->run_fast == run_gemm ? n->fast : NULL;
+    const conv_fast *df = dn->run_fast == run_dw ? dn->fast : NULL;
+    if (!cf || !df || cf->ukernel != fcn_ukernel_16x16_avx512 || cf->kh != 1 || cf->kw != 1 || cf->sh != 1 ||
+        cf->sw != 1 || cf->ph != 0 || cf->pw != 0 || cf->group != 1 || cf->pre_ab || cf->N != df->N ||
+        cf->C != df->K || cf->H != df->Ho || cf->W != df->Wo || cf->Ho != cf->H || cf->Wo != cf->W)
+        return 0;
+    /* every band's first tap row inside the map */
+    if ((df->Ho - 1) * df->sh - df->ph >= df->H) return 0;
+    /* only where the depthwise output does not stay in L2 */
+    double bytes = (double)df->K * (double)df->Ho * (double)df->Wo * 4.0;
+    if (bytes < FUSE_DW_MIN_BYTES) return 0;
+    int threads = n->nthreads > 0 ? n->nthreads : 1;
+    double row_bytes = (double)df->K * (double)df->Wo * 4.0;
+    int64_t rows = (int64_t)(FUSE_DW_BAND_BYTES / row_bytes);
+    if (rows < 1) rows = 1;
+    if (rows > df->Ho) rows = df->Ho;
+    int64_t bands = (df->Ho + rows - 1) / rows;
+    bands = (bands + threads - 1) / threads * threads;
+    if (bands > df->Ho) bands = df->Ho;
+    rows = (df->Ho + bands - 1) / bands;
+    bands = (df->Ho + rows - 1) / rows;
+    cf->dn = dn;
+    cf->d_rows = rows;
+    cf->d_bands = bands;
+    cf->d_band_floats = ((size_t)(df->K * rows * df->Wo) + 15) & ~(size_t)15;
+    cf->d_gemm_floats = (fcn_gemm_scratch_floats(cf->C, rows * df->Wo) + 15) & ~(size_t)15;
+    cf->d_work = cf->d_band_floats + cf->d_gemm_floats + df->dw_work;
+    n->scratch_bytes = (size_t)threads * cf->d_work * sizeof(float);
+    n->run_fast = run_pw_fused;
+    n->kernel = "dwconv+1x1-avx512";
     return 1;
 }
 

@@ -120,7 +120,7 @@ void fcn_dwconv_avx2(const fcn_dw_args *a, int64_t c0, int64_t c1)
     __m256 lo = _mm256_set1_ps(a->act == FCN_ACT_RELU ? 0.0f : a->act_alpha), hi = _mm256_set1_ps(a->act_beta);
     int64_t copy_rows = a->H < rows - a->ph ? a->H : rows - a->ph;
     for (int64_t c = c0; c < c1; c++) {
-        const float *in = a->in + c * a->H * a->W;
+        const float *in = a->in + c * fcn_dw_in_cs(a);
         for (int64_t y = 0; y < copy_rows; y++)
             memcpy(P + (y + a->ph) * cols + a->pw, in + y * a->W, sizeof(float) * (size_t)a->W);
         const float *w = a->w + c * taps;

@@ -488,7 +488,7 @@ AVX512 void fcn_dw3x3_avx512(const fcn_dw_args *a, int64_t c0, int64_t c1)
     for (int64_t c = c0; c < c1; c++) {
         const float *w = a->w + c * 9;
         float b = a->bias ? a->bias[c] : 0.0f;
-        const float *in = a->in + c * a->H * a->W;
+        const float *in = a->in + c * fcn_dw_in_cs(a);
         float *out = a->out + c * fcn_dw_out_cs(a);
         if (narrow)
             plane_narrow(a, in, w, b, out, act, vlo, vhi);
@@ -619,7 +619,7 @@ AVX512 static void dwk_plane_flat(const fcn_dw_args *a, int64_t c, int ch, const
 {
     const int64_t n = a->H * a->W, nv = (n + 15) / 16, kk = a->kh * a->kw;
     const float *w0 = a->w + c * kk, *w1 = w0 + (ch > 1 ? kk : 0);
-    const float *in0 = a->in + c * n, *in1 = in0 + (ch > 1 ? n : 0);
+    const float *in0 = a->in + c * fcn_dw_in_cs(a), *in1 = in0 + (ch > 1 ? fcn_dw_in_cs(a) : 0);
     __m512 acc0[4], acc1[4];
 #pragma GCC unroll 4
     for (int v = 0; v < 4; v++) {
@@ -687,7 +687,7 @@ AVX512 static void dwk_plane_flat2(const fcn_dw_args *a, int64_t c, int ch, cons
     const int64_t n = a->Ho * a->Wo, nv = (n + 15) / 16, kk = a->kh * a->kw;
     float ph[2][4][DWK_FLAT_MAX + 16];
     for (int k = 0; k < ch; k++) {
-        const float *in = a->in + (c + k) * a->H * a->W;
+        const float *in = a->in + (c + k) * fcn_dw_in_cs(a);
         for (int64_t r = 0; r < a->Ho; r++)
             for (int64_t col = 0; col < a->Wo; col++) {
                 const float *p = in + 2 * r * a->W + 2 * col;
@@ -794,7 +794,7 @@ AVX512 void fcn_dwk_avx512(const fcn_dw_args *a, int64_t c0, int64_t c1)
     if (narrow5_ok(a)) {
         for (int64_t c = c0; c < c1; c++) {
             float *out = a->out + c * fcn_dw_out_cs(a);
-            plane_narrow5(a, a->in + c * a->H * a->W, a->w + c * 25, a->bias ? a->bias[c] : 0.0f, out, vec_act ? a->act : FCN_ACT_NONE,
+            plane_narrow5(a, a->in + c * fcn_dw_in_cs(a), a->w + c * 25, a->bias ? a->bias[c] : 0.0f, out, vec_act ? a->act : FCN_ACT_NONE,
                           vlo, vhi);
             if (!vec_act) fcn_act_apply(a->act, a->act_alpha, a->act_beta, out, a->Ho * a->Wo);
         }
@@ -816,7 +816,7 @@ AVX512 void fcn_dwk_avx512(const fcn_dw_args *a, int64_t c0, int64_t c1)
     for (int64_t c = c0; c < c1; c++) {
         const float *w = a->w + c * a->kh * a->kw;
         float b = a->bias ? a->bias[c] : 0.0f;
-        const float *in = a->in + c * a->H * a->W;
+        const float *in = a->in + c * fcn_dw_in_cs(a);
         float *out = a->out + c * fcn_dw_out_cs(a);
         if (a->sw == 1) {
             if (vecs >= 4) { DWK_PLANE(1, 4, 1) } else if (vecs >= 2) { DWK_PLANE(2, 2, 1) } else { DWK_PLANE(4, 1, 1) }

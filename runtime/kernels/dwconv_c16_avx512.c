@@ -78,14 +78,14 @@ size_t fcn_dwc16_work_floats(const fcn_dw_args *a)
 /* channels [c, c + n) of the input into P (interior only; the border stays zero) */
 AVX512 static void block_in(const fcn_dw_args *a, int64_t c, int n, float *P, int64_t pc)
 {
-    const int64_t plane = a->H * a->W;
+    const int64_t in_cs = fcn_dw_in_cs(a);
     for (int64_t y = 0; y < a->H; y++)
         for (int64_t x = 0; x < a->W; x += 16) {
             __mmask16 m = (__mmask16)fcn_first_lanes16(a->W - x);
             __m512 r[16];
 #pragma GCC unroll 16
             for (int j = 0; j < 16; j++)
-                r[j] = j < n ? _mm512_maskz_loadu_ps(m, a->in + (c + j) * plane + y * a->W + x) : _mm512_setzero_ps();
+                r[j] = j < n ? _mm512_maskz_loadu_ps(m, a->in + (c + j) * in_cs + y * a->W + x) : _mm512_setzero_ps();
             fcn_transpose16(r);
             float *dst = P + ((y + a->ph) * pc + a->pw + x) * 16;
             int64_t cols = a->W - x < 16 ? a->W - x : 16;

@@ -59,6 +59,8 @@ typedef void (*fcn_ukernel_ldb_fn)(int64_t k, const float *a, const float *b, in
                                    int m, int n, int acc, const fcn_epilogue *ep);
 void fcn_ukernel_16x16_avx512_ldb(int64_t k, const float *a, const float *b, int64_t ldb, float *c, int64_t ldc,
                                   int m, int n, int acc, const fcn_epilogue *ep);
+void fcn_ukernel_16x16_avx512_ordered_ldb(int64_t k, const float *a, const float *b, int64_t ldb, float *c, int64_t ldc,
+                                          int m, int n, int acc, const fcn_epilogue *ep);
 /* Weight-packing helpers: the 8×8 AVX2 transpose dst[c*ldd + i] = src[i*lds + c] (8 rows,
  * c < n; transpose_avx2.c) and a huge-page hint for big buffers written once (sgemm.c). */
 void fcn_transpose_rows8_avx2(const float *src, int64_t lds, int64_t n, float *dst, int64_t ldd);
@@ -183,11 +185,15 @@ typedef struct fcn_dw_args {
                                     * prepare); same values */
     int no_narrow;                 /* 3×3 stride 1 pad 1, W <= 16: the flat or row passes instead of
                                     * planes_narrow (FULLCONV_NO_DW_NARROW); same values */
+    int64_t in_cs;                 /* floats from one input plane to the next: 0 for H·W; set when
+                                    * the input is a band of rows of a larger map (a depthwise conv
+                                    * fused into the 1×1 after it, conv_fast.c) */
     int64_t out_cs;                /* floats from one output plane to the next: 0 for Ho·Wo; set
                                     * when the output is a band of rows of a larger map (fused
                                     * expansions, conv_fast.c); the flat-plane kernels take none */
 } fcn_dw_args;
 static inline int64_t fcn_dw_out_cs(const fcn_dw_args *a) { return a->out_cs ? a->out_cs : a->Ho * a->Wo; }
+static inline int64_t fcn_dw_in_cs(const fcn_dw_args *a) { return a->in_cs ? a->in_cs : a->H * a->W; }
 void fcn_dwconv_ref(const fcn_dw_args *a, int64_t c0, int64_t c1);
 void fcn_dwconv_avx2(const fcn_dw_args *a, int64_t c0, int64_t c1);
 size_t fcn_dw_work_floats(const fcn_dw_args *a);
@@ -289,6 +295,8 @@ int fcn_fast_conv_fuse_pre_bn(fcn_node *n, const fcn_node *bn);
  * band itself (conv_fast.c). Returns 1 when fused; the session then feeds n xn's input and
  * turns xn into a no-op. */
 int fcn_fast_conv_fuse_expand(fcn_node *n, const fcn_node *xn);
+/* n a 1×1 conv on the GEMM path, dn the depthwise conv before it: n computes dn band by band */
+int fcn_fast_conv_fuse_dw(fcn_node *n, const fcn_node *dn);
 /* The per-channel (scale, shift) pairs of a BatchNormalization on its fast path, or NULL. */
 const float *fcn_fast_bn_ab(const fcn_node *n);
 /* The MaxPool's fast-path arguments (pointers unset), or NULL when n is not on that path. */

@@ -249,7 +249,8 @@ static void gemm_tile(const fcn_gemm *g, int64_t n0, int64_t nc, int64_t p0, int
             };
             int64_t j0 = 0;
             if (mrows == 16 && nc >= FCN_NR && kc <= (direct ? 32 : 128) &&
-                (direct ? g->ukernel_ldb == fcn_ukernel_16x16_avx512_ldb
+                (direct ? g->ukernel_ldb == fcn_ukernel_16x16_avx512_ldb ||
+                              g->ukernel_ldb == fcn_ukernel_16x16_avx512_ordered_ldb
                         : g->ukernel == fcn_ukernel_16x16_avx512 || g->ukernel == fcn_ukernel_16x16_avx512_ordered)) {
                 /* A short panel's full tiles in one call (same bits as one call each, either
                  * micro-kernel: a full tile is summed in k order by both): with
@@ -387,7 +388,7 @@ void fcn_gemv_ref(const float *A, int64_t K, int64_t m0, int64_t m1,
 void fcn_dwconv_ref(const fcn_dw_args *a, int64_t c0, int64_t c1)
 {
     for (int64_t c = c0; c < c1; c++) {
-        const float *in = a->in + c * a->H * a->W;
+        const float *in = a->in + c * fcn_dw_in_cs(a);
         const float *w = a->w + c * a->kh * a->kw;
         float *out = a->out + c * a->Ho * a->Wo;
         float b = a->bias ? a->bias[c] : 0.0f;

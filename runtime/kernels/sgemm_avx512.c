@@ -217,6 +217,15 @@ void fcn_ukernel_16x16_avx512_ldb(int64_t k, const float *a, const float *b, int
     tile_16x16(1, 1, k, a, b, ldb, c, ldc, m, n, acc, ep);
 }
 
+/* The in-place tile with every column summed in k order whatever n is (see cols_kernel): a
+ * fused depthwise conv's band (conv_fast.c), whose last tile depends on the band. */
+__attribute__((target("avx512f,avx512vl,avx2,fma")))
+void fcn_ukernel_16x16_avx512_ordered_ldb(int64_t k, const float *a, const float *b, int64_t ldb, float *c, int64_t ldc,
+                                          int m, int n, int acc, const fcn_epilogue *ep)
+{
+    tile_16x16(0, 1, k, a, b, ldb, c, ldc, m, n, acc, ep);
+}
+
 /* The same tile with every column summed in k order whatever n is (see cols_kernel). */
 __attribute__((target("avx512f,avx512vl,avx2,fma")))
 void fcn_ukernel_16x16_avx512_ordered(int64_t k, const float *a, const float *b, float *c, int64_t ldc,

@@ -431,7 +431,7 @@ static void test_dwconv_twins(void **state)
         fill(in, (size_t)(C * H * W)); fill(w, (size_t)(C * k * k)); fill(bias, 5);
         /* every other case without bias; LeakyReLU slope 0.1, Clip to [0, 0.5] */
         fcn_dw_args a = { in, o1, w, t % 2 ? NULL : bias, H, W, Ho, Wo, k, k, s, s, p, p, d, d, cases[t][6],
-                          cases[t][6] == FCN_ACT_LEAKY_RELU ? 0.1f : 0.0f, 0.5f, NULL, 0, 0, 0, 0, 0 };
+                          cases[t][6] == FCN_ACT_LEAKY_RELU ? 0.1f : 0.0f, 0.5f, NULL, 0, 0, 0, 0, 0, 0 };
         fcn_dwconv_ref(&a, 0, C);
         a.out = o2;
         a.work = aligned_alloc(64, (fcn_dw_work_floats(&a) * sizeof(float) + 63) & ~(size_t)63);
@@ -472,7 +472,7 @@ static void test_dwc16(void **state)
         float *o1 = calloc((size_t)(C * Ho * Wo), sizeof(float)), *o2 = calloc((size_t)(C * Ho * Wo), sizeof(float));
         float *bias = malloc(sizeof(float) * (size_t)C);
         fill(in, (size_t)(C * H * W)); fill(w, (size_t)(C * k * k)); fill(bias, (size_t)C);
-        fcn_dw_args a = { in, o1, w, t % 2 ? NULL : bias, H, W, Ho, Wo, k, k, s, s, p, p, 1, 1, act, 0.0f, 0.5f, NULL, 1, 0, 0, 0, 0 };
+        fcn_dw_args a = { in, o1, w, t % 2 ? NULL : bias, H, W, Ho, Wo, k, k, s, s, p, p, 1, 1, act, 0.0f, 0.5f, NULL, 1, 0, 0, 0, 0, 0 };
         /* every case but the 3×3 "same" stride-1 ones, which the flat kernel takes, and the
          * 5×5 ones on planes 10 to 16 wide (the one-vector-a-row pass); run here all the same */
         assert_int_equal(fcn_dwc16_applies(&a), !fcn_dw3x3_flat_ok(&a) && !fcn_dw5x5_narrow_ok(&a));

@@ -768,6 +768,102 @@ static void test_expand_fusion(void **state)
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) run_expand_fusion(&cases[i]);
 }
 
+/* A depthwise conv fused into the 1×1 conv after it (fcn_fast_conv_fuse_dw): x -> depthwise
+ * k×k stride s -> t -> 1×1 (C -> K) -> y. When t is 1 MB or more and read by the 1×1 alone, the
+ * 1×1 computes it band by band (bands of t's rows, the depthwise kernels reading the band's input
+ * rows in place) and the depthwise node becomes "fused". Against the reference kernels, the
+ * unfused fast path (1e-5) and 1 vs 2 threads bit for bit. */
+typedef struct dwp_case { int64_t N, C, H, W, K, k, s; int act, also_output, want; } dwp_case;
+
+static void run_dw_fusion(const dwp_case *dc)
+{
+    fc_error err = { 0, "" };
+    ir_graph *g = ir_graph_new();
+    int64_t p = dc->k / 2, Ho = (dc->H + 2 * p - dc->k) / dc->s + 1, Wo = (dc->W + 2 * p - dc->k) / dc->s + 1;
+    int64_t xd[4] = { dc->N, dc->C, dc->H, dc->W }, w1d[4] = { dc->C, 1, dc->k, dc->k }, cd[1] = { dc->C };
+    int64_t w2d[4] = { dc->K, dc->C, 1, 1 }, kd[1] = { dc->K }, td[4] = { dc->N, dc->C, Ho, Wo }, yd[4] = { dc->N, dc->K, Ho, Wo };
+    size_t n1 = (size_t)(dc->C * dc->k * dc->k), n2 = (size_t)(dc->K * dc->C);
+    float *w1 = malloc(n1 * sizeof(float)), *w2 = malloc(n2 * sizeof(float));
+    float *b1 = malloc((size_t)dc->C * sizeof(float)), *b2 = malloc((size_t)dc->K * sizeof(float));
+    for (size_t i = 0; i < n1; i++) w1[i] = (float)((int)((i * 104729) % 101) - 50) / 120.0f;
+    for (size_t i = 0; i < n2; i++) w2[i] = (float)((int)((i * 7919) % 201) - 100) / 300.0f;
+    for (int64_t i = 0; i < dc->C; i++) b1[i] = (float)(i % 5 - 2) / 6.0f;
+    for (int64_t i = 0; i < dc->K; i++) b2[i] = (float)(i % 7 - 3) / 8.0f;
+    int x = ir_add_value(g, "x", FC_DT_F32, 4, xd, &err);
+    int cw1 = ir_add_const(g, "w1", FC_DT_F32, 4, w1d, w1, n1 * sizeof(float), &err);
+    int cb1 = ir_add_const(g, "b1", FC_DT_F32, 1, cd, b1, (size_t)dc->C * sizeof(float), &err);
+    int cw2 = ir_add_const(g, "w2", FC_DT_F32, 4, w2d, w2, n2 * sizeof(float), &err);
+    int cb2 = ir_add_const(g, "b2", FC_DT_F32, 1, kd, b2, (size_t)dc->K * sizeof(float), &err);
+    int t = ir_add_value(g, "t", FC_DT_F32, 4, td, &err), y = ir_add_value(g, "y", FC_DT_F32, 4, yd, &err);
+    int in1[3] = { x, cw1, cb1 }, in2[3] = { t, cw2, cb2 };
+    int c1 = ir_add_node(g, FCN_OP_CONV, "dw", in1, 3, &t, 1, &err);
+    int c2 = ir_add_node(g, FCN_OP_CONV, "project", in2, 3, &y, 1, &err);
+    assert_true(c1 >= 0 && c2 >= 0);
+    int64_t k1[2] = { dc->k, dc->k }, k2[2] = { 1, 1 }, st[2] = { dc->s, dc->s }, p4[4] = { p, p, p, p };
+    ir_set_ints(&g->nodes[c1], FCN_ATTR_KERNEL_SHAPE, k1, 2);
+    ir_set_ints(&g->nodes[c1], FCN_ATTR_STRIDES, st, 2);
+    ir_set_ints(&g->nodes[c1], FCN_ATTR_PADS, p4, 4);
+    ir_set_int(&g->nodes[c1], FCN_ATTR_GROUP, dc->C);
+    ir_set_ints(&g->nodes[c2], FCN_ATTR_KERNEL_SHAPE, k2, 2);
+    for (int i = 0; i < 2; i++) {
+        ir_node *nd = &g->nodes[i == 0 ? c1 : c2];
+        if (dc->act) ir_set_int(nd, FCN_ATTR_ACT, dc->act);
+        if (dc->act == FCN_ACT_CLIP) {
+            ir_set_float(nd, FCN_ATTR_ACT_ALPHA, 0.0f);
+            ir_set_float(nd, FCN_ATTR_ACT_BETA, 6.0f);
+        }
+        if (dc->act == FCN_ACT_LEAKY_RELU) ir_set_float(nd, FCN_ATTR_ACT_ALPHA, 0.1f);
+    }
+    size_t size, n_ref, n_fast, n_plain;
+    uint8_t *buf = two_node_model(g, x, y, t, dc->also_output, &size);
+    free(w1); free(w2); free(b1); free(b2);
+    int fused;
+    float *ref = residual_run(buf, size, 1, 1, &fused, &n_ref);
+    assert_int_equal(n_ref, (size_t)(dc->N * dc->K * Ho * Wo));
+    int want = fcn_simd_enabled() && strstr(fcn_kernel_isa(), "avx512") != NULL && dc->want;
+    float *one = NULL;
+    for (int threads = 1; threads <= 2; threads++) {
+        float *fast = residual_run(buf, size, 0, threads, &fused, &n_fast);
+        assert_int_equal(n_fast, n_ref);
+        if (fused != want)
+            fail_msg("dw case %lldx%lld C %lld threads %d: %d nodes fused, want %d", (long long)dc->H, (long long)dc->W,
+                     (long long)dc->C, threads, fused, want);
+        setenv("FULLCONV_NO_DW_FUSION", "1", 1);
+        float *plain = residual_run(buf, size, 0, threads, &fused, &n_plain);
+        unsetenv("FULLCONV_NO_DW_FUSION");
+        assert_int_equal(fused, 0);
+        for (size_t i = 0; i < n_ref; i++)
+            if (fabsf(fast[i] - ref[i]) > 1e-4f * (1.0f + fabsf(ref[i])) ||
+                fabsf(fast[i] - plain[i]) > 1e-5f * (1.0f + fabsf(plain[i])))
+                fail_msg("dw case %lldx%lld C %lld k %lld s %lld threads %d: y[%zu] = %g, want %g (unfused %g)",
+                         (long long)dc->H, (long long)dc->W, (long long)dc->C, (long long)dc->k, (long long)dc->s,
+                         threads, i, (double)fast[i], (double)ref[i], (double)plain[i]);
+        /* the bands change with the thread count, the bits do not */
+        if (one) assert_memory_equal(one, fast, n_ref * sizeof(float));
+        free(plain);
+        if (one) free(fast);
+        else one = fast;
+    }
+    free(one);
+    free(ref);
+    free(buf);
+}
+
+static void test_dw_fusion(void **state)
+{
+    (void)state;
+    static const dwp_case cases[] = {
+        /* N  C    H    W    K  k  s  act                     also_output want */
+        { 1, 32, 112, 112, 16, 3, 1, FCN_ACT_CLIP, 0, 1 },         /* MnasNet's and MobileNetV2's first block */
+        { 1, 64, 151, 149, 40, 3, 2, FCN_ACT_RELU, 0, 1 },         /* stride 2, odd: the last band reads the padding */
+        { 1, 40, 97, 101, 24, 5, 1, FCN_ACT_NONE, 0, 1 },          /* 5×5, a partial last tile in every band */
+        { 2, 24, 110, 110, 48, 3, 1, FCN_ACT_LEAKY_RELU, 0, 1 },   /* batch, activation after the stores */
+        { 1, 32, 112, 112, 16, 3, 1, FCN_ACT_CLIP, 1, 0 },         /* the depthwise map also an output */
+        { 1, 72, 56, 56, 24, 3, 1, FCN_ACT_CLIP, 0, 0 },           /* 0.9 MB: stays unfused */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) run_dw_fusion(&cases[i]);
+}
+
 /* Reshape-like nodes as views (session.c, plan_reshape_views): a = conv(x); b = Reshape(a);
  * b2 = Reshape(b); t = conv(b2); y = Add(t, a) (fused into the conv: its residual a is the
  * buffer b2 views, read by the same conv, so it must not be written in place); with `tail`,
@@ -950,6 +1046,7 @@ int main(void)
         cmocka_unit_test(test_pool_fusion),
         cmocka_unit_test(test_bn_fusion),
         cmocka_unit_test(test_expand_fusion),
+        cmocka_unit_test(test_dw_fusion),
         cmocka_unit_test(test_threadpool),
         cmocka_unit_test(test_kernel_switch),
     };
