@@ -201,6 +201,21 @@ static void dw_range(void *vctx, int64_t begin, int64_t end, int tid)
 
 static void run_dw(fcn_node *n, const fcn_exec *x);
 
+/* Bands of a fused pair's Ho output rows: about `target` bytes of rows of `row_bytes` each, as
+ * many bands as a multiple of the threads (at most one a row), rows evened out over them. */
+static void band_rows(int64_t Ho, double row_bytes, double target, int threads, int64_t *rows_out, int64_t *bands_out)
+{
+    int64_t rows = (int64_t)(target / row_bytes);
+    if (rows < 1) rows = 1;
+    if (rows > Ho) rows = Ho;
+    int64_t bands = (Ho + rows - 1) / rows;
+    bands = (bands + threads - 1) / threads * threads;
+    if (bands > Ho) bands = Ho;
+    rows = (Ho + bands - 1) / bands;
+    *rows_out = rows;
+    *bands_out = (Ho + rows - 1) / rows;
+}
+
 /* ---- a 1×1 expansion fused into the depthwise conv after it --------------------------------
  * MobileNetV2's 16→96 expansion at 112×112 writes 4.8 MB, more than L2, and the stride-2
  * depthwise layer reads it back from L3 (0.16 + 0.18 ms, the latter at 30 GFLOP/s against 75 for
@@ -274,15 +289,8 @@ int fcn_fast_conv_fuse_expand(fcn_node *n, const fcn_node *xn)
     if (bytes < FUSE_EXPAND_MIN_BYTES) return 0;
     /* bands: about FUSE_EXPAND_BAND_BYTES of expanded rows, as many as a multiple of the threads */
     int threads = n->nthreads > 0 ? n->nthreads : 1;
-    double row_bytes = (double)cf->C * (double)cf->W * 4.0 * (double)cf->sh;
-    int64_t rows = (int64_t)(FUSE_EXPAND_BAND_BYTES / row_bytes);
-    if (rows < 1) rows = 1;
-    if (rows > cf->Ho) rows = cf->Ho;
-    int64_t bands = (cf->Ho + rows - 1) / rows;
-    bands = (bands + threads - 1) / threads * threads;
-    if (bands > cf->Ho) bands = cf->Ho;
-    rows = (cf->Ho + bands - 1) / bands;
-    bands = (cf->Ho + rows - 1) / rows;
+    int64_t rows, bands;
+    band_rows(cf->Ho, (double)cf->C * (double)cf->W * 4.0 * (double)cf->sh, FUSE_EXPAND_BAND_BYTES, threads, &rows, &bands);
     int64_t in_rows = (rows - 1) * cf->sh + (cf->kh - 1) * cf->dh + 1;
     if (in_rows > cf->H) in_rows = cf->H;
     cf->xn = xn;
@@ -371,15 +379,8 @@ int fcn_fast_conv_fuse_dw(fcn_node *n, const fcn_node *dn)
     double bytes = (double)df->K * (double)df->Ho * (double)df->Wo * 4.0;
     if (bytes < FUSE_DW_MIN_BYTES) return 0;
     int threads = n->nthreads > 0 ? n->nthreads : 1;
-    double row_bytes = (double)df->K * (double)df->Wo * 4.0;
-    int64_t rows = (int64_t)(FUSE_DW_BAND_BYTES / row_bytes);
-    if (rows < 1) rows = 1;
-    if (rows > df->Ho) rows = df->Ho;
-    int64_t bands = (df->Ho + rows - 1) / rows;
-    bands = (bands + threads - 1) / threads * threads;
-    if (bands > df->Ho) bands = df->Ho;
-    rows = (df->Ho + bands - 1) / bands;
-    bands = (df->Ho + rows - 1) / rows;
+    int64_t rows, bands;
+    band_rows(df->Ho, (double)df->K * (double)df->Wo * 4.0, FUSE_DW_BAND_BYTES, threads, &rows, &bands);
     cf->dn = dn;
     cf->d_rows = rows;
     cf->d_bands = bands;

@@ -330,69 +330,36 @@ AVX512 static void plane_flat(const fcn_dw_args *a, const float *in, const __mma
     }
 }
 
-/* Narrow "same" planes (stride 1, pad 1, W <= 16, e.g. 14×14): one vector a row. Each input
- * row is loaded once and its kx 0 and kx 2 windows are the vector moved one lane up and down
- * (valignd with zero: the padding columns), then it goes into the three output rows that read
- * it (ky 2 of the row above, 1 of its own, 0 of the row below); a row is stored once its last
- * input row is in. Two channels at a time, so 12 accumulator chains are in flight. The flat
- * kernel took 117 masked loads and as many mask loads for 117 FMAs a 14×14 plane. Each output
- * sums the same taps in the same order as plane_flat (s: kx 0 and 2, t: kx 1, rows in order,
- * taps in the padding as zeros): the same bits. */
-#define NARROW_ROW(row, x0, x1, x2)                                                                        \
-    do {                                                                                                   \
-        x1 = _mm512_maskz_loadu_ps(mw, row);                                                               \
-        x0 = _mm512_castsi512_ps(_mm512_alignr_epi32(_mm512_castps_si512(x1), _mm512_castps_si512(z), 15)); \
-        x2 = _mm512_castsi512_ps(_mm512_alignr_epi32(_mm512_castps_si512(z), _mm512_castps_si512(x1), 1));  \
-    } while (0)
-
-AVX512 static void plane_narrow(const fcn_dw_args *a, const float *in, const float *w, float bias, float *out,
-                                int act, __m512 vlo, __m512 vhi)
+/* "Same" 3×3 stride-1 planes rolled down one row at a time: each input row is loaded once and
+ * goes into the three output rows that read it (kernel row 2 of the row above, 1 of its own, 0
+ * of the row below); a row is stored once its last input row is in. The two-row passes above
+ * give each accumulator a chain of 6 dependent FMAs a pass and wait on their latency; here an
+ * input row adds 2 to a chain and the next row's FMAs do not wait for them. Each output sums the
+ * same taps in the same order as those passes and plane_flat (s: kx 0 and 2, t: kx 1, rows in
+ * order, taps in the padding as zero products): the same bits.
+ *   narrow (W <= 16, e.g. 14×14 and 7×7): one vector a row, the kx 0 and kx 2 windows the
+ *     vector moved one lane up and down (valignd with zero: the padding columns). The flat pass
+ *     took 117 masked loads and as many mask loads for 117 FMAs a 14×14 plane.
+ *   else (17 to 40 wide): strips of 16 columns, each rolled down the plane, the windows masked
+ *     loads at x − 1 and x + 1. */
+__attribute__((always_inline)) AVX512 static inline void roll3_windows(const float *p, int narrow, __mmask16 m0,
+                                                                      __mmask16 m1, __mmask16 m2, __m512 z,
+                                                                      __m512 *x0, __m512 *x1, __m512 *x2)
 {
-    const int64_t H = a->H, W = a->W;
-    const __mmask16 mw = span_mask(0, W);
-    const __m512 z = _mm512_setzero_ps(), b = _mm512_set1_ps(bias);
-    const __m512 w0 = _mm512_set1_ps(w[0]), w1 = _mm512_set1_ps(w[1]), w2 = _mm512_set1_ps(w[2]);
-    const __m512 w3 = _mm512_set1_ps(w[3]), w4 = _mm512_set1_ps(w[4]), w5 = _mm512_set1_ps(w[5]);
-    const __m512 w6 = _mm512_set1_ps(w[6]), w7 = _mm512_set1_ps(w[7]), w8 = _mm512_set1_ps(w[8]);
-    __m512 x0, x1, x2;
-    /* row 0: the padding row above (zeros, as the flat kernel's masked loads give), then row 0 */
-    __m512 qs = _mm512_fmadd_ps(z, w0, b), qt = _mm512_fmadd_ps(z, w1, z);
-    qs = _mm512_fmadd_ps(z, w2, qs);
-    NARROW_ROW(in, x0, x1, x2);
-    __m512 ps = _mm512_fmadd_ps(x0, w3, qs), pt = _mm512_fmadd_ps(x1, w4, qt);
-    ps = _mm512_fmadd_ps(x2, w5, ps);
-    qs = _mm512_fmadd_ps(x0, w0, b);
-    qt = _mm512_fmadd_ps(x1, w1, z);
-    qs = _mm512_fmadd_ps(x2, w2, qs);
-    for (int64_t r = 1; r < H; r++) {
-        NARROW_ROW(in + r * W, x0, x1, x2);
-        /* ky 2 of row r − 1 (complete), ky 1 of row r, ky 0 of row r + 1 */
-        ps = _mm512_fmadd_ps(x0, w6, ps);
-        pt = _mm512_fmadd_ps(x1, w7, pt);
-        ps = _mm512_fmadd_ps(x2, w8, ps);
-        _mm512_mask_storeu_ps(out + (r - 1) * W, mw, finish(_mm512_add_ps(ps, pt), act, vlo, vhi));
-        ps = _mm512_fmadd_ps(x0, w3, qs);
-        pt = _mm512_fmadd_ps(x1, w4, qt);
-        ps = _mm512_fmadd_ps(x2, w5, ps);
-        qs = _mm512_fmadd_ps(x0, w0, b);
-        qt = _mm512_fmadd_ps(x1, w1, z);
-        qs = _mm512_fmadd_ps(x2, w2, qs);
+    if (narrow) {
+        *x1 = _mm512_maskz_loadu_ps(m1, p);
+        *x0 = _mm512_castsi512_ps(_mm512_alignr_epi32(_mm512_castps_si512(*x1), _mm512_castps_si512(z), 15));
+        *x2 = _mm512_castsi512_ps(_mm512_alignr_epi32(_mm512_castps_si512(z), _mm512_castps_si512(*x1), 1));
+    } else {
+        *x0 = _mm512_maskz_loadu_ps(m0, p - 1);
+        *x1 = _mm512_maskz_loadu_ps(m1, p);
+        *x2 = _mm512_maskz_loadu_ps(m2, p + 1);
     }
-    /* the padding row below */
-    ps = _mm512_fmadd_ps(z, w6, ps);
-    pt = _mm512_fmadd_ps(z, w7, pt);
-    ps = _mm512_fmadd_ps(z, w8, ps);
-    _mm512_mask_storeu_ps(out + (H - 1) * W, mw, finish(_mm512_add_ps(ps, pt), act, vlo, vhi));
 }
-#undef NARROW_ROW
 
-/* Wider "same" planes (stride 1, pad 1): strips of 16 columns, each rolled down the rows as in
- * plane_narrow, the windows at x − 1 and x + 1 masked loads instead of lane moves. The passes
- * above compute two output rows from four input rows with a chain of 6 dependent FMAs per
- * accumulator and wait on their latency; here each input row adds 2 to a chain and the next
- * row's FMAs do not wait for them. Same sums in the same order: the same bits. */
-AVX512 static void plane_roll(const fcn_dw_args *a, const float *in, const float *w, float bias, float *out, int act,
-                              __m512 vlo, __m512 vhi)
+__attribute__((always_inline)) AVX512 static inline void plane_roll3(const fcn_dw_args *a, const float *in, const float *w,
+                                                                    float bias, float *out, int act, __m512 vlo,
+                                                                    __m512 vhi, const int narrow)
 {
     const int64_t H = a->H, W = a->W;
     const __m512 z = _mm512_setzero_ps(), b = _mm512_set1_ps(bias);
@@ -407,9 +374,7 @@ AVX512 static void plane_roll(const fcn_dw_args *a, const float *in, const float
         /* the padding row above (zeros, as the other passes' masked loads give), then row 0 */
         __m512 qs = _mm512_fmadd_ps(z, w0, b), qt = _mm512_fmadd_ps(z, w1, z);
         qs = _mm512_fmadd_ps(z, w2, qs);
-        x0 = _mm512_maskz_loadu_ps(m0, p - 1);
-        x1 = _mm512_maskz_loadu_ps(m1, p);
-        x2 = _mm512_maskz_loadu_ps(m2, p + 1);
+        roll3_windows(p, narrow, m0, m1, m2, z, &x0, &x1, &x2);
         __m512 ps = _mm512_fmadd_ps(x0, w3, qs), pt = _mm512_fmadd_ps(x1, w4, qt);
         ps = _mm512_fmadd_ps(x2, w5, ps);
         qs = _mm512_fmadd_ps(x0, w0, b);
@@ -417,9 +382,7 @@ AVX512 static void plane_roll(const fcn_dw_args *a, const float *in, const float
         qs = _mm512_fmadd_ps(x2, w2, qs);
         for (int64_t r = 1; r < H; r++) {
             p += W;
-            x0 = _mm512_maskz_loadu_ps(m0, p - 1);
-            x1 = _mm512_maskz_loadu_ps(m1, p);
-            x2 = _mm512_maskz_loadu_ps(m2, p + 1);
+            roll3_windows(p, narrow, m0, m1, m2, z, &x0, &x1, &x2);
             /* kernel row 2 of output row r − 1 (complete), 1 of row r, 0 of row r + 1 */
             ps = _mm512_fmadd_ps(x0, w6, ps);
             pt = _mm512_fmadd_ps(x1, w7, pt);
@@ -441,6 +404,24 @@ AVX512 static void plane_roll(const fcn_dw_args *a, const float *in, const float
     }
 }
 
+AVX512 static void plane_narrow(const fcn_dw_args *a, const float *in, const float *w, float bias, float *out,
+                                int act, __m512 vlo, __m512 vhi)
+{
+    plane_roll3(a, in, w, bias, out, act, vlo, vhi, 1);
+}
+
+static int narrow_ok(const fcn_dw_args *a)
+{
+    return a->sh == 1 && a->sw == 1 && a->ph == 1 && a->pw == 1 && a->Ho == a->H && a->Wo == a->W && a->W <= 16 &&
+           !a->no_narrow;
+}
+
+AVX512 static void plane_roll(const fcn_dw_args *a, const float *in, const float *w, float bias, float *out, int act,
+                              __m512 vlo, __m512 vhi)
+{
+    plane_roll3(a, in, w, bias, out, act, vlo, vhi, 0);
+}
+
 /* Up to 40 columns and while the call's planes stay in L2: from L3 the strips' walks down the
  * rows lose to the row passes' sequential reads and writes (µs, row passes → strips: 240
  * channels at 28×28 53 → 37, 96 at 40×40 43 → 31, 72 at 56×56 53 → 48; 288 at 40×40, 1.8 MB,
@@ -452,12 +433,6 @@ static int roll_ok(const fcn_dw_args *a, int64_t planes)
 {
     return a->sh == 1 && a->sw == 1 && a->ph == 1 && a->pw == 1 && a->Ho == a->H && a->Wo == a->W && a->W > 16 &&
            a->W <= ROLL_MAX_W && (double)planes * (double)(a->H * a->W) * 4.0 <= ROLL_MAX_BYTES && !a->no_narrow;
-}
-
-static int narrow_ok(const fcn_dw_args *a)
-{
-    return a->sh == 1 && a->sw == 1 && a->ph == 1 && a->pw == 1 && a->Ho == a->H && a->Wo == a->W && a->W <= 16 &&
-           !a->no_narrow;
 }
 
 AVX512 void fcn_dw3x3_avx512(const fcn_dw_args *a, int64_t c0, int64_t c1)

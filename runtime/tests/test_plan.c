@@ -675,6 +675,41 @@ static void test_bn_fusion(void **state)
  * short); odd sizes (113×97: a last band reading the bottom padding); a 5×5 on the 16-channel
  * kernel (128 channels at 64×64 onto 32×32); a batch of 2 with a LeakyReLU applied after the
  * stores. Not fused: the 1×1's output also a graph output; a map under 2 MB. */
+/* A two-node model whose pair a band fusion may take (off_env turns it off): one node "fused"
+ * on 1 and 2 threads when `want` (and the session uses AVX-512), none with off_env set; the
+ * output within 1e-4 of the reference kernels and 1e-5 of the unfused fast path, and the same
+ * bits on 1 and 2 threads (the bands change with the thread count, the bits must not). */
+static void check_band_fusion(const uint8_t *buf, size_t size, size_t n_want, int want_fused, const char *off_env,
+                              const char *label)
+{
+    size_t n_ref, n_fast, n_plain;
+    int fused;
+    float *ref = residual_run(buf, size, 1, 1, &fused, &n_ref);
+    assert_int_equal(n_ref, n_want);
+    int want = fcn_simd_enabled() && strstr(fcn_kernel_isa(), "avx512") != NULL && want_fused;
+    float *one = NULL;
+    for (int threads = 1; threads <= 2; threads++) {
+        float *fast = residual_run(buf, size, 0, threads, &fused, &n_fast);
+        assert_int_equal(n_fast, n_ref);
+        if (fused != want) fail_msg("%s threads %d: %d nodes fused, want %d", label, threads, fused, want);
+        setenv(off_env, "1", 1);
+        float *plain = residual_run(buf, size, 0, threads, &fused, &n_plain);
+        unsetenv(off_env);
+        assert_int_equal(fused, 0);
+        for (size_t i = 0; i < n_ref; i++)
+            if (fabsf(fast[i] - ref[i]) > 1e-4f * (1.0f + fabsf(ref[i])) ||
+                fabsf(fast[i] - plain[i]) > 1e-5f * (1.0f + fabsf(plain[i])))
+                fail_msg("%s threads %d: y[%zu] = %g, want %g (unfused %g)", label, threads, i, (double)fast[i],
+                         (double)ref[i], (double)plain[i]);
+        if (one) assert_memory_equal(one, fast, n_ref * sizeof(float));
+        free(plain);
+        if (one) free(fast);
+        else one = fast;
+    }
+    free(one);
+    free(ref);
+}
+
 typedef struct xdw_case { int64_t N, C, H, W, E, k; int act, also_output, want; } xdw_case;
 
 static void run_expand_fusion(const xdw_case *xc)
@@ -718,38 +753,13 @@ static void run_expand_fusion(const xdw_case *xc)
         }
         if (xc->act == FCN_ACT_LEAKY_RELU) ir_set_float(nd, FCN_ATTR_ACT_ALPHA, 0.1f);
     }
-    size_t size, n_ref, n_fast, n_plain;
+    size_t size;
     uint8_t *buf = two_node_model(g, x, y, t, xc->also_output, &size);
     free(w1); free(w2); free(b1); free(b2);
-    int fused;
-    float *ref = residual_run(buf, size, 1, 1, &fused, &n_ref);
-    assert_int_equal(n_ref, (size_t)(xc->N * xc->E * Ho * Wo));
-    int want = fcn_simd_enabled() && strstr(fcn_kernel_isa(), "avx512") != NULL && xc->want;
-    float *one = NULL;
-    for (int threads = 1; threads <= 2; threads++) {
-        float *fast = residual_run(buf, size, 0, threads, &fused, &n_fast);
-        assert_int_equal(n_fast, n_ref);
-        if (fused != want)
-            fail_msg("expand case %lldx%lld E %lld threads %d: %d nodes fused, want %d", (long long)xc->H, (long long)xc->W,
-                     (long long)xc->E, threads, fused, want);
-        setenv("FULLCONV_NO_EXPAND_FUSION", "1", 1);
-        float *plain = residual_run(buf, size, 0, threads, &fused, &n_plain);
-        unsetenv("FULLCONV_NO_EXPAND_FUSION");
-        assert_int_equal(fused, 0);
-        for (size_t i = 0; i < n_ref; i++)
-            if (fabsf(fast[i] - ref[i]) > 1e-4f * (1.0f + fabsf(ref[i])) ||
-                fabsf(fast[i] - plain[i]) > 1e-5f * (1.0f + fabsf(plain[i])))
-                fail_msg("expand case %lldx%lld E %lld k %lld threads %d: y[%zu] = %g, want %g (unfused %g)",
-                         (long long)xc->H, (long long)xc->W, (long long)xc->E, (long long)xc->k, threads, i,
-                         (double)fast[i], (double)ref[i], (double)plain[i]);
-        /* the bands change with the thread count, the bits do not */
-        if (one) assert_memory_equal(one, fast, n_ref * sizeof(float));
-        free(plain);
-        if (one) free(fast);
-        else one = fast;
-    }
-    free(one);
-    free(ref);
+    char label[96];
+    snprintf(label, sizeof label, "expand case %lldx%lld E %lld k %lld", (long long)xc->H, (long long)xc->W,
+             (long long)xc->E, (long long)xc->k);
+    check_band_fusion(buf, size, (size_t)(xc->N * xc->E * Ho * Wo), xc->want, "FULLCONV_NO_EXPAND_FUSION", label);
     free(buf);
 }
 
@@ -814,38 +824,13 @@ static void run_dw_fusion(const dwp_case *dc)
         }
         if (dc->act == FCN_ACT_LEAKY_RELU) ir_set_float(nd, FCN_ATTR_ACT_ALPHA, 0.1f);
     }
-    size_t size, n_ref, n_fast, n_plain;
+    size_t size;
     uint8_t *buf = two_node_model(g, x, y, t, dc->also_output, &size);
     free(w1); free(w2); free(b1); free(b2);
-    int fused;
-    float *ref = residual_run(buf, size, 1, 1, &fused, &n_ref);
-    assert_int_equal(n_ref, (size_t)(dc->N * dc->K * Ho * Wo));
-    int want = fcn_simd_enabled() && strstr(fcn_kernel_isa(), "avx512") != NULL && dc->want;
-    float *one = NULL;
-    for (int threads = 1; threads <= 2; threads++) {
-        float *fast = residual_run(buf, size, 0, threads, &fused, &n_fast);
-        assert_int_equal(n_fast, n_ref);
-        if (fused != want)
-            fail_msg("dw case %lldx%lld C %lld threads %d: %d nodes fused, want %d", (long long)dc->H, (long long)dc->W,
-                     (long long)dc->C, threads, fused, want);
-        setenv("FULLCONV_NO_DW_FUSION", "1", 1);
-        float *plain = residual_run(buf, size, 0, threads, &fused, &n_plain);
-        unsetenv("FULLCONV_NO_DW_FUSION");
-        assert_int_equal(fused, 0);
-        for (size_t i = 0; i < n_ref; i++)
-            if (fabsf(fast[i] - ref[i]) > 1e-4f * (1.0f + fabsf(ref[i])) ||
-                fabsf(fast[i] - plain[i]) > 1e-5f * (1.0f + fabsf(plain[i])))
-                fail_msg("dw case %lldx%lld C %lld k %lld s %lld threads %d: y[%zu] = %g, want %g (unfused %g)",
-                         (long long)dc->H, (long long)dc->W, (long long)dc->C, (long long)dc->k, (long long)dc->s,
-                         threads, i, (double)fast[i], (double)ref[i], (double)plain[i]);
-        /* the bands change with the thread count, the bits do not */
-        if (one) assert_memory_equal(one, fast, n_ref * sizeof(float));
-        free(plain);
-        if (one) free(fast);
-        else one = fast;
-    }
-    free(one);
-    free(ref);
+    char label[96];
+    snprintf(label, sizeof label, "dw case %lldx%lld C %lld k %lld s %lld", (long long)dc->H, (long long)dc->W,
+             (long long)dc->C, (long long)dc->k, (long long)dc->s);
+    check_band_fusion(buf, size, (size_t)(dc->N * dc->K * Ho * Wo), dc->want, "FULLCONV_NO_DW_FUSION", label);
     free(buf);
 }
 
