@@ -104,6 +104,39 @@ int64_t fcn_gconv_rows(const fcn_gconv_args *a)
     return gconv_flat(a) ? (a->H * a->W + 15) / 16 : a->Ho;
 }
 
+/* The plane's last vector when it holds only a few outputs (7×7: 49 = 3 × 16 + 1, the fourth
+ * vector one lane in 16 for the same 16 FMAs a tap as a full one): output pixel by pixel, the 16
+ * output channels in the lanes instead — per tap the packed weights' 16 channels (one load)
+ * times the pixel's input value (a broadcast), skipped where the tap is in the padding. The same
+ * products added in the same order as the vector path (channels, then taps; a tap in the
+ * padding is 0 · w there): the same values, up to the sign of a zero. */
+enum { GCONV_PIXELS_MAX = 4 };
+
+AVX512 static void gconv_flat_pixels(const fcn_gconv_args *a, const float *wb, const float *in, const __mmask16 *mv,
+                                     const int64_t *off, int64_t kn, int64_t k0, int64_t p0, int64_t left)
+{
+    const int64_t cg = a->C / a->group, n = a->H * a->W, kk = a->kh * a->kw;
+    const __mmask16 km = (__mmask16)fcn_first_lanes16(kn);
+    const __m512 bias = a->bias ? _mm512_maskz_loadu_ps(km, a->bias + k0) : _mm512_setzero_ps();
+    const __m512 lo = _mm512_set1_ps(a->act == FCN_ACT_RELU ? 0.0f : a->act_alpha), hi = _mm512_set1_ps(a->act_beta);
+    const __m512i ch = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                                          _mm512_set1_epi32((int)n));
+    for (int64_t j = 0; j < left; j++) {
+        __m512 acc = bias;
+        for (int64_t c = 0; c < cg; c++)
+            for (int64_t tp = 0; tp < kk; tp++) {
+                if (!((mv[tp] >> j) & 1)) continue;
+                acc = _mm512_fmadd_ps(_mm512_set1_ps(in[c * n + j + off[tp]]), _mm512_loadu_ps(wb + (c * kk + tp) * 16), acc);
+            }
+        if (a->act == FCN_ACT_RELU || a->act == FCN_ACT_CLIP) acc = _mm512_max_ps(acc, lo);
+        if (a->act == FCN_ACT_CLIP) acc = _mm512_min_ps(acc, hi);
+        float *o = a->out + k0 * n + p0 + j;
+        _mm512_mask_i32scatter_ps(o, km, ch, acc, 4);
+        if (a->act != FCN_ACT_NONE && a->act != FCN_ACT_RELU && a->act != FCN_ACT_CLIP)
+            for (int64_t k = 0; k < kn; k++) fcn_act_apply(a->act, a->act_alpha, a->act_beta, o + k * n, 1);
+    }
+}
+
 AVX512 static void gconv_flat_tasks(const fcn_gconv_args *a, int64_t t0, int64_t t1)
 {
     const int64_t cg = a->C / a->group, kg = a->K / a->group, kblocks = (kg + 15) / 16, taps = cg * a->kh * a->kw;
@@ -119,6 +152,11 @@ AVX512 static void gconv_flat_tasks(const fcn_gconv_args *a, int64_t t0, int64_t
         int64_t kn = kg - kb * 16 < 16 ? kg - kb * 16 : 16, k0 = g * kg + kb * 16;
         const float *wb = a->wp + (g * kblocks + kb) * taps * 16;
         const float *in = a->in + g * cg * n + v * 16;
+        int64_t left = n - v * 16 < 16 ? n - v * 16 : 16;
+        if (left <= GCONV_PIXELS_MAX) {
+            gconv_flat_pixels(a, wb, in, m[v], off, kn, k0, v * 16, left);
+            continue;
+        }
         __m512 acc[16];
 #pragma GCC unroll 16
         for (int k = 0; k < 16; k++) acc[k] = _mm512_set1_ps(a->bias && k < kn ? a->bias[k0 + k] : 0.0f);
@@ -130,7 +168,6 @@ AVX512 static void gconv_flat_tasks(const fcn_gconv_args *a, int64_t t0, int64_t
 #pragma GCC unroll 16
                 for (int k = 0; k < 16; k++) acc[k] = _mm512_fmadd_ps(x, _mm512_set1_ps(wt[k]), acc[k]);
             }
-        int64_t left = n - v * 16 < 16 ? n - v * 16 : 16;
         store_channels(a, acc, kn, a->out + k0 * n + v * 16, n, (__mmask16)fcn_first_lanes16(left), left);
     }
 }

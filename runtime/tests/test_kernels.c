@@ -693,6 +693,11 @@ static void test_fast_conv_paths(void **state)
         { 1, 64, 7, 7, 64, 3, 3, 1, 1, 1, 4, 1, 1 },     /* grouped on 7×7: flat vectors */
         { 2, 40, 5, 9, 60, 3, 3, 1, 1, 1, 2, 0, 0 },     /* grouped flat, 30 outputs a group (2 blocks) */
         { 1, 64, 7, 7, 64, 3, 3, 1, 1, 1, 4, 1, 2 },     /* grouped flat, LeakyReLU after the stores */
+        /* grouped flat, a last vector of 1 to 4 outputs taken pixel by pixel (16 channels in the
+         * lanes): 7×7 above, 5×10 with 30 outputs a group (a partial channel block), 4×13 with
+         * no bias and LeakyReLU, 5×9 (13 outputs: the vector path) above */
+        { 1, 40, 5, 10, 60, 3, 3, 1, 1, 1, 2, 1, 1 },
+        { 2, 48, 4, 13, 48, 3, 3, 1, 1, 1, 3, 0, 2 },
         { 1, 32, 12, 20, 48, 3, 3, 2, 1, 1, 2, 1, 2 },   /* grouped rows, stride 2, LeakyReLU */
         /* F(2×2,5×5) Winograd (tiles 2 apart, 24-column row loads): AlexNet's 27×27 with pad 2,
          * no pad, odd channels and widths over 8 tiles with a non-vector activation, batch 2;
