@@ -404,22 +404,10 @@ __attribute__((always_inline)) AVX512 static inline void plane_roll3(const fcn_d
     }
 }
 
-AVX512 static void plane_narrow(const fcn_dw_args *a, const float *in, const float *w, float bias, float *out,
-                                int act, __m512 vlo, __m512 vhi)
-{
-    plane_roll3(a, in, w, bias, out, act, vlo, vhi, 1);
-}
-
 static int narrow_ok(const fcn_dw_args *a)
 {
     return a->sh == 1 && a->sw == 1 && a->ph == 1 && a->pw == 1 && a->Ho == a->H && a->Wo == a->W && a->W <= 16 &&
            !a->no_narrow;
-}
-
-AVX512 static void plane_roll(const fcn_dw_args *a, const float *in, const float *w, float bias, float *out, int act,
-                              __m512 vlo, __m512 vhi)
-{
-    plane_roll3(a, in, w, bias, out, act, vlo, vhi, 0);
 }
 
 /* Up to 40 columns and while the call's planes stay in L2: from L3 the strips' walks down the
@@ -466,9 +454,9 @@ AVX512 void fcn_dw3x3_avx512(const fcn_dw_args *a, int64_t c0, int64_t c1)
         const float *in = a->in + c * fcn_dw_in_cs(a);
         float *out = a->out + c * fcn_dw_out_cs(a);
         if (narrow)
-            plane_narrow(a, in, w, b, out, act, vlo, vhi);
+            plane_roll3(a, in, w, b, out, act, vlo, vhi, 1);
         else if (roll)
-            plane_roll(a, in, w, b, out, act, vlo, vhi);
+            plane_roll3(a, in, w, b, out, act, vlo, vhi, 0);
         else if (flat)
             plane_flat(a, in, fm, w, b, out, act, vlo, vhi);
         else if (a->sw == 1 && a->pw == 1 && a->Wo == a->W && !a->no_slide)
@@ -709,13 +697,11 @@ AVX512 static void dwk_plane_flat2(const fcn_dw_args *a, int64_t c, int ch, cons
  * the padding add nothing and are skipped. Two accumulators an output row (kx 0, 2, 4 and
  * kx 1, 3, each in tap order): a chain of 3 dependent FMAs a row instead of 5. The 16-channel
  * kernel took 52 µs for 480 channels at 14×14 (its transposes in and out), this one 35. */
-static int narrow5_ok(const fcn_dw_args *a)
+int fcn_dw5x5_narrow_ok(const fcn_dw_args *a)
 {
     return a->kh == 5 && a->kw == 5 && a->sh == 1 && a->sw == 1 && a->dh == 1 && a->dw == 1 && a->ph == 2 &&
            a->pw == 2 && a->Ho == a->H && a->Wo == a->W && a->W >= FCN_DW_NARROW_MIN_W && a->W <= 16 && !a->no_narrow;
 }
-
-int fcn_dw5x5_narrow_ok(const fcn_dw_args *a) { return narrow5_ok(a); }
 
 #define ALIGNR_PS(h, l, i) _mm512_castsi512_ps(_mm512_alignr_epi32(_mm512_castps_si512(h), _mm512_castps_si512(l), i))
 /* output row accumulators (s, t) += the taps of kernel row ky on windows x[0..4] */
@@ -766,7 +752,7 @@ AVX512 void fcn_dwk_avx512(const fcn_dw_args *a, int64_t c0, int64_t c1)
     /* vectors of 16 columns a row: 4 chains as 1 row × 4 vectors, 2 × 2 or 4 rows × 1 */
     int64_t vecs = (a->Wo + 15) / 16;
     __mmask16 fm[DWK_FLAT_MAX / 16][FCN_DWK_MAX * FCN_DWK_MAX];
-    if (narrow5_ok(a)) {
+    if (fcn_dw5x5_narrow_ok(a)) {
         for (int64_t c = c0; c < c1; c++) {
             float *out = a->out + c * fcn_dw_out_cs(a);
             plane_narrow5(a, a->in + c * fcn_dw_in_cs(a), a->w + c * 25, a->bias ? a->bias[c] : 0.0f, out, vec_act ? a->act : FCN_ACT_NONE,
