@@ -744,6 +744,145 @@ AVX512 static void plane_narrow5(const fcn_dw_args *a, const float *in, const fl
 #undef TAPS5
 #undef ALIGNR_PS
 
+/* ---- 5×5 stride 2, rolled down the rows ------------------------------------------------------
+ * The 16-channel kernel took MnasNet's and EfficientNet's 5×5/2 layers at 47–52 GFLOP/s: each
+ * output vector's 25 taps, each a load of the transposed plane. Here each input row is loaded
+ * once for a strip of 16 output columns: its kx windows are the even and odd lanes of 32 columns
+ * from 2·x − pw + kx (kx and kx + 1 one load pair, two permutes), fed to the three output rows
+ * that read the row (an even row: kernel rows 4, 2, 0 of the rows below, at and above the step;
+ * an odd row: kernel rows 3 and 1). Per output row an accumulator pair (kx 0, 2, 4 and kx 1, 3, in
+ * tap order); two channels a pass, so one channel's FMA chains wait behind the other's. Rows
+ * outside the map are the zero row fed to the same FMAs (no branches). Any top padding up to 2:
+ * a band of rows of a larger map (fcn_dw_args.in_cs/out_cs) runs the same sums. The 3×3
+ * stride-2 layers this way ran within ±5 % of plane_s2_slide: not taken there. */
+__attribute__((always_inline)) AVX512 static inline void s2roll_windows(const float *row, int64_t base,
+                                                                       const __mmask16 *m, __m512i even, __m512i odd,
+                                                                       __m512 win[5])
+{
+#pragma GCC unroll 3
+    for (int j = 0; j < 3; j++) {
+        __m512 lo = _mm512_maskz_loadu_ps(m[2 * j], row + base + 2 * j);
+        __m512 hi = _mm512_maskz_loadu_ps(m[2 * j + 1], row + base + 2 * j + 16);
+        win[2 * j] = _mm512_permutex2var_ps(lo, even, hi);
+        if (j < 2) win[2 * j + 1] = _mm512_permutex2var_ps(lo, odd, hi);
+    }
+}
+
+/* acc pair (s: kx even, t: kx odd) += kernel row ky of the 5×5 weights w over windows x */
+#define S2R_TAPS(x, w, ky, s, t)                                                                \
+    do {                                                                                        \
+        s = _mm512_fmadd_ps((x)[0], _mm512_set1_ps((w)[5 * (ky)]), s);                         \
+        t = _mm512_fmadd_ps((x)[1], _mm512_set1_ps((w)[5 * (ky) + 1]), t);                     \
+        s = _mm512_fmadd_ps((x)[2], _mm512_set1_ps((w)[5 * (ky) + 2]), s);                     \
+        t = _mm512_fmadd_ps((x)[3], _mm512_set1_ps((w)[5 * (ky) + 3]), t);                     \
+        s = _mm512_fmadd_ps((x)[4], _mm512_set1_ps((w)[5 * (ky) + 4]), s);                     \
+    } while (0)
+
+static const float s2r_zero_row[FCN_DW_ZERO_ROW];   /* rows outside the map; masks keep reads within W */
+
+/* input row r of a plane, or the zero row */
+static inline const float *s2r_row(const float *plane, int64_t r, int64_t H, int64_t W)
+{
+    return r >= 0 && r < H ? plane + r * W : s2r_zero_row;
+}
+
+/* channels c (and c + 1 when CH is 2) */
+__attribute__((always_inline)) AVX512 static inline void plane2_roll_s2(const fcn_dw_args *a, int64_t c, const int CH,
+                                                                       int act, __m512 vlo, __m512 vhi)
+{
+    const int64_t H = a->H, W = a->W, Ho = a->Ho, Wo = a->Wo, in_cs = fcn_dw_in_cs(a), out_cs = fcn_dw_out_cs(a);
+    /* output row oy reads input rows 2·oy − ph + ky: step st takes rows 2·st + d and 2·st + d + 1 */
+    const int64_t d = 2 - a->ph;
+    const __m512i even = s2_lanes(0), odd = s2_lanes(1);
+    const __m512 z = _mm512_setzero_ps();
+    const float *in0 = a->in + c * in_cs, *in1 = in0 + (CH > 1 ? in_cs : 0);
+    const float *w0 = a->w + c * 25, *w1 = w0 + (CH > 1 ? 25 : 0);
+    float *out0 = a->out + c * out_cs, *out1 = out0 + (CH > 1 ? out_cs : 0);
+    const __m512 b0 = _mm512_set1_ps(a->bias ? a->bias[c] : 0.0f);
+    const __m512 b1 = _mm512_set1_ps(a->bias && CH > 1 ? a->bias[c + 1] : 0.0f);
+    for (int64_t x = 0; x < Wo; x += 16) {
+        const int64_t base = 2 * x - a->pw;
+        __mmask16 m[6];
+#pragma GCC unroll 3
+        for (int j = 0; j < 3; j++) {
+            m[2 * j] = span_mask(base + 2 * j, W);
+            m[2 * j + 1] = span_mask(base + 2 * j + 16, W);
+        }
+        const __mmask16 mo = span_mask(x, Wo);
+        /* the output rows st − 1 (d: down), st (a: at) and st + 1 (u: up) at step st, channel 0 and 1 */
+        __m512 sd0 = b0, td0 = z, sa0 = b0, ta0 = z, su0 = b0, tu0 = z;
+        __m512 sd1 = b1, td1 = z, sa1 = b1, ta1 = z, su1 = b1, tu1 = z;
+        __m512 win[5];
+        /* step −1: output row 0 takes kernel rows 0 and 1 */
+        s2roll_windows(s2r_row(in0, d - 2, H, W), base, m, even, odd, win);
+        S2R_TAPS(win, w0, 0, sa0, ta0);
+        s2roll_windows(s2r_row(in0, d - 1, H, W), base, m, even, odd, win);
+        S2R_TAPS(win, w0, 1, sa0, ta0);
+        if (CH > 1) {
+            s2roll_windows(s2r_row(in1, d - 2, H, W), base, m, even, odd, win);
+            S2R_TAPS(win, w1, 0, sa1, ta1);
+            s2roll_windows(s2r_row(in1, d - 1, H, W), base, m, even, odd, win);
+            S2R_TAPS(win, w1, 1, sa1, ta1);
+        }
+        for (int64_t st = 0; st < Ho; st++) {
+            const int64_t re = 2 * st + d;
+            /* the even row: kernel row 4 of row st − 1, 2 of st, 0 of st + 1 */
+            s2roll_windows(s2r_row(in0, re, H, W), base, m, even, odd, win);
+            S2R_TAPS(win, w0, 4, sd0, td0);
+            S2R_TAPS(win, w0, 2, sa0, ta0);
+            S2R_TAPS(win, w0, 0, su0, tu0);
+            if (CH > 1) {
+                s2roll_windows(s2r_row(in1, re, H, W), base, m, even, odd, win);
+                S2R_TAPS(win, w1, 4, sd1, td1);
+                S2R_TAPS(win, w1, 2, sa1, ta1);
+                S2R_TAPS(win, w1, 0, su1, tu1);
+            }
+            /* the odd row: kernel row 3 of st, 1 of st + 1 */
+            s2roll_windows(s2r_row(in0, re + 1, H, W), base, m, even, odd, win);
+            S2R_TAPS(win, w0, 3, sa0, ta0);
+            S2R_TAPS(win, w0, 1, su0, tu0);
+            if (CH > 1) {
+                s2roll_windows(s2r_row(in1, re + 1, H, W), base, m, even, odd, win);
+                S2R_TAPS(win, w1, 3, sa1, ta1);
+                S2R_TAPS(win, w1, 1, su1, tu1);
+            }
+            if (st >= 1) {   /* row st − 1 is complete */
+                _mm512_mask_storeu_ps(out0 + (st - 1) * Wo + x, mo, finish(_mm512_add_ps(sd0, td0), act, vlo, vhi));
+                if (CH > 1)
+                    _mm512_mask_storeu_ps(out1 + (st - 1) * Wo + x, mo, finish(_mm512_add_ps(sd1, td1), act, vlo, vhi));
+            }
+            sd0 = sa0; td0 = ta0; sa0 = su0; ta0 = tu0; su0 = b0; tu0 = z;
+            sd1 = sa1; td1 = ta1; sa1 = su1; ta1 = tu1; su1 = b1; tu1 = z;
+        }
+        /* step Ho: kernel row 4 of the last row */
+        s2roll_windows(s2r_row(in0, 2 * Ho + d, H, W), base, m, even, odd, win);
+        S2R_TAPS(win, w0, 4, sd0, td0);
+        _mm512_mask_storeu_ps(out0 + (Ho - 1) * Wo + x, mo, finish(_mm512_add_ps(sd0, td0), act, vlo, vhi));
+        if (CH > 1) {
+            s2roll_windows(s2r_row(in1, 2 * Ho + d, H, W), base, m, even, odd, win);
+            S2R_TAPS(win, w1, 4, sd1, td1);
+            _mm512_mask_storeu_ps(out1 + (Ho - 1) * Wo + x, mo, finish(_mm512_add_ps(sd1, td1), act, vlo, vhi));
+        }
+    }
+}
+#undef S2R_TAPS
+
+/* 5×5, stride 2, pads up to 2, at least FCN_DW_S2ROLL_MIN_WO output columns */
+int fcn_dw5x5_s2roll_ok(const fcn_dw_args *a)
+{
+    return a->kh == 5 && a->kw == 5 && a->sh == 2 && a->sw == 2 && a->dh == 1 && a->dw == 1 && a->ph >= 0 &&
+           a->ph <= 2 && a->pw >= 0 && a->pw <= 2 && a->Ho >= 1 && a->Wo >= FCN_DW_S2ROLL_MIN_WO &&
+           a->W <= FCN_DW_ZERO_ROW && !a->no_narrow;
+}
+
+AVX512 static void planes_roll_s2(const fcn_dw_args *a, int64_t c0, int64_t c1, int act, __m512 vlo, __m512 vhi)
+{
+    for (int64_t c = c0; c < c1; c += 2) {
+        if (c + 1 < c1) plane2_roll_s2(a, c, 2, act, vlo, vhi);
+        else plane2_roll_s2(a, c, 1, act, vlo, vhi);
+    }
+}
+
 AVX512 void fcn_dwk_avx512(const fcn_dw_args *a, int64_t c0, int64_t c1)
 {
     const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
@@ -759,6 +898,14 @@ AVX512 void fcn_dwk_avx512(const fcn_dw_args *a, int64_t c0, int64_t c1)
                           vlo, vhi);
             if (!vec_act) fcn_act_apply(a->act, a->act_alpha, a->act_beta, out, a->Ho * a->Wo);
         }
+        return;
+    }
+    if (fcn_dw5x5_s2roll_ok(a)) {
+        int act = vec_act ? a->act : FCN_ACT_NONE;
+        planes_roll_s2(a, c0, c1, act, vlo, vhi);
+        if (!vec_act)
+            for (int64_t c = c0; c < c1; c++)
+                fcn_act_apply(a->act, a->act_alpha, a->act_beta, a->out + c * fcn_dw_out_cs(a), a->Ho * a->Wo);
         return;
     }
     int flat = dwk_flat_ok(a), flat2 = !flat && dwk_flat2_ok(a);

@@ -223,6 +223,12 @@ int64_t fcn_gconv_rows(const fcn_gconv_args *a);
 void fcn_dw3x3_avx512(const fcn_dw_args *a, int64_t c0, int64_t c1);
 /* fcn_dw3x3_avx512 takes small "same" stride-1 planes (<= 256 pixels) as flat vectors */
 int fcn_dw3x3_flat_ok(const fcn_dw_args *a);
+/* 5×5 stride 2 onto rows of at least FCN_DW_S2ROLL_MIN_WO: each input row loaded once and
+ * fed to every output row that reads it (dwconv_avx512.c; not the 16-channel kernel) */
+#ifndef FCN_DW_S2ROLL_MIN_WO
+#define FCN_DW_S2ROLL_MIN_WO 13
+#endif
+int fcn_dw5x5_s2roll_ok(const fcn_dw_args *a);
 /* 5×5 stride-1 "same" planes FCN_DW_NARROW_MIN_W..16 wide: the one-vector-a-row pass (not the 16-channel kernel) */
 #define FCN_DW_NARROW_MIN_W 10
 int fcn_dw5x5_narrow_ok(const fcn_dw_args *a);

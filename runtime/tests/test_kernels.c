@@ -380,6 +380,32 @@ static void test_pack_rows_twin(void **state)
     }
 }
 
+/* The output of depthwise args `a` (computed whole into `whole`) again band by band, each band
+ * `rows` output rows read through a view of its input rows (fcn_dw_args.in_cs/out_cs, the top
+ * padding what is left of it), as the fused layers run it: the same bits. */
+static void check_dw_bands(const fcn_dw_args *a, const float *whole, int64_t rows)
+{
+    int64_t C = 5, n = C * a->Ho * a->Wo;
+    float *o = calloc((size_t)n, sizeof(float));
+    for (int64_t oy0 = 0; oy0 < a->Ho; oy0 += rows) {
+        int64_t oy1 = oy0 + rows < a->Ho ? oy0 + rows : a->Ho;
+        int64_t r0 = oy0 * a->sh - a->ph, r1 = (oy1 - 1) * a->sh - a->ph + (a->kh - 1) * a->dh + 1;
+        if (r0 < 0) r0 = 0;
+        if (r1 > a->H) r1 = a->H;
+        fcn_dw_args b = *a;
+        b.in = a->in + r0 * a->W;
+        b.in_cs = a->H * a->W;
+        b.H = r1 - r0;
+        b.ph = a->ph + r0 - oy0 * a->sh;
+        b.out = o + oy0 * a->Wo;
+        b.Ho = oy1 - oy0;
+        b.out_cs = a->Ho * a->Wo;
+        fcn_dwconv_avx2(&b, 0, C);
+    }
+    assert_memory_equal(o, whole, sizeof(float) * (size_t)n);
+    free(o);
+}
+
 static void test_dwconv_twins(void **state)
 {
     (void)state;
@@ -418,7 +444,14 @@ static void test_dwconv_twins(void **state)
                        /* 3×3 strips rolled down the rows (17 to 40 wide, past the flat planes'
                         * 256 outputs): a last strip of 1, 12 and 16 columns, the widest */
                        { 28, 28, 3, 1, 1, 1, 1 }, { 16, 17, 3, 1, 1, 1, 2 }, { 7, 40, 3, 1, 1, 1, 0 },
-                       { 10, 32, 3, 1, 1, 1, 1 }, { 9, 33, 3, 1, 1, 1, FCN_ACT_SIGMOID } };
+                       { 10, 32, 3, 1, 1, 1, 1 }, { 9, 33, 3, 1, 1, 1, FCN_ACT_SIGMOID },
+                       /* 5×5 stride 2 rolled down the rows (13 or more columns out): one strip
+                        * of 13, 14 and 16, a last strip of 1 and 12, pads 0 and 1, 1 to 3 rows out
+                        * (the zero rows at both ends at once), odd sizes, the activations */
+                       { 28, 28, 5, 2, 2, 1, 1 }, { 25, 26, 5, 2, 2, 1, 2 }, { 32, 32, 5, 2, 2, 1, 0 },
+                       { 15, 34, 5, 2, 2, 1, FCN_ACT_SIGMOID }, { 56, 56, 5, 2, 2, 1, 1 },
+                       { 17, 30, 5, 2, 0, 1, 2 }, { 11, 29, 5, 2, 1, 1, FCN_ACT_LEAKY_RELU },
+                       { 1, 40, 5, 2, 2, 1, 1 }, { 2, 64, 5, 2, 2, 1, 0 }, { 5, 27, 5, 2, 2, 1, 2 } };
     int had512 = fcn_set_avx512(1);
     for (int avx512 = 0; avx512 < 2; avx512++)
     for (size_t t = 0; t < sizeof cases / sizeof cases[0]; t++) {
@@ -444,6 +477,8 @@ static void test_dwconv_twins(void **state)
             fcn_dwconv_avx2(&a, 0, C);
             assert_close(o2, o1, (size_t)(C * Ho * Wo), 1e-5f);
         }
+        if (fcn_avx512_enabled() && fcn_dw5x5_s2roll_ok(&a))
+            check_dw_bands(&a, o2, 3);
         free(a.work);
         free(in); free(w); free(o1); free(o2);
     }
@@ -473,9 +508,10 @@ static void test_dwc16(void **state)
         float *bias = malloc(sizeof(float) * (size_t)C);
         fill(in, (size_t)(C * H * W)); fill(w, (size_t)(C * k * k)); fill(bias, (size_t)C);
         fcn_dw_args a = { in, o1, w, t % 2 ? NULL : bias, H, W, Ho, Wo, k, k, s, s, p, p, 1, 1, act, 0.0f, 0.5f, NULL, 1, 0, 0, 0, 0, 0 };
-        /* every case but the 3×3 "same" stride-1 ones, which the flat kernel takes, and the
-         * 5×5 ones on planes 10 to 16 wide (the one-vector-a-row pass); run here all the same */
-        assert_int_equal(fcn_dwc16_applies(&a), !fcn_dw3x3_flat_ok(&a) && !fcn_dw5x5_narrow_ok(&a));
+        /* every case but the 3×3 "same" stride-1 ones, which the flat kernel takes, the 5×5
+         * ones on planes 10 to 16 wide (the one-vector-a-row pass) and the 5×5 stride-2 ones onto
+         * 13 or more columns (rolled down the rows); run here all the same */
+        assert_int_equal(fcn_dwc16_applies(&a), !fcn_dw3x3_flat_ok(&a) && !fcn_dw5x5_narrow_ok(&a) && !fcn_dw5x5_s2roll_ok(&a));
         fcn_dwconv_ref(&a, c0, C);
         a.out = o2;
         a.work = aligned_alloc(64, (fcn_dwc16_work_floats(&a) * sizeof(float) + 63) & ~(size_t)63);
