@@ -744,6 +744,83 @@ AVX512 static void plane_narrow5(const fcn_dw_args *a, const float *in, const fl
 #undef TAPS5
 #undef ALIGNR_PS
 
+/* ---- 5×5 stride 1 onto rows wider than 16, rolled down the rows ------------------------------
+ * MnasNet's and EfficientNet's 5×5 layers at 28×28 went through the 16-channel kernel at 60–96
+ * GFLOP/s (its transposes in and out; 240 channels spill its planes out of L2). Here strips of
+ * 16 output columns walk down the plane: each input row's five windows are masked loads at
+ * x − pw + kx, fed to the five output rows that read the row (kernel rows 4..0 of rows i − 2 ..
+ * i + 2), two accumulators a row (kx 0, 2, 4 and kx 1, 3, in tap order); a row is stored once its
+ * fifth input row is in. Kernel rows 0–2 stay in registers (15 weights), rows 3–4 are broadcast
+ * from memory: 15 loads for 25 FMAs an input row. Rows outside the map add nothing (skipped). */
+__attribute__((always_inline)) AVX512 static inline void s1r_windows(const float *row, const __mmask16 *m, __m512 win[5])
+{
+#pragma GCC unroll 5
+    for (int kx = 0; kx < 5; kx++) win[kx] = _mm512_maskz_loadu_ps(m[kx], row + kx);
+}
+
+#define S1R_TAPS(x, wv, s, t)                                                                   \
+    do {                                                                                        \
+        s = _mm512_fmadd_ps((x)[0], (wv)[0], s);                                               \
+        t = _mm512_fmadd_ps((x)[1], (wv)[1], t);                                               \
+        s = _mm512_fmadd_ps((x)[2], (wv)[2], s);                                               \
+        t = _mm512_fmadd_ps((x)[3], (wv)[3], t);                                               \
+        s = _mm512_fmadd_ps((x)[4], (wv)[4], s);                                               \
+    } while (0)
+#define S1R_TAPS_MEM(x, w, ky, s, t)                                                            \
+    do {                                                                                        \
+        s = _mm512_fmadd_ps((x)[0], _mm512_set1_ps((w)[5 * (ky)]), s);                         \
+        t = _mm512_fmadd_ps((x)[1], _mm512_set1_ps((w)[5 * (ky) + 1]), t);                     \
+        s = _mm512_fmadd_ps((x)[2], _mm512_set1_ps((w)[5 * (ky) + 2]), s);                     \
+        t = _mm512_fmadd_ps((x)[3], _mm512_set1_ps((w)[5 * (ky) + 3]), t);                     \
+        s = _mm512_fmadd_ps((x)[4], _mm512_set1_ps((w)[5 * (ky) + 4]), s);                     \
+    } while (0)
+
+AVX512 static void plane_roll5(const fcn_dw_args *a, const float *in, const float *w, float bias, float *out, int act,
+                               __m512 vlo, __m512 vhi)
+{
+    const int64_t H = a->H, W = a->W, Ho = a->Ho, Wo = a->Wo, d = 2 - a->ph;
+    const __m512 z = _mm512_setzero_ps(), b = _mm512_set1_ps(bias);
+    __m512 w0[5], w1[5], w2[5];
+#pragma GCC unroll 5
+    for (int kx = 0; kx < 5; kx++) {
+        w0[kx] = _mm512_set1_ps(w[kx]);
+        w1[kx] = _mm512_set1_ps(w[5 + kx]);
+        w2[kx] = _mm512_set1_ps(w[10 + kx]);
+    }
+    for (int64_t x = 0; x < Wo; x += 16) {
+        __mmask16 m[5];
+#pragma GCC unroll 5
+        for (int kx = 0; kx < 5; kx++) m[kx] = span_mask(x - a->pw + kx, W);
+        const __mmask16 mo = span_mask(x, Wo);
+        /* before virtual row v: s0/t0 is output row v − 2 (kernel rows 0..3 in), s1 v − 1, s2 v, s3 v + 1 */
+        __m512 s0 = b, t0 = z, s1 = b, t1 = z, s2 = b, t2 = z, s3 = b, t3 = z;
+        for (int64_t v = -2; v < Ho + 2; v++) {
+            const int64_t r = v + d;   /* the input row */
+            __m512 s4 = b, t4 = z;
+            if (r >= 0 && r < H) {
+                __m512 win[5];
+                s1r_windows(in + r * W + x - a->pw, m, win);
+                S1R_TAPS_MEM(win, w, 4, s0, t0);
+                S1R_TAPS_MEM(win, w, 3, s1, t1);
+                S1R_TAPS(win, w2, s2, t2);
+                S1R_TAPS(win, w1, s3, t3);
+                S1R_TAPS(win, w0, s4, t4);
+            }
+            if (v >= 2) _mm512_mask_storeu_ps(out + (v - 2) * Wo + x, mo, finish(_mm512_add_ps(s0, t0), act, vlo, vhi));
+            s0 = s1; t0 = t1; s1 = s2; t1 = t2; s2 = s3; t2 = t3; s3 = s4; t3 = t4;
+        }
+    }
+}
+#undef S1R_TAPS
+#undef S1R_TAPS_MEM
+
+/* 5×5, stride 1, pads up to 2, more than 16 columns in and out */
+int fcn_dw5x5_roll_ok(const fcn_dw_args *a)
+{
+    return a->kh == 5 && a->kw == 5 && a->sh == 1 && a->sw == 1 && a->dh == 1 && a->dw == 1 && a->ph >= 0 &&
+           a->ph <= 2 && a->pw >= 0 && a->pw <= 2 && a->Ho >= 1 && a->W > 16 && a->Wo > 16 && !a->no_narrow;
+}
+
 /* ---- 5×5 stride 2, rolled down the rows ------------------------------------------------------
  * The 16-channel kernel took MnasNet's and EfficientNet's 5×5/2 layers at 47–52 GFLOP/s: each
  * output vector's 25 taps, each a load of the transposed plane. Here each input row is loaded
@@ -896,6 +973,15 @@ AVX512 void fcn_dwk_avx512(const fcn_dw_args *a, int64_t c0, int64_t c1)
             float *out = a->out + c * fcn_dw_out_cs(a);
             plane_narrow5(a, a->in + c * fcn_dw_in_cs(a), a->w + c * 25, a->bias ? a->bias[c] : 0.0f, out, vec_act ? a->act : FCN_ACT_NONE,
                           vlo, vhi);
+            if (!vec_act) fcn_act_apply(a->act, a->act_alpha, a->act_beta, out, a->Ho * a->Wo);
+        }
+        return;
+    }
+    if (fcn_dw5x5_roll_ok(a)) {
+        int act = vec_act ? a->act : FCN_ACT_NONE;
+        for (int64_t c = c0; c < c1; c++) {
+            float *out = a->out + c * fcn_dw_out_cs(a);
+            plane_roll5(a, a->in + c * fcn_dw_in_cs(a), a->w + c * 25, a->bias ? a->bias[c] : 0.0f, out, act, vlo, vhi);
             if (!vec_act) fcn_act_apply(a->act, a->act_alpha, a->act_beta, out, a->Ho * a->Wo);
         }
         return;

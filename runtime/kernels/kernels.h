@@ -183,8 +183,9 @@ typedef struct fcn_dw_args {
     int no_slide;                  /* 3×3 pad 1, stride 1 or 2: masked loads per tap instead of
                                     * aligned row loads and valignd (FULLCONV_NO_DW_SLIDE, read at
                                     * prepare); same values */
-    int no_narrow;                 /* 3×3 stride 1 pad 1, W <= 16: the flat or row passes instead of
-                                    * planes_narrow (FULLCONV_NO_DW_NARROW); same values */
+    int no_narrow;                 /* the passes rolled down the rows off (FULLCONV_NO_DW_NARROW): 3×3
+                                    * stride 1 up to 40 wide, 5×5 stride 1 and 2 — the flat, row
+                                    * or 16-channel passes instead (3×3 same values) */
     int64_t in_cs;                 /* floats from one input plane to the next: 0 for H·W; set when
                                     * the input is a band of rows of a larger map (a depthwise conv
                                     * fused into the 1×1 after it, conv_fast.c) */
@@ -229,6 +230,7 @@ int fcn_dw3x3_flat_ok(const fcn_dw_args *a);
 #define FCN_DW_S2ROLL_MIN_WO 13
 #endif
 int fcn_dw5x5_s2roll_ok(const fcn_dw_args *a);
+int fcn_dw5x5_roll_ok(const fcn_dw_args *a);
 /* 5×5 stride-1 "same" planes FCN_DW_NARROW_MIN_W..16 wide: the one-vector-a-row pass (not the 16-channel kernel) */
 #define FCN_DW_NARROW_MIN_W 10
 int fcn_dw5x5_narrow_ok(const fcn_dw_args *a);

@@ -451,7 +451,13 @@ static void test_dwconv_twins(void **state)
                        { 28, 28, 5, 2, 2, 1, 1 }, { 25, 26, 5, 2, 2, 1, 2 }, { 32, 32, 5, 2, 2, 1, 0 },
                        { 15, 34, 5, 2, 2, 1, FCN_ACT_SIGMOID }, { 56, 56, 5, 2, 2, 1, 1 },
                        { 17, 30, 5, 2, 0, 1, 2 }, { 11, 29, 5, 2, 1, 1, FCN_ACT_LEAKY_RELU },
-                       { 1, 40, 5, 2, 2, 1, 1 }, { 2, 64, 5, 2, 2, 1, 0 }, { 5, 27, 5, 2, 2, 1, 2 } };
+                       { 1, 40, 5, 2, 2, 1, 1 }, { 2, 64, 5, 2, 2, 1, 0 }, { 5, 27, 5, 2, 2, 1, 2 },
+                       /* 5×5 stride 1 strips rolled down the rows (more than 16 columns): last
+                        * strips of 1, 12 and 16 columns, pads 0 and 1, 1 to 3 rows, odd sizes */
+                       { 28, 28, 5, 1, 2, 1, 1 }, { 17, 17, 5, 1, 2, 1, 0 }, { 9, 32, 5, 1, 2, 1, 2 },
+                       { 11, 33, 5, 1, 2, 1, FCN_ACT_SIGMOID }, { 12, 40, 5, 1, 0, 1, 1 },
+                       { 7, 23, 5, 1, 1, 1, FCN_ACT_LEAKY_RELU }, { 1, 20, 5, 1, 2, 1, 2 },
+                       { 2, 45, 5, 1, 2, 1, 0 }, { 3, 56, 5, 1, 2, 1, 1 } };
     int had512 = fcn_set_avx512(1);
     for (int avx512 = 0; avx512 < 2; avx512++)
     for (size_t t = 0; t < sizeof cases / sizeof cases[0]; t++) {
@@ -477,7 +483,7 @@ static void test_dwconv_twins(void **state)
             fcn_dwconv_avx2(&a, 0, C);
             assert_close(o2, o1, (size_t)(C * Ho * Wo), 1e-5f);
         }
-        if (fcn_avx512_enabled() && fcn_dw5x5_s2roll_ok(&a))
+        if (fcn_avx512_enabled() && (fcn_dw5x5_s2roll_ok(&a) || fcn_dw5x5_roll_ok(&a)))
             check_dw_bands(&a, o2, 3);
         free(a.work);
         free(in); free(w); free(o1); free(o2);
@@ -511,7 +517,8 @@ static void test_dwc16(void **state)
         /* every case but the 3×3 "same" stride-1 ones, which the flat kernel takes, the 5×5
          * ones on planes 10 to 16 wide (the one-vector-a-row pass) and the 5×5 stride-2 ones onto
          * 13 or more columns (rolled down the rows); run here all the same */
-        assert_int_equal(fcn_dwc16_applies(&a), !fcn_dw3x3_flat_ok(&a) && !fcn_dw5x5_narrow_ok(&a) && !fcn_dw5x5_s2roll_ok(&a));
+        assert_int_equal(fcn_dwc16_applies(&a), !fcn_dw3x3_flat_ok(&a) && !fcn_dw5x5_narrow_ok(&a) &&
+                                                 !fcn_dw5x5_s2roll_ok(&a) && !fcn_dw5x5_roll_ok(&a));
         fcn_dwconv_ref(&a, c0, C);
         a.out = o2;
         a.work = aligned_alloc(64, (fcn_dwc16_work_floats(&a) * sizeof(float) + 63) & ~(size_t)63);
