@@ -423,6 +423,131 @@ static int roll_ok(const fcn_dw_args *a, int64_t planes)
            a->W <= ROLL_MAX_W && (double)planes * (double)(a->H * a->W) * 4.0 <= ROLL_MAX_BYTES && !a->no_narrow;
 }
 
+/* ---- "same" 3×3 and 5×5 stride-1 planes up to 7 wide: two channels a vector -------------------
+ * A 7×7 plane's rows fill 7 of a vector's 16 lanes (the 3×3 row pass, the 5×5 16-channel
+ * kernel's transposes). Here channel c's row sits in lanes 0..W−1 and channel c + 1's from lane
+ * B (8 for 3×3, 9 for 5×5), the lanes between zero: moved by up to (K − 1) / 2 lanes with valignd,
+ * each half's windows bring in zeros at its ends, as the padding columns. The weights are the
+ * two channels' taps blended at lane B. Rolled down the plane as the one-channel passes: an input
+ * row goes into the K output rows that read it, accumulators s (kx even) and t (kx odd) in tap
+ * order, taps in the padding rows as zero products (3×3: the same sums as plane_roll3, the same
+ * bits; 5×5: as plane_narrow5's, skipped there). */
+#define ALIGNR_PZ(h, l, i) _mm512_castsi512_ps(_mm512_alignr_epi32(_mm512_castps_si512(h), _mm512_castps_si512(l), i))
+
+__attribute__((always_inline)) AVX512 static inline void pair_windows(__m512 v, __m512 z, const int K, __m512 x[5])
+{
+    if (K == 3) {
+        x[0] = ALIGNR_PZ(v, z, 15);
+        x[1] = v;
+        x[2] = ALIGNR_PZ(z, v, 1);
+    } else {
+        x[0] = ALIGNR_PZ(v, z, 14);
+        x[1] = ALIGNR_PZ(v, z, 15);
+        x[2] = v;
+        x[3] = ALIGNR_PZ(z, v, 1);
+        x[4] = ALIGNR_PZ(z, v, 2);
+    }
+}
+
+#define PAIR_TAPS(x, wv, K, ky, s, t)                                                           \
+    do {                                                                                        \
+        _Pragma("GCC unroll 5") for (int kx_ = 0; kx_ < (K); kx_++) {                           \
+            if (kx_ % 2 == 0) s = _mm512_fmadd_ps((x)[kx_], (wv)[(ky) * (K) + kx_], s);          \
+            else t = _mm512_fmadd_ps((x)[kx_], (wv)[(ky) * (K) + kx_], t);                       \
+        }                                                                                       \
+    } while (0)
+
+__attribute__((always_inline)) AVX512 static inline void plane_pair(const fcn_dw_args *a, int64_t c, const int K, int act,
+                                                                   __m512 vlo, __m512 vhi)
+{
+    const int64_t H = a->H, W = a->W, in_cs = fcn_dw_in_cs(a), out_cs = fcn_dw_out_cs(a);
+    const int B = K == 3 ? 8 : 9;
+    const __mmask16 hi = (__mmask16)(0xFFFFu << B);
+    const __mmask16 ma = span_mask(0, W), mb = (__mmask16)(fcn_first_lanes16(W) << B);
+    const float *ina = a->in + c * in_cs, *inb = ina + in_cs - B;   /* inb + B: channel c + 1 */
+    float *outa = a->out + c * out_cs, *outb = outa + out_cs - B;
+    const __m512 z = _mm512_setzero_ps();
+    __m512 wv[25];
+#pragma GCC unroll 25
+    for (int t = 0; t < K * K; t++)
+        wv[t] = _mm512_mask_mov_ps(_mm512_set1_ps(a->w[c * K * K + t]), hi, _mm512_set1_ps(a->w[(c + 1) * K * K + t]));
+    const __m512 b = a->bias ? _mm512_mask_mov_ps(_mm512_set1_ps(a->bias[c]), hi, _mm512_set1_ps(a->bias[c + 1])) : z;
+    __m512 x[5];
+    if (K == 3) {
+        /* before input row i: p is output row i − 1 (kernel rows 0, 1 in), q row i (row 0 in) */
+        __m512 ps, pt, qs = _mm512_fmadd_ps(z, wv[0], b), qt = _mm512_fmadd_ps(z, wv[1], z);
+        qs = _mm512_fmadd_ps(z, wv[2], qs);
+        ps = qs; pt = qt;
+        for (int64_t i = 0; i < H; i++) {
+            __m512 v = _mm512_mask_loadu_ps(_mm512_maskz_loadu_ps(ma, ina + i * W), mb, inb + i * W);
+            pair_windows(v, z, 3, x);
+            /* kernel row 2 of row i − 1 (complete), 1 of row i, 0 of row i + 1 */
+            if (i > 0) {
+                PAIR_TAPS(x, wv, 3, 2, ps, pt);
+                __m512 y = finish(_mm512_add_ps(ps, pt), act, vlo, vhi);
+                _mm512_mask_storeu_ps(outa + (i - 1) * W, ma, y);
+                _mm512_mask_storeu_ps(outb + (i - 1) * W, mb, y);
+            }
+            ps = qs; pt = qt;
+            PAIR_TAPS(x, wv, 3, 1, ps, pt);
+            qs = b; qt = z;
+            PAIR_TAPS(x, wv, 3, 0, qs, qt);
+        }
+        /* the padding row below */
+        ps = _mm512_fmadd_ps(z, wv[6], ps);
+        pt = _mm512_fmadd_ps(z, wv[7], pt);
+        ps = _mm512_fmadd_ps(z, wv[8], ps);
+        __m512 y = finish(_mm512_add_ps(ps, pt), act, vlo, vhi);
+        _mm512_mask_storeu_ps(outa + (H - 1) * W, ma, y);
+        _mm512_mask_storeu_ps(outb + (H - 1) * W, mb, y);
+    } else {
+        /* before input row i: s0/t0 is output row i − 2 (kernel rows 0..3 in), s1 i − 1, s2 i, s3 i + 1 */
+        __m512 s0 = b, t0 = z, s1 = b, t1 = z, s2 = b, t2 = z, s3 = b, t3 = z;
+        for (int64_t i = 0; i < H; i++) {
+            __m512 v = _mm512_mask_loadu_ps(_mm512_maskz_loadu_ps(ma, ina + i * W), mb, inb + i * W);
+            pair_windows(v, z, 5, x);
+            __m512 s4 = b, t4 = z;
+            PAIR_TAPS(x, wv, 5, 4, s0, t0);
+            PAIR_TAPS(x, wv, 5, 3, s1, t1);
+            PAIR_TAPS(x, wv, 5, 2, s2, t2);
+            PAIR_TAPS(x, wv, 5, 1, s3, t3);
+            PAIR_TAPS(x, wv, 5, 0, s4, t4);
+            if (i >= 2) {
+                __m512 y = finish(_mm512_add_ps(s0, t0), act, vlo, vhi);
+                _mm512_mask_storeu_ps(outa + (i - 2) * W, ma, y);
+                _mm512_mask_storeu_ps(outb + (i - 2) * W, mb, y);
+            }
+            s0 = s1; t0 = t1; s1 = s2; t1 = t2; s2 = s3; t2 = t3; s3 = s4; t3 = t4;
+        }
+        if (H >= 2) {
+            __m512 y = finish(_mm512_add_ps(s0, t0), act, vlo, vhi);
+            _mm512_mask_storeu_ps(outa + (H - 2) * W, ma, y);
+            _mm512_mask_storeu_ps(outb + (H - 2) * W, mb, y);
+        }
+        __m512 y = finish(_mm512_add_ps(s1, t1), act, vlo, vhi);
+        _mm512_mask_storeu_ps(outa + (H - 1) * W, ma, y);
+        _mm512_mask_storeu_ps(outb + (H - 1) * W, mb, y);
+    }
+}
+#undef PAIR_TAPS
+#undef ALIGNR_PZ
+
+int fcn_dw_pair_ok(const fcn_dw_args *a)
+{
+    return (a->kh == 3 || a->kh == 5) && a->kw == a->kh && a->sh == 1 && a->sw == 1 && a->dh == 1 && a->dw == 1 &&
+           a->ph == (a->kh - 1) / 2 && a->pw == (a->kw - 1) / 2 && a->Ho == a->H && a->Wo == a->W && a->W <= 7 &&
+           !a->no_narrow;
+}
+
+/* channels [c0, c1) two at a time; the caller takes a last odd one through the one-channel pass */
+AVX512 static void planes_pair(const fcn_dw_args *a, int64_t c0, int64_t c1, int act, __m512 vlo, __m512 vhi)
+{
+    for (int64_t c = c0; c + 1 < c1; c += 2) {
+        if (a->kh == 3) plane_pair(a, c, 3, act, vlo, vhi);
+        else plane_pair(a, c, 5, act, vlo, vhi);
+    }
+}
+
 AVX512 void fcn_dw3x3_avx512(const fcn_dw_args *a, int64_t c0, int64_t c1)
 {
     /* the zero row stands for input rows in the padding; masks keep its reads within W. Rows
@@ -447,6 +572,13 @@ AVX512 void fcn_dw3x3_avx512(const fcn_dw_args *a, int64_t c0, int64_t c1)
     if (!flat && (a->Wo + 15) / 16 <= COL_MASKS_MAX) {
         col_masks_make(a, 0, &cm);
         mk = &cm;
+    }
+    if (narrow && fcn_dw_pair_ok(a)) {
+        planes_pair(a, c0, c1, act, vlo, vhi);
+        if (!vec_act)
+            for (int64_t c = c0; c < c1 - (c1 - c0) % 2; c++)
+                fcn_act_apply(a->act, a->act_alpha, a->act_beta, a->out + c * fcn_dw_out_cs(a), a->Ho * a->Wo);
+        c0 = c1 - (c1 - c0) % 2;   /* the odd one out: below */
     }
     for (int64_t c = c0; c < c1; c++) {
         const float *w = a->w + c * 9;
@@ -968,6 +1100,16 @@ AVX512 void fcn_dwk_avx512(const fcn_dw_args *a, int64_t c0, int64_t c1)
     /* vectors of 16 columns a row: 4 chains as 1 row × 4 vectors, 2 × 2 or 4 rows × 1 */
     int64_t vecs = (a->Wo + 15) / 16;
     __mmask16 fm[DWK_FLAT_MAX / 16][FCN_DWK_MAX * FCN_DWK_MAX];
+    if (fcn_dw_pair_ok(a)) {
+        int act = vec_act ? a->act : FCN_ACT_NONE;
+        planes_pair(a, c0, c1, act, vlo, vhi);
+        int64_t done = c1 - (c1 - c0) % 2;
+        if (!vec_act)
+            for (int64_t c = c0; c < done; c++)
+                fcn_act_apply(a->act, a->act_alpha, a->act_beta, a->out + c * fcn_dw_out_cs(a), a->Ho * a->Wo);
+        c0 = done;
+        if (c0 == c1) return;
+    }
     if (fcn_dw5x5_narrow_ok(a)) {
         for (int64_t c = c0; c < c1; c++) {
             float *out = a->out + c * fcn_dw_out_cs(a);

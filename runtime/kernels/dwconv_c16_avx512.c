@@ -53,7 +53,7 @@ static int64_t pad_cols(const fcn_dw_args *a)
  * and not on 28×28 (0.75–0.85× of the two-rows-a-pass 3×3 kernel). */
 static int worth_it(const fcn_dw_args *a)
 {
-    if (fcn_dw5x5_narrow_ok(a) || fcn_dw5x5_s2roll_ok(a) || fcn_dw5x5_roll_ok(a)) return 0;
+    if (fcn_dw5x5_narrow_ok(a) || fcn_dw5x5_s2roll_ok(a) || fcn_dw5x5_roll_ok(a) || fcn_dw_pair_ok(a)) return 0;
     if (a->kh * a->kw >= 25) return 1;
     /* the flat 3×3 kernel, 4 vectors in flight, beats the transposes on every such plane
      * (µs, c16 → flat: 576 ch at 14×14 48 → 37, 96 at 14×14 8.5 → 6.6, 960 at 7×7 25 → 22) */

@@ -231,6 +231,7 @@ int fcn_dw3x3_flat_ok(const fcn_dw_args *a);
 #endif
 int fcn_dw5x5_s2roll_ok(const fcn_dw_args *a);
 int fcn_dw5x5_roll_ok(const fcn_dw_args *a);
+int fcn_dw_pair_ok(const fcn_dw_args *a);
 /* 5×5 stride-1 "same" planes FCN_DW_NARROW_MIN_W..16 wide: the one-vector-a-row pass (not the 16-channel kernel) */
 #define FCN_DW_NARROW_MIN_W 10
 int fcn_dw5x5_narrow_ok(const fcn_dw_args *a);

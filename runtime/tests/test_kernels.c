@@ -457,7 +457,13 @@ static void test_dwconv_twins(void **state)
                        { 28, 28, 5, 1, 2, 1, 1 }, { 17, 17, 5, 1, 2, 1, 0 }, { 9, 32, 5, 1, 2, 1, 2 },
                        { 11, 33, 5, 1, 2, 1, FCN_ACT_SIGMOID }, { 12, 40, 5, 1, 0, 1, 1 },
                        { 7, 23, 5, 1, 1, 1, FCN_ACT_LEAKY_RELU }, { 1, 20, 5, 1, 2, 1, 2 },
-                       { 2, 45, 5, 1, 2, 1, 0 }, { 3, 56, 5, 1, 2, 1, 1 } };
+                       { 2, 45, 5, 1, 2, 1, 0 }, { 3, 56, 5, 1, 2, 1, 1 },
+                       /* "same" planes up to 7 wide, two channels a vector (3×3 and 5×5): 1 to 7
+                        * columns and rows, the activations (a last odd channel of the 5 goes
+                        * through the one-channel passes) */
+                       { 7, 7, 5, 1, 2, 1, 2 }, { 7, 7, 3, 1, 1, 1, FCN_ACT_SIGMOID }, { 4, 4, 5, 1, 2, 1, 0 },
+                       { 1, 7, 5, 1, 2, 1, 1 }, { 7, 1, 3, 1, 1, 1, 1 }, { 2, 6, 5, 1, 2, 1, FCN_ACT_LEAKY_RELU },
+                       { 6, 5, 3, 1, 1, 1, 2 }, { 3, 2, 5, 1, 2, 1, 1 }, { 5, 7, 3, 1, 1, 1, 0 } };
     int had512 = fcn_set_avx512(1);
     for (int avx512 = 0; avx512 < 2; avx512++)
     for (size_t t = 0; t < sizeof cases / sizeof cases[0]; t++) {
@@ -518,7 +524,7 @@ static void test_dwc16(void **state)
          * ones on planes 10 to 16 wide (the one-vector-a-row pass) and the 5×5 stride-2 ones onto
          * 13 or more columns (rolled down the rows); run here all the same */
         assert_int_equal(fcn_dwc16_applies(&a), !fcn_dw3x3_flat_ok(&a) && !fcn_dw5x5_narrow_ok(&a) &&
-                                                 !fcn_dw5x5_s2roll_ok(&a) && !fcn_dw5x5_roll_ok(&a));
+                                                 !fcn_dw5x5_s2roll_ok(&a) && !fcn_dw5x5_roll_ok(&a) && !fcn_dw_pair_ok(&a));
         fcn_dwconv_ref(&a, c0, C);
         a.out = o2;
         a.work = aligned_alloc(64, (fcn_dwc16_work_floats(&a) * sizeof(float) + 63) & ~(size_t)63);
