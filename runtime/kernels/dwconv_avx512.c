@@ -423,6 +423,14 @@ static int roll_ok(const fcn_dw_args *a, int64_t planes)
            a->W <= ROLL_MAX_W && (double)planes * (double)(a->H * a->W) * 4.0 <= ROLL_MAX_BYTES && !a->no_narrow;
 }
 
+static const float s2r_zero_row[FCN_DW_ZERO_ROW];   /* rows outside the map; masks keep reads within W */
+
+/* input row r of a plane, or the zero row */
+static inline const float *s2r_row(const float *plane, int64_t r, int64_t H, int64_t W)
+{
+    return r >= 0 && r < H ? plane + r * W : s2r_zero_row;
+}
+
 /* ---- "same" 3×3 and 5×5 stride-1 planes up to 7 wide: two channels a vector -------------------
  * A 7×7 plane's rows fill 7 of a vector's 16 lanes (the 3×3 row pass, the 5×5 16-channel
  * kernel's transposes). Here channel c's row sits in lanes 0..W−1 and channel c + 1's from lane
@@ -532,19 +540,125 @@ __attribute__((always_inline)) AVX512 static inline void plane_pair(const fcn_dw
 #undef PAIR_TAPS
 #undef ALIGNR_PZ
 
+/* Stride 2 onto rows of up to 7 (3×3 pad 1, 5×5 pad 2, inputs up to 14 wide): channel c's
+ * input row loaded into the low 16 lanes of a 32-lane pair, channel c + 1's into the high ones;
+ * the even and odd lanes (two permutes) put c's even/odd columns in lanes 0..7 and c + 1's in
+ * 8..15, lanes 7 and 15 zero (columns 14 and 15, outside the row), so moved by one lane each half
+ * again brings in zeros. Rolled down the plane as plane2_roll_s2: step st takes input rows 2·st
+ * and 2·st + 1 (3×3: kernel row 1 of output row st, then 2 of st and 0 of st + 1; 5×5: rows 4, 2,
+ * 0 of st − 1, st, st + 1, then 3 and 1). 3×3: plane_s2_slide's sums, the same bits. */
+__attribute__((always_inline)) AVX512 static inline void pair_s2_windows(const float *ra, const float *rb, __mmask16 mw,
+                                                                        __m512i even, __m512i odd, __m512 z,
+                                                                        const int K, __m512 x[5])
+{
+    __m512 lo = _mm512_maskz_loadu_ps(mw, ra), hi = _mm512_maskz_loadu_ps(mw, rb);
+    __m512 e = _mm512_permutex2var_ps(lo, even, hi), o = _mm512_permutex2var_ps(lo, odd, hi);
+    if (K == 3) {
+        x[0] = _mm512_castsi512_ps(_mm512_alignr_epi32(_mm512_castps_si512(o), _mm512_castps_si512(z), 15));
+        x[1] = e;
+        x[2] = o;
+    } else {
+        x[0] = _mm512_castsi512_ps(_mm512_alignr_epi32(_mm512_castps_si512(e), _mm512_castps_si512(z), 15));
+        x[1] = _mm512_castsi512_ps(_mm512_alignr_epi32(_mm512_castps_si512(o), _mm512_castps_si512(z), 15));
+        x[2] = e;
+        x[3] = o;
+        x[4] = _mm512_castsi512_ps(_mm512_alignr_epi32(_mm512_castps_si512(z), _mm512_castps_si512(e), 1));
+    }
+}
+
+#define PAIR_TAPS(x, wv, K, ky, s, t)                                                           \
+    do {                                                                                        \
+        _Pragma("GCC unroll 5") for (int kx_ = 0; kx_ < (K); kx_++) {                           \
+            if (kx_ % 2 == 0) s = _mm512_fmadd_ps((x)[kx_], (wv)[(ky) * (K) + kx_], s);          \
+            else t = _mm512_fmadd_ps((x)[kx_], (wv)[(ky) * (K) + kx_], t);                       \
+        }                                                                                       \
+    } while (0)
+
+__attribute__((always_inline)) AVX512 static inline void plane_pair_s2(const fcn_dw_args *a, int64_t c, const int K,
+                                                                      int act, __m512 vlo, __m512 vhi)
+{
+    const int64_t H = a->H, W = a->W, Ho = a->Ho, Wo = a->Wo, in_cs = fcn_dw_in_cs(a), out_cs = fcn_dw_out_cs(a);
+    const __m512i even = s2_lanes(0), odd = s2_lanes(1);
+    const __m512 z = _mm512_setzero_ps();
+    const __mmask16 hi = 0xFF00, mw = span_mask(0, W);
+    const __mmask16 ma = (__mmask16)fcn_first_lanes16(Wo), mb = (__mmask16)(fcn_first_lanes16(Wo) << 8);
+    const float *ina = a->in + c * in_cs, *inb = ina + in_cs;
+    float *outa = a->out + c * out_cs, *outb = outa + out_cs - 8;
+    __m512 wv[25];
+#pragma GCC unroll 25
+    for (int t = 0; t < K * K; t++)
+        wv[t] = _mm512_mask_mov_ps(_mm512_set1_ps(a->w[c * K * K + t]), hi, _mm512_set1_ps(a->w[(c + 1) * K * K + t]));
+    const __m512 b = a->bias ? _mm512_mask_mov_ps(_mm512_set1_ps(a->bias[c]), hi, _mm512_set1_ps(a->bias[c + 1])) : z;
+    __m512 x[5];
+#define PAIR_ROW(r) pair_s2_windows(s2r_row(ina, (r), H, W), s2r_row(inb, (r), H, W), mw, even, odd, z, K, x)
+#define PAIR_STORE(oy, s, t)                                                                    \
+    do {                                                                                        \
+        __m512 y_ = finish(_mm512_add_ps(s, t), act, vlo, vhi);                                 \
+        _mm512_mask_storeu_ps(outa + (oy) * Wo, ma, y_);                                        \
+        _mm512_mask_storeu_ps(outb + (oy) * Wo, mb, y_);                                        \
+    } while (0)
+    if (K == 3) {
+        /* output row st reads input rows 2·st − 1 .. 2·st + 1 */
+        __m512 sa = b, ta = z, su, tu;
+        PAIR_ROW(-1);
+        PAIR_TAPS(x, wv, 3, 0, sa, ta);
+        for (int64_t st = 0; st < Ho; st++) {
+            PAIR_ROW(2 * st);
+            PAIR_TAPS(x, wv, 3, 1, sa, ta);
+            PAIR_ROW(2 * st + 1);
+            PAIR_TAPS(x, wv, 3, 2, sa, ta);
+            su = b; tu = z;
+            PAIR_TAPS(x, wv, 3, 0, su, tu);
+            PAIR_STORE(st, sa, ta);
+            sa = su; ta = tu;
+        }
+    } else {
+        /* output row st reads input rows 2·st − 2 .. 2·st + 2 */
+        __m512 sd = b, td = z, sa = b, ta = z, su = b, tu = z;
+        PAIR_ROW(-2);
+        PAIR_TAPS(x, wv, 5, 0, sa, ta);
+        PAIR_ROW(-1);
+        PAIR_TAPS(x, wv, 5, 1, sa, ta);
+        for (int64_t st = 0; st < Ho; st++) {
+            PAIR_ROW(2 * st);
+            PAIR_TAPS(x, wv, 5, 4, sd, td);
+            PAIR_TAPS(x, wv, 5, 2, sa, ta);
+            PAIR_TAPS(x, wv, 5, 0, su, tu);
+            PAIR_ROW(2 * st + 1);
+            PAIR_TAPS(x, wv, 5, 3, sa, ta);
+            PAIR_TAPS(x, wv, 5, 1, su, tu);
+            if (st >= 1) PAIR_STORE(st - 1, sd, td);
+            sd = sa; td = ta; sa = su; ta = tu; su = b; tu = z;
+        }
+        PAIR_ROW(2 * Ho);
+        PAIR_TAPS(x, wv, 5, 4, sd, td);
+        PAIR_STORE(Ho - 1, sd, td);
+    }
+#undef PAIR_ROW
+#undef PAIR_STORE
+}
+#undef PAIR_TAPS
+
 int fcn_dw_pair_ok(const fcn_dw_args *a)
 {
-    return (a->kh == 3 || a->kh == 5) && a->kw == a->kh && a->sh == 1 && a->sw == 1 && a->dh == 1 && a->dw == 1 &&
-           a->ph == (a->kh - 1) / 2 && a->pw == (a->kw - 1) / 2 && a->Ho == a->H && a->Wo == a->W && a->W <= 7 &&
-           !a->no_narrow;
+    int geo = (a->kh == 3 || a->kh == 5) && a->kw == a->kh && a->dh == 1 && a->dw == 1 && a->ph == (a->kh - 1) / 2 &&
+              a->pw == (a->kw - 1) / 2 && !a->no_narrow;
+    if (a->sh == 1 && a->sw == 1) return geo && a->Ho == a->H && a->Wo == a->W && a->W <= 7;
+    return geo && a->sh == 2 && a->sw == 2 && a->W <= 14 && a->Wo <= 7 && a->Ho >= 1 && a->Wo >= 1;
 }
 
 /* channels [c0, c1) two at a time; the caller takes a last odd one through the one-channel pass */
 AVX512 static void planes_pair(const fcn_dw_args *a, int64_t c0, int64_t c1, int act, __m512 vlo, __m512 vhi)
 {
     for (int64_t c = c0; c + 1 < c1; c += 2) {
-        if (a->kh == 3) plane_pair(a, c, 3, act, vlo, vhi);
-        else plane_pair(a, c, 5, act, vlo, vhi);
+        if (a->sh == 2) {
+            if (a->kh == 3) plane_pair_s2(a, c, 3, act, vlo, vhi);
+            else plane_pair_s2(a, c, 5, act, vlo, vhi);
+        } else if (a->kh == 3) {
+            plane_pair(a, c, 3, act, vlo, vhi);
+        } else {
+            plane_pair(a, c, 5, act, vlo, vhi);
+        }
     }
 }
 
@@ -573,7 +687,7 @@ AVX512 void fcn_dw3x3_avx512(const fcn_dw_args *a, int64_t c0, int64_t c1)
         col_masks_make(a, 0, &cm);
         mk = &cm;
     }
-    if (narrow && fcn_dw_pair_ok(a)) {
+    if ((narrow || a->sh == 2) && fcn_dw_pair_ok(a)) {
         planes_pair(a, c0, c1, act, vlo, vhi);
         if (!vec_act)
             for (int64_t c = c0; c < c1 - (c1 - c0) % 2; c++)
@@ -986,14 +1100,6 @@ __attribute__((always_inline)) AVX512 static inline void s2roll_windows(const fl
         t = _mm512_fmadd_ps((x)[3], _mm512_set1_ps((w)[5 * (ky) + 3]), t);                     \
         s = _mm512_fmadd_ps((x)[4], _mm512_set1_ps((w)[5 * (ky) + 4]), s);                     \
     } while (0)
-
-static const float s2r_zero_row[FCN_DW_ZERO_ROW];   /* rows outside the map; masks keep reads within W */
-
-/* input row r of a plane, or the zero row */
-static inline const float *s2r_row(const float *plane, int64_t r, int64_t H, int64_t W)
-{
-    return r >= 0 && r < H ? plane + r * W : s2r_zero_row;
-}
 
 /* channels c (and c + 1 when CH is 2) */
 __attribute__((always_inline)) AVX512 static inline void plane2_roll_s2(const fcn_dw_args *a, int64_t c, const int CH,

@@ -463,7 +463,11 @@ static void test_dwconv_twins(void **state)
                         * through the one-channel passes) */
                        { 7, 7, 5, 1, 2, 1, 2 }, { 7, 7, 3, 1, 1, 1, FCN_ACT_SIGMOID }, { 4, 4, 5, 1, 2, 1, 0 },
                        { 1, 7, 5, 1, 2, 1, 1 }, { 7, 1, 3, 1, 1, 1, 1 }, { 2, 6, 5, 1, 2, 1, FCN_ACT_LEAKY_RELU },
-                       { 6, 5, 3, 1, 1, 1, 2 }, { 3, 2, 5, 1, 2, 1, 1 }, { 5, 7, 3, 1, 1, 1, 0 } };
+                       { 6, 5, 3, 1, 1, 1, 2 }, { 3, 2, 5, 1, 2, 1, 1 }, { 5, 7, 3, 1, 1, 1, 0 },
+                       /* and stride 2 onto rows of up to 7 (inputs up to 14 wide), odd sizes */
+                       { 13, 13, 3, 2, 1, 1, 1 }, { 14, 13, 5, 2, 2, 1, 2 }, { 7, 9, 3, 2, 1, 1, FCN_ACT_SIGMOID },
+                       { 1, 14, 5, 2, 2, 1, 0 }, { 6, 4, 5, 2, 2, 1, FCN_ACT_LEAKY_RELU }, { 15, 14, 3, 2, 1, 1, 2 },
+                       { 2, 1, 3, 2, 1, 1, 1 } };
     int had512 = fcn_set_avx512(1);
     for (int avx512 = 0; avx512 < 2; avx512++)
     for (size_t t = 0; t < sizeof cases / sizeof cases[0]; t++) {
