@@ -47,8 +47,9 @@ static int64_t pad_cols(const fcn_dw_args *a)
 
 /* Where it wins (interleaved single-layer timings, minima; docs/KERNELS.md): every 7×7 map and
  * 5×5 map up to 1024 outputs (1.2–3.1×) but those the passes rolled down the rows take (5×5
- * stride 1 10 to 16 wide and over 16 wide, stride 2 onto 13 or more columns: dwconv_avx512.c,
- * faster still); 3×3 only on small maps — 14×14 and under at stride 1
+ * stride 1 10 wide or more, stride 2 onto 13 or more columns, "same" 3×3/5×5 planes up to 7 wide
+ * and stride 2 onto rows of up to 7, two channels a vector: dwconv_avx512.c, faster still); 3×3
+ * only on small maps — 14×14 and under at stride 1
  * (1.0–1.2×: there the transposes weigh against 9 taps), 8×8 and under at stride 2 (2.2×) —
  * and not on 28×28 (0.75–0.85× of the two-rows-a-pass 3×3 kernel). */
 static int worth_it(const fcn_dw_args *a)
