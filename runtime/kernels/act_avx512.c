@@ -17,13 +17,14 @@ AVX512 static inline __m512 exp16(__m512 x)
                                     _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
     __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
     r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
-    __m512 p = _mm512_set1_ps(1.9875691500e-4f);
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
-    p = _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
+    /* e^r on [−ln2/2, ln2/2] as 1 + r·q(r), q of degree 4 fitted for the least largest relative
+     * error (9e-8; 1.7e-7 evaluated in float): 5 FMAs where Cephes' degree-6 form took 8 operations */
+    __m512 p = _mm512_set1_ps(8.2903131843e-3f);
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1897930205e-2f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6667635739e-1f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.9999150634e-1f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(9.9999970198e-1f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
     return _mm512_scalef_ps(p, n);   /* p · 2^n */
 }
 
@@ -46,8 +47,10 @@ AVX512 static inline __m512 act16(int act, __m512 v, __m512 a, __m512 b)
     case FCN_ACT_SIGMOID: return sigmoid16(v);
     case FCN_ACT_SWISH: return _mm512_mul_ps(v, sigmoid16(v));
     case FCN_ACT_HARD_SWISH: {
-        __m512 g = _mm512_min_ps(_mm512_max_ps(_mm512_add_ps(v, _mm512_set1_ps(3.0f)), zero), _mm512_set1_ps(6.0f));
-        return _mm512_div_ps(_mm512_mul_ps(v, g), _mm512_set1_ps(6.0f));
+        /* x · clamp(x / 6 + 1/2, 0, 1) (ONNX's HardSwish) with one FMA: the divide by 6 held the
+         * pass to 5.6 G elements/s (ReLU: 12.7) */
+        __m512 g = _mm512_fmadd_ps(v, _mm512_set1_ps(1.0f / 6.0f), _mm512_set1_ps(0.5f));
+        return _mm512_mul_ps(v, _mm512_min_ps(_mm512_max_ps(g, zero), _mm512_set1_ps(1.0f)));
     }
     case FCN_ACT_HARD_SIGMOID:
         return _mm512_min_ps(_mm512_max_ps(_mm512_fmadd_ps(a, v, b), zero), _mm512_set1_ps(1.0f));
