@@ -64,6 +64,9 @@ typedef struct conv_fast {
     const fcn_node *dn;
     int64_t d_rows, d_bands;
     size_t d_band_floats, d_gemm_floats, d_work;
+    /* 1×1 stride 2: output rows a band, bands, floats of a thread's work (band, GEMM scratch) */
+    int64_t s_rows, s_bands;
+    size_t s_band_floats, s_work;
     fcn_pool_args pool;            /* stem: a fused MaxPool (fcn_fast_conv_fuse_maxpool) if pool.kh > 0 */
     const float *pre_ab;           /* gemm, pointwise: a fused BatchNormalization's (scale, shift) */
     int pre_act;                   /* and its activation */
@@ -393,6 +396,52 @@ int fcn_fast_conv_fuse_dw(fcn_node *n, const fcn_node *dn)
     return 1;
 }
 
+/* ---- a 1×1 convolution with stride 2 onto wide maps, band by band ------------------------------
+ * (RegNet's first projection, 32 channels 112×112 → 56×56.) Through the GEMM its B panels were
+ * packed from every second pixel of every second row, panels that cross an output row by
+ * gathers. Here each band of output rows first takes its input pixels into a dense per-thread
+ * band (fcn_subsample2_avx512, a permute per 16 pixels), which the 1×1 GEMM then reads in place
+ * with the ordered tile: every column summed in k order, so the bits do not depend on the bands
+ * or the threads. Per-node minima (ms, 1 / 2 threads): that projection 0.072 → 0.062 / 0.052 →
+ * 0.039; onto 28×28 and smaller maps (ResNets' downsamples, RegNet's later projections) the
+ * packed GEMM stays faster (ResNet-18's 512-channel 7×7 one 0.048 → 0.071 at 2 threads), hence
+ * SUBSAMPLE_MIN_WO. */
+enum { SUBSAMPLE_MIN_WO = 48 };
+
+static void sub_range(void *vctx, int64_t i0, int64_t i1, int tid)
+{
+    const dw_task *t = vctx;
+    const conv_fast *cf = t->cf;
+    float *band = (float *)t->n->scratch + (size_t)tid * cf->s_work, *gs = band + cf->s_band_floats;
+    const float *res = cf->residual ? cf->residual->data : NULL;
+    float *out = t->n->out[0]->data;
+    int in_place = res == out;
+    for (int64_t i = i0; i < i1; i++) {
+        int64_t b = i / cf->s_bands, oy0 = i % cf->s_bands * cf->s_rows;
+        int64_t oy1 = oy0 + cf->s_rows < cf->Ho ? oy0 + cf->s_rows : cf->Ho;
+        int64_t px = (oy1 - oy0) * cf->Wo, plane = cf->Ho * cf->Wo;
+        fcn_subsample2_avx512((const float *)t->n->in[0]->data + b * cf->C * cf->H * cf->W, cf->C, cf->H * cf->W, cf->W,
+                              oy0, oy1, cf->Wo, band);
+        fcn_strided_b sb = { band, px, 1 };
+        fcn_gemm gm = {
+            .M = cf->K, .N = px, .K = cf->C, .a_packed = cf->a_packed, .pack_b = fcn_pack_b_rows_avx2, .pack_ctx = &sb,
+            .c = out + b * cf->K * plane + oy0 * cf->Wo, .ldc = plane, .bias = cf->bias,
+            .residual = res && !in_place ? res + b * cf->K * plane + oy0 * cf->Wo : NULL, .c_is_addend = in_place,
+            .act = t->n->act, .act_alpha = t->n->act_alpha, .act_beta = t->n->act_beta,
+            .ukernel = fcn_ukernel_16x16_avx512_ordered, .mr = cf->mr,
+            .b_direct = band, .ldb = px, .ukernel_ldb = fcn_ukernel_16x16_avx512_ordered_ldb,
+        };
+        fcn_sgemm_serial(&gm, gs);
+    }
+}
+
+static void run_sub(fcn_node *n, const fcn_exec *x)
+{
+    dw_task t = { n->fast, n };
+    const conv_fast *cf = n->fast;
+    fcn_parallel_for(x, cf->N * cf->s_bands, sub_range, &t);
+}
+
 static void run_dw(fcn_node *n, const fcn_exec *x)
 {
     dw_task t = { n->fast, n };
@@ -524,7 +573,7 @@ static void run_wino(fcn_node *n, const fcn_exec *x)
 /* ---- residual fusion ----------------------------------------------------------------- */
 int fcn_fast_conv_fuse_residual(fcn_node *n, const fcn_tensor *residual, int act, float alpha, float beta)
 {
-    conv_fast *cf = n->run_fast == run_gemm || n->run_fast == run_wino ? n->fast : NULL;
+    conv_fast *cf = n->run_fast == run_gemm || n->run_fast == run_wino || n->run_fast == run_sub ? n->fast : NULL;
     if (!cf || cf->residual || n->act != FCN_ACT_NONE || residual->dtype != FC_DT_F32 ||
         residual->numel != n->out[0]->numel)
         return 0;
@@ -765,6 +814,23 @@ int fcn_fast_conv_prepare(fcn_node *n, fc_error *err)
     };
     int z = cf.mr == 16;
     n->run_fast = runs[cf.algo];
+    if (cf.algo == CONV_GEMM && cf.ukernel == fcn_ukernel_16x16_avx512 && cf.group == 1 && cf.kh == 1 && cf.kw == 1 &&
+        cf.sh == 2 && cf.sw == 2 && cf.ph == 0 && cf.pw == 0 && cf.dh == 1 && cf.dw == 1 &&
+        cf.Ho == (cf.H + 1) / 2 && cf.Wo == (cf.W + 1) / 2 && cf.Wo >= SUBSAMPLE_MIN_WO &&
+        !fcn_env_flag("FULLCONV_NO_SUBSAMPLE")) {
+        int threads = n->nthreads > 0 ? n->nthreads : 1;
+        int64_t rows, bands;
+        band_rows(cf.Ho, (double)cf.C * (double)cf.Wo * 4.0, FUSE_DW_BAND_BYTES, threads, &rows, &bands);
+        st->s_rows = rows;
+        st->s_bands = bands;
+        st->s_band_floats = ((size_t)(cf.C * rows * cf.Wo) + 15) & ~(size_t)15;
+        st->s_work = st->s_band_floats + ((fcn_gemm_scratch_floats(cf.C, rows * cf.Wo) + 15) & ~(size_t)15);
+        size_t need = (size_t)threads * st->s_work * sizeof(float);
+        if (n->scratch_bytes < need) n->scratch_bytes = need;
+        n->run_fast = run_sub;
+        n->kernel = "gemm-s2-avx512";
+        return 1;
+    }
     n->kernel = cf.algo == CONV_WINO && cf.wino.r == 5 ? (z ? "winograd-5x5-avx512" : "winograd-5x5-avx2")
               : cf.algo == CONV_WINO && cf.wino.m == 2 ? (z ? "winograd-f2x2-avx512" : "winograd-f2x2-avx2")
                                                        : names[z][cf.algo];

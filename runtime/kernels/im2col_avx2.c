@@ -130,3 +130,27 @@ void fcn_pack_b_rows_avx2(const void *vctx, int64_t k0, int64_t kc, int64_t n0, 
         }
     }
 }
+
+/* Rows [oy0, oy1) of a 1×1 stride-2 convolution's input, every second pixel of every second row:
+ * dst[c][(oy − oy0)·Wo + ox] = img[c·in_cs + 2·oy·W + 2·ox] for the C channels (dst a dense band
+ * the GEMM reads in place). 32 columns a step: two masked loads and the even lanes by one permute. */
+__attribute__((target("avx512f,avx512vl")))
+void fcn_subsample2_avx512(const float *img, int64_t C, int64_t in_cs, int64_t W, int64_t oy0, int64_t oy1, int64_t Wo,
+                           float *dst)
+{
+    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    for (int64_t c = 0; c < C; c++)
+        for (int64_t oy = oy0; oy < oy1; oy++) {
+            const float *src = img + c * in_cs + 2 * oy * W;
+            float *d = dst + (c * (oy1 - oy0) + (oy - oy0)) * Wo;
+            for (int64_t x = 0; x < Wo; x += 16) {
+                int64_t left = W - 2 * x;   /* input columns from 2·x on */
+                __mmask16 m0 = (__mmask16)(left >= 16 ? 0xFFFF : (1u << left) - 1u);
+                __mmask16 m1 = (__mmask16)(left >= 32 ? 0xFFFF : left <= 16 ? 0 : (1u << (left - 16)) - 1u);
+                __m512 v = _mm512_permutex2var_ps(_mm512_maskz_loadu_ps(m0, src + 2 * x), even,
+                                                  _mm512_maskz_loadu_ps(m1, src + 2 * x + 16));
+                int64_t n = Wo - x < 16 ? Wo - x : 16;
+                _mm512_mask_storeu_ps(d + x, (__mmask16)(n >= 16 ? 0xFFFF : (1u << n) - 1u), v);
+            }
+        }
+}

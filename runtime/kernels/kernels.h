@@ -150,6 +150,9 @@ typedef struct fcn_im2col {
 void fcn_pack_im2col_avx2(const void *ctx, int64_t k0, int64_t kc, int64_t n0, int64_t nc, float *out);
 /* fcn_pack_b_strided for cs == 1 (1×1 convs), 8-lane moves (im2col_avx2.c) */
 void fcn_pack_b_rows_avx2(const void *ctx, int64_t k0, int64_t kc, int64_t n0, int64_t nc, float *out);
+/* rows [oy0, oy1) of a 1×1 stride-2 conv's input, subsampled into a dense band (im2col_avx2.c) */
+void fcn_subsample2_avx512(const float *img, int64_t C, int64_t in_cs, int64_t W, int64_t oy0, int64_t oy1, int64_t Wo,
+                           float *dst);
 
 /* Activation epilogue on a contiguous run (act as in fcn_act). */
 void fcn_act_apply(int act, float alpha, float beta, float *p, int64_t n);

@@ -763,6 +763,15 @@ static void test_fast_conv_paths(void **state)
          * 64→136 has a partial second chunk (80 + 56 channels; 72 + 64 on AVX2's 6-row panels) */
         { 1, 64, 12, 12, 192, 5, 5, 1, 2, 1, 1, 1, 1 },
         { 1, 64, 11, 13, 136, 5, 5, 1, 2, 1, 1, 1, 0 },
+        /* 1×1 stride 2 onto 48 or more columns (the input subsampled band by band, AVX-512):
+         * RegNet's 112×112 projection, odd sizes with batch 2, a partial last vector with no
+         * bias and LeakyReLU, K over KC, one output row; onto 14 columns (the packed GEMM) */
+        { 1, 32, 112, 112, 32, 1, 1, 2, 0, 1, 1, 1, 1 },
+        { 2, 20, 15, 97, 24, 1, 1, 2, 0, 1, 1, 1, 1 },
+        { 1, 70, 9, 141, 40, 1, 1, 2, 0, 1, 1, 0, 2 },
+        { 1, 300, 6, 100, 40, 1, 1, 2, 0, 1, 1, 1, 0 },
+        { 1, 16, 2, 96, 24, 1, 1, 2, 0, 1, 1, 1, 1 },
+        { 1, 24, 28, 28, 40, 1, 1, 2, 0, 1, 1, 1, 1 },
     };
     /* both micro-kernel families: AVX-512 (16-row A panels) when the CPU has it, and AVX2 */
     int had512 = fcn_set_avx512(1);
