@@ -31,6 +31,18 @@ AVX512 static inline __m512 finish(__m512 s, int act, __m512 lo, __m512 hi)
 }
 
 #define span_mask(x, n) ((__mmask16)fcn_span_mask16((x), (n)))
+/* a zmm moved up by i lanes, the top i lanes of l coming in below (valignd) */
+#define ALIGNR(h, l, i) _mm512_castsi512_ps(_mm512_alignr_epi32(_mm512_castps_si512(h), _mm512_castps_si512(l), i))
+/* 5×5: an output row's accumulators s (kx 0, 2, 4) and t (kx 1, 3) += kernel row ky of the
+ * weights w (broadcast from memory) over the windows x[0..4], in tap order */
+#define TAPS5_MEM(x, w, ky, s, t)                                                               \
+    do {                                                                                        \
+        s = _mm512_fmadd_ps((x)[0], _mm512_set1_ps((w)[5 * (ky)]), s);                         \
+        t = _mm512_fmadd_ps((x)[1], _mm512_set1_ps((w)[5 * (ky) + 1]), t);                     \
+        s = _mm512_fmadd_ps((x)[2], _mm512_set1_ps((w)[5 * (ky) + 2]), s);                     \
+        t = _mm512_fmadd_ps((x)[3], _mm512_set1_ps((w)[5 * (ky) + 3]), t);                     \
+        s = _mm512_fmadd_ps((x)[4], _mm512_set1_ps((w)[5 * (ky) + 4]), s);                     \
+    } while (0)
 
 /* The masks of a column vector's loads and of its store depend on the columns only: made once
  * a call (col_masks_make) instead of in every pass, where computing them (with branches at the
@@ -133,7 +145,6 @@ AVX512 static void plane_s1_slide(const fcn_dw_args *a, const float *in, const f
             __mmask16 mn = span_mask(ox + 16, W);
             __m512 s0 = b, t0 = z, s1 = b, t1 = z, x0, x2, n;
             _mm_prefetch((const char *)(r[3] + ox) + 8 * W, _MM_HINT_T0);
-#define ALIGNR(h, l, i) _mm512_castsi512_ps(_mm512_alignr_epi32(_mm512_castps_si512(h), _mm512_castps_si512(l), i))
 #define SLIDE(k, pk, ck)                                                                     \
             n = _mm512_maskz_loadu_ps(mn, r[k] + ox + 16);                                   \
             x0 = ALIGNR(ck, pk, 15);                                                         \
@@ -143,7 +154,6 @@ AVX512 static void plane_s1_slide(const fcn_dw_args *a, const float *in, const f
             SLIDE(2, p2, c2); TAPS(x0, c2, x2, 2, s0, t0); TAPS(x0, c2, x2, 1, s1, t1); p2 = c2; c2 = n;
             SLIDE(3, p3, c3); TAPS(x0, c3, x2, 2, s1, t1); p3 = c3; c3 = n;
 #undef SLIDE
-#undef ALIGNR
             __mmask16 m = span_mask(ox, Wo);
             _mm512_mask_storeu_ps(o0 + ox, m, finish(_mm512_add_ps(s0, t0), act, vlo, vhi));
             if (two) _mm512_mask_storeu_ps(o1 + ox, m, finish(_mm512_add_ps(s1, t1), act, vlo, vhi));
@@ -440,21 +450,32 @@ static inline const float *s2r_row(const float *plane, int64_t r, int64_t H, int
  * row goes into the K output rows that read it, accumulators s (kx even) and t (kx odd) in tap
  * order, taps in the padding rows as zero products (3×3: the same sums as plane_roll3, the same
  * bits; 5×5: as plane_narrow5's, skipped there). */
-#define ALIGNR_PZ(h, l, i) _mm512_castsi512_ps(_mm512_alignr_epi32(_mm512_castps_si512(h), _mm512_castps_si512(l), i))
 
 __attribute__((always_inline)) AVX512 static inline void pair_windows(__m512 v, __m512 z, const int K, __m512 x[5])
 {
     if (K == 3) {
-        x[0] = ALIGNR_PZ(v, z, 15);
+        x[0] = ALIGNR(v, z, 15);
         x[1] = v;
-        x[2] = ALIGNR_PZ(z, v, 1);
+        x[2] = ALIGNR(z, v, 1);
     } else {
-        x[0] = ALIGNR_PZ(v, z, 14);
-        x[1] = ALIGNR_PZ(v, z, 15);
+        x[0] = ALIGNR(v, z, 14);
+        x[1] = ALIGNR(v, z, 15);
         x[2] = v;
-        x[3] = ALIGNR_PZ(z, v, 1);
-        x[4] = ALIGNR_PZ(z, v, 2);
+        x[3] = ALIGNR(z, v, 1);
+        x[4] = ALIGNR(z, v, 2);
     }
+}
+
+/* channels c's and c + 1's K×K taps blended into wv (c's in the lanes below hi, c + 1's in hi);
+ * returns their biases the same way */
+__attribute__((always_inline)) AVX512 static inline __m512 pair_weights(const fcn_dw_args *a, int64_t c, const int K,
+                                                                       __mmask16 hi, __m512 wv[25])
+{
+#pragma GCC unroll 25
+    for (int t = 0; t < K * K; t++)
+        wv[t] = _mm512_mask_mov_ps(_mm512_set1_ps(a->w[c * K * K + t]), hi, _mm512_set1_ps(a->w[(c + 1) * K * K + t]));
+    return a->bias ? _mm512_mask_mov_ps(_mm512_set1_ps(a->bias[c]), hi, _mm512_set1_ps(a->bias[c + 1]))
+                   : _mm512_setzero_ps();
 }
 
 #define PAIR_TAPS(x, wv, K, ky, s, t)                                                           \
@@ -476,10 +497,7 @@ __attribute__((always_inline)) AVX512 static inline void plane_pair(const fcn_dw
     float *outa = a->out + c * out_cs, *outb = outa + out_cs - B;
     const __m512 z = _mm512_setzero_ps();
     __m512 wv[25];
-#pragma GCC unroll 25
-    for (int t = 0; t < K * K; t++)
-        wv[t] = _mm512_mask_mov_ps(_mm512_set1_ps(a->w[c * K * K + t]), hi, _mm512_set1_ps(a->w[(c + 1) * K * K + t]));
-    const __m512 b = a->bias ? _mm512_mask_mov_ps(_mm512_set1_ps(a->bias[c]), hi, _mm512_set1_ps(a->bias[c + 1])) : z;
+    const __m512 b = pair_weights(a, c, K, hi, wv);
     __m512 x[5];
     if (K == 3) {
         /* before input row i: p is output row i − 1 (kernel rows 0, 1 in), q row i (row 0 in) */
@@ -537,8 +555,6 @@ __attribute__((always_inline)) AVX512 static inline void plane_pair(const fcn_dw
         _mm512_mask_storeu_ps(outb + (H - 1) * W, mb, y);
     }
 }
-#undef PAIR_TAPS
-#undef ALIGNR_PZ
 
 /* Stride 2 onto rows of up to 7 (3×3 pad 1, 5×5 pad 2, inputs up to 14 wide): channel c's
  * input row loaded into the low 16 lanes of a 32-lane pair, channel c + 1's into the high ones;
@@ -554,25 +570,18 @@ __attribute__((always_inline)) AVX512 static inline void pair_s2_windows(const f
     __m512 lo = _mm512_maskz_loadu_ps(mw, ra), hi = _mm512_maskz_loadu_ps(mw, rb);
     __m512 e = _mm512_permutex2var_ps(lo, even, hi), o = _mm512_permutex2var_ps(lo, odd, hi);
     if (K == 3) {
-        x[0] = _mm512_castsi512_ps(_mm512_alignr_epi32(_mm512_castps_si512(o), _mm512_castps_si512(z), 15));
+        x[0] = ALIGNR(o, z, 15);
         x[1] = e;
         x[2] = o;
     } else {
-        x[0] = _mm512_castsi512_ps(_mm512_alignr_epi32(_mm512_castps_si512(e), _mm512_castps_si512(z), 15));
-        x[1] = _mm512_castsi512_ps(_mm512_alignr_epi32(_mm512_castps_si512(o), _mm512_castps_si512(z), 15));
+        x[0] = ALIGNR(e, z, 15);
+        x[1] = ALIGNR(o, z, 15);
         x[2] = e;
         x[3] = o;
-        x[4] = _mm512_castsi512_ps(_mm512_alignr_epi32(_mm512_castps_si512(z), _mm512_castps_si512(e), 1));
+        x[4] = ALIGNR(z, e, 1);
     }
 }
 
-#define PAIR_TAPS(x, wv, K, ky, s, t)                                                           \
-    do {                                                                                        \
-        _Pragma("GCC unroll 5") for (int kx_ = 0; kx_ < (K); kx_++) {                           \
-            if (kx_ % 2 == 0) s = _mm512_fmadd_ps((x)[kx_], (wv)[(ky) * (K) + kx_], s);          \
-            else t = _mm512_fmadd_ps((x)[kx_], (wv)[(ky) * (K) + kx_], t);                       \
-        }                                                                                       \
-    } while (0)
 
 __attribute__((always_inline)) AVX512 static inline void plane_pair_s2(const fcn_dw_args *a, int64_t c, const int K,
                                                                       int act, __m512 vlo, __m512 vhi)
@@ -585,10 +594,7 @@ __attribute__((always_inline)) AVX512 static inline void plane_pair_s2(const fcn
     const float *ina = a->in + c * in_cs, *inb = ina + in_cs;
     float *outa = a->out + c * out_cs, *outb = outa + out_cs - 8;
     __m512 wv[25];
-#pragma GCC unroll 25
-    for (int t = 0; t < K * K; t++)
-        wv[t] = _mm512_mask_mov_ps(_mm512_set1_ps(a->w[c * K * K + t]), hi, _mm512_set1_ps(a->w[(c + 1) * K * K + t]));
-    const __m512 b = a->bias ? _mm512_mask_mov_ps(_mm512_set1_ps(a->bias[c]), hi, _mm512_set1_ps(a->bias[c + 1])) : z;
+    const __m512 b = pair_weights(a, c, K, hi, wv);
     __m512 x[5];
 #define PAIR_ROW(r) pair_s2_windows(s2r_row(ina, (r), H, W), s2r_row(inb, (r), H, W), mw, even, odd, z, K, x)
 #define PAIR_STORE(oy, s, t)                                                                    \
@@ -949,16 +955,6 @@ int fcn_dw5x5_narrow_ok(const fcn_dw_args *a)
            a->pw == 2 && a->Ho == a->H && a->Wo == a->W && a->W >= FCN_DW_NARROW_MIN_W && a->W <= 16 && !a->no_narrow;
 }
 
-#define ALIGNR_PS(h, l, i) _mm512_castsi512_ps(_mm512_alignr_epi32(_mm512_castps_si512(h), _mm512_castps_si512(l), i))
-/* output row accumulators (s, t) += the taps of kernel row ky on windows x[0..4] */
-#define TAPS5(s, t, ky)                                                                       \
-    do {                                                                                      \
-        s = _mm512_fmadd_ps(x[0], _mm512_set1_ps(w[5 * (ky)]), s);                            \
-        t = _mm512_fmadd_ps(x[1], _mm512_set1_ps(w[5 * (ky) + 1]), t);                        \
-        s = _mm512_fmadd_ps(x[2], _mm512_set1_ps(w[5 * (ky) + 2]), s);                        \
-        t = _mm512_fmadd_ps(x[3], _mm512_set1_ps(w[5 * (ky) + 3]), t);                        \
-        s = _mm512_fmadd_ps(x[4], _mm512_set1_ps(w[5 * (ky) + 4]), s);                        \
-    } while (0)
 
 AVX512 static void plane_narrow5(const fcn_dw_args *a, const float *in, const float *w, float bias, float *out,
                                  int act, __m512 vlo, __m512 vhi)
@@ -971,24 +967,22 @@ AVX512 static void plane_narrow5(const fcn_dw_args *a, const float *in, const fl
     for (int64_t i = 0; i < H; i++) {
         __m512 x[5];
         x[2] = _mm512_maskz_loadu_ps(mw, in + i * W);
-        x[0] = ALIGNR_PS(x[2], z, 14);
-        x[1] = ALIGNR_PS(x[2], z, 15);
-        x[3] = ALIGNR_PS(z, x[2], 1);
-        x[4] = ALIGNR_PS(z, x[2], 2);
+        x[0] = ALIGNR(x[2], z, 14);
+        x[1] = ALIGNR(x[2], z, 15);
+        x[3] = ALIGNR(z, x[2], 1);
+        x[4] = ALIGNR(z, x[2], 2);
         __m512 s4 = b, t4 = z;
-        TAPS5(s0, t0, 4);
-        TAPS5(s1, t1, 3);
-        TAPS5(s2, t2, 2);
-        TAPS5(s3, t3, 1);
-        TAPS5(s4, t4, 0);
+        TAPS5_MEM(x, w, 4, s0, t0);
+        TAPS5_MEM(x, w, 3, s1, t1);
+        TAPS5_MEM(x, w, 2, s2, t2);
+        TAPS5_MEM(x, w, 1, s3, t3);
+        TAPS5_MEM(x, w, 0, s4, t4);
         if (i >= 2) _mm512_mask_storeu_ps(out + (i - 2) * W, mw, finish(_mm512_add_ps(s0, t0), act, vlo, vhi));
         s0 = s1; t0 = t1; s1 = s2; t1 = t2; s2 = s3; t2 = t3; s3 = s4; t3 = t4;
     }
     if (H >= 2) _mm512_mask_storeu_ps(out + (H - 2) * W, mw, finish(_mm512_add_ps(s0, t0), act, vlo, vhi));
     _mm512_mask_storeu_ps(out + (H - 1) * W, mw, finish(_mm512_add_ps(s1, t1), act, vlo, vhi));
 }
-#undef TAPS5
-#undef ALIGNR_PS
 
 /* ---- 5×5 stride 1 onto rows wider than 16, rolled down the rows ------------------------------
  * MnasNet's and EfficientNet's 5×5 layers at 28×28 went through the 16-channel kernel at 60–96
@@ -1011,14 +1005,6 @@ __attribute__((always_inline)) AVX512 static inline void s1r_windows(const float
         s = _mm512_fmadd_ps((x)[2], (wv)[2], s);                                               \
         t = _mm512_fmadd_ps((x)[3], (wv)[3], t);                                               \
         s = _mm512_fmadd_ps((x)[4], (wv)[4], s);                                               \
-    } while (0)
-#define S1R_TAPS_MEM(x, w, ky, s, t)                                                            \
-    do {                                                                                        \
-        s = _mm512_fmadd_ps((x)[0], _mm512_set1_ps((w)[5 * (ky)]), s);                         \
-        t = _mm512_fmadd_ps((x)[1], _mm512_set1_ps((w)[5 * (ky) + 1]), t);                     \
-        s = _mm512_fmadd_ps((x)[2], _mm512_set1_ps((w)[5 * (ky) + 2]), s);                     \
-        t = _mm512_fmadd_ps((x)[3], _mm512_set1_ps((w)[5 * (ky) + 3]), t);                     \
-        s = _mm512_fmadd_ps((x)[4], _mm512_set1_ps((w)[5 * (ky) + 4]), s);                     \
     } while (0)
 
 AVX512 static void plane_roll5(const fcn_dw_args *a, const float *in, const float *w, float bias, float *out, int act,
@@ -1046,8 +1032,8 @@ AVX512 static void plane_roll5(const fcn_dw_args *a, const float *in, const floa
             if (r >= 0 && r < H) {
                 __m512 win[5];
                 s1r_windows(in + r * W + x - a->pw, m, win);
-                S1R_TAPS_MEM(win, w, 4, s0, t0);
-                S1R_TAPS_MEM(win, w, 3, s1, t1);
+                TAPS5_MEM(win, w, 4, s0, t0);
+                TAPS5_MEM(win, w, 3, s1, t1);
                 S1R_TAPS(win, w2, s2, t2);
                 S1R_TAPS(win, w1, s3, t3);
                 S1R_TAPS(win, w0, s4, t4);
@@ -1058,7 +1044,6 @@ AVX512 static void plane_roll5(const fcn_dw_args *a, const float *in, const floa
     }
 }
 #undef S1R_TAPS
-#undef S1R_TAPS_MEM
 
 /* 5×5, stride 1, pads up to 2, more than 16 columns in and out */
 int fcn_dw5x5_roll_ok(const fcn_dw_args *a)
@@ -1091,15 +1076,6 @@ __attribute__((always_inline)) AVX512 static inline void s2roll_windows(const fl
     }
 }
 
-/* acc pair (s: kx even, t: kx odd) += kernel row ky of the 5×5 weights w over windows x */
-#define S2R_TAPS(x, w, ky, s, t)                                                                \
-    do {                                                                                        \
-        s = _mm512_fmadd_ps((x)[0], _mm512_set1_ps((w)[5 * (ky)]), s);                         \
-        t = _mm512_fmadd_ps((x)[1], _mm512_set1_ps((w)[5 * (ky) + 1]), t);                     \
-        s = _mm512_fmadd_ps((x)[2], _mm512_set1_ps((w)[5 * (ky) + 2]), s);                     \
-        t = _mm512_fmadd_ps((x)[3], _mm512_set1_ps((w)[5 * (ky) + 3]), t);                     \
-        s = _mm512_fmadd_ps((x)[4], _mm512_set1_ps((w)[5 * (ky) + 4]), s);                     \
-    } while (0)
 
 /* channels c (and c + 1 when CH is 2) */
 __attribute__((always_inline)) AVX512 static inline void plane2_roll_s2(const fcn_dw_args *a, int64_t c, const int CH,
@@ -1130,36 +1106,36 @@ __attribute__((always_inline)) AVX512 static inline void plane2_roll_s2(const fc
         __m512 win[5];
         /* step −1: output row 0 takes kernel rows 0 and 1 */
         s2roll_windows(s2r_row(in0, d - 2, H, W), base, m, even, odd, win);
-        S2R_TAPS(win, w0, 0, sa0, ta0);
+        TAPS5_MEM(win, w0, 0, sa0, ta0);
         s2roll_windows(s2r_row(in0, d - 1, H, W), base, m, even, odd, win);
-        S2R_TAPS(win, w0, 1, sa0, ta0);
+        TAPS5_MEM(win, w0, 1, sa0, ta0);
         if (CH > 1) {
             s2roll_windows(s2r_row(in1, d - 2, H, W), base, m, even, odd, win);
-            S2R_TAPS(win, w1, 0, sa1, ta1);
+            TAPS5_MEM(win, w1, 0, sa1, ta1);
             s2roll_windows(s2r_row(in1, d - 1, H, W), base, m, even, odd, win);
-            S2R_TAPS(win, w1, 1, sa1, ta1);
+            TAPS5_MEM(win, w1, 1, sa1, ta1);
         }
         for (int64_t st = 0; st < Ho; st++) {
             const int64_t re = 2 * st + d;
             /* the even row: kernel row 4 of row st − 1, 2 of st, 0 of st + 1 */
             s2roll_windows(s2r_row(in0, re, H, W), base, m, even, odd, win);
-            S2R_TAPS(win, w0, 4, sd0, td0);
-            S2R_TAPS(win, w0, 2, sa0, ta0);
-            S2R_TAPS(win, w0, 0, su0, tu0);
+            TAPS5_MEM(win, w0, 4, sd0, td0);
+            TAPS5_MEM(win, w0, 2, sa0, ta0);
+            TAPS5_MEM(win, w0, 0, su0, tu0);
             if (CH > 1) {
                 s2roll_windows(s2r_row(in1, re, H, W), base, m, even, odd, win);
-                S2R_TAPS(win, w1, 4, sd1, td1);
-                S2R_TAPS(win, w1, 2, sa1, ta1);
-                S2R_TAPS(win, w1, 0, su1, tu1);
+                TAPS5_MEM(win, w1, 4, sd1, td1);
+                TAPS5_MEM(win, w1, 2, sa1, ta1);
+                TAPS5_MEM(win, w1, 0, su1, tu1);
             }
             /* the odd row: kernel row 3 of st, 1 of st + 1 */
             s2roll_windows(s2r_row(in0, re + 1, H, W), base, m, even, odd, win);
-            S2R_TAPS(win, w0, 3, sa0, ta0);
-            S2R_TAPS(win, w0, 1, su0, tu0);
+            TAPS5_MEM(win, w0, 3, sa0, ta0);
+            TAPS5_MEM(win, w0, 1, su0, tu0);
             if (CH > 1) {
                 s2roll_windows(s2r_row(in1, re + 1, H, W), base, m, even, odd, win);
-                S2R_TAPS(win, w1, 3, sa1, ta1);
-                S2R_TAPS(win, w1, 1, su1, tu1);
+                TAPS5_MEM(win, w1, 3, sa1, ta1);
+                TAPS5_MEM(win, w1, 1, su1, tu1);
             }
             if (st >= 1) {   /* row st − 1 is complete */
                 _mm512_mask_storeu_ps(out0 + (st - 1) * Wo + x, mo, finish(_mm512_add_ps(sd0, td0), act, vlo, vhi));
@@ -1171,16 +1147,15 @@ __attribute__((always_inline)) AVX512 static inline void plane2_roll_s2(const fc
         }
         /* step Ho: kernel row 4 of the last row */
         s2roll_windows(s2r_row(in0, 2 * Ho + d, H, W), base, m, even, odd, win);
-        S2R_TAPS(win, w0, 4, sd0, td0);
+        TAPS5_MEM(win, w0, 4, sd0, td0);
         _mm512_mask_storeu_ps(out0 + (Ho - 1) * Wo + x, mo, finish(_mm512_add_ps(sd0, td0), act, vlo, vhi));
         if (CH > 1) {
             s2roll_windows(s2r_row(in1, 2 * Ho + d, H, W), base, m, even, odd, win);
-            S2R_TAPS(win, w1, 4, sd1, td1);
+            TAPS5_MEM(win, w1, 4, sd1, td1);
             _mm512_mask_storeu_ps(out1 + (Ho - 1) * Wo + x, mo, finish(_mm512_add_ps(sd1, td1), act, vlo, vhi));
         }
     }
 }
-#undef S2R_TAPS
 
 /* 5×5, stride 2, pads up to 2, at least FCN_DW_S2ROLL_MIN_WO output columns */
 int fcn_dw5x5_s2roll_ok(const fcn_dw_args *a)
