@@ -227,8 +227,12 @@ int64_t fcn_gconv_rows(const fcn_gconv_args *a);
 void fcn_dw3x3_avx512(const fcn_dw_args *a, int64_t c0, int64_t c1);
 /* fcn_dw3x3_avx512 takes small "same" stride-1 planes (<= 256 pixels) as flat vectors */
 int fcn_dw3x3_flat_ok(const fcn_dw_args *a);
-/* 5×5 stride 2 onto rows of at least FCN_DW_S2ROLL_MIN_WO: each input row loaded once and
- * fed to every output row that reads it (dwconv_avx512.c; not the 16-channel kernel) */
+/* Depthwise passes rolled down the rows (dwconv_avx512.c), each input row loaded once and fed
+ * to every output row that reads it; where they apply the 16-channel kernel does not:
+ *   fcn_dw5x5_s2roll_ok: 5×5 stride 2 onto rows of FCN_DW_S2ROLL_MIN_WO or more, strips of 16;
+ *   fcn_dw5x5_roll_ok:   5×5 stride 1 over 16 columns, strips of 16;
+ *   fcn_dw_pair_ok:      3×3/5×5 "same" planes up to 7 wide, or stride 2 onto rows of up to 7,
+ *                        two channels a vector. */
 #ifndef FCN_DW_S2ROLL_MIN_WO
 #define FCN_DW_S2ROLL_MIN_WO 13
 #endif
