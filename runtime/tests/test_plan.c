@@ -372,6 +372,17 @@ static void test_concat_views(void **state)
 /* Conv(x) + r -> ReLU, with r = x (made before the conv) or r = a second conv of x made after
  * it (the downsample order of ResNet blocks): the fast session fuses the Add into the conv
  * (GEMM, F(4×4) and F(2×2) Winograd paths) and must agree with the reference kernels. */
+/* The .fcn bytes of a test graph with input x and output y (the graph freed) */
+static uint8_t *graph_bytes(ir_graph *g, int x, int y, size_t *size)
+{
+    fc_error err = { 0, "" };
+    uint8_t *buf;
+    ir_set_io(g, &x, 1, &y, 1, &err);
+    if (fcv_write_fcn(g, &buf, size, &err)) fail_msg("%s", err.msg);
+    ir_graph_free(g);
+    return buf;
+}
+
 static size_t residual_arena;   /* the arena of the last residual_run */
 static float *residual_run(const uint8_t *buf, size_t size, int reference, int threads, int *fused, size_t *n_out)
 {
@@ -441,11 +452,8 @@ static void test_residual_fusion(void **state)
             ir_set_ints(&g->nodes[cr], FCN_ATTR_PADS, p1, 4);
         }
         ir_set_int(&g->nodes[ay], FCN_ATTR_ACT, FCN_ACT_RELU);
-        ir_set_io(g, &x, 1, &y, 1, &err);
         size_t size, n_ref, n_fast;
-        uint8_t *buf;
-        if (fcv_write_fcn(g, &buf, &size, &err)) fail_msg("%s", err.msg);
-        ir_graph_free(g);
+        uint8_t *buf = graph_bytes(g, x, y, &size);
         int fused;
         float *ref = residual_run(buf, size, 1, 1, &fused, &n_ref);
         assert_int_equal(fused, 0);
@@ -1004,11 +1012,8 @@ static void run_strided_pointwise(int64_t N, int64_t C, int64_t H, int64_t W, in
     ir_set_ints(&g->nodes[cr], FCN_ATTR_KERNEL_SHAPE, k1, 2);
     ir_set_ints(&g->nodes[cr], FCN_ATTR_STRIDES, s2, 2);
     ir_set_int(&g->nodes[ay], FCN_ATTR_ACT, FCN_ACT_RELU);
-    ir_set_io(g, &x, 1, &y, 1, &err);
     size_t size, n_ref, n_fast;
-    uint8_t *buf;
-    if (fcv_write_fcn(g, &buf, &size, &err)) fail_msg("%s", err.msg);
-    ir_graph_free(g);
+    uint8_t *buf = graph_bytes(g, x, y, &size);
     int fused;
     float *ref = residual_run(buf, size, 1, 1, &fused, &n_ref), *one = NULL;
     float scale = 0;
