@@ -654,9 +654,21 @@ int fcn_dw_pair_ok(const fcn_dw_args *a)
 }
 
 /* channels [c0, c1) two at a time; the caller takes a last odd one through the one-channel pass */
-AVX512 static void planes_pair(const fcn_dw_args *a, int64_t c0, int64_t c1, int act, __m512 vlo, __m512 vhi)
+/* The activations the passes leave out of their stores (anything but ReLU / Clip), over the
+ * output planes [c0, c1) */
+static void act_planes(const fcn_dw_args *a, int64_t c0, int64_t c1)
 {
-    for (int64_t c = c0; c + 1 < c1; c += 2) {
+    if (a->act == FCN_ACT_NONE || a->act == FCN_ACT_RELU || a->act == FCN_ACT_CLIP) return;
+    for (int64_t c = c0; c < c1; c++)
+        fcn_act_apply(a->act, a->act_alpha, a->act_beta, a->out + c * fcn_dw_out_cs(a), a->Ho * a->Wo);
+}
+
+/* Channels [c0, c1) two at a time, their activations applied; returns the channel left over (c1
+ * when the count is even) for the caller's one-channel pass. */
+AVX512 static int64_t planes_pair(const fcn_dw_args *a, int64_t c0, int64_t c1, int act, __m512 vlo, __m512 vhi)
+{
+    int64_t end = c1 - (c1 - c0) % 2;
+    for (int64_t c = c0; c < end; c += 2) {
         if (a->sh == 2) {
             if (a->kh == 3) plane_pair_s2(a, c, 3, act, vlo, vhi);
             else plane_pair_s2(a, c, 5, act, vlo, vhi);
@@ -665,7 +677,9 @@ AVX512 static void planes_pair(const fcn_dw_args *a, int64_t c0, int64_t c1, int
         } else {
             plane_pair(a, c, 5, act, vlo, vhi);
         }
+        act_planes(a, c, c + 2);   /* while the planes are in cache */
     }
+    return end;
 }
 
 AVX512 void fcn_dw3x3_avx512(const fcn_dw_args *a, int64_t c0, int64_t c1)
@@ -693,13 +707,7 @@ AVX512 void fcn_dw3x3_avx512(const fcn_dw_args *a, int64_t c0, int64_t c1)
         col_masks_make(a, 0, &cm);
         mk = &cm;
     }
-    if ((narrow || a->sh == 2) && fcn_dw_pair_ok(a)) {
-        planes_pair(a, c0, c1, act, vlo, vhi);
-        if (!vec_act)
-            for (int64_t c = c0; c < c1 - (c1 - c0) % 2; c++)
-                fcn_act_apply(a->act, a->act_alpha, a->act_beta, a->out + c * fcn_dw_out_cs(a), a->Ho * a->Wo);
-        c0 = c1 - (c1 - c0) % 2;   /* the odd one out: below */
-    }
+    if ((narrow || a->sh == 2) && fcn_dw_pair_ok(a)) c0 = planes_pair(a, c0, c1, act, vlo, vhi);
     for (int64_t c = c0; c < c1; c++) {
         const float *w = a->w + c * 9;
         float b = a->bias ? a->bias[c] : 0.0f;
@@ -1170,6 +1178,7 @@ AVX512 static void planes_roll_s2(const fcn_dw_args *a, int64_t c0, int64_t c1, 
     for (int64_t c = c0; c < c1; c += 2) {
         if (c + 1 < c1) plane2_roll_s2(a, c, 2, act, vlo, vhi);
         else plane2_roll_s2(a, c, 1, act, vlo, vhi);
+        act_planes(a, c, c + 2 < c1 ? c + 2 : c1);
     }
 }
 
@@ -1181,40 +1190,21 @@ AVX512 void fcn_dwk_avx512(const fcn_dw_args *a, int64_t c0, int64_t c1)
     /* vectors of 16 columns a row: 4 chains as 1 row × 4 vectors, 2 × 2 or 4 rows × 1 */
     int64_t vecs = (a->Wo + 15) / 16;
     __mmask16 fm[DWK_FLAT_MAX / 16][FCN_DWK_MAX * FCN_DWK_MAX];
-    if (fcn_dw_pair_ok(a)) {
-        int act = vec_act ? a->act : FCN_ACT_NONE;
-        planes_pair(a, c0, c1, act, vlo, vhi);
-        int64_t done = c1 - (c1 - c0) % 2;
-        if (!vec_act)
-            for (int64_t c = c0; c < done; c++)
-                fcn_act_apply(a->act, a->act_alpha, a->act_beta, a->out + c * fcn_dw_out_cs(a), a->Ho * a->Wo);
-        c0 = done;
-        if (c0 == c1) return;
-    }
-    if (fcn_dw5x5_narrow_ok(a)) {
+    const int act = vec_act ? a->act : FCN_ACT_NONE;
+    if (fcn_dw_pair_ok(a) && (c0 = planes_pair(a, c0, c1, act, vlo, vhi)) == c1) return;
+    int narrow5 = fcn_dw5x5_narrow_ok(a);
+    if (narrow5 || fcn_dw5x5_roll_ok(a)) {   /* 5×5 stride 1, a plane at a time */
         for (int64_t c = c0; c < c1; c++) {
-            float *out = a->out + c * fcn_dw_out_cs(a);
-            plane_narrow5(a, a->in + c * fcn_dw_in_cs(a), a->w + c * 25, a->bias ? a->bias[c] : 0.0f, out, vec_act ? a->act : FCN_ACT_NONE,
-                          vlo, vhi);
-            if (!vec_act) fcn_act_apply(a->act, a->act_alpha, a->act_beta, out, a->Ho * a->Wo);
-        }
-        return;
-    }
-    if (fcn_dw5x5_roll_ok(a)) {
-        int act = vec_act ? a->act : FCN_ACT_NONE;
-        for (int64_t c = c0; c < c1; c++) {
-            float *out = a->out + c * fcn_dw_out_cs(a);
-            plane_roll5(a, a->in + c * fcn_dw_in_cs(a), a->w + c * 25, a->bias ? a->bias[c] : 0.0f, out, act, vlo, vhi);
-            if (!vec_act) fcn_act_apply(a->act, a->act_alpha, a->act_beta, out, a->Ho * a->Wo);
+            const float *in = a->in + c * fcn_dw_in_cs(a), *w = a->w + c * 25;
+            float b = a->bias ? a->bias[c] : 0.0f, *out = a->out + c * fcn_dw_out_cs(a);
+            if (narrow5) plane_narrow5(a, in, w, b, out, act, vlo, vhi);
+            else plane_roll5(a, in, w, b, out, act, vlo, vhi);
+            act_planes(a, c, c + 1);
         }
         return;
     }
     if (fcn_dw5x5_s2roll_ok(a)) {
-        int act = vec_act ? a->act : FCN_ACT_NONE;
-        planes_roll_s2(a, c0, c1, act, vlo, vhi);
-        if (!vec_act)
-            for (int64_t c = c0; c < c1; c++)
-                fcn_act_apply(a->act, a->act_alpha, a->act_beta, a->out + c * fcn_dw_out_cs(a), a->Ho * a->Wo);
+        planes_roll_s2(a, c0, c1, act, vlo, vhi);   /* activations applied */
         return;
     }
     int flat = dwk_flat_ok(a), flat2 = !flat && dwk_flat2_ok(a);
