@@ -53,6 +53,7 @@ typedef struct conv_fast {
     int dw_c16_planes;             /* ... writing the outputs plane by plane (fcn_dw_args.c16_planes) */
     int dw_no_slide;               /* fcn_dw_args.no_slide */
     int dw_no_narrow;              /* fcn_dw_args.no_narrow */
+    int stem_transposed;           /* fcn_stem_args.transposed */
     int direct_b;                  /* 1×1: the AVX-512 tile may read the input in place (fcn_gemm.b_direct) */
     /* depthwise: a fused 1×1 expansion before it (fcn_fast_conv_fuse_expand), or NULL; output
      * rows a band, bands, floats of a thread's work (band, GEMM scratch, depthwise work) */
@@ -495,7 +496,7 @@ static fcn_stem_args stem_args(const conv_fast *cf, const fcn_node *n, int64_t b
         .wp = cf->a_packed, .bias = cf->bias,
         .C = cf->C, .H = cf->H, .W = cf->W, .K = cf->K, .Ho = cf->Ho, .Wo = cf->Wo, .kh = cf->kh, .kw = cf->kw,
         .s = cf->sh, .ph = cf->ph, .pw = cf->pw,
-        .act = n->act, .act_alpha = n->act_alpha, .act_beta = n->act_beta,
+        .act = n->act, .act_alpha = n->act_alpha, .act_beta = n->act_beta, .transposed = cf->stem_transposed,
     };
     if (p->kh > 0) {
         a.pkh = p->kh; a.pkw = p->kw; a.psh = p->sh; a.psw = p->sw; a.pph = p->ph; a.ppw = p->pw;
@@ -750,6 +751,7 @@ int fcn_fast_conv_prepare(fcn_node *n, fc_error *err)
     } else if (fcn_stem_applies(cf.C, cf.K, cf.group, cf.kh, cf.kw, cf.sh, cf.sw, cf.dh, cf.dw, cf.Wo) &&
                cf.ph >= 0 && cf.pw >= 0 && !fcn_env_flag("FULLCONV_NO_STEM")) {
         cf.algo = CONV_STEM;
+        cf.stem_transposed = fcn_env_flag("FULLCONV_NO_STEM_PLANAR");
         size_t floats = fcn_stem_packed_floats(cf.K, cf.C, cf.kh, cf.kw);
         if ((cf.a_packed = take_given(n, FCN_PREPACK_STEM, 1, floats))) {
             cf.a_borrowed = 1;

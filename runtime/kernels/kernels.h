@@ -272,6 +272,10 @@ typedef struct fcn_stem_args {
      * psh, psw, leading pads pph, ppw (every window must overlap the conv's map); act NONE,
      * RELU or CLIP. fcn_stem_pool_rows computes its rows. */
     int64_t pkh, pkw, psh, psw, pph, ppw, PHo, PWo;
+    /* Without a pool: 0 computes 16 pixels of a channel a vector, rows stored as they are; 1
+     * 16 channels a vector, rows transposed out (FULLCONV_NO_STEM_PLANAR=1). With a pool,
+     * always the latter. */
+    int transposed;
 } fcn_stem_args;
 int fcn_stem_applies(int64_t C, int64_t K, int64_t group, int64_t kh, int64_t kw, int64_t sh, int64_t sw, int64_t dh,
                      int64_t dw, int64_t Wo);

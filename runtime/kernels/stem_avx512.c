@@ -15,7 +15,9 @@
  *   2. each output row is computed into a row buffer R[block][x][16 channels];
  *   3. R goes to the NCHW output 16 pixels × 16 channels at a time through the in-register
  *      transpose (transpose512.h).
- * Weights are packed once: wp[block][c·kh·kw + ky·kw + kx][16]. */
+ * That is the path of a stem with a fused MaxPool (the pool reads R); a stem alone computes 16
+ * pixels of a channel a vector instead and stores its rows as they are (the planar layout,
+ * below). Weights are packed once for both: wp[block][c·kh·kw + ky·kw + kx][16]. */
 #ifndef __clang__
 #pragma GCC target("avx512f,avx512vl,avx2,fma")
 #endif
@@ -27,7 +29,7 @@
 
 #define AVX512 __attribute__((target("avx512f,avx512vl,avx2,fma")))
 
-enum { STEM_PIX = 24, STEM_BAND = 8 };   /* most pixels a group (1 block); output rows a band */
+enum { STEM_PIX = 24, STEM_BAND = 8, PL_MAXKB = 8, PL_MAXPV = 6 };   /* most pixels a group (1 block); output rows a band */
 
 int fcn_stem_applies(int64_t C, int64_t K, int64_t group, int64_t kh, int64_t kw, int64_t sh, int64_t sw, int64_t dh,
                      int64_t dw, int64_t Wo)
@@ -64,11 +66,46 @@ static size_t round16f(int64_t n) { return (size_t)((n + 15) / 16 * 16); }
 
 /* band, then one conv row R[block][x][16] (pkh of them, a ring, with a fused pool), then the
  * pooled row */
-size_t fcn_stem_work_floats(const fcn_stem_args *a)
+static size_t transposed_work_floats(const fcn_stem_args *a)
 {
     size_t row = (size_t)a->K * round16f(a->Wo);
     if (a->pkh <= 0) return band_floats(a) + row;
     return band_floats(a) + (size_t)a->pkh * row + (size_t)a->K * round16f(a->PWo);
+}
+
+/* ---- the planar layout ----------------------------------------------------------------------
+ * Without a fused pool (fcn_stem_rows, unless a->transposed): 16 output pixels of one channel
+ * a vector, the layout of the map itself, each row stored as computed. With 16 channels a
+ * vector every conv row went out through the transposes, which cost as much as half the FMAs
+ * of a 27-tap stem: RegNet's and MobileNetV2's 3→32 3×3/2 at 112×112 took 0.19–0.20 ms at 1
+ * thread (114 GFLOP/s), planar 0.162. A tile is 4 channels × 6 vectors of pixels (per tap 6
+ * loads and 4 weight broadcasts for 24 FMAs).
+ *   Stride s: the band's rows are stored as s phases, phase q of row r holding the padded
+ * row's columns s·j + q, so that tap kx of 16 consecutive output pixels is one unaligned load
+ * (phase kx mod s, from column x0 + kx div s): no gathers, no permutes in the tap loop.
+ *   Band: Bp[c][r][q][Wph], Wph covering the last vector's reach, and a padded-row buffer the
+ * phases are split from.
+ *   With a fused MaxPool the channel-vector layout stays: its conv rows go to the ring
+ * untransposed and only the pooled rows (a quarter) are transposed, while pooling planar rows
+ * takes permutes across columns. Planar with the pool (the window's rows 8 channels at a time,
+ * pooled in registers) was as fast on SqueezeNet's 3×3/2 (0.355 ms), slower on ResNet's 7×7/2
+ * (1.30 against 1.23) and AlexNet's 11×11/4 (1.07 against 0.76). */
+static int64_t pl_vectors(const fcn_stem_args *a) { return (a->Wo + 15) / 16; }
+static int64_t pl_wph(const fcn_stem_args *a) { return (pl_vectors(a) * 16 + (a->kw - 1) / a->s + 15) / 16 * 16; }
+static size_t pl_band_floats(const fcn_stem_args *a)
+{
+    return (size_t)(a->C * pad_rows(a) * a->s * pl_wph(a));
+}
+static size_t pl_padrow_floats(const fcn_stem_args *a) { return (size_t)(a->s * pl_wph(a) + 32); }
+static size_t planar_work_floats(const fcn_stem_args *a)
+{
+    return round16f((int64_t)pl_band_floats(a)) + round16f((int64_t)pl_padrow_floats(a));
+}
+
+size_t fcn_stem_work_floats(const fcn_stem_args *a)
+{
+    size_t t = transposed_work_floats(a), p = planar_work_floats(a);
+    return t > p ? t : p;
 }
 
 int fcn_stem_pool_fits(const fcn_stem_args *a)
@@ -189,8 +226,139 @@ AVX512 static void store_row(const float *R, int64_t nb, int64_t rstride, int64_
         }
 }
 
+
+/* the input rows output rows [oy0, oy0 + STEM_BAND) read, zero-padded, as s phases each */
+AVX512 static void pl_pad_band(const fcn_stem_args *a, int64_t oy0, float *Bp, float *row)
+{
+    const int64_t Hb = pad_rows(a), Wph = pl_wph(a), s = a->s, L = s * Wph;
+    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    const __m512i odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
+    int64_t n = a->W < L - a->pw ? a->W : L - a->pw;   /* columns past L no tap reads */
+    for (int64_t c = 0; c < a->C; c++)
+        for (int64_t r = 0; r < Hb; r++) {
+            int64_t y = oy0 * s - a->ph + r;
+            float *dst = Bp + (c * Hb + r) * s * Wph;
+            if (y < 0 || y >= a->H || n <= 0) {
+                memset(dst, 0, sizeof(float) * (size_t)L);
+                continue;
+            }
+            const float *src = a->in + (c * a->H + y) * a->W;
+            if (s == 1 && a->pw == 0 && n == L) {
+                memcpy(dst, src, sizeof(float) * (size_t)L);
+                continue;
+            }
+            memset(row, 0, sizeof(float) * (size_t)L);
+            memcpy(row + a->pw, src, sizeof(float) * (size_t)n);
+            if (s == 1) {
+                memcpy(dst, row, sizeof(float) * (size_t)L);
+            } else if (s == 2) {   /* Wph is a multiple of 16: L of 32 */
+                for (int64_t j = 0; j < Wph; j += 16) {
+                    __m512 lo = _mm512_loadu_ps(row + 2 * j), hi = _mm512_loadu_ps(row + 2 * j + 16);
+                    _mm512_storeu_ps(dst + j, _mm512_permutex2var_ps(lo, even, hi));
+                    _mm512_storeu_ps(dst + Wph + j, _mm512_permutex2var_ps(lo, odd, hi));
+                }
+            } else {
+                for (int64_t q = 0; q < s; q++)
+                    for (int64_t j = 0; j < Wph; j++) dst[q * Wph + j] = row[s * j + q];
+            }
+        }
+}
+
+/* KB channels from k0 × PV vectors of pixels from x0 (n of them real) of conv row `by` of the
+ * band, activated (NONE, RELU, CLIP), to D + k·dcs + x */
+__attribute__((always_inline)) AVX512 static inline void pl_tile(const fcn_stem_args *a, const float *Bp, int64_t Hb,
+                                                                 int64_t Wph, int64_t by, int64_t x0, int64_t n,
+                                                                 int64_t k0, const int KB, const int PV, float *D,
+                                                                 int64_t dcs)
+{
+    const int64_t T = a->C * a->kh * a->kw, s = a->s;
+    const float *wb = a->wp + (k0 / 16) * T * 16 + k0 % 16;
+    __m512 acc[PL_MAXKB][PL_MAXPV];
+#pragma GCC unroll 8
+    for (int k = 0; k < KB; k++) {
+        __m512 b = _mm512_set1_ps(a->bias ? a->bias[k0 + k] : 0.0f);
+#pragma GCC unroll 6
+        for (int v = 0; v < PV; v++) acc[k][v] = b;
+    }
+    for (int64_t c = 0; c < a->C; c++)
+        for (int64_t ky = 0; ky < a->kh; ky++) {
+            const float *rows = Bp + ((c * Hb + by * s + ky) * s) * Wph + x0;
+            const float *wt = wb + (c * a->kh + ky) * a->kw * 16;
+            int64_t q = 0, off = 0;
+            for (int64_t kx = 0; kx < a->kw; kx++, wt += 16) {
+                const float *src = rows + q * Wph + off;
+                __m512 x[PL_MAXPV];
+#pragma GCC unroll 6
+                for (int v = 0; v < PV; v++) x[v] = _mm512_loadu_ps(src + v * 16);
+#pragma GCC unroll 8
+                for (int k = 0; k < KB; k++) {
+                    __m512 w = _mm512_set1_ps(wt[k]);
+#pragma GCC unroll 6
+                    for (int v = 0; v < PV; v++) acc[k][v] = _mm512_fmadd_ps(x[v], w, acc[k][v]);
+                }
+                if (++q == s) { q = 0; off++; }
+            }
+        }
+    const __m512 lo = _mm512_set1_ps(a->act == FCN_ACT_RELU ? 0.0f : a->act_alpha), hi = _mm512_set1_ps(a->act_beta);
+#pragma GCC unroll 8
+    for (int k = 0; k < KB; k++)
+#pragma GCC unroll 6
+        for (int v = 0; v < PV; v++) {
+            __m512 y = acc[k][v];
+            if (a->act == FCN_ACT_RELU || a->act == FCN_ACT_CLIP) y = _mm512_max_ps(y, lo);
+            if (a->act == FCN_ACT_CLIP) y = _mm512_min_ps(y, hi);
+            _mm512_mask_storeu_ps(D + (k0 + k) * dcs + x0 + v * 16, (__mmask16)fcn_first_lanes16(n - v * 16), y);
+        }
+}
+
+/* conv row `by` of the band, all K channels, to D + k·dcs (NONE, RELU, CLIP applied): tiles of
+ * 4 channels × 6 vectors (6 loads and 4 broadcasts a tap for 24 FMAs; 8 × 3 took 5 % longer on
+ * a 7×7 stem), the row's last 1–3 vectors 8 channels at a time, 4–5 as 4 × 4–5 */
+AVX512 static void pl_conv_row(const fcn_stem_args *a, const float *Bp, int64_t by, float *D, int64_t dcs)
+{
+    const int64_t Hb = pad_rows(a), Wph = pl_wph(a), nv = pl_vectors(a), rest = nv % 6, v6 = nv - rest;
+#define PLT(K0, KB, PV) pl_tile(a, Bp, Hb, Wph, by, v * 16, a->Wo - v * 16, K0, KB, PV, D, dcs)
+    for (int64_t k0 = 0; k0 < a->K; k0 += 8) {
+        int64_t v = 0;
+        for (; v < v6; v += 6) {
+            PLT(k0, 4, 6);
+            PLT(k0 + 4, 4, 6);
+        }
+        switch (rest) {
+        case 5: PLT(k0, 4, 5); PLT(k0 + 4, 4, 5); break;
+        case 4: PLT(k0, 4, 4); PLT(k0 + 4, 4, 4); break;
+        case 3: PLT(k0, 8, 3); break;
+        case 2: PLT(k0, 8, 2); break;
+        case 1: PLT(k0, 8, 1); break;
+        default: break;
+        }
+    }
+#undef PLT
+}
+
+AVX512 static void pl_rows(const fcn_stem_args *a, int64_t oy0, int64_t oy1, float *work)
+{
+    const int64_t plane = a->Ho * a->Wo;
+    int vec_act = a->act == FCN_ACT_NONE || a->act == FCN_ACT_RELU || a->act == FCN_ACT_CLIP;
+    float *Bp = work, *row = work + round16f((int64_t)pl_band_floats(a));
+    int64_t band0 = -1;
+    for (int64_t oy = oy0; oy < oy1; oy++) {
+        if (band0 < 0 || oy >= band0 + STEM_BAND) {
+            band0 = oy;
+            pl_pad_band(a, band0, Bp, row);
+        }
+        pl_conv_row(a, Bp, oy - band0, a->out + oy * a->Wo, plane);
+        if (!vec_act)
+            for (int64_t k = 0; k < a->K; k++) fcn_act_apply(a->act, a->act_alpha, a->act_beta, a->out + k * plane + oy * a->Wo, a->Wo);
+    }
+}
+
 AVX512 void fcn_stem_rows(const fcn_stem_args *a, int64_t oy0, int64_t oy1, float *work)
 {
+    if (!a->transposed) {
+        pl_rows(a, oy0, oy1, work);
+        return;
+    }
     const int64_t nb = a->K / 16, rstride = (a->Wo + 15) / 16 * 16, plane = a->Ho * a->Wo;
     const __m512 lo = _mm512_set1_ps(a->act == FCN_ACT_RELU ? 0.0f : a->act_alpha), hi = _mm512_set1_ps(a->act_beta);
     int vec_act = a->act == FCN_ACT_NONE || a->act == FCN_ACT_RELU || a->act == FCN_ACT_CLIP;

@@ -785,6 +785,89 @@ static void test_fast_conv_paths(void **state)
     fcn_set_avx512(had512);
 }
 
+/* The direct stem kernel's two layouts (stem_avx512.c) on their own: 16 pixels of a channel a
+ * vector (planar, a stem without a pool) and 16 channels a vector (transposed), against a naive
+ * convolution and each other bit for bit (the same taps summed in the same order), whole and
+ * in two bands of rows (a thread's share starts its own band). Shapes: every tail of the
+ * 6-vector tiles (a row of 1–5 and 7 vectors, a partial last one), strides 1 to 4 (the band's
+ * phases), kernels 1 to 11 wide, pads 0 to 3, one to four channels, the activations (a clip,
+ * and HardSwish applied after the stores). */
+static void test_stem_layouts(void **state)
+{
+    (void)state;
+    if (!simd_ok() || !fcn_avx512_enabled()) skip();
+    /* C H W K k s p act */
+    static const int cases[][8] = {
+        { 3, 45, 45, 32, 3, 2, 1, FCN_ACT_RELU },        /* Wo 23: 2 vectors */
+        { 3, 224, 224, 32, 3, 2, 1, FCN_ACT_CLIP },      /* MobileNetV2's stem: 7 vectors (6 + 1) */
+        { 3, 40, 193, 16, 3, 2, 1, FCN_ACT_HARD_SWISH }, /* 97 columns: 7 vectors, 1 lane in the last */
+        { 3, 20, 80, 48, 3, 1, 1, FCN_ACT_NONE },        /* 5 vectors: 4 × 5 tiles */
+        { 2, 17, 64, 16, 3, 1, 1, FCN_ACT_RELU },        /* 4 vectors */
+        { 1, 12, 98, 64, 3, 2, 0, FCN_ACT_RELU },        /* 48 columns: 3 vectors */
+        { 4, 9, 192, 16, 1, 1, 0, FCN_ACT_NONE },        /* 1×1, 12 vectors */
+        { 3, 50, 47, 64, 7, 2, 3, FCN_ACT_RELU },        /* 7×7/2 with pad 3 */
+        { 3, 91, 95, 64, 11, 4, 2, FCN_ACT_RELU },       /* 11×11/4: four phases */
+        { 3, 60, 64, 32, 5, 3, 1, FCN_ACT_NONE },        /* stride 3 */
+        { 4, 21, 38, 48, 5, 1, 2, FCN_ACT_SWISH },       /* 5×5 stride 1, Swish */
+        { 3, 33, 290, 16, 3, 2, 1, FCN_ACT_RELU },       /* 145 columns: 10 vectors (6 + 4) */
+    };
+    for (size_t ci = 0; ci < sizeof cases / sizeof cases[0]; ci++) {
+        const int *c = cases[ci];
+        int64_t C = c[0], H = c[1], W = c[2], K = c[3], k = c[4], s = c[5], p = c[6];
+        int64_t Ho = (H + 2 * p - k) / s + 1, Wo = (W + 2 * p - k) / s + 1;
+        float *in = malloc(sizeof(float) * (size_t)(C * H * W)), *w = malloc(sizeof(float) * (size_t)(K * C * k * k));
+        float *bias = malloc(sizeof(float) * (size_t)K), *ref = malloc(sizeof(float) * (size_t)(K * Ho * Wo));
+        float *wp = aligned_alloc(64, (fcn_stem_packed_floats(K, C, k, k) * sizeof(float) + 63) & ~(size_t)63);
+        float *out[3];
+        fill(in, (size_t)(C * H * W));
+        fill(w, (size_t)(K * C * k * k));
+        fill(bias, (size_t)K);
+        fcn_stem_pack(w, K, C, k, k, wp);
+        fcn_stem_args a = { .in = in, .wp = wp, .bias = bias, .C = C, .H = H, .W = W, .K = K, .Ho = Ho, .Wo = Wo,
+                            .kh = k, .kw = k, .s = s, .ph = p, .pw = p, .act = c[7],
+                            .act_alpha = c[7] == FCN_ACT_CLIP ? 0.0f : 0.1f, .act_beta = 0.5f };
+        for (int64_t o = 0; o < K; o++)
+            for (int64_t y = 0; y < Ho; y++)
+                for (int64_t x = 0; x < Wo; x++) {
+                    float acc = bias[o];
+                    for (int64_t ic = 0; ic < C; ic++)
+                        for (int64_t ky = 0; ky < k; ky++)
+                            for (int64_t kx = 0; kx < k; kx++) {
+                                int64_t iy = y * s - p + ky, ix = x * s - p + kx;
+                                if (iy >= 0 && iy < H && ix >= 0 && ix < W)
+                                    acc += in[(ic * H + iy) * W + ix] * w[((o * C + ic) * k + ky) * k + kx];
+                            }
+                    ref[(o * Ho + y) * Wo + x] = acc;
+                }
+        for (int64_t o = 0; o < K; o++) fcn_act_apply(a.act, a.act_alpha, a.act_beta, ref + o * Ho * Wo, Ho * Wo);
+        size_t work_floats = fcn_stem_work_floats(&a);
+        float *work = aligned_alloc(64, (work_floats * sizeof(float) + 63) & ~(size_t)63);
+        for (int v = 0; v < 3; v++) {   /* planar whole, planar in two bands, transposed */
+            out[v] = malloc(sizeof(float) * (size_t)(K * Ho * Wo));
+            memset(out[v], 0xFF, sizeof(float) * (size_t)(K * Ho * Wo));   /* NaN: a pixel not written shows */
+            a.out = out[v];
+            a.transposed = v == 2;
+            if (v == 1) {
+                int64_t cut = Ho / 3 + 1;
+                fcn_stem_rows(&a, cut, Ho, work);
+                fcn_stem_rows(&a, 0, cut, work);
+            } else {
+                fcn_stem_rows(&a, 0, Ho, work);
+            }
+            assert_close_scaled(out[v], ref, (size_t)(K * Ho * Wo), 1e-5f);
+        }
+        assert_memory_equal(out[0], out[1], sizeof(float) * (size_t)(K * Ho * Wo));
+        assert_memory_equal(out[0], out[2], sizeof(float) * (size_t)(K * Ho * Wo));
+        for (int v = 0; v < 3; v++) free(out[v]);
+        free(work);
+        free(in);
+        free(w);
+        free(bias);
+        free(ref);
+        free(wp);
+    }
+}
+
 /* Both Winograd tile sizes forced on every 3×3 stride-1 shape (FULLCONV_WINOGRAD_TILE), and
  * the chooser's picks on the map sizes it was fitted on. */
 static void test_winograd_tiles(void **state)
@@ -1034,6 +1117,7 @@ int main(void)
         cmocka_unit_test(test_act_twins),
         cmocka_unit_test(test_dwconv_twins),
         cmocka_unit_test(test_fast_conv_paths),
+        cmocka_unit_test(test_stem_layouts),
         cmocka_unit_test(test_winograd_tiles),
         cmocka_unit_test(test_fast_pool_paths),
         cmocka_unit_test(test_fast_trailing_mean),
