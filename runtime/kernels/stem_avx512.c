@@ -197,9 +197,20 @@ AVX512 static void conv_row(const fcn_stem_args *a, const float *B, int64_t by, 
 {
     const int64_t nb = a->K / 16, Hp = pad_rows(a), Wp = pad_cols(a);   /* the band's geometry, once a row */
     int64_t b = 0;
-    for (; b + 4 <= nb; b += 4)
-        for (int64_t x = 0; x < a->Wo; x += 6)
-            pixels(a, B, Hp, Wp, by, x, a->Wo - x < 6 ? (int)(a->Wo - x) : 6, b, 4, 6, R, rstride, lo, hi);
+    /* the row's last 1–5 pixels as a group of that many, not of 6 with the rest discarded
+     * (AlexNet's 55 columns: 10 groups of 6 had made 60) */
+    const int64_t full = a->Wo / 6 * 6;
+    for (; b + 4 <= nb; b += 4) {
+        for (int64_t x = 0; x < full; x += 6) pixels(a, B, Hp, Wp, by, x, 6, b, 4, 6, R, rstride, lo, hi);
+        switch (a->Wo - full) {
+        case 1: pixels(a, B, Hp, Wp, by, full, 1, b, 4, 1, R, rstride, lo, hi); break;
+        case 2: pixels(a, B, Hp, Wp, by, full, 2, b, 4, 2, R, rstride, lo, hi); break;
+        case 3: pixels(a, B, Hp, Wp, by, full, 3, b, 4, 3, R, rstride, lo, hi); break;
+        case 4: pixels(a, B, Hp, Wp, by, full, 4, b, 4, 4, R, rstride, lo, hi); break;
+        case 5: pixels(a, B, Hp, Wp, by, full, 5, b, 4, 5, R, rstride, lo, hi); break;
+        default: break;
+        }
+    }
     for (; b + 2 <= nb; b += 2)
         for (int64_t x = 0; x < a->Wo; x += 14)
             pixels(a, B, Hp, Wp, by, x, a->Wo - x < 14 ? (int)(a->Wo - x) : 14, b, 2, 14, R, rstride, lo, hi);

@@ -788,10 +788,11 @@ static void test_fast_conv_paths(void **state)
 /* The direct stem kernel's two layouts (stem_avx512.c) on their own: 16 pixels of a channel a
  * vector (planar, a stem without a pool) and 16 channels a vector (transposed), against a naive
  * convolution and each other bit for bit (the same taps summed in the same order), whole and
- * in two bands of rows (a thread's share starts its own band). Shapes: every tail of the
- * 6-vector tiles (a row of 1–5 and 7 vectors, a partial last one), strides 1 to 4 (the band's
- * phases), kernels 1 to 11 wide, pads 0 to 3, one to four channels, the activations (a clip,
- * and HardSwish applied after the stores). */
+ * in two bands of rows (a thread's share starts its own band); and with a fused 3×3/2 MaxPool
+ * (the channel-vector layout) against the pooled reference. Shapes: every tail of the 6-vector
+ * tiles (a row of 1–5 and 7 vectors, a partial last one) and of the 6-pixel groups, strides 1
+ * to 4 (the band's phases), kernels 1 to 11 wide, pads 0 to 3, one to four channels, the
+ * activations (a clip, and HardSwish applied after the stores). */
 static void test_stem_layouts(void **state)
 {
     (void)state;
@@ -810,6 +811,12 @@ static void test_stem_layouts(void **state)
         { 3, 60, 64, 32, 5, 3, 1, FCN_ACT_NONE },        /* stride 3 */
         { 4, 21, 38, 48, 5, 1, 2, FCN_ACT_SWISH },       /* 5×5 stride 1, Swish */
         { 3, 33, 290, 16, 3, 2, 1, FCN_ACT_RELU },       /* 145 columns: 10 vectors (6 + 4) */
+        /* 64 and 128 channels (the 16-channel layout's 4-block groups of 6 pixels) with rows
+         * ending in a group of 1 to 4 pixels: 25 to 28 columns */
+        { 3, 20, 49, 64, 3, 2, 1, FCN_ACT_RELU },
+        { 2, 16, 51, 128, 3, 2, 1, FCN_ACT_NONE },
+        { 3, 18, 53, 64, 3, 2, 1, FCN_ACT_CLIP },
+        { 1, 14, 55, 64, 3, 2, 1, FCN_ACT_RELU },
     };
     for (size_t ci = 0; ci < sizeof cases / sizeof cases[0]; ci++) {
         const int *c = cases[ci];
@@ -858,6 +865,48 @@ static void test_stem_layouts(void **state)
         }
         assert_memory_equal(out[0], out[1], sizeof(float) * (size_t)(K * Ho * Wo));
         assert_memory_equal(out[0], out[2], sizeof(float) * (size_t)(K * Ho * Wo));
+        /* with a fused 3×3/2 MaxPool (pads 0 and 1; act NONE, RELU or CLIP only): the pooled map,
+         * whole and in two bands, against the pooled reference */
+        if (c[7] == FCN_ACT_NONE || c[7] == FCN_ACT_RELU || c[7] == FCN_ACT_CLIP)
+            for (int pp = 0; pp < 2; pp++) {
+                fcn_stem_args pa = a;
+                pa.pkh = pa.pkw = 3;
+                pa.psh = pa.psw = 2;
+                pa.pph = pa.ppw = pp;
+                pa.PHo = (Ho + 2 * pp - 3) / 2 + 1;
+                pa.PWo = (Wo + 2 * pp - 3) / 2 + 1;
+                if (pa.PHo < 1 || pa.PWo < 1 || !fcn_stem_pool_fits(&pa)) continue;
+                size_t pn = (size_t)(K * pa.PHo * pa.PWo);
+                float *pref = malloc(sizeof(float) * pn), *pout = malloc(sizeof(float) * pn);
+                for (int64_t o = 0; o < K; o++)
+                    for (int64_t y = 0; y < pa.PHo; y++)
+                        for (int64_t x = 0; x < pa.PWo; x++) {
+                            float m = -INFINITY;
+                            for (int64_t dy = 0; dy < 3; dy++)
+                                for (int64_t dx = 0; dx < 3; dx++) {
+                                    int64_t cy = y * 2 - pp + dy, cx = x * 2 - pp + dx;
+                                    if (cy >= 0 && cy < Ho && cx >= 0 && cx < Wo && ref[(o * Ho + cy) * Wo + cx] > m)
+                                        m = ref[(o * Ho + cy) * Wo + cx];
+                                }
+                            pref[(o * pa.PHo + y) * pa.PWo + x] = m;
+                        }
+                float *pwork = aligned_alloc(64, (fcn_stem_work_floats(&pa) * sizeof(float) + 63) & ~(size_t)63);
+                for (int v = 0; v < 2; v++) {
+                    memset(pout, 0xFF, sizeof(float) * pn);
+                    pa.out = pout;
+                    if (v == 1) {
+                        int64_t cut = pa.PHo / 2;
+                        fcn_stem_pool_rows(&pa, cut, pa.PHo, pwork);
+                        fcn_stem_pool_rows(&pa, 0, cut, pwork);
+                    } else {
+                        fcn_stem_pool_rows(&pa, 0, pa.PHo, pwork);
+                    }
+                    assert_close_scaled(pout, pref, pn, 1e-5f);
+                }
+                free(pwork);
+                free(pref);
+                free(pout);
+            }
         for (int v = 0; v < 3; v++) free(out[v]);
         free(work);
         free(in);
