@@ -99,9 +99,68 @@ static int gconv_flat(const fcn_gconv_args *a)
            a->H * a->W <= 64 && a->W < 16;
 }
 
+/* Stride 2 onto rows of at most 8 (RegNet's 14×14 → 7×7 layer): two output rows a vector, row
+ * oy in lanes 0..Wo−1 and row oy + 1 from lane 8, each half the even lanes of its own input row
+ * (one two-source permute takes both): a vector row by row used 7 of 16 lanes. */
+static int gconv_pair(const fcn_gconv_args *a)
+{
+    return a->s == 2 && a->Wo <= 8 && !gconv_flat(a) && !a->no_pair;
+}
+
 int64_t fcn_gconv_rows(const fcn_gconv_args *a)
 {
-    return gconv_flat(a) ? (a->H * a->W + 15) / 16 : a->Ho;
+    return gconv_flat(a) ? (a->H * a->W + 15) / 16 : gconv_pair(a) ? (a->Ho + 1) / 2 : a->Ho;
+}
+
+AVX512 static void gconv_pair_tasks(const fcn_gconv_args *a, int64_t t0, int64_t t1)
+{
+    const int64_t cg = a->C / a->group, kg = a->K / a->group, kblocks = (kg + 15) / 16, taps = cg * a->kh * a->kw;
+    const int64_t pairs = (a->Ho + 1) / 2, plane = a->Ho * a->Wo;
+    /* lanes j < Wo: input column 2j of the window's row A; lanes 8 + j: of row B (second source) */
+    int32_t ix[16];
+    for (int j = 0; j < 16; j++) ix[j] = j < 8 ? (j < a->Wo ? 2 * j : 0) : (j - 8 < a->Wo ? 16 + 2 * (j - 8) : 0);
+    const __m512i idx = _mm512_loadu_si512(ix);
+    __mmask16 mk[7];
+    for (int64_t kx = 0; kx < a->kw; kx++) mk[kx] = span_mask(kx - a->pw, a->W);
+    const __mmask16 half = (__mmask16)fcn_first_lanes16(a->Wo);
+    for (int64_t t = t0; t < t1; t++) {
+        int64_t gk = t / pairs, u = t % pairs, g = gk / kblocks, kb = gk % kblocks;
+        int64_t kn = kg - kb * 16 < 16 ? kg - kb * 16 : 16, k0 = g * kg + kb * 16;
+        const float *wb = a->wp + (g * kblocks + kb) * taps * 16;
+        const float *in = a->in + g * cg * a->H * a->W;
+        int64_t oy = 2 * u, rows = a->Ho - oy < 2 ? 1 : 2;
+        __m512 acc[16];
+#pragma GCC unroll 16
+        for (int k = 0; k < 16; k++) acc[k] = _mm512_set1_ps(a->bias && k < kn ? a->bias[k0 + k] : 0.0f);
+        for (int64_t c = 0; c < cg; c++)
+            for (int64_t ky = 0; ky < a->kh; ky++) {
+                int64_t ya = oy * 2 - a->ph + ky, yb = ya + 2;
+                __mmask16 va = ya >= 0 && ya < a->H ? 0xFFFF : 0, vb = rows == 2 && yb >= 0 && yb < a->H ? 0xFFFF : 0;
+                const float *ra = in + (c * a->H + (va ? ya : 0)) * a->W - a->pw;
+                const float *rb = in + (c * a->H + (vb ? yb : 0)) * a->W - a->pw;
+                const float *wt = wb + (c * a->kh + ky) * a->kw * 16;
+                for (int64_t kx = 0; kx < a->kw; kx++, wt += 16) {
+                    __m512 v = _mm512_permutex2var_ps(_mm512_maskz_loadu_ps(mk[kx] & va, ra + kx), idx,
+                                                      _mm512_maskz_loadu_ps(mk[kx] & vb, rb + kx));
+#pragma GCC unroll 16
+                    for (int k = 0; k < 16; k++) acc[k] = _mm512_fmadd_ps(v, _mm512_set1_ps(wt[k]), acc[k]);
+                }
+            }
+        /* the two rows are contiguous in the plane: lanes 0..Wo−1 and 8..8+Wo−1 packed together */
+        const __mmask16 m = rows == 2 ? (__mmask16)(half | (half << 8)) : half;
+        const __m512 lo = _mm512_set1_ps(a->act == FCN_ACT_RELU ? 0.0f : a->act_alpha), hi = _mm512_set1_ps(a->act_beta);
+        float *base = a->out + k0 * plane + oy * a->Wo;
+#pragma GCC unroll 16
+        for (int k = 0; k < 16; k++) {
+            if (k >= kn) break;
+            __m512 y = acc[k];
+            if (a->act == FCN_ACT_RELU || a->act == FCN_ACT_CLIP) y = _mm512_max_ps(y, lo);
+            if (a->act == FCN_ACT_CLIP) y = _mm512_min_ps(y, hi);
+            _mm512_mask_compressstoreu_ps(base + k * plane, m, y);
+        }
+        if (a->act != FCN_ACT_NONE && a->act != FCN_ACT_RELU && a->act != FCN_ACT_CLIP)
+            for (int64_t k = 0; k < kn; k++) fcn_act_apply(a->act, a->act_alpha, a->act_beta, base + k * plane, rows * a->Wo);
+    }
 }
 
 /* The plane's last vector when it holds only a few outputs (7×7: 49 = 3 × 16 + 1, the fourth
@@ -176,6 +235,10 @@ AVX512 void fcn_gconv_avx512(const fcn_gconv_args *a, int64_t t0, int64_t t1)
 {
     if (gconv_flat(a)) {
         gconv_flat_tasks(a, t0, t1);
+        return;
+    }
+    if (gconv_pair(a)) {
+        gconv_pair_tasks(a, t0, t1);
         return;
     }
     const int64_t cg = a->C / a->group, kg = a->K / a->group, kblocks = (kg + 15) / 16, taps = cg * a->kh * a->kw;

@@ -752,6 +752,15 @@ static void test_fast_conv_paths(void **state)
         { 1, 40, 5, 10, 60, 3, 3, 1, 1, 1, 2, 1, 1 },
         { 2, 48, 4, 13, 48, 3, 3, 1, 1, 1, 3, 0, 2 },
         { 1, 32, 12, 20, 48, 3, 3, 2, 1, 1, 2, 1, 2 },   /* grouped rows, stride 2, LeakyReLU */
+        /* grouped, stride 2 onto rows of 4 to 8: two output rows a vector (RegNet's 14×14 → 7×7,
+         * an odd row count leaving one row alone, pad 0 with 17 columns, 5×5, 20 outputs a
+         * group (a partial channel block), no bias, LeakyReLU after the stores, batch 2; a last
+         * window over the right padding) */
+        { 1, 64, 14, 14, 64, 3, 3, 2, 1, 1, 4, 1, 1 },
+        { 2, 32, 9, 8, 40, 3, 3, 2, 1, 1, 2, 0, 2 },
+        { 1, 32, 16, 17, 32, 3, 3, 2, 0, 1, 2, 1, 0 },
+        { 1, 24, 12, 15, 36, 5, 5, 2, 2, 1, 3, 1, 1 },
+        { 1, 32, 10, 15, 32, 3, 3, 2, 1, 1, 2, 1, 1 },   /* the last window reaches the right padding */
         /* F(2×2,5×5) Winograd (tiles 2 apart, 24-column row loads): AlexNet's 27×27 with pad 2,
          * no pad, odd channels and widths over 8 tiles with a non-vector activation, batch 2;
          * a 7×7 output stays on the GEMM */
