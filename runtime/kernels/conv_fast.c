@@ -54,6 +54,7 @@ typedef struct conv_fast {
     int dw_no_slide;               /* fcn_dw_args.no_slide */
     int dw_no_narrow;              /* fcn_dw_args.no_narrow */
     int stem_transposed;           /* fcn_stem_args.transposed */
+    int pwb;                       /* gemm, pointwise, small map: fcn_pwb_avx512 (unless a BN is fused) */
     int gconv_no_pair;             /* fcn_gconv_args.no_pair */
     int direct_b;                  /* 1×1: the AVX-512 tile may read the input in place (fcn_gemm.b_direct) */
     /* depthwise: a fused 1×1 expansion before it (fcn_fast_conv_fuse_expand), or NULL; output
@@ -99,9 +100,31 @@ static float *take_given(const fcn_node *n, uint32_t kind, uint32_t param, size_
 }
 
 /* ---- run ---------------------------------------------------------------------------- */
+/* a 1×1 conv over a small map, the output channels in the lanes (pointwise_avx512.c; one
+ * thread: see cf.pwb) */
+static void run_pwb(const fcn_node *n, const conv_fast *cf)
+{
+    const int64_t N = cf->Ho * cf->Wo;
+    /* the output planned over the residual (it dies here): read in place, each row before it
+     * is written */
+    const float *res = cf->residual ? cf->residual->data : NULL;
+    for (int64_t b = 0; b < cf->N; b++) {
+        fcn_pwb_args a = { .a_packed = cf->a_packed, .M = cf->K, .K = cf->C,
+                           .b = (const float *)n->in[0]->data + b * cf->C * N, .ldb = N,
+                           .c = (float *)n->out[0]->data + b * cf->K * N, .ldc = N,
+                           .bias = cf->bias, .residual = res ? res + b * cf->K * N : NULL,
+                           .act = n->act, .act_alpha = n->act_alpha, .act_beta = n->act_beta };
+        fcn_pwb_avx512(&a, 0, N, (float *)n->scratch);
+    }
+}
+
 static void run_gemm(fcn_node *n, const fcn_exec *x)
 {
     const conv_fast *cf = n->fast;
+    if (cf->pwb && !cf->pre_ab) {
+        run_pwb(n, cf);
+        return;
+    }
     const float *in = n->in[0]->data;
     float *out = n->out[0]->data;
     int64_t cg = cf->C / cf->group, kg = cf->K / cf->group;
@@ -797,6 +820,19 @@ int fcn_fast_conv_prepare(fcn_node *n, fc_error *err)
         n->packed = (fcn_prepacked){ cf.a_packed, floats * sizeof(float), FCN_PREPACK_GEMM, (uint32_t)cf.group };
         int threads = n->nthreads > 0 ? n->nthreads : 1;
         size_t need = (size_t)threads * fcn_gemm_scratch_floats(kk, cf.Ho * cf.Wo) * sizeof(float);
+        /* One thread, a 1×1 conv over at most FCN_PWB_MAX_N pixels reducing to 32, 48 or 64
+         * channels (one pass over B, whole panels, at least twice as many channels in): the
+         * output channels in the lanes (pointwise_avx512.c). Not on two threads: there a tile's
+         * walk down B's rows, a line a step, reads the half of B the other core wrote one line at
+         * a time, where the GEMM's packing streams whole rows (SqueezeNet's six 13×13 and 27×27
+         * squeezes 0.21 → 0.27 ms in the model, though faster alone); nor for 16 outputs, which the
+         * GEMM reads in place at one thread. */
+        cf.pwb = threads == 1 && cf.mr == 16 && cf.group == 1 && cf.kh == 1 && cf.kw == 1 && cf.sh == 1 &&
+                 cf.sw == 1 && cf.ph == 0 && cf.pw == 0 && cf.Ho == cf.H && cf.Wo == cf.W &&
+                 cf.Ho * cf.Wo <= FCN_PWB_MAX_N && cf.K >= 32 && cf.K <= 64 && cf.K % 16 == 0 && cf.C >= 2 * cf.K &&
+                 !fcn_env_flag("FULLCONV_NO_PWB");
+        if (cf.pwb && need < fcn_pwb_work_floats(cf.Ho * cf.Wo) * sizeof(float))
+            need = fcn_pwb_work_floats(cf.Ho * cf.Wo) * sizeof(float);
         if (n->scratch_bytes < need) n->scratch_bytes = need;
     }
     conv_fast *st = malloc(sizeof *st);

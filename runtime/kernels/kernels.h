@@ -208,6 +208,23 @@ size_t fcn_dw_work_floats(const fcn_dw_args *a);
  * fcn_avx512_enabled(). */
 #define FCN_DW_ZERO_ROW 4096
 
+/* A 1×1 convolution over a small map with the output channels in the lanes and the input
+ * pixels broadcast (pointwise_avx512.c): C[M × N] = A · B + bias (+ residual), activation NONE,
+ * RELU, CLIP (others applied after), for columns [n0, n1). A packed by fcn_pack_a_mr(..., 16)
+ * (the AVX-512 GEMM's panels); B read in place, row k at b + k·ldb; T a per-thread buffer of
+ * fcn_pwb_work_floats(n1 − n0) floats, 64-byte aligned. Every output is summed in k order within
+ * FCN_KC blocks, the blocks added in order: the same bits at any column split. */
+#define FCN_PWB_MAX_N 1024
+typedef struct fcn_pwb_args {
+    const float *a_packed; int64_t M, K;
+    const float *b; int64_t ldb;
+    float *c; int64_t ldc;
+    const float *bias, *residual;
+    int act; float act_alpha, act_beta;
+} fcn_pwb_args;
+void fcn_pwb_avx512(const fcn_pwb_args *a, int64_t n0, int64_t n1, float *T);
+size_t fcn_pwb_work_floats(int64_t cols);
+
 /* Direct grouped convolution (gconv_avx512.c): 1 < group < C, C/group <= FCN_GCONV_MAX_CG,
  * dilation 1, stride 1 or 2, kernels up to 7×7, AVX-512. Weights packed by fcn_gconv_pack;
  * one image; tasks t in [t0, t1) of group · ceil((K/group)/16) · fcn_gconv_rows(). */

@@ -761,6 +761,13 @@ static void test_fast_conv_paths(void **state)
         { 1, 32, 16, 17, 32, 3, 3, 2, 0, 1, 2, 1, 0 },
         { 1, 24, 12, 15, 36, 5, 5, 2, 2, 1, 3, 1, 1 },
         { 1, 32, 10, 15, 32, 3, 3, 2, 1, 1, 2, 1, 1 },   /* the last window reaches the right padding */
+        /* 1×1 reductions to 32-64 channels over small maps (on one thread the channels-in-lanes
+         * kernel): SqueezeNet's 13×13 squeeze, batch 2 with LeakyReLU after the stores, three K
+         * blocks, 1023 pixels */
+        { 1, 512, 13, 13, 64, 1, 1, 1, 0, 1, 1, 1, 1 },
+        { 2, 100, 9, 11, 48, 1, 1, 1, 0, 1, 1, 0, 2 },
+        { 1, 600, 5, 7, 32, 1, 1, 1, 0, 1, 1, 1, 1 },
+        { 1, 64, 31, 33, 32, 1, 1, 1, 0, 1, 1, 1, 0 },
         /* F(2×2,5×5) Winograd (tiles 2 apart, 24-column row loads): AlexNet's 27×27 with pad 2,
          * no pad, odd channels and widths over 8 tiles with a non-vector activation, batch 2;
          * a 7×7 output stays on the GEMM */
@@ -923,6 +930,68 @@ static void test_stem_layouts(void **state)
         free(bias);
         free(ref);
         free(wp);
+    }
+}
+
+/* The channels-in-lanes 1×1 kernel (pointwise_avx512.c) on its own: against a naive product
+ * (bias, then residual, then the activation), over whole panels and a partial one (M 40),
+ * two passes (M 80), one to three K blocks (K 600), N under and over a tile of 6 and a
+ * transpose of 16; in column bands (a split inside a tile, a split inside a 16-pixel transpose,
+ * the bands in reverse order) bit for bit equal to the whole; the residual read from another
+ * buffer and in place (C holding it); a clip, and a Sigmoid applied after the stores. */
+static void test_pwb(void **state)
+{
+    (void)state;
+    if (!simd_ok() || !fcn_avx512_enabled()) skip();
+    /* M K N act residual(0 none, 1 separate, 2 in place) */
+    static const int cases[][5] = {
+        { 64, 512, 169, FCN_ACT_RELU, 0 }, { 48, 384, 169, FCN_ACT_NONE, 1 }, { 32, 256, 729, FCN_ACT_CLIP, 2 },
+        { 40, 100, 7, FCN_ACT_RELU, 1 },   { 80, 600, 33, FCN_ACT_SIGMOID, 0 }, { 16, 40, 50, FCN_ACT_NONE, 2 },
+        { 64, 2048, 49, FCN_ACT_RELU, 1 }, { 32, 64, 1, FCN_ACT_NONE, 0 },
+    };
+    for (size_t ci = 0; ci < sizeof cases / sizeof cases[0]; ci++) {
+        const int M = cases[ci][0], K = cases[ci][1], N = cases[ci][2], act = cases[ci][3], rmode = cases[ci][4];
+        float *A = malloc(sizeof(float) * (size_t)(M * K)), *B = malloc(sizeof(float) * (size_t)(K * N));
+        float *bias = malloc(sizeof(float) * (size_t)M), *R = malloc(sizeof(float) * (size_t)(M * N));
+        float *ref = malloc(sizeof(float) * (size_t)(M * N));
+        float *ap = aligned_alloc(64, (fcn_pack_a_mr_floats(M, K, 16) * sizeof(float) + 63) & ~(size_t)63);
+        float *T = aligned_alloc(64, fcn_pwb_work_floats(N) * sizeof(float));
+        fill(A, (size_t)(M * K));
+        fill(B, (size_t)(K * N));
+        fill(bias, (size_t)M);
+        fill(R, (size_t)(M * N));
+        fcn_pack_a_mr(A, K, 1, M, K, 16, ap);
+        for (int m = 0; m < M; m++) {
+            for (int n = 0; n < N; n++) {
+                double acc = 0;
+                for (int k = 0; k < K; k++) acc += (double)A[m * K + k] * B[k * N + n];
+                ref[m * N + n] = (float)acc + bias[m] + (rmode ? R[m * N + n] : 0.0f);
+            }
+            fcn_act_apply(act, act == FCN_ACT_CLIP ? -0.5f : 0.0f, 0.5f, ref + m * N, N);
+        }
+        float *out[4];
+        for (int v = 0; v < 4; v++) {   /* whole; bands at 5 and 2N/3; at 16 and 21; reversed */
+            out[v] = malloc(sizeof(float) * (size_t)(M * N));
+            if (rmode == 2) memcpy(out[v], R, sizeof(float) * (size_t)(M * N));
+            else memset(out[v], 0xFF, sizeof(float) * (size_t)(M * N));
+            fcn_pwb_args a = { .a_packed = ap, .M = M, .K = K, .b = B, .ldb = N, .c = out[v], .ldc = N,
+                               .bias = bias, .residual = rmode == 1 ? R : rmode == 2 ? out[v] : NULL,
+                               .act = act, .act_alpha = act == FCN_ACT_CLIP ? -0.5f : 0.0f, .act_beta = 0.5f };
+            int64_t cuts[4] = { 0, N, N, N };
+            if (v == 1) { cuts[1] = N < 5 ? N : 5; cuts[2] = 2 * N / 3 > cuts[1] ? 2 * N / 3 : cuts[1]; }
+            if (v == 2) { cuts[1] = N < 16 ? N : 16; cuts[2] = N < 21 ? N : 21; }
+            if (v == 3) {
+                int64_t h = N / 2;
+                fcn_pwb_avx512(&a, h, N, T);
+                fcn_pwb_avx512(&a, 0, h, T);
+            } else {
+                for (int i = 0; i < 3; i++) fcn_pwb_avx512(&a, cuts[i], cuts[i + 1], T);
+            }
+            assert_close(out[v], ref, (size_t)(M * N), 2e-4f);
+            if (v) assert_memory_equal(out[v], out[0], sizeof(float) * (size_t)(M * N));
+        }
+        for (int v = 0; v < 4; v++) free(out[v]);
+        free(A); free(B); free(bias); free(R); free(ref); free(ap); free(T);
     }
 }
 
@@ -1176,6 +1245,7 @@ int main(void)
         cmocka_unit_test(test_dwconv_twins),
         cmocka_unit_test(test_fast_conv_paths),
         cmocka_unit_test(test_stem_layouts),
+        cmocka_unit_test(test_pwb),
         cmocka_unit_test(test_winograd_tiles),
         cmocka_unit_test(test_fast_pool_paths),
         cmocka_unit_test(test_fast_trailing_mean),
