@@ -874,5 +874,6 @@ int fcn_fast_conv_prepare(fcn_node *n, fc_error *err)
     n->kernel = cf.algo == CONV_WINO && cf.wino.r == 5 ? (z ? "winograd-5x5-avx512" : "winograd-5x5-avx2")
               : cf.algo == CONV_WINO && cf.wino.m == 2 ? (z ? "winograd-f2x2-avx512" : "winograd-f2x2-avx2")
                                                        : names[z][cf.algo];
+    if (cf.algo == CONV_GEMM && cf.pwb) n->kernel = "pointwise-avx512";
     return 1;
 }
