@@ -132,20 +132,21 @@ AVX512 static void gconv_pair_tasks(const fcn_gconv_args *a, int64_t t0, int64_t
         __m512 acc[16];
 #pragma GCC unroll 16
         for (int k = 0; k < 16; k++) acc[k] = _mm512_set1_ps(a->bias && k < kn ? a->bias[k0 + k] : 0.0f);
-        for (int64_t c = 0; c < cg; c++)
-            for (int64_t ky = 0; ky < a->kh; ky++) {
-                int64_t ya = oy * 2 - a->ph + ky, yb = ya + 2;
-                __mmask16 va = ya >= 0 && ya < a->H ? 0xFFFF : 0, vb = rows == 2 && yb >= 0 && yb < a->H ? 0xFFFF : 0;
-                const float *ra = in + (c * a->H + (va ? ya : 0)) * a->W - a->pw;
-                const float *rb = in + (c * a->H + (vb ? yb : 0)) * a->W - a->pw;
-                const float *wt = wb + (c * a->kh + ky) * a->kw * 16;
-                for (int64_t kx = 0; kx < a->kw; kx++, wt += 16) {
-                    __m512 v = _mm512_permutex2var_ps(_mm512_maskz_loadu_ps(mk[kx] & va, ra + kx), idx,
-                                                      _mm512_maskz_loadu_ps(mk[kx] & vb, rb + kx));
+        /* taps outer, channels inner: the two load masks stay in registers (see the flat path) */
+        for (int64_t ky = 0; ky < a->kh; ky++) {
+            int64_t ya = oy * 2 - a->ph + ky, yb = ya + 2;
+            __mmask16 va = ya >= 0 && ya < a->H ? 0xFFFF : 0, vb = rows == 2 && yb >= 0 && yb < a->H ? 0xFFFF : 0;
+            for (int64_t kx = 0; kx < a->kw; kx++) {
+                const __mmask16 ma = mk[kx] & va, mb = mk[kx] & vb;
+                const float *ra = in + (va ? ya : 0) * a->W - a->pw + kx, *rb = in + (vb ? yb : 0) * a->W - a->pw + kx;
+                const float *wt = wb + (ky * a->kw + kx) * 16;
+                for (int64_t c = 0; c < cg; c++, ra += a->H * a->W, rb += a->H * a->W, wt += a->kh * a->kw * 16) {
+                    __m512 v = _mm512_permutex2var_ps(_mm512_maskz_loadu_ps(ma, ra), idx, _mm512_maskz_loadu_ps(mb, rb));
 #pragma GCC unroll 16
                     for (int k = 0; k < 16; k++) acc[k] = _mm512_fmadd_ps(v, _mm512_set1_ps(wt[k]), acc[k]);
                 }
             }
+        }
         /* the two rows are contiguous in the plane: lanes 0..Wo−1 and 8..8+Wo−1 packed together */
         const __mmask16 m = rows == 2 ? (__mmask16)(half | (half << 8)) : half;
         const __m512 lo = _mm512_set1_ps(a->act == FCN_ACT_RELU ? 0.0f : a->act_alpha), hi = _mm512_set1_ps(a->act_beta);
