@@ -68,10 +68,11 @@ void fcn_gconv_pack(const float *w, int64_t K, int64_t C, int64_t group, int64_t
             }                                                                                              \
         }
 
-/* acc[k] (k < kn) to base + k·cs under mask m (n lanes), with the activation */
+/* acc[k] (k < kn) to base + k·cs under mask m (n floats a channel), with the activation; with
+ * `compress` the lanes of m are packed together (the pair rows) */
 __attribute__((always_inline)) AVX512 static inline void store_channels(const fcn_gconv_args *a, const __m512 *acc,
                                                                          int64_t kn, float *base, int64_t cs,
-                                                                         __mmask16 m, int64_t n)
+                                                                         __mmask16 m, int64_t n, const int compress)
 {
     int vec_act = a->act == FCN_ACT_NONE || a->act == FCN_ACT_RELU || a->act == FCN_ACT_CLIP;
     const __m512 lo = _mm512_set1_ps(a->act == FCN_ACT_RELU ? 0.0f : a->act_alpha), hi = _mm512_set1_ps(a->act_beta);
@@ -81,7 +82,8 @@ __attribute__((always_inline)) AVX512 static inline void store_channels(const fc
         __m512 y = acc[k];
         if (a->act == FCN_ACT_RELU || a->act == FCN_ACT_CLIP) y = _mm512_max_ps(y, lo);
         if (a->act == FCN_ACT_CLIP) y = _mm512_min_ps(y, hi);
-        _mm512_mask_storeu_ps(base + k * cs, m, y);
+        if (compress) _mm512_mask_compressstoreu_ps(base + k * cs, m, y);
+        else _mm512_mask_storeu_ps(base + k * cs, m, y);
     }
     /* other activations after all stores: a call with accumulators live made the compiler keep
      * them on the stack through the whole tap loop of the flat path (RegNet's 7×7 layers ran at
@@ -149,18 +151,7 @@ AVX512 static void gconv_pair_tasks(const fcn_gconv_args *a, int64_t t0, int64_t
         }
         /* the two rows are contiguous in the plane: lanes 0..Wo−1 and 8..8+Wo−1 packed together */
         const __mmask16 m = rows == 2 ? (__mmask16)(half | (half << 8)) : half;
-        const __m512 lo = _mm512_set1_ps(a->act == FCN_ACT_RELU ? 0.0f : a->act_alpha), hi = _mm512_set1_ps(a->act_beta);
-        float *base = a->out + k0 * plane + oy * a->Wo;
-#pragma GCC unroll 16
-        for (int k = 0; k < 16; k++) {
-            if (k >= kn) break;
-            __m512 y = acc[k];
-            if (a->act == FCN_ACT_RELU || a->act == FCN_ACT_CLIP) y = _mm512_max_ps(y, lo);
-            if (a->act == FCN_ACT_CLIP) y = _mm512_min_ps(y, hi);
-            _mm512_mask_compressstoreu_ps(base + k * plane, m, y);
-        }
-        if (a->act != FCN_ACT_NONE && a->act != FCN_ACT_RELU && a->act != FCN_ACT_CLIP)
-            for (int64_t k = 0; k < kn; k++) fcn_act_apply(a->act, a->act_alpha, a->act_beta, base + k * plane, rows * a->Wo);
+        store_channels(a, acc, kn, a->out + k0 * plane + oy * a->Wo, plane, m, rows * a->Wo, 1);
     }
 }
 
@@ -233,7 +224,7 @@ AVX512 static void gconv_flat_tasks(const fcn_gconv_args *a, int64_t t0, int64_t
                 for (int k = 0; k < 16; k++) acc[k] = _mm512_fmadd_ps(x, _mm512_set1_ps(wt[k]), acc[k]);
             }
         }
-        store_channels(a, acc, kn, a->out + k0 * n + v * 16, n, (__mmask16)fcn_first_lanes16(left), left);
+        store_channels(a, acc, kn, a->out + k0 * n + v * 16, n, (__mmask16)fcn_first_lanes16(left), left, 0);
     }
 }
 
@@ -274,7 +265,7 @@ AVX512 void fcn_gconv_avx512(const fcn_gconv_args *a, int64_t t0, int64_t t1)
             }
             int64_t n = a->Wo - x0 < 16 ? a->Wo - x0 : 16;
             store_channels(a, acc, kn, a->out + (k0 * a->Ho + oy) * a->Wo + x0, a->Ho * a->Wo,
-                           (__mmask16)fcn_first_lanes16(n), n);
+                           (__mmask16)fcn_first_lanes16(n), n, 0);
         }
     }
 }
