@@ -254,21 +254,16 @@ AVX512 static void pl_pad_band(const fcn_stem_args *a, int64_t oy0, float *Bp, f
                 continue;
             }
             const float *src = a->in + (c * a->H + y) * a->W;
-            if (s == 1 && a->pw == 0 && n == L) {
-                memcpy(dst, src, sizeof(float) * (size_t)L);
-                continue;
-            }
-            memset(row, 0, sizeof(float) * (size_t)L);
-            memcpy(row + a->pw, src, sizeof(float) * (size_t)n);
-            if (s == 1) {
-                memcpy(dst, row, sizeof(float) * (size_t)L);
-            } else if (s == 2) {   /* Wph is a multiple of 16: L of 32 */
+            float *pad = s == 1 ? dst : row;   /* stride 1: the padded row is the band row */
+            memset(pad, 0, sizeof(float) * (size_t)L);
+            memcpy(pad + a->pw, src, sizeof(float) * (size_t)n);
+            if (s == 2) {   /* Wph is a multiple of 16: L of 32 */
                 for (int64_t j = 0; j < Wph; j += 16) {
                     __m512 lo = _mm512_loadu_ps(row + 2 * j), hi = _mm512_loadu_ps(row + 2 * j + 16);
                     _mm512_storeu_ps(dst + j, _mm512_permutex2var_ps(lo, even, hi));
                     _mm512_storeu_ps(dst + Wph + j, _mm512_permutex2var_ps(lo, odd, hi));
                 }
-            } else {
+            } else if (s > 2) {
                 for (int64_t q = 0; q < s; q++)
                     for (int64_t j = 0; j < Wph; j++) dst[q * Wph + j] = row[s * j + q];
             }
