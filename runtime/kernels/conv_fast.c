@@ -33,6 +33,7 @@
 #define FUSE_DW_BAND_BYTES (256.0 * 1024)               /* a band's depthwise output rows */
 #define WINO_BIG_WEIGHTS (4.0 * 1024 * 1024)   /* bytes of transformed weights worth saving */
 #define WINO_STREAM_US 37.5          /* µs per MB of big weights streamed from memory */
+#define WINO_STREAM_US_AMD 0.0       /* Zen 4: the stream hides behind the arithmetic (KERNELS.md) */
 
 typedef enum { CONV_GEMM, CONV_GEMV, CONV_DW, CONV_WINO, CONV_GROUPED, CONV_STEM } conv_algo;
 
@@ -676,9 +677,10 @@ static int winograd_tile(int64_t C, int64_t K, int64_t Ho, int64_t Wo)
      * 192→384 layer, F(2×2) with 4.5 MB, 0.34–0.37 ms against the GEMM's 0.43–0.46 in the
      * model, must not pay for all its bytes at once). */
     static const double weights_per_tap[3] = { 1.0, 16.0 / 9.0, 4.0 };
+    const double stream_us = fcn_cpu_is_amd() ? WINO_STREAM_US_AMD : WINO_STREAM_US;
     for (int i = 0; i < 3; i++) {
         double bytes = weights_per_tap[i] * 9.0 * c * k * 4.0;
-        if (bytes > WINO_BIG_WEIGHTS) cost[i] += WINO_STREAM_US * (bytes - WINO_BIG_WEIGHTS) / (1024.0 * 1024.0);
+        if (bytes > WINO_BIG_WEIGHTS) cost[i] += stream_us * (bytes - WINO_BIG_WEIGHTS) / (1024.0 * 1024.0);
     }
     int pick = 0;
     for (int i = 1; i < 3; i++)

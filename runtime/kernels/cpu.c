@@ -55,6 +55,31 @@ int fcn_simd_enabled(void)
     return !reference_forced() && cpu_has_simd();
 }
 
+/* The cost models fitted per vendor (conv_fast.c's Winograd tile, sgemm_avx2.c's GEMV prefetch):
+ * AMD's Zen 4 streams big weights from memory behind the arithmetic and its hardware prefetchers
+ * outrun software ones; the Xeons measured before needed both. FULLCONV_COST_MODEL=amd|intel
+ * overrides what CPUID says (tests, and measuring one model on the other CPU); read per call,
+ * as session creation asks once per node, CPUID once per process. */
+static int cpu_is_amd_uncached(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_cpu_init();
+    return __builtin_cpu_is("amd") ? 1 : 0;
+#else
+    return 0;
+#endif
+}
+
+int fcn_cpu_is_amd(void)
+{
+    const char *e = getenv("FULLCONV_COST_MODEL");
+    if (e && strcmp(e, "amd") == 0) return 1;
+    if (e && strcmp(e, "intel") == 0) return 0;
+    static _Atomic int cached = -1;
+    if (cached < 0) cached = cpu_is_amd_uncached();
+    return cached;
+}
+
 const char *fcn_kernel_isa(void)
 {
     if (!fcn_simd_enabled()) return "reference";

@@ -76,13 +76,16 @@ __attribute__((always_inline)) AVX512 static inline void store_channels(const fc
 {
     int vec_act = a->act == FCN_ACT_NONE || a->act == FCN_ACT_RELU || a->act == FCN_ACT_CLIP;
     const __m512 lo = _mm512_set1_ps(a->act == FCN_ACT_RELU ? 0.0f : a->act_alpha), hi = _mm512_set1_ps(a->act_beta);
+    /* compress into a register, then a plain masked store: a compressing store to memory is
+     * microcoded on Zen 4 (one per ~100 cycles), the register form is one shuffle on both vendors */
+    const __mmask16 packed = (__mmask16)((1u << __builtin_popcount(m)) - 1u);
 #pragma GCC unroll 16
     for (int k = 0; k < 16; k++) {
         if (k >= kn) break;
         __m512 y = acc[k];
         if (a->act == FCN_ACT_RELU || a->act == FCN_ACT_CLIP) y = _mm512_max_ps(y, lo);
         if (a->act == FCN_ACT_CLIP) y = _mm512_min_ps(y, hi);
-        if (compress) _mm512_mask_compressstoreu_ps(base + k * cs, m, y);
+        if (compress) _mm512_mask_storeu_ps(base + k * cs, packed, _mm512_maskz_compress_ps(m, y));
         else _mm512_mask_storeu_ps(base + k * cs, m, y);
     }
     /* other activations after all stores: a call with accumulators live made the compiler keep

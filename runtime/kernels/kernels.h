@@ -83,6 +83,8 @@ fcn_ukernel_fn fcn_best_ukernel_ordered(int *mr);
 int fcn_env_flag(const char *name);
 /* 1 when the AVX-512 kernels are used (AVX-512F+VL present, FULLCONV_NO_AVX512 not set). */
 int fcn_avx512_enabled(void);
+/* 1 on AMD CPUs (or FULLCONV_COST_MODEL=amd): which fitted cost constants conv_fast.c uses */
+int fcn_cpu_is_amd(void);
 /* Test hook: AVX-512 kernels off (0) or on when the CPU has them (1); returns the previous state. */
 int fcn_set_avx512(int on);
 

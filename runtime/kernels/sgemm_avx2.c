@@ -102,11 +102,14 @@ static inline float hsum256(__m256 v)
 /* One input row (batch 1, the common case): 4 weight rows at a time, so 4 sequential streams
  * are in flight instead of 1 — a single stream left the FC layers of AlexNet/VGG at about half
  * the memory bandwidth ORT reaches — and each x load feeds 4 FMAs. */
-/* floats ahead in each weight row: ~3 KB, a DRAM latency's worth of the 4 streams */
+/* floats ahead in each weight row: ~3 KB, a DRAM latency's worth of the 4 streams (Xeon). On
+ * Zen 4 the hardware prefetchers alone do better: AlexNet's 151 MB FC layer 6.6–6.9 → 5.7–5.8 ms
+ * without the software prefetches, 19–23 → 26 GB/s (docs/KERNELS.md, session 14). */
 #define GEMV_PREFETCH 768
 
-static int64_t gemv_1x4(const float *A, int64_t K, int64_t m0, int64_t m1, const float *x, const float *bias,
-                        float *y)
+__attribute__((always_inline)) static inline int64_t gemv_1x4(const float *A, int64_t K, int64_t m0, int64_t m1,
+                                                              const float *x, const float *bias, float *y,
+                                                              const int prefetch)
 {
     int64_t m = m0;
     for (; m + 4 <= m1; m += 4) {
@@ -115,10 +118,12 @@ static int64_t gemv_1x4(const float *A, int64_t K, int64_t m0, int64_t m1, const
         __m256 t0 = _mm256_setzero_ps(), t1 = _mm256_setzero_ps(), t2 = _mm256_setzero_ps(), t3 = _mm256_setzero_ps();
         int64_t k = 0;
         for (; k + 16 <= K; k += 16) {
-            _mm_prefetch((const char *)(a0 + k + GEMV_PREFETCH), _MM_HINT_T0);
-            _mm_prefetch((const char *)(a1 + k + GEMV_PREFETCH), _MM_HINT_T0);
-            _mm_prefetch((const char *)(a2 + k + GEMV_PREFETCH), _MM_HINT_T0);
-            _mm_prefetch((const char *)(a3 + k + GEMV_PREFETCH), _MM_HINT_T0);
+            if (prefetch) {
+                _mm_prefetch((const char *)(a0 + k + GEMV_PREFETCH), _MM_HINT_T0);
+                _mm_prefetch((const char *)(a1 + k + GEMV_PREFETCH), _MM_HINT_T0);
+                _mm_prefetch((const char *)(a2 + k + GEMV_PREFETCH), _MM_HINT_T0);
+                _mm_prefetch((const char *)(a3 + k + GEMV_PREFETCH), _MM_HINT_T0);
+            }
             __m256 xa = _mm256_loadu_ps(x + k), xb = _mm256_loadu_ps(x + k + 8);
             s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a0 + k), xa, s0);
             t0 = _mm256_fmadd_ps(_mm256_loadu_ps(a0 + k + 8), xb, t0);
@@ -143,7 +148,8 @@ static int64_t gemv_1x4(const float *A, int64_t K, int64_t m0, int64_t m1, const
 void fcn_gemv_avx2(const float *A, int64_t K, int64_t m0, int64_t m1,
                    const float *const *x, int rows, const float *bias, float *const *y)
 {
-    if (rows == 1) m0 = gemv_1x4(A, K, m0, m1, x[0], bias, y[0]);
+    if (rows == 1)
+        m0 = fcn_cpu_is_amd() ? gemv_1x4(A, K, m0, m1, x[0], bias, y[0], 0) : gemv_1x4(A, K, m0, m1, x[0], bias, y[0], 1);
     for (int64_t m = m0; m < m1; m++) {
         const float *a = A + m * K;
         __m256 s[4][2];

@@ -38,6 +38,9 @@ static inline void cols_kernel(int NC, int SPLIT, int64_t k, const float *a, con
                                int64_t ldc, int m, int acc, const fcn_epilogue *ep)
 {
     __m512 s0[8], s1[8];
+    /* every j loop unrolled: rolled, GCC kept s0/s1 in a stack array (zeroed with rep stos, each
+     * FMA a load and a store: 7×7 Winograd blocks of 8 tiles ran at 33 GFLOP/s on Zen 4) */
+#pragma GCC unroll 8
     for (int j = 0; j < NC; j++) s0[j] = s1[j] = _mm512_setzero_ps();
     int64_t p = 0;
     if (SPLIT && NC <= 4) {
@@ -45,6 +48,7 @@ static inline void cols_kernel(int NC, int SPLIT, int64_t k, const float *a, con
             _mm_prefetch((const char *)(a + FCN_A_PREFETCH * MR), _MM_HINT_T0);
             _mm_prefetch((const char *)(a + (FCN_A_PREFETCH + 1) * MR), _MM_HINT_T0);
             __m512 av0 = _mm512_loadu_ps(a), av1 = _mm512_loadu_ps(a + MR);
+#pragma GCC unroll 8
             for (int j = 0; j < NC; j++) {
                 s0[j] = _mm512_fmadd_ps(av0, _mm512_set1_ps(b[j]), s0[j]);
                 s1[j] = _mm512_fmadd_ps(av1, _mm512_set1_ps(b[bs + j]), s1[j]);
@@ -54,12 +58,14 @@ static inline void cols_kernel(int NC, int SPLIT, int64_t k, const float *a, con
     for (; p < k; p++, a += MR, b += bs) {
         _mm_prefetch((const char *)(a + FCN_A_PREFETCH * MR), _MM_HINT_T0);
         __m512 av = _mm512_loadu_ps(a);
+#pragma GCC unroll 8
         for (int j = 0; j < NC; j++) s0[j] = _mm512_fmadd_ps(av, _mm512_set1_ps(b[j]), s0[j]);
     }
     __mmask16 rows = m >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << m) - 1u);
     __m512i idx = _mm512_mullo_epi32(_mm512_set1_epi32((int)ldc),
                                      _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15));
     __m512 bias = ep && ep->bias ? _mm512_maskz_loadu_ps(rows, ep->bias) : _mm512_setzero_ps();
+#pragma GCC unroll 8
     for (int j = 0; j < NC; j++) {
         __m512 v = _mm512_add_ps(s0[j], s1[j]);
         if (acc) v = _mm512_add_ps(v, _mm512_mask_i32gather_ps(_mm512_setzero_ps(), rows, idx, c + j, 4));

@@ -342,8 +342,11 @@ static void test_gemv_twins(void **state)
     (void)state;
     if (!simd_ok()) skip();
     int64_t Ks[] = { 1, 15, 16, 33, 512 };
+    static const char *const vendors[] = { "intel", "amd" };   /* with and without the software prefetches */
+    for (int v = 0; v < 2; v++)
     for (size_t s = 0; s < 5; s++)
         for (int rows = 1; rows <= 4; rows++) {
+            setenv("FULLCONV_COST_MODEL", vendors[v], 1);
             int64_t K = Ks[s], M = 11;
             float *A = malloc(sizeof(float) * (size_t)(M * K)), x[4][512], y1[4][11], y2[4][11], bias[11];
             fill(A, (size_t)(M * K)); fill(&x[0][0], 4 * 512); fill(bias, 11);
@@ -355,6 +358,7 @@ static void test_gemv_twins(void **state)
             for (int r = 0; r < rows; r++) assert_close(y2[r], y1[r], (size_t)M, 1e-5f);
             free(A);
         }
+    unsetenv("FULLCONV_COST_MODEL");
 }
 
 /* The 1×1 convs' B packing against the generic one: same panels, bit for bit, with the padding

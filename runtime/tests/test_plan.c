@@ -14,6 +14,7 @@
 #include "runtime/fcn.h"
 #include "runtime/op.h"
 #include "runtime/plan.h"
+#include "runtime/kernels/kernels.h"
 
 static void check_no_overlap(const fcn_plan_item *it, int n, size_t arena)
 {
@@ -1086,6 +1087,68 @@ static void test_threadpool(void **state)
     fcn_parallel_for(NULL, 5, cover, &(cover_ctx){ hits, tid_of });
 }
 
+/* The Winograd tile per vendor (conv_fast.c's winograd_tile, FULLCONV_COST_MODEL): on the
+ * Xeons, 256→256 at 14×14 (9.4 MB of F(4×4) weights) went to F(2×2), as fast inside a model;
+ * on Zen 4 F(4×4) runs it 1.25× faster there. 512→512 at 7×7 stays F(2×2) on both (F(4×4)'s
+ * four tiles: 2.4× slower). */
+static const char *conv3x3_kernel(int64_t C, int64_t K, int64_t H)
+{
+    fc_error err = { 0, "" };
+    ir_graph *g = ir_graph_new();
+    int64_t d[4] = { 1, C, H, H }, od[4] = { 1, K, H, H }, wd[4] = { K, C, 3, 3 };
+    size_t nw = (size_t)(K * C * 9);
+    float *w = calloc(nw, sizeof(float));
+    for (size_t i = 0; i < nw; i++) w[i] = (float)((i * 7919) % 201 - 100) / 8000.0f;
+    int x = ir_add_value(g, "x", FC_DT_F32, 4, d, &err);
+    int cw = ir_add_const(g, "w", FC_DT_F32, 4, wd, w, nw * sizeof(float), &err);
+    int y = ir_add_value(g, "y", FC_DT_F32, 4, od, &err);
+    int in[2] = { x, cw };
+    int c = ir_add_node(g, FCN_OP_CONV, "conv", in, 2, &y, 1, &err);
+    assert_true(x >= 0 && cw >= 0 && y >= 0 && c >= 0);
+    int64_t k3[2] = { 3, 3 }, p1[4] = { 1, 1, 1, 1 };
+    ir_set_ints(&g->nodes[c], FCN_ATTR_KERNEL_SHAPE, k3, 2);
+    ir_set_ints(&g->nodes[c], FCN_ATTR_PADS, p1, 4);
+    size_t size;
+    uint8_t *buf = graph_bytes(g, x, y, &size);
+    free(w);
+    fcn_model *m;
+    fcn_session *s;
+    if (fcn_model_open_memory(buf, size, "conv.fcn", 0, &m, &err)) fail_msg("%s", err.msg);
+    fcn_session_options opt = { 1, 0, NULL, 0 };
+    if (fcn_session_create(m, &opt, &s, &err)) fail_msg("%s", err.msg);
+    static char kernel[64];
+    kernel[0] = 0;
+    for (int i = 0; i < fcn_session_num_nodes(s); i++) {
+        fcn_node_info info;
+        fcn_session_node_info(s, i, &info);
+        if (!strcmp(info.op, "Conv")) snprintf(kernel, sizeof kernel, "%s", info.kernel);
+    }
+    fcn_session_destroy(s);
+    fcn_model_close(m);
+    free(buf);
+    return kernel;
+}
+
+static void test_cost_model_vendor(void **state)
+{
+    (void)state;
+    if (!fcn_simd_enabled()) skip();
+    static const struct { const char *vendor; int64_t C, K, H; const char *tile; } cases[] = {
+        { "intel", 256, 256, 14, "f2x2" }, { "amd", 256, 256, 14, "f4x4" },
+        { "intel", 512, 512, 7, "f2x2" },  { "amd", 512, 512, 7, "f2x2" },
+        { "intel", 64, 64, 56, "f4x4" },   { "amd", 64, 64, 56, "f4x4" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        setenv("FULLCONV_COST_MODEL", cases[i].vendor, 1);
+        assert_int_equal(fcn_cpu_is_amd(), !strcmp(cases[i].vendor, "amd"));
+        const char *k = conv3x3_kernel(cases[i].C, cases[i].K, cases[i].H);
+        if (!strstr(k, cases[i].tile))
+            fail_msg("%s: %lld→%lld at %lld×%lld runs %s, want winograd-%s", cases[i].vendor, (long long)cases[i].C,
+                     (long long)cases[i].K, (long long)cases[i].H, (long long)cases[i].H, k, cases[i].tile);
+    }
+    unsetenv("FULLCONV_COST_MODEL");
+}
+
 static void test_kernel_switch(void **state)
 {
     (void)state;
@@ -1116,6 +1179,7 @@ int main(void)
         cmocka_unit_test(test_dw_fusion),
         cmocka_unit_test(test_strided_pointwise),
         cmocka_unit_test(test_threadpool),
+        cmocka_unit_test(test_cost_model_vendor),
         cmocka_unit_test(test_kernel_switch),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
