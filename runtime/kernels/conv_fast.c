@@ -653,34 +653,73 @@ static int64_t round16(int64_t n) { return (n + 15) / 16 * 16; }
  * runs them 1.3–1.4× faster. What the fit does not see: weights that stream from DRAM when
  * a model's layers do not fit the caches, hence the near-tie rule below.
  * FULLCONV_WINOGRAD_TILE=2|4 forces a tile size; FULLCONV_NO_WINOGRAD=1 turns the path off. */
+/* One CPU family's fitted costs, µs, [0] GEMM, [1] F(2×2), [2] F(4×4). */
+typedef struct wino_costs {
+    double mac[3];      /* per MAC of the micro-kernel's 16-column panels */
+    double narrow[3];   /* per MAC of a last panel of ≤ 8 columns (the column kernel); 0: a full panel */
+    double in[3];       /* GEMM: per value of B's im2col packing; F(m): per input-transform element */
+    double out[3];      /* per output-transform element */
+    double fixed[3];    /* per call */
+    double mb[3];       /* per MB of the path's weights beyond 8 MB (timed alone: out of L3) */
+    double stream;      /* per MB beyond WINO_BIG_WEIGHTS inside a model (see below) */
+    double floor;       /* per MB of all the path's weights: the least time inside a model */
+} wino_costs;
+
+/* Xeon (session 5, 34 layers); Zen 4 (session 14, 47 layers: the 34 and 13 more 7×7–14×14
+ * ones, after the column kernel's fix; misses 2 of 47, 12 and 38 %, KERNELS.md) */
+static const wino_costs wino_xeon = {
+    { 9.29e-6, 8.62e-6, 8.88e-6 }, { 0, 0, 0 }, { 0.2305e-3, 0.489e-3, 0.410e-3 }, { 0, 0.179e-3, 0.227e-3 },
+    { 7.1, 3.8, 16.8 }, { 0, 0, 0 }, WINO_STREAM_US, 0
+};
+static const wino_costs wino_zen4 = {
+    { 1.75e-5, 1.552e-5, 1.72e-5 }, { 7.05e-5, 1.385e-4, 1.675e-5 }, { 0.2808e-3, 0.3802e-3, 0.419e-3 },
+    { 0, 0.3714e-3, 0.1705e-3 }, { 4.9, 0, 14.3 }, { 0, 3.45, 24.0 }, WINO_STREAM_US_AMD, 57.0
+};
+
+/* MACs of n columns (times the per-column work) split into full panels and a narrow last one */
+static void panel_cols(const wino_costs *w, int i, int64_t n, double *full, double *narrow)
+{
+    int64_t rem = n % 16;
+    *narrow = w->narrow[i] > 0 && rem > 0 && rem <= 8 ? (double)rem : 0.0;
+    *full = (double)(n - rem) + (rem > 0 && *narrow == 0.0 ? 16.0 : 0.0);
+}
+
 static int winograd_tile(int64_t C, int64_t K, int64_t Ho, int64_t Wo)
 {
     if (C < 16 || K < 16 || fcn_env_flag("FULLCONV_NO_WINOGRAD")) return 0;
     const char *force = getenv("FULLCONV_WINOGRAD_TILE");
     if (force && (force[0] == '2' || force[0] == '4') && force[1] == 0) return force[0] - '0';
+    const wino_costs *w = fcn_cpu_is_amd() ? &wino_zen4 : &wino_xeon;
     const double c = (double)C, k = (double)K;
-    double cost[3];                /* [0] GEMM, [1] F(2×2), [2] F(4×4), µs */
-    double px = (double)round16(Ho * Wo);
-    cost[0] = 9.29e-6 * px * 9.0 * c * k + 0.2305e-3 * 9.0 * c * px + 7.1;
-    static const double mac_us[3] = { 0, 8.62e-6, 8.88e-6 }, in_us[3] = { 0, 0.489e-3, 0.410e-3 },
-                        out_us[3] = { 0, 0.179e-3, 0.227e-3 }, fixed_us[3] = { 0, 3.8, 16.8 };
+    double cost[3], full, narrow;  /* [0] GEMM, [1] F(2×2), [2] F(4×4), µs */
+    panel_cols(w, 0, Ho * Wo, &full, &narrow);
+    cost[0] = (w->mac[0] * full + w->narrow[0] * narrow) * 9.0 * c * k + w->in[0] * 9.0 * c * (double)round16(Ho * Wo)
+              + w->fixed[0];
     for (int i = 1; i <= 2; i++) {
         int64_t m = 2 * i, tx = (Wo + m - 1) / m, ty = (Ho + m - 1) / m;
         int64_t lanes = m == 4 && tx > 8 && fcn_avx512_enabled() ? 16 : 8;
         double P = (double)((m + 2) * (m + 2)), rows = (double)(ty * ((tx + lanes - 1) / lanes * lanes));
-        cost[i] = mac_us[i] * P * (double)round16(tx * ty) * c * k + in_us[i] * P * rows * c
-                  + out_us[i] * P * rows * k + fixed_us[i];
+        panel_cols(w, i, tx * ty, &full, &narrow);
+        cost[i] = (w->mac[i] * full + w->narrow[i] * narrow) * P * c * k + w->in[i] * P * rows * c
+                  + w->out[i] * P * rows * k + w->fixed[i];
     }
-    /* Big weights stream from memory in a model (ResNet-18's layer3 at 14×14×256: F(4×4)
-     * 1.8× faster than F(2×2) timed alone, equal inside the model): WINO_STREAM_US per MB
+    /* Weights: beyond 8 MB a layer timed alone reads them from memory (Zen 4's fit), and big
+     * weights stream from memory in a model on the Xeons (ResNet-18's layer3 at 14×14×256:
+     * F(4×4) 1.8× faster than F(2×2) timed alone, equal inside the model): w->stream per MB
      * of the weights a path reads beyond WINO_BIG_WEIGHTS (continuous: GoogLeNet's 7×7
      * 192→384 layer, F(2×2) with 4.5 MB, 0.34–0.37 ms against the GEMM's 0.43–0.46 in the
-     * model, must not pay for all its bytes at once). */
+     * model, must not pay for all its bytes at once). On Zen 4 the stream hides behind the
+     * arithmetic: F(4×4) with 14 MB runs AlexNet's 13×13 layers 1.6× faster than F(2×2)
+     * right after its FC layers flushed L3; but a path never runs faster than its weights
+     * come from memory, w->floor µs per MB (~17 GB/s): F(4×4) on 7×7 maps uses each weight
+     * for only 4 tiles (GoogLeNet's 192→384, 10.6 MB: 0.22 ms alone, 0.61 in the model,
+     * against F(2×2)'s 0.38). */
     static const double weights_per_tap[3] = { 1.0, 16.0 / 9.0, 4.0 };
-    const double stream_us = fcn_cpu_is_amd() ? WINO_STREAM_US_AMD : WINO_STREAM_US;
     for (int i = 0; i < 3; i++) {
-        double bytes = weights_per_tap[i] * 9.0 * c * k * 4.0;
-        if (bytes > WINO_BIG_WEIGHTS) cost[i] += stream_us * (bytes - WINO_BIG_WEIGHTS) / (1024.0 * 1024.0);
+        double bytes = weights_per_tap[i] * 9.0 * c * k * 4.0, mb = bytes / (1024.0 * 1024.0);
+        if (mb > 8.0) cost[i] += w->mb[i] * (mb - 8.0);
+        if (bytes > WINO_BIG_WEIGHTS) cost[i] += w->stream * (bytes - WINO_BIG_WEIGHTS) / (1024.0 * 1024.0);
+        if (cost[i] < w->floor * mb) cost[i] = w->floor * mb;
     }
     int pick = 0;
     for (int i = 1; i < 3; i++)
