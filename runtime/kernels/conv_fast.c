@@ -57,6 +57,7 @@ typedef struct conv_fast {
     int stem_transposed;           /* fcn_stem_args.transposed */
     int pwb;                       /* gemm, pointwise, small map: fcn_pwb_avx512 (unless a BN is fused) */
     int gconv_no_pair;             /* fcn_gconv_args.no_pair */
+    int gconv_no_lanes;            /* fcn_gconv_args.no_lanes */
     int direct_b;                  /* 1×1: the AVX-512 tile may read the input in place (fcn_gemm.b_direct) */
     /* depthwise: a fused 1×1 expansion before it (fcn_fast_conv_fuse_expand), or NULL; output
      * rows a band, bands, floats of a thread's work (band, GEMM scratch, depthwise work) */
@@ -486,6 +487,7 @@ static fcn_gconv_args gconv_args(const conv_fast *cf, const fcn_node *n, int64_t
         .C = cf->C, .H = cf->H, .W = cf->W, .K = cf->K, .Ho = cf->Ho, .Wo = cf->Wo, .kh = cf->kh, .kw = cf->kw,
         .s = cf->sh, .ph = cf->ph, .pw = cf->pw, .group = cf->group,
         .act = n->act, .act_alpha = n->act_alpha, .act_beta = n->act_beta, .no_pair = cf->gconv_no_pair,
+        .no_lanes = cf->gconv_no_lanes,
     };
     return a;
 }
@@ -835,6 +837,7 @@ int fcn_fast_conv_prepare(fcn_node *n, fc_error *err)
                !fcn_env_flag("FULLCONV_NO_GCONV")) {
         cf.algo = CONV_GROUPED;
         cf.gconv_no_pair = fcn_env_flag("FULLCONV_NO_GCONV_PAIR");
+        cf.gconv_no_lanes = fcn_env_flag("FULLCONV_NO_GCONV_LANES");
         size_t floats = fcn_gconv_packed_floats(cf.K, cf.C, cf.group, cf.kh, cf.kw);
         if ((cf.a_packed = take_given(n, FCN_PREPACK_GCONV, (uint32_t)cf.group, floats))) {
             cf.a_borrowed = 1;

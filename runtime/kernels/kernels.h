@@ -236,6 +236,7 @@ typedef struct fcn_gconv_args {
     int64_t C, H, W, K, Ho, Wo, kh, kw, s, ph, pw, group;
     int act; float act_alpha, act_beta;
     int no_pair;                   /* stride 2 onto rows of <= 8: a row a vector (FULLCONV_NO_GCONV_PAIR=1) */
+    int no_lanes;                  /* 16 outputs a group: the row path (FULLCONV_NO_GCONV_LANES=1) */
 } fcn_gconv_args;
 int fcn_gconv_applies(int64_t C, int64_t K, int64_t group, int64_t kh, int64_t kw, int64_t sh, int64_t sw, int64_t dh,
                       int64_t dw, int64_t Wo);

@@ -943,6 +943,55 @@ static void test_stem_layouts(void **state)
  * transpose of 16; in column bands (a split inside a tile, a split inside a 16-pixel transpose,
  * the bands in reverse order) bit for bit equal to the whole; the residual read from another
  * buffer and in place (C holding it); a clip, and a Sigmoid applied after the stores. */
+/* The grouped conv's channels-in-lanes path (16 outputs a group, stride 2 onto rows of more
+ * than 16) against the row path it replaces, bit for bit: same sums in the same order. Odd
+ * sizes, pads 0–2, 3×3 and 5×5, 8 or 16 inputs a group, a last tile of 1–15 pixels, ReLU in
+ * the stores and LeakyReLU after them, with and without bias; and a row wider than the stack
+ * buffer (the row path). */
+static void test_gconv_lanes(void **state)
+{
+    (void)state;
+    if (!simd_ok()) skip();
+    int had512 = fcn_set_avx512(1);
+    if (!fcn_avx512_enabled()) {
+        fcn_set_avx512(had512);
+        skip();
+    }
+    static const struct { int64_t C, group, H, W, k, p; int act, bias; } cases[] = {
+        { 32, 2, 40, 40, 3, 1, FCN_ACT_RELU, 1 },     { 48, 3, 37, 45, 3, 1, FCN_ACT_NONE, 1 },
+        { 32, 2, 50, 50, 5, 2, FCN_ACT_LEAKY_RELU, 0 }, { 32, 2, 40, 40, 3, 0, FCN_ACT_RELU, 0 },
+        { 16, 2, 35, 66, 3, 1, FCN_ACT_NONE, 1 },     { 32, 2, 9, 34, 3, 1, FCN_ACT_RELU, 1 },
+        { 32, 2, 7, 700, 3, 1, FCN_ACT_NONE, 1 },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int64_t C = cases[i].C, g = cases[i].group, K = 16 * g, H = cases[i].H, W = cases[i].W, k = cases[i].k,
+                p = cases[i].p;
+        int64_t Ho = (H + 2 * p - k) / 2 + 1, Wo = (W + 2 * p - k) / 2 + 1;
+        size_t nw = (size_t)(K * (C / g) * k * k), nin = (size_t)(C * H * W), nout = (size_t)(K * Ho * Wo);
+        float *w = malloc(nw * sizeof(float)), *in = malloc(nin * sizeof(float)), bias[64];
+        float *wp = malloc(fcn_gconv_packed_floats(K, C, g, k, k) * sizeof(float));
+        float *y1 = malloc(nout * sizeof(float)), *y2 = malloc(nout * sizeof(float));
+        fill(w, nw); fill(in, nin); fill(bias, 64);
+        fcn_gconv_pack(w, K, C, g, k, k, wp);
+        fcn_gconv_args a = { .in = in, .out = y1, .wp = wp, .bias = cases[i].bias ? bias : NULL, .C = C, .H = H,
+                             .W = W, .K = K, .Ho = Ho, .Wo = Wo, .kh = k, .kw = k, .s = 2, .ph = p, .pw = p,
+                             .group = g, .act = cases[i].act, .act_alpha = 0.1f, .act_beta = 0 };
+        assert_true(fcn_gconv_applies(C, K, g, k, k, 2, 2, 1, 1, Wo));
+        int64_t tasks = g * fcn_gconv_rows(&a);
+        fcn_gconv_avx512(&a, 0, tasks / 2);   /* in two pieces, as two threads would */
+        fcn_gconv_avx512(&a, tasks / 2, tasks);
+        a.out = y2;
+        a.no_lanes = 1;
+        fcn_gconv_avx512(&a, 0, tasks);
+        for (size_t j = 0; j < nout; j++)
+            if (memcmp(&y1[j], &y2[j], sizeof(float)))
+                fail_msg("case %zu: y[%zu] = %.9g on the lanes path, %.9g on the row path", i, j, (double)y1[j],
+                         (double)y2[j]);
+        free(w); free(in); free(wp); free(y1); free(y2);
+    }
+    fcn_set_avx512(had512);
+}
+
 static void test_pwb(void **state)
 {
     (void)state;
@@ -1248,6 +1297,7 @@ int main(void)
         cmocka_unit_test(test_act_twins),
         cmocka_unit_test(test_dwconv_twins),
         cmocka_unit_test(test_fast_conv_paths),
+        cmocka_unit_test(test_gconv_lanes),
         cmocka_unit_test(test_stem_layouts),
         cmocka_unit_test(test_pwb),
         cmocka_unit_test(test_winograd_tiles),
