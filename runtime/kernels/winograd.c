@@ -156,6 +156,7 @@ int fcn_winograd_plan(fcn_wino_plan *p, int m, const float *w, int64_t C, int64_
      * otherwise */
     p->wide16 = m == 4 && p->tiles_x > 8 && fcn_avx512_enabled();
     p->pair = p->r == 3 && p->tiles_x <= 8 && fcn_avx512_enabled() && !fcn_env_flag("FULLCONV_NO_WINO_PAIR");
+    p->vl8 = fcn_avx512_enabled();
     p->ukernel = fcn_best_ukernel_ordered(&p->mr);   /* same bits at any thread count */
     fcn_winograd_size(p, nthreads, 0);
     p->u_floats = fcn_pack_a_mr_floats(K, C, p->mr);

@@ -28,6 +28,7 @@ typedef struct fcn_wino_plan {
     int64_t v_stride, m_stride;
     int wide16;                    /* F(4×4) transforms 16 tiles per zmm (AVX-512, rows of > 8 tiles) */
     int pair;                      /* transforms two tile rows per zmm (AVX-512, rows of <= 8 tiles) */
+    int vl8;                       /* the 8-lane transforms with AVX-512VL masked stores (winograd8.h) */
 } fcn_wino_plan;
 
 /* One run (winograd_avx2.c): per block of tile rows [ty0, ty1), the input transform reads the
@@ -73,6 +74,11 @@ static inline void fcn_wino_cols_in(int64_t a, int64_t W, int lanes, int64_t *lo
 /* The AVX-512 twins of the F(4×4) transforms (winograd_avx512.c): 16 tiles per zmm, for rows
  * of more than 8 tiles (a 56×56 map has 14: one group instead of 8 + 6). */
 void fcn_wino_input_f4_avx512(const wino_blk *b, int64_t c0, int64_t c1);
+/* winograd8.h's 8-lane transforms built for AVX-512VL (winograd_avx512.c) */
+void fcn_wino_input_f25_vl(const wino_blk *b, int64_t c0, int64_t c1);
+void fcn_wino_input_f2_vl(const wino_blk *b, int64_t c0, int64_t c1);
+void fcn_wino_output_f25_vl(const wino_blk *b, int64_t k0, int64_t k1);
+void fcn_wino_output_f2_vl(const wino_blk *b, int64_t k0, int64_t k1);
 void fcn_wino_output_f4_avx512(const wino_blk *b, int64_t k0, int64_t k1);
 /* Rows of at most 8 tiles (28×28 maps for F(4×4), 14×14 for F(2×2)): two tile rows per zmm,
  * lanes 0..7 the first row, 8..15 the second (winograd_avx512.c). */

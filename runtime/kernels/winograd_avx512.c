@@ -18,6 +18,17 @@
 
 #define Z __attribute__((target("avx512f,avx512vl,avx512dq,avx2,fma")))
 
+/* winograd8.h's 8-lane transforms with AVX-512VL masked stores: F(2×2,5×5) always takes them,
+ * F(2×2,3×3) on rows of more than 8 tiles (the pair path takes the others) */
+#define WINO8_FN static inline __attribute__((always_inline, target("avx512f,avx512vl,avx512dq,avx2,fma")))
+#define WINO8_VL 1
+#include "runtime/kernels/winograd8.h"
+
+Z void fcn_wino_input_f25_vl(const wino_blk *b, int64_t c0, int64_t c1) { input_6x6(b, c0, c1, 2); }
+Z void fcn_wino_input_f2_vl(const wino_blk *b, int64_t c0, int64_t c1) { input_f2(b, c0, c1); }
+Z void fcn_wino_output_f25_vl(const wino_blk *b, int64_t k0, int64_t k1) { output_2x2(b, k0, k1, 6); }
+Z void fcn_wino_output_f2_vl(const wino_blk *b, int64_t k0, int64_t k1) { output_2x2(b, k0, k1, 4); }
+
 Z static inline void bt6z(const __m512 d[6], __m512 o[6])
 {
     const __m512 two = _mm512_set1_ps(2.0f), four = _mm512_set1_ps(4.0f), five = _mm512_set1_ps(5.0f);
