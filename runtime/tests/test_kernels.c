@@ -946,8 +946,9 @@ static void test_stem_layouts(void **state)
 /* The grouped conv's channels-in-lanes path (16 outputs a group, stride 2 onto rows of more
  * than 16) against the row path it replaces, bit for bit: same sums in the same order. Odd
  * sizes, pads 0–2, 3×3 and 5×5, 8 or 16 inputs a group, a last tile of 1–15 pixels, ReLU in
- * the stores and LeakyReLU after them, with and without bias; and a row wider than the stack
- * buffer (the row path). */
+ * the stores and LeakyReLU after them, with and without bias; tiles over the left and the right
+ * padding (a padded copy of their window) and between (the image in place), a wide row; and 64
+ * inputs a group at 7×7, whose edge window is past the stack buffer (the row path). */
 static void test_gconv_lanes(void **state)
 {
     (void)state;
@@ -961,7 +962,8 @@ static void test_gconv_lanes(void **state)
         { 32, 2, 40, 40, 3, 1, FCN_ACT_RELU, 1 },     { 48, 3, 37, 45, 3, 1, FCN_ACT_NONE, 1 },
         { 32, 2, 50, 50, 5, 2, FCN_ACT_LEAKY_RELU, 0 }, { 32, 2, 40, 40, 3, 0, FCN_ACT_RELU, 0 },
         { 16, 2, 35, 66, 3, 1, FCN_ACT_NONE, 1 },     { 32, 2, 9, 34, 3, 1, FCN_ACT_RELU, 1 },
-        { 32, 2, 7, 700, 3, 1, FCN_ACT_NONE, 1 },
+        { 32, 2, 7, 700, 3, 1, FCN_ACT_NONE, 1 },     { 32, 2, 12, 41, 3, 1, FCN_ACT_RELU, 1 },
+        { 128, 2, 40, 40, 7, 3, FCN_ACT_NONE, 1 },
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         int64_t C = cases[i].C, g = cases[i].group, K = 16 * g, H = cases[i].H, W = cases[i].W, k = cases[i].k,
