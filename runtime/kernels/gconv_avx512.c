@@ -113,9 +113,11 @@ static int gconv_pair(const fcn_gconv_args *a)
     return a->s == 2 && a->Wo <= 8 && !gconv_flat(a) && !a->no_pair;
 }
 
+static int gconv_lanes(const fcn_gconv_args *a);
+
 int64_t fcn_gconv_rows(const fcn_gconv_args *a)
 {
-    return gconv_flat(a) ? (a->H * a->W + 15) / 16 : gconv_pair(a) ? (a->Ho + 1) / 2 : a->Ho;
+    return gconv_lanes(a) ? a->Ho : gconv_flat(a) ? (a->H * a->W + 15) / 16 : gconv_pair(a) ? (a->Ho + 1) / 2 : a->Ho;
 }
 
 AVX512 static void gconv_pair_tasks(const fcn_gconv_args *a, int64_t t0, int64_t t1)
@@ -232,7 +234,7 @@ AVX512 static void gconv_flat_tasks(const fcn_gconv_args *a, int64_t t0, int64_t
     }
 }
 
-/* Group width 16 (RegNet-X's grouped layers) on rows the flat and pair paths leave: the group's
+/* Group width 16 at stride 2 (RegNet-X's strided grouped layers, before the pair path): the group's
  * 16 output channels in the lanes, up to 16 output pixels of a row in 16 accumulators. Per tap
  * (c, ky, kx) one load of the packed weights' 16-float row and one FMA a pixel with its input
  * value broadcast from the image; a tile whose window crosses the left or right padding reads a
@@ -240,9 +242,12 @@ AVX512 static void gconv_flat_tasks(const fcn_gconv_args *a, int64_t t0, int64_t
  * layer: 0.329 against 0.284 ms for RegNet's 112→56 layer). The row path above spends a
  * two-source permute and two masked loads per 16 FMAs at stride 2 (the even input columns) and
  * rounds the row up to whole vectors (56 columns: 64 lanes): on Zen 4 its 112→56 layer ran at
- * 66 % of the FMA peak. Each output is the same sum in the same order as on the row path (bias,
- * then c, ky, kx; padding columns multiply zeros): the same bits. The accumulators go out
- * through a 16×16 transpose. */
+ * 66 % of the FMA peak; the pair path (rows of up to 8) two lanes in 16 idle and a permute a
+ * tap (RegNet's 14→7 layer 0.084 → 0.075 ms alone). Each output is the same sum in the same
+ * order as on the row path (bias, then c, ky, kx; padding columns multiply zeros): the same bits
+ * as the row path, last-bit differences from the pair path's taps-outer order. The accumulators
+ * go out through a 16×16 transpose. At stride 1 the row path stays (28×28: 0.152 against the
+ * lanes path's 0.167 ms). */
 #define GCONV_LANES_BUF 8192   /* floats of an edge tile's padded input window, on the stack */
 
 /* the input columns a tile of 16 output pixels reads */
@@ -250,7 +255,7 @@ static int64_t lanes_row_floats(const fcn_gconv_args *a) { return 15 * a->s + a-
 
 static int gconv_lanes(const fcn_gconv_args *a)
 {
-    return !a->no_lanes && a->K / a->group == 16 && a->s == 2 && a->Wo > 16 && !gconv_flat(a) && !gconv_pair(a) &&
+    return !a->no_lanes && a->K / a->group == 16 && a->s == 2 && !gconv_flat(a) &&
            (a->C / a->group) * a->kh * lanes_row_floats(a) <= GCONV_LANES_BUF;
 }
 

@@ -943,8 +943,9 @@ static void test_stem_layouts(void **state)
  * transpose of 16; in column bands (a split inside a tile, a split inside a 16-pixel transpose,
  * the bands in reverse order) bit for bit equal to the whole; the residual read from another
  * buffer and in place (C holding it); a clip, and a Sigmoid applied after the stores. */
-/* The grouped conv's channels-in-lanes path (16 outputs a group, stride 2 onto rows of more
- * than 16) against the row path it replaces, bit for bit: same sums in the same order. Odd
+/* The grouped conv's channels-in-lanes path (16 outputs a group, stride 2) against the row path
+ * (FULLCONV_NO_GCONV_LANES also turns the pair path off here: no_pair), bit for bit: same sums
+ * in the same order. Rows of 4, 7, 14 and more than 16 outputs; odd
  * sizes, pads 0–2, 3×3 and 5×5, 8 or 16 inputs a group, a last tile of 1–15 pixels, ReLU in
  * the stores and LeakyReLU after them, with and without bias; tiles over the left and the right
  * padding (a padded copy of their window) and between (the image in place), a wide row; and 64
@@ -963,7 +964,8 @@ static void test_gconv_lanes(void **state)
         { 32, 2, 50, 50, 5, 2, FCN_ACT_LEAKY_RELU, 0 }, { 32, 2, 40, 40, 3, 0, FCN_ACT_RELU, 0 },
         { 16, 2, 35, 66, 3, 1, FCN_ACT_NONE, 1 },     { 32, 2, 9, 34, 3, 1, FCN_ACT_RELU, 1 },
         { 32, 2, 7, 700, 3, 1, FCN_ACT_NONE, 1 },     { 32, 2, 12, 41, 3, 1, FCN_ACT_RELU, 1 },
-        { 128, 2, 40, 40, 7, 3, FCN_ACT_NONE, 1 },
+        { 128, 2, 40, 40, 7, 3, FCN_ACT_NONE, 1 },    { 64, 4, 14, 14, 3, 1, FCN_ACT_RELU, 1 },
+        { 32, 2, 9, 8, 3, 1, FCN_ACT_LEAKY_RELU, 0 }, { 48, 3, 28, 27, 3, 1, FCN_ACT_NONE, 1 },
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         int64_t C = cases[i].C, g = cases[i].group, K = 16 * g, H = cases[i].H, W = cases[i].W, k = cases[i].k,
@@ -983,8 +985,8 @@ static void test_gconv_lanes(void **state)
         fcn_gconv_avx512(&a, 0, tasks / 2);   /* in two pieces, as two threads would */
         fcn_gconv_avx512(&a, tasks / 2, tasks);
         a.out = y2;
-        a.no_lanes = 1;
-        fcn_gconv_avx512(&a, 0, tasks);
+        a.no_lanes = a.no_pair = 1;
+        fcn_gconv_avx512(&a, 0, fcn_gconv_rows(&a) * g);
         for (size_t j = 0; j < nout; j++)
             if (memcmp(&y1[j], &y2[j], sizeof(float)))
                 fail_msg("case %zu: y[%zu] = %.9g on the lanes path, %.9g on the row path", i, j, (double)y1[j],
