@@ -618,8 +618,34 @@ size_t fcn_fast_conv_fit_scratch(fcn_node *n, size_t budget)
     conv_fast *cf = n->run_fast == run_wino ? n->fast : NULL;
     if (!cf || n->scratch_bytes <= budget) return n->scratch_bytes;
     int threads = n->nthreads > 0 ? n->nthreads : 1;
-    if (fcn_winograd_size(&cf->wino, threads, budget / sizeof(float)) == 0)
+    if (fcn_winograd_size(&cf->wino, threads, budget / sizeof(float)) == 0) {
         n->scratch_bytes = cf->wino.scratch_floats * sizeof(float);
+        return n->scratch_bytes;
+    }
+    /* F(4×4)'s smallest blocks still over the budget: F(2×2) if its blocks fit. Its transformed
+     * input is 16 positions a 2×2 tile against 36 a 4×4 one, and a 13×13 map is one 16-tile
+     * panel for F(4×4) whatever the blocks (AlexNet's 384→256 layer: 1.47 MB of V and M against
+     * 0.95 MB free beside its input and output; chosen by Zen 4's cost model). The plan's bound
+     * (the two largest tensors) wins over speed: AlexNet's arena stays 1.12 MB. */
+    const char *force = getenv("FULLCONV_WINOGRAD_TILE");
+    if (cf->wino.r != 3 || cf->wino.m != 4 || (force && force[0])) return n->scratch_bytes;
+    const fcn_prepacked *g = &n->given;
+    int mine = g->data && g->kind == FCN_PREPACK_WINOGRAD && g->param == 2u && (uintptr_t)g->data % 64 == 0;
+    fcn_wino_plan w2;
+    memset(&w2, 0, sizeof w2);
+    if (fcn_winograd_plan(&w2, 2, cf->weights, cf->C, cf->H, cf->W, cf->K, cf->Ho, cf->Wo, cf->ph, cf->pw, threads,
+                          mine ? g->data : NULL, mine ? g->bytes : 0))
+        return n->scratch_bytes;   /* out of memory for F(2×2)'s weights: keep F(4×4) */
+    if (fcn_winograd_size(&w2, threads, budget / sizeof(float))) {
+        if (!w2.u_borrowed) free(w2.u_packed);
+        return n->scratch_bytes;
+    }
+    if (!cf->wino.u_borrowed) free(cf->wino.u_packed);
+    cf->wino = w2;
+    n->packed = (fcn_prepacked){ cf->wino.u_packed, sizeof(float) * (size_t)cf->wino.P * cf->wino.u_floats,
+                                 FCN_PREPACK_WINOGRAD, 2u };
+    n->kernel = cf->mr == 16 ? "winograd-f2x2-avx512" : "winograd-f2x2-avx2";
+    n->scratch_bytes = cf->wino.scratch_floats * sizeof(float);
     return n->scratch_bytes;
 }
 

@@ -1149,6 +1149,72 @@ static void test_cost_model_vendor(void **state)
     unsetenv("FULLCONV_COST_MODEL");
 }
 
+/* The plan's bound over the Winograd tile (conv_fast.c fcn_fast_conv_fit_scratch): a 13×13
+ * 384→256 layer is F(4×4) by Zen 4's costs, but its V and M (1.47 MB: the map is one 16-tile
+ * panel) do not fit beside its input and output under the graph's two-largest bound (a 1.2 MB
+ * input before it); F(2×2) in one-row blocks does, and the session takes it. Against the
+ * reference kernels. */
+static void test_wino_fits_bound(void **state)
+{
+    (void)state;
+    if (!fcn_simd_enabled()) skip();
+    fc_error err = { 0, "" };
+    ir_graph *g = ir_graph_new();
+    int64_t dx[4] = { 1, 32, 97, 97 }, dt[4] = { 1, 384, 13, 13 }, dy[4] = { 1, 256, 13, 13 };
+    int64_t w1d[4] = { 384, 32, 1, 1 }, w2d[4] = { 256, 384, 3, 3 };
+    size_t n1 = 384 * 32, n2 = (size_t)256 * 384 * 9;
+    float *w1 = malloc(n1 * sizeof(float)), *w2 = malloc(n2 * sizeof(float));
+    for (size_t i = 0; i < n1; i++) w1[i] = (float)((i * 7919) % 201 - 100) / 2000.0f;
+    for (size_t i = 0; i < n2; i++) w2[i] = (float)((i * 104729) % 201 - 100) / 20000.0f;
+    int x = ir_add_value(g, "x", FC_DT_F32, 4, dx, &err);
+    int cw1 = ir_add_const(g, "w1", FC_DT_F32, 4, w1d, w1, n1 * sizeof(float), &err);
+    int cw2 = ir_add_const(g, "w2", FC_DT_F32, 4, w2d, w2, n2 * sizeof(float), &err);
+    int t = ir_add_value(g, "t", FC_DT_F32, 4, dt, &err), y = ir_add_value(g, "y", FC_DT_F32, 4, dy, &err);
+    int in1[2] = { x, cw1 }, in2[2] = { t, cw2 };
+    int c1 = ir_add_node(g, FCN_OP_CONV, "down", in1, 2, &t, 1, &err);
+    int c2 = ir_add_node(g, FCN_OP_CONV, "conv", in2, 2, &y, 1, &err);
+    assert_true(c1 >= 0 && c2 >= 0);
+    int64_t k1[2] = { 1, 1 }, s8[2] = { 8, 8 }, k3[2] = { 3, 3 }, p1[4] = { 1, 1, 1, 1 };
+    ir_set_ints(&g->nodes[c1], FCN_ATTR_KERNEL_SHAPE, k1, 2);
+    ir_set_ints(&g->nodes[c1], FCN_ATTR_STRIDES, s8, 2);
+    ir_set_ints(&g->nodes[c2], FCN_ATTR_KERNEL_SHAPE, k3, 2);
+    ir_set_ints(&g->nodes[c2], FCN_ATTR_PADS, p1, 4);
+    size_t size, n_ref, n_fast;
+    uint8_t *buf = graph_bytes(g, x, y, &size);
+    free(w1);
+    free(w2);
+    int fused;
+    float *ref = residual_run(buf, size, 1, 1, &fused, &n_ref);
+    setenv("FULLCONV_COST_MODEL", "amd", 1);
+    fcn_model *m;
+    fcn_session *s;
+    if (fcn_model_open_memory(buf, size, "wino.fcn", 0, &m, &err)) fail_msg("%s", err.msg);
+    fcn_session_options opt = { 1, 0, NULL, 0 };
+    if (fcn_session_create(m, &opt, &s, &err)) fail_msg("%s", err.msg);
+    const char *kernel = "";
+    for (int i = 0; i < fcn_session_num_nodes(s); i++) {
+        fcn_node_info info;
+        fcn_session_node_info(s, i, &info);
+        if (!strcmp(info.name, "conv")) kernel = info.kernel;
+    }
+    if (!strstr(kernel, "f2x2")) fail_msg("the 13×13 layer runs %s, want winograd-f2x2", kernel);
+    size_t peak, bound;
+    fcn_session_plan_stats(s, &peak, &bound);
+    if (fcn_session_arena_bytes(s) > bound) fail_msg("arena %zu over the bound %zu", fcn_session_arena_bytes(s), bound);
+    fcn_session_destroy(s);
+    fcn_model_close(m);
+    float *fast = residual_run(buf, size, 0, 1, &fused, &n_fast);
+    unsetenv("FULLCONV_COST_MODEL");
+    assert_int_equal(n_fast, n_ref);
+    float scale = 0;
+    for (size_t i = 0; i < n_ref; i++) scale = fabsf(ref[i]) > scale ? fabsf(ref[i]) : scale;
+    for (size_t i = 0; i < n_ref; i++)
+        if (fabsf(fast[i] - ref[i]) > 1e-4f * scale) fail_msg("y[%zu] = %g, want %g", i, (double)fast[i], (double)ref[i]);
+    free(ref);
+    free(fast);
+    free(buf);
+}
+
 static void test_kernel_switch(void **state)
 {
     (void)state;
@@ -1180,6 +1246,7 @@ int main(void)
         cmocka_unit_test(test_strided_pointwise),
         cmocka_unit_test(test_threadpool),
         cmocka_unit_test(test_cost_model_vendor),
+        cmocka_unit_test(test_wino_fits_bound),
         cmocka_unit_test(test_kernel_switch),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
