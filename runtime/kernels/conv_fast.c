@@ -612,6 +612,13 @@ int fcn_fast_conv_fuse_residual(fcn_node *n, const fcn_tensor *residual, int act
     return 1;
 }
 
+/* FULLCONV_WINOGRAD_TILE=2|4: the tile every 3×3 Winograd layer takes (tuning, tests), else 0 */
+static int forced_wino_tile(void)
+{
+    const char *force = getenv("FULLCONV_WINOGRAD_TILE");
+    return force && (force[0] == '2' || force[0] == '4') && force[1] == 0 ? force[0] - '0' : 0;
+}
+
 /* ---- memory budget ------------------------------------------------------------------ */
 size_t fcn_fast_conv_fit_scratch(fcn_node *n, size_t budget)
 {
@@ -627,8 +634,7 @@ size_t fcn_fast_conv_fit_scratch(fcn_node *n, size_t budget)
      * panel for F(4×4) whatever the blocks (AlexNet's 384→256 layer: 1.47 MB of V and M against
      * 0.95 MB free beside its input and output; chosen by Zen 4's cost model). The plan's bound
      * (the two largest tensors) wins over speed: AlexNet's arena stays 1.12 MB. */
-    const char *force = getenv("FULLCONV_WINOGRAD_TILE");
-    if (cf->wino.r != 3 || cf->wino.m != 4 || (force && force[0])) return n->scratch_bytes;
+    if (cf->wino.r != 3 || cf->wino.m != 4 || forced_wino_tile()) return n->scratch_bytes;
     const fcn_prepacked *g = &n->given;
     int mine = g->data && g->kind == FCN_PREPACK_WINOGRAD && g->param == 2u && (uintptr_t)g->data % 64 == 0;
     fcn_wino_plan w2;
@@ -715,8 +721,8 @@ static void panel_cols(const wino_costs *w, int i, int64_t n, double *full, doub
 static int winograd_tile(int64_t C, int64_t K, int64_t Ho, int64_t Wo)
 {
     if (C < 16 || K < 16 || fcn_env_flag("FULLCONV_NO_WINOGRAD")) return 0;
-    const char *force = getenv("FULLCONV_WINOGRAD_TILE");
-    if (force && (force[0] == '2' || force[0] == '4') && force[1] == 0) return force[0] - '0';
+    int forced = forced_wino_tile();
+    if (forced) return forced;
     const wino_costs *w = fcn_cpu_is_amd() ? &wino_zen4 : &wino_xeon;
     const double c = (double)C, k = (double)K;
     double cost[3], full, narrow;  /* [0] GEMM, [1] F(2×2), [2] F(4×4), µs */
