@@ -56,6 +56,8 @@ typedef struct conv_fast {
     int dw_no_narrow;              /* fcn_dw_args.no_narrow */
     int stem_transposed;           /* fcn_stem_args.transposed */
     int pwb;                       /* gemm, pointwise, small map: fcn_pwb_avx512 (unless a BN is fused) */
+    int64_t pwb_band;              /* pixels a task (all of them on one thread) */
+    size_t pwb_work;               /* floats of T a thread */
     int gconv_no_pair;             /* fcn_gconv_args.no_pair */
     int gconv_no_lanes;            /* fcn_gconv_args.no_lanes */
     int direct_b;                  /* 1×1: the AVX-512 tile may read the input in place (fcn_gemm.b_direct) */
@@ -102,21 +104,35 @@ static float *take_given(const fcn_node *n, uint32_t kind, uint32_t param, size_
 }
 
 /* ---- run ---------------------------------------------------------------------------- */
-/* a 1×1 conv over a small map, the output channels in the lanes (pointwise_avx512.c; one
- * thread: see cf.pwb) */
-static void run_pwb(const fcn_node *n, const conv_fast *cf)
+/* a 1×1 conv over a small map, the output channels in the lanes (pointwise_avx512.c): on two
+ * threads, each a band of the pixels (16-pixel multiples) with its own T (see cf.pwb) */
+typedef struct pwb_task { const fcn_node *n; const conv_fast *cf; int64_t b, band; } pwb_task;
+
+static void pwb_range(void *vctx, int64_t i0, int64_t i1, int tid)
 {
+    const pwb_task *t = vctx;
+    const conv_fast *cf = t->cf;
     const int64_t N = cf->Ho * cf->Wo;
     /* the output planned over the residual (it dies here): read in place, each row before it
      * is written */
     const float *res = cf->residual ? cf->residual->data : NULL;
+    fcn_pwb_args a = { .a_packed = cf->a_packed, .M = cf->K, .K = cf->C,
+                       .b = (const float *)t->n->in[0]->data + t->b * cf->C * N, .ldb = N,
+                       .c = (float *)t->n->out[0]->data + t->b * cf->K * N, .ldc = N,
+                       .bias = cf->bias, .residual = res ? res + t->b * cf->K * N : NULL,
+                       .act = t->n->act, .act_alpha = t->n->act_alpha, .act_beta = t->n->act_beta };
+    int64_t n0 = i0 * t->band, n1 = i1 * t->band < N ? i1 * t->band : N;
+    if (n0 < n1) fcn_pwb_avx512(&a, n0, n1, (float *)t->n->scratch + (size_t)tid * cf->pwb_work);
+}
+
+static void run_pwb(const fcn_node *n, const conv_fast *cf, const fcn_exec *x)
+{
+    const int64_t N = cf->Ho * cf->Wo;
     for (int64_t b = 0; b < cf->N; b++) {
-        fcn_pwb_args a = { .a_packed = cf->a_packed, .M = cf->K, .K = cf->C,
-                           .b = (const float *)n->in[0]->data + b * cf->C * N, .ldb = N,
-                           .c = (float *)n->out[0]->data + b * cf->K * N, .ldc = N,
-                           .bias = cf->bias, .residual = res ? res + b * cf->K * N : NULL,
-                           .act = n->act, .act_alpha = n->act_alpha, .act_beta = n->act_beta };
-        fcn_pwb_avx512(&a, 0, N, (float *)n->scratch);
+        pwb_task t = { n, cf, b, cf->pwb_band };
+        int64_t bands = (N + t.band - 1) / t.band;
+        if (bands > 1) fcn_parallel_for(x, bands, pwb_range, &t);
+        else pwb_range(&t, 0, 1, 0);
     }
 }
 
@@ -124,7 +140,7 @@ static void run_gemm(fcn_node *n, const fcn_exec *x)
 {
     const conv_fast *cf = n->fast;
     if (cf->pwb && !cf->pre_ab) {
-        run_pwb(n, cf);
+        run_pwb(n, cf, x);
         return;
     }
     const float *in = n->in[0]->data;
@@ -807,15 +823,19 @@ int fcn_fast_conv_prepare(fcn_node *n, fc_error *err)
     cf.bias = B ? B->data : NULL;
     cf.weights = Wt->data;
     cf.ukernel = fcn_best_ukernel(&cf.mr);
-    /* Only on one thread. On two, much of a 1×1 conv's input sits in the other core's cache
-     * (a depthwise layer splits its channels, the 1×1 its columns; an expansion at 14×14 its
-     * rows), and the tile's loads down B's rows, a few lines a row, fetched those lines one at
-     * a time where packing streams whole rows. Two threads, packed instead of in place
-     * (medians of 8-10 interleaved rounds, ms): MobileNetV2 2.95 → 2.83, MobileNetV3-small 1.01
-     * → 0.97, SqueezeNet 2.10 → 2.06, ResNet-50 21.7 → 21.3; RegNet, DenseNet, GoogLeNet,
-     * ShuffleNet, ResNet-18, EfficientNet within ±1 %. One thread keeps it (128→16 at 55×55:
-     * 105 → 84 µs). */
-    cf.direct_b = cf.ukernel == fcn_ukernel_16x16_avx512 && n->nthreads <= 1 && !fcn_env_flag("FULLCONV_NO_DIRECT_B");
+    /* On one thread; on two, only on AMD. On the Xeon (sessions 1–13), much of a 1×1 conv's
+     * input sat in the other core's cache on two threads (a depthwise layer splits its
+     * channels, the 1×1 its columns; an expansion at 14×14 its rows), and the tile's loads down
+     * B's rows, a few lines a row, fetched those lines one at a time where packing streams
+     * whole rows. Two threads, packed instead of in place (medians of 8-10 interleaved rounds,
+     * ms): MobileNetV2 2.95 → 2.83, MobileNetV3-small 1.01 → 0.97, SqueezeNet 2.10 → 2.06,
+     * ResNet-50 21.7 → 21.3; RegNet, DenseNet, GoogLeNet, ShuffleNet, ResNet-18, EfficientNet
+     * within ±1 %. One thread keeps it (128→16 at 55×55: 105 → 84 µs). Zen 4 is the other
+     * way round at two threads too (in place instead of packed, medians of 7 interleaved
+     * rounds, ms): SqueezeNet 2.93 → 2.87, RegNet 4.57 → 4.51, MobileNetV3-small 0.91 → 0.88,
+     * 7 of 7 rounds each; SqueezeNet's 128→16 squeeze at 55×55 89 → 68 µs. */
+    cf.direct_b = cf.ukernel == fcn_ukernel_16x16_avx512 && (n->nthreads <= 1 || fcn_cpu_is_amd()) &&
+                  !fcn_env_flag("FULLCONV_NO_DIRECT_B");
     int wino_m = 0;
 
     if (cf.group == cf.C && cf.K == cf.C && cf.C > 1) {
@@ -896,19 +916,27 @@ int fcn_fast_conv_prepare(fcn_node *n, fc_error *err)
         n->packed = (fcn_prepacked){ cf.a_packed, floats * sizeof(float), FCN_PREPACK_GEMM, (uint32_t)cf.group };
         int threads = n->nthreads > 0 ? n->nthreads : 1;
         size_t need = (size_t)threads * fcn_gemm_scratch_floats(kk, cf.Ho * cf.Wo) * sizeof(float);
-        /* One thread, a 1×1 conv over at most FCN_PWB_MAX_N pixels reducing to 32, 48 or 64
-         * channels (one pass over B, whole panels, at least twice as many channels in): the
-         * output channels in the lanes (pointwise_avx512.c). Not on two threads: there a tile's
-         * walk down B's rows, a line a step, reads the half of B the other core wrote one line at
-         * a time, where the GEMM's packing streams whole rows (SqueezeNet's six 13×13 and 27×27
-         * squeezes 0.21 → 0.27 ms in the model, though faster alone); nor for 16 outputs, which the
-         * GEMM reads in place at one thread. */
-        cf.pwb = threads == 1 && cf.mr == 16 && cf.group == 1 && cf.kh == 1 && cf.kw == 1 && cf.sh == 1 &&
-                 cf.sw == 1 && cf.ph == 0 && cf.pw == 0 && cf.Ho == cf.H && cf.Wo == cf.W &&
+        /* A 1×1 conv over at most FCN_PWB_MAX_N pixels reducing to 32, 48 or 64 channels (one
+         * pass over B, whole panels, at least twice as many channels in): the output channels
+         * in the lanes (pointwise_avx512.c), on one thread, and on two on AMD, a band of pixels
+         * each. Not on two threads of the Xeon: there a tile's walk down B's rows, a line a
+         * step, read the half of B the other core wrote one line at a time, where the GEMM's
+         * packing streams whole rows (SqueezeNet's six 13×13 and 27×27 squeezes 0.21 → 0.27 ms
+         * in the model, though faster alone). On Zen 4 at two threads those six went 0.259 →
+         * 0.237 ms (sums of node minima, three runs), the model 15 of 15 interleaved rounds
+         * faster (medians 2.870 → 2.837 ms), GoogLeNet's twelve 1.14 → 0.70–0.83 ms. Nor for 16
+         * outputs, which the GEMM reads in place; nor for more than 64 (tried on Zen 4: up to
+         * 18 % slower in MobileNetV2, ResNet-50, SqueezeNet, GoogLeNet). */
+        cf.pwb = (threads == 1 || fcn_cpu_is_amd()) && cf.mr == 16 && cf.group == 1 && cf.kh == 1 && cf.kw == 1 &&
+                 cf.sh == 1 && cf.sw == 1 && cf.ph == 0 && cf.pw == 0 && cf.Ho == cf.H && cf.Wo == cf.W &&
                  cf.Ho * cf.Wo <= FCN_PWB_MAX_N && cf.K >= 32 && cf.K <= 64 && cf.K % 16 == 0 && cf.C >= 2 * cf.K &&
                  !fcn_env_flag("FULLCONV_NO_PWB");
-        if (cf.pwb && need < fcn_pwb_work_floats(cf.Ho * cf.Wo) * sizeof(float))
-            need = fcn_pwb_work_floats(cf.Ho * cf.Wo) * sizeof(float);
+        if (cf.pwb) {
+            int64_t px = cf.Ho * cf.Wo;
+            cf.pwb_band = threads > 1 ? (px + 16 * threads - 1) / (16 * threads) * 16 : px;
+            cf.pwb_work = (fcn_pwb_work_floats(cf.pwb_band) + 15) & ~(size_t)15;
+            if (need < (size_t)threads * cf.pwb_work * sizeof(float)) need = (size_t)threads * cf.pwb_work * sizeof(float);
+        }
         if (n->scratch_bytes < need) n->scratch_bytes = need;
     }
     conv_fast *st = malloc(sizeof *st);

@@ -19,8 +19,9 @@
  * same order whatever the column split. T then goes to C through 16×16 transposes, 16 pixels
  * × 16 channels at a time: bias, residual and activation applied on the way, in the GEMM's
  * order (((Σ blocks) + bias) + residual, then the activation). The session uses it on one
- * thread only (conv_fast.c, cf.pwb: on two, the walk down B's rows reads the other core's
- * half of B a line at a time). */
+ * thread, and on two on AMD, each thread a band of pixels (conv_fast.c, cf.pwb: on two
+ * threads of the Xeon, the walk down B's rows read the other core's half of B a line at a
+ * time). */
 #ifndef __clang__
 #pragma GCC target("avx512f,avx512vl,avx2,fma")
 #endif

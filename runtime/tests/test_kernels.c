@@ -555,7 +555,9 @@ static void test_dwc16(void **state)
 /* ---- fast conv path vs the reference op on identical nodes ----------------------------- */
 typedef struct conv_case { int N, C, H, W, K, kh, kw, s, p, d, g, bias, act; } conv_case;
 
-static void run_conv_case(const conv_case *cc, int threads)
+/* The fast path against the reference op; with keep, the fast path's output is handed back
+ * (the caller frees it). */
+static void run_conv_case_keep(const conv_case *cc, int threads, float **keep)
 {
     fcn_tensor X = { 0 }, Wt = { 0 }, B = { 0 }, Y1 = { 0 }, Y2 = { 0 };
     X.dtype = Wt.dtype = B.dtype = FC_DT_F32;
@@ -632,7 +634,13 @@ static void run_conv_case(const conv_case *cc, int threads)
     }
     if (pool) fcn_threadpool_destroy(pool);
     n.free_fast(n.fast);
-    free(n.scratch); free(X.data); free(Wt.data); free(B.data); free(Y1.data); free(Y2.data);
+    if (keep) *keep = Y2.data; else free(Y2.data);
+    free(n.scratch); free(X.data); free(Wt.data); free(B.data); free(Y1.data);
+}
+
+static void run_conv_case(const conv_case *cc, int threads)
+{
+    run_conv_case_keep(cc, threads, NULL);
 }
 
 /* The pool's lock-free handshake: every index of every job runs exactly once, also for jobs with
@@ -793,15 +801,35 @@ static void test_fast_conv_paths(void **state)
         { 1, 16, 2, 96, 24, 1, 1, 2, 0, 1, 1, 1, 1 },
         { 1, 24, 28, 28, 40, 1, 1, 2, 0, 1, 1, 1, 1 },
     };
-    /* both micro-kernel families: AVX-512 (16-row A panels) when the CPU has it, and AVX2 */
+    /* both micro-kernel families: AVX-512 (16-row A panels) when the CPU has it, and AVX2; both
+     * vendors' choices (on AMD two threads also read a 1×1 conv's input in place and use the
+     * channels-in-lanes kernel, in pixel bands). There a 1×1 stride-1 conv takes the same kernel
+     * on one and two threads and gives the same bits (16-column blocks, K blocks in order); the
+     * Xeon's choices differ by thread count (channels in lanes on one, the GEMM, whose last 1–4
+     * columns sum in two chains, on two). */
+    static const char *const vendors[] = { "intel", "amd" };
     int had512 = fcn_set_avx512(1);
     for (int avx512 = 0; avx512 < 2; avx512++) {
         fcn_set_avx512(avx512);
-        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-            run_conv_case(&cases[i], 1);
-            run_conv_case(&cases[i], 2);
+        for (int v = 0; v < 2; v++) {
+            setenv("FULLCONV_COST_MODEL", vendors[v], 1);
+            for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+                const conv_case *c = &cases[i];
+                float *y1 = NULL, *y2 = NULL;
+                uint32_t seed = rng;   /* the same data for both */
+                run_conv_case_keep(c, 1, &y1);
+                rng = seed;
+                run_conv_case_keep(c, 2, &y2);
+                if (v == 1 && c->kh == 1 && c->kw == 1 && c->s == 1 && c->p == 0) {
+                    int64_t numel = c->N * c->K * c->H * c->W;
+                    assert_memory_equal(y1, y2, (size_t)numel * sizeof(float));
+                }
+                free(y1);
+                free(y2);
+            }
         }
     }
+    unsetenv("FULLCONV_COST_MODEL");
     fcn_set_avx512(had512);
 }
 
