@@ -66,12 +66,29 @@ static void size_blocks(fcn_wino_plan *p, int nthreads, int64_t block_rows)
     p->v_floats = round16((size_t)(p->P * p->v_stride) + 16);
     p->m_floats = round16((size_t)(p->P * p->m_stride) + 16);
     /* V and M, per thread when blocked (the transforms read the input in place) */
-    p->scratch_floats = (size_t)(p->blocks > 1 || p->k_chunks > 1 ? nthreads : 1) * (p->v_floats + p->m_floats);
+    p->scratch_floats = (size_t)((p->blocks > 1 || p->k_chunks > 1) && !p->shared ? nthreads : 1) *
+                        (p->v_floats + p->m_floats);
+}
+
+/* the tallest blocks of at most cap tile rows (evenly split over the threads if possible)
+ * whose scratch fits max_scratch_floats: 0, or -1 with the plan's blocks unspecified */
+static int fit_rows(fcn_wino_plan *p, int nthreads, int64_t cap, size_t max_scratch_floats)
+{
+    for (; cap >= 1; cap--) {
+        double load = 1.0;
+        int64_t h = nthreads > 1 ? balanced_rows(p->tiles_y, cap, nthreads, &load) : cap;
+        size_blocks(p, nthreads, h);
+        if (p->scratch_floats <= max_scratch_floats) return 0;
+        size_blocks(p, nthreads, cap);
+        if (p->scratch_floats <= max_scratch_floats) return 0;
+    }
+    return -1;
 }
 
 int fcn_winograd_size(fcn_wino_plan *p, int nthreads, size_t max_scratch_floats)
 {
     if (nthreads < 1) nthreads = 1;
+    p->shared = 0;
     const int P = p->P;
     const double C = (double)p->C, K = (double)p->K;
     /* Blocks of tile rows: when U is small enough to stay in L2 next to them, V and M are made
@@ -126,13 +143,22 @@ int fcn_winograd_size(fcn_wino_plan *p, int nthreads, size_t max_scratch_floats)
     if (max_scratch_floats == 0 || p->scratch_floats <= max_scratch_floats) return 0;
     /* Over the caller's memory budget: the tallest blocks that fit, evenly split if possible
      * (each block streams U once more; see fcn_fast_conv_fit_scratch). */
-    for (int64_t cap = rows < p->tiles_y ? rows : p->tiles_y - 1; cap >= 1; cap--) {
-        double load = 1.0;
-        int64_t h = nthreads > 1 ? balanced_rows(p->tiles_y, cap, nthreads, &load) : cap;
-        size_blocks(p, nthreads, h);
-        if (p->scratch_floats <= max_scratch_floats) return 0;
-        size_blocks(p, nthreads, cap);
-        if (p->scratch_floats <= max_scratch_floats) return 0;
+    if (fit_rows(p, nthreads, rows < p->tiles_y ? rows : p->tiles_y - 1, max_scratch_floats) == 0) return 0;
+    /* Blocks of one tile row still over it on several threads (each thread holds its own V and
+     * M: GoogLeNet's 64→192 at 56×56 on two threads, 2 × 0.59 MB against a 0.80 MB gap): one V
+     * and M, the blocks one after another, each phase split over the threads as for the whole
+     * map (three barriers a block). Whole output channels a block: the same sums, the same bits.
+     * (K in more chunks instead, M a chunk's worth, transformed each block's input again per
+     * chunk: AlexNet's 384→256 at 13×13 needed 16 chunks, 1.5 → 4.3 ms.) */
+    if (nthreads > 1) {
+        const int64_t chunks0 = p->k_chunks, chunk0 = p->k_chunk;
+        p->shared = 1;
+        p->k_chunks = 1;
+        p->k_chunk = p->K;
+        if (fit_rows(p, nthreads, p->tiles_y, max_scratch_floats) == 0) return 0;
+        p->shared = 0;
+        p->k_chunks = chunks0;
+        p->k_chunk = chunk0;
     }
     size_blocks(p, nthreads, rows);
     return -1;

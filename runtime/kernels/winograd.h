@@ -29,6 +29,9 @@ typedef struct fcn_wino_plan {
     int wide16;                    /* F(4×4) transforms 16 tiles per zmm (AVX-512, rows of > 8 tiles) */
     int pair;                      /* transforms two tile rows per zmm (AVX-512, rows of <= 8 tiles) */
     int vl8;                       /* the 8-lane transforms with AVX-512VL masked stores (winograd8.h) */
+    /* Blocks run one after another, each phase split over the threads, with one V and M for
+     * all (the memory fallback: per-thread blocks did not fit the plan's bound). */
+    int shared;
 } fcn_wino_plan;
 
 /* One run (winograd_avx2.c): per block of tile rows [ty0, ty1), the input transform reads the
@@ -47,6 +50,7 @@ typedef struct fcn_wino_run {
     const float *bias;
     const float *residual;         /* added before the activation, or NULL */
     int act; float act_alpha, act_beta;
+    int64_t ty0, ty1;              /* the block the phases work on (whole map: 0, tiles_y) */
 } wino_run;
 
 typedef struct fcn_wino_blk {

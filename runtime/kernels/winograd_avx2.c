@@ -367,10 +367,11 @@ static void output_transform(const wino_blk *b, int64_t k0, int64_t k1)
     else output_transform_f4(b, k0, k1);
 }
 
-/* ---- unblocked: one block, each phase split over the threads ---------------------------- */
+/* ---- unblocked: one block, each phase split over the threads ---------------------------- *
+ * The block is the whole map, or with a shared V and M (p->shared) each block in turn. */
 static wino_blk whole_map(const wino_run *r)
 {
-    wino_blk b = { r, r->work, r->work + r->p->v_floats, 0, r->p->tiles_y, r->p->T, 0, r->p->K };
+    wino_blk b = { r, r->work, r->work + r->p->v_floats, r->ty0, r->ty1, (r->ty1 - r->ty0) * r->p->tiles_x, 0, r->p->K };
     return b;
 }
 
@@ -419,8 +420,18 @@ void fcn_winograd_run(const fcn_wino_plan *p, const float *in, float *out, const
                       int act, float act_alpha, float act_beta, float *scratch, const fcn_exec *x)
 {
     wino_run r = { .p = p, .in = in, .out = out, .bias = bias, .residual = residual,
-                   .act = act, .act_alpha = act_alpha, .act_beta = act_beta };
+                   .act = act, .act_alpha = act_alpha, .act_beta = act_beta, .ty0 = 0, .ty1 = p->tiles_y };
     r.work = scratch;
+    if (p->shared) {
+        for (int64_t ty = 0; ty < p->tiles_y; ty += p->block_rows) {
+            r.ty0 = ty;
+            r.ty1 = ty + p->block_rows < p->tiles_y ? ty + p->block_rows : p->tiles_y;
+            fcn_parallel_for(x, p->C, phase_input, &r);
+            fcn_parallel_for(x, p->P, phase_gemms, &r);
+            fcn_parallel_for(x, p->K, phase_output, &r);
+        }
+        return;
+    }
     if (p->blocks > 1 || p->k_chunks > 1) {
         fcn_parallel_for(x, p->blocks * p->k_chunks, run_blocks, &r);
         return;
