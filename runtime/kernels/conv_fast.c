@@ -671,6 +671,12 @@ size_t fcn_fast_conv_fit_scratch(fcn_node *n, size_t budget)
     return n->scratch_bytes;
 }
 
+int fcn_fast_conv_wino_shared(const fcn_node *n)
+{
+    const conv_fast *cf = n->run_fast == run_wino ? n->fast : NULL;
+    return cf && cf->wino.shared;
+}
+
 /* ---- prepare ------------------------------------------------------------------------ */
 static int64_t pad_begin(int64_t in, int64_t out, int64_t k, int64_t s, int64_t d, int auto_pad,
                          int64_t explicit_begin)

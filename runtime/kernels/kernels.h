@@ -346,5 +346,8 @@ const struct fcn_pool_args *fcn_fast_maxpool_args(const fcn_node *n);
  * smaller blocks of tile rows, each streaming the transformed weights once more); returns the
  * node's scratch_bytes after. */
 size_t fcn_fast_conv_fit_scratch(fcn_node *n, size_t budget);
+/* For the tests: 1 when the node runs Winograd in blocks shared by the threads (the memory
+ * fallback of winograd.c), else 0. */
+int fcn_fast_conv_wino_shared(const fcn_node *n);
 
 #endif

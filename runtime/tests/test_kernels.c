@@ -563,6 +563,11 @@ static void test_dwc16(void **state)
 /* ---- fast conv path vs the reference op on identical nodes ----------------------------- */
 typedef struct conv_case { int N, C, H, W, K, kh, kw, s, p, d, g, bias, act; } conv_case;
 
+/* The memory budget run_conv_case fits the node's scratch to on its second run (the full
+ * scratch over conv_budget_div), and how many of those runs took Winograd's shared blocks. */
+static size_t conv_budget_div = 3;
+static int seen_shared;
+
 /* The fast path against the reference op; with keep, the fast path's output is handed back
  * (the caller frees it). */
 static void run_conv_case_keep(const conv_case *cc, int threads, float **keep)
@@ -632,10 +637,11 @@ static void run_conv_case_keep(const conv_case *cc, int threads, float **keep)
     assert_close_scaled(Y2.data, Y1.data, Y1.numel, 1e-4f);
     /* under a memory budget (the session's plan asks when the scratch would pass its bound):
      * Winograd runs in smaller blocks of tile rows, with the same result */
-    size_t full = n.scratch_bytes, fitted = fcn_fast_conv_fit_scratch(&n, full / 3);
+    size_t full = n.scratch_bytes, fitted = fcn_fast_conv_fit_scratch(&n, full / conv_budget_div);
     assert_true(fitted <= full);
     if (fitted < full) {
-        assert_true(fitted <= full / 3);
+        assert_true(fitted <= full / conv_budget_div);
+        seen_shared += fcn_fast_conv_wino_shared(&n);
         memset(Y2.data, 0, Y2.numel * 4);
         n.run_fast(&n, &x);
         assert_close_scaled(Y2.data, Y1.data, Y1.numel, 1e-4f);
@@ -1088,6 +1094,42 @@ static void test_pwb(void **state)
     }
 }
 
+/* Winograd under tighter and tighter memory budgets (winograd.c fcn_winograd_size): smaller
+ * blocks of tile rows, then on two threads blocks shared by the threads (one V and M, each
+ * phase split); each against the reference op, and the shared blocks must have been taken. */
+static void test_wino_memory_modes(void **state)
+{
+    (void)state;
+    if (!simd_ok()) skip();
+    conv_case cases[] = {
+        /* N C H W K kh kw s p d g bias act */
+        { 1, 384, 13, 13, 256, 3, 3, 1, 1, 1, 1, 1, 1 },   /* AlexNet's 384→256 */
+        { 1, 200, 13, 11, 72, 3, 3, 1, 1, 1, 1, 0, 2 },    /* K not a multiple of 16 */
+        { 1, 64, 56, 56, 192, 3, 3, 1, 1, 1, 1, 1, 1 },    /* GoogLeNet's 64→192 */
+        { 1, 48, 30, 33, 100, 3, 3, 1, 1, 1, 1, 1, 0 },
+    };
+    static const size_t divs[] = { 2, 4, 8, 12 };
+    const char *tiles[] = { "4", "2" };
+    seen_shared = 0;
+    int had512 = fcn_set_avx512(1);
+    for (int avx512 = 1; avx512 >= 0; avx512--) {
+        fcn_set_avx512(avx512);
+        for (int t = 0; t < 2; t++) {
+            setenv("FULLCONV_WINOGRAD_TILE", tiles[t], 1);
+            for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+                for (size_t d = 0; d < sizeof divs / sizeof divs[0]; d++) {
+                    conv_budget_div = divs[d];
+                    run_conv_case(&cases[i], 1);
+                    run_conv_case(&cases[i], 2);
+                }
+        }
+    }
+    conv_budget_div = 3;
+    unsetenv("FULLCONV_WINOGRAD_TILE");
+    fcn_set_avx512(had512);
+    assert_true(seen_shared > 0);
+}
+
 /* Both Winograd tile sizes forced on every 3×3 stride-1 shape (FULLCONV_WINOGRAD_TILE), and
  * the chooser's picks on the map sizes it was fitted on. */
 static void test_winograd_tiles(void **state)
@@ -1341,6 +1383,7 @@ int main(void)
         cmocka_unit_test(test_stem_layouts),
         cmocka_unit_test(test_pwb),
         cmocka_unit_test(test_winograd_tiles),
+        cmocka_unit_test(test_wino_memory_modes),
         cmocka_unit_test(test_fast_pool_paths),
         cmocka_unit_test(test_fast_trailing_mean),
         cmocka_unit_test(test_dwc16),
