@@ -5,7 +5,9 @@
 #include "runtime/op.h"
 
 #include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -60,16 +62,62 @@ struct fcn_threadpool {
     void *ctx;
     int64_t n;
     int active;                    /* threads taking part in this job */
+    /* Each taking part thread's share of the job, front | back << 32, a line apart: the owner
+     * takes chunks from the front, a thread done with its own share takes them from the back */
+    uint64_t *shares;
+    int job_steal;                 /* this job's shares may be stolen from */
+    int steal;                     /* 0 under FULLCONV_NO_STEAL=1: the static shares alone */
 };
+
+enum { SHARE_STRIDE = 8 };   /* uint64_t a share: 64 bytes */
 
 static _Thread_local int in_job;
 
 typedef struct { struct fcn_threadpool *p; int tid; } worker_arg;
 
+/* Takes from the front of a share (its owner: three quarters of what is left, so a share is
+ * a few calls and its last tasks small) or from its back (a thief: half of what is left): 0
+ * when the share is empty, else 1 with the range taken. */
+static int take(uint64_t *share, int own, uint32_t *lo, uint32_t *hi)
+{
+    uint64_t v = __atomic_load_n(share, __ATOMIC_ACQUIRE);
+    for (;;) {
+        uint32_t f = (uint32_t)v, b = (uint32_t)(v >> 32);
+        if (f >= b) return 0;
+        uint32_t left = b - f;
+        uint64_t nv;
+        if (own) {
+            *lo = f;
+            *hi = f + (left - left / 4);
+            nv = ((uint64_t)b << 32) | *hi;
+        } else {
+            *hi = b;
+            *lo = b - (left + 1) / 2;
+            nv = ((uint64_t)*lo << 32) | f;
+        }
+        if (__atomic_compare_exchange_n(share, &v, nv, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) return 1;
+    }
+}
+
+/* A thread's part of the job: its static share, in chunks from the front; then, with
+ * stealing on, what is left of the other shares, in chunks from their backs. A host that
+ * slows one vCPU (this project's 2-vCPU VMs share their cores) then costs the job the time the
+ * slow thread needs for the chunk it is in, not for its whole half; unslowed, the other
+ * thread finds the shares empty or nearly so, and each thread keeps the part of the data its
+ * share touched in the layers before (static shares are what the kernels' locality assumes). */
 static void run_chunk(struct fcn_threadpool *p, int tid)
 {
-    int64_t begin = p->n * tid / p->active, end = p->n * (tid + 1) / p->active;
-    if (begin < end) p->fn(p->ctx, begin, end, tid);
+    if (!p->job_steal) {
+        int64_t begin = p->n * tid / p->active, end = p->n * (tid + 1) / p->active;
+        if (begin < end) p->fn(p->ctx, begin, end, tid);
+        return;
+    }
+    uint32_t lo, hi;
+    while (take(p->shares + (size_t)tid * SHARE_STRIDE, 1, &lo, &hi)) p->fn(p->ctx, lo, hi, tid);
+    for (int k = 1; k < p->active; k++) {
+        uint64_t *other = p->shares + (size_t)((tid + k) % p->active) * SHARE_STRIDE;
+        while (take(other, 0, &lo, &hi)) p->fn(p->ctx, lo, hi, tid);
+    }
 }
 
 /* The handshakes take no lock while the threads spin, so a worker never blocks on a mutex the
@@ -123,6 +171,14 @@ struct fcn_threadpool *fcn_threadpool_create(int nthreads)
         free(p);
         return NULL;
     }
+    p->shares = aligned_alloc(64, sizeof(uint64_t) * SHARE_STRIDE * (size_t)nthreads);
+    if (!p->shares) {
+        free(p->workers);
+        free(p);
+        return NULL;
+    }
+    const char *ns = getenv("FULLCONV_NO_STEAL");
+    p->steal = !(ns && ns[0] && strcmp(ns, "0") != 0);
     pthread_mutex_init(&p->lock, NULL);
     pthread_mutex_init(&p->job_lock, NULL);
     pthread_cond_init(&p->wake, NULL);
@@ -159,6 +215,7 @@ void fcn_threadpool_destroy(struct fcn_threadpool *p)
     pthread_cond_destroy(&p->wake);
     pthread_cond_destroy(&p->done);
     free(p->workers);
+    free(p->shares);
     free(p);
 }
 
@@ -179,6 +236,13 @@ void fcn_parallel_for(const fcn_exec *x, int64_t n, fcn_range_fn fn, void *ctx)
     p->ctx = ctx;
     p->n = n;
     p->active = want;
+    /* the static shares, to be taken in parts (stealing needs the task indices in 32 bits) */
+    p->job_steal = p->steal && n <= (int64_t)UINT32_MAX;
+    if (p->job_steal)
+        for (int t = 0; t < want; t++) {
+            uint64_t b = (uint64_t)(n * t / want), e = (uint64_t)(n * (t + 1) / want);
+            __atomic_store_n(p->shares + (size_t)t * SHARE_STRIDE, b | e << 32, __ATOMIC_RELAXED);
+        }
     __atomic_store_n(&p->pending, p->nthreads - 1, __ATOMIC_RELAXED);
     __atomic_store_n(&p->generation, p->generation + 1, __ATOMIC_SEQ_CST);
     if (__atomic_load_n(&p->sleepers, __ATOMIC_SEQ_CST) > 0) {

@@ -684,6 +684,21 @@ static void pool_mark(void *vctx, int64_t b, int64_t e, int tid)
     (void)tid;
 }
 
+/* A job whose thread 1 stalls in its first call (a vCPU the host slowed): the other threads
+ * take over what is left of its share (threadpool.c, stealing). */
+typedef struct steal_probe { int *hits; int ran[4]; int stalled; } steal_probe;
+
+static void steal_mark(void *vctx, int64_t b, int64_t e, int tid)
+{
+    steal_probe *p = vctx;
+    if (tid == 1 && !__atomic_exchange_n(&p->stalled, 1, __ATOMIC_ACQ_REL)) {
+        struct timespec ts = { 0, 20000000 };
+        nanosleep(&ts, NULL);
+    }
+    for (int64_t i = b; i < e; i++) __atomic_add_fetch(&p->hits[i], 1, __ATOMIC_RELAXED);
+    __atomic_add_fetch(&p->ran[tid], (int)(e - b), __ATOMIC_RELAXED);
+}
+
 static void test_threadpool_handshake(void **state)
 {
     (void)state;
@@ -704,6 +719,23 @@ static void test_threadpool_handshake(void **state)
             }
         }
         fcn_threadpool_destroy(pool);
+    }
+    /* stealing: thread 1 stalls 20 ms in its first call; the other thread takes most of its
+     * share, every task still runs once (and with FULLCONV_NO_STEAL=1 the static shares) */
+    for (int nosteal = 0; nosteal < 2; nosteal++) {
+        if (nosteal) setenv("FULLCONV_NO_STEAL", "1", 1);
+        struct fcn_threadpool *sp = fcn_threadpool_create(2);
+        assert_non_null(sp);
+        unsetenv("FULLCONV_NO_STEAL");
+        fcn_exec x = { sp, 2 };
+        steal_probe p = { hits, { 0 }, 0 };
+        memset(hits, 0, sizeof hits);
+        fcn_parallel_for(&x, 64, steal_mark, &p);
+        for (int i = 0; i < 64; i++) assert_int_equal(hits[i], 1);
+        assert_int_equal(p.ran[0] + p.ran[1], 64);
+        if (nosteal) assert_int_equal(p.ran[1], 32);
+        else assert_true(p.ran[0] > 32 && p.ran[1] < 32);
+        fcn_threadpool_destroy(sp);
     }
     /* destroyed while the workers sleep */
     struct fcn_threadpool *pool = fcn_threadpool_create(2);

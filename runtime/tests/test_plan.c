@@ -1059,18 +1059,23 @@ static void test_threadpool(void **state)
     (void)state;
     enum { N = 1003 };
     int hits[N], tid_of[N];
-    for (int threads = 1; threads <= 4; threads++) {
-        struct fcn_threadpool *p = fcn_threadpool_create(threads);
-        if (threads == 1) assert_null(p);
-        fcn_exec x = { p, threads };
+    for (int threads = 1; threads <= 8; threads++) {
+        /* 5–8: 1–4 threads with the static shares alone (FULLCONV_NO_STEAL=1) */
+        int nosteal = threads > 4;
+        if (nosteal) setenv("FULLCONV_NO_STEAL", "1", 1);
+        struct fcn_threadpool *p = fcn_threadpool_create(nosteal ? threads - 4 : threads);
+        unsetenv("FULLCONV_NO_STEAL");
+        if (threads == 1 || threads == 5) assert_null(p);
+        fcn_exec x = { p, nosteal ? threads - 4 : threads };
         for (int rep = 0; rep < 50; rep++) {
             memset(hits, 0, sizeof hits);
             cover_ctx c = { hits, tid_of };
             fcn_parallel_for(&x, N, cover, &c);
             for (int i = 0; i < N; i++) assert_int_equal(hits[i], 1);
+            if (!nosteal) continue;
             /* static contiguous chunks: thread ids are non-decreasing along the range */
             for (int i = 1; i < N; i++) assert_true(tid_of[i] >= tid_of[i - 1]);
-            assert_int_equal(tid_of[N - 1], threads - 1);
+            assert_int_equal(tid_of[N - 1], x.nthreads - 1);
         }
         /* fewer items than threads */
         memset(hits, 0, sizeof hits);
