@@ -1,6 +1,8 @@
-/* threadpool.c — a small persistent pthread pool. fcn_parallel_for splits [0, n) statically
- * into nthreads contiguous chunks (the ops' work is uniform, and static chunks keep results
- * bit-identical from run to run); the calling thread runs chunk 0 and waits for the rest.
+/* threadpool.c — a small persistent pthread pool. fcn_parallel_for gives each thread a static
+ * contiguous share of [0, n), which it takes in parts; a thread done with its share takes what
+ * is left of the others' from their backs (run_chunk). The kernels' results do not depend on
+ * which thread runs a task nor on how a range is cut into calls, so they stay bit-identical
+ * from run to run. The calling thread takes part and waits for the rest.
  * Jobs are serialized per pool; a parallel_for issued from inside a job runs serially. */
 #include "runtime/op.h"
 
