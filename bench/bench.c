@@ -188,6 +188,14 @@ int bench_speed_run(bench_variant *vars, int n_vars, const int *batches, int n_b
                     fc_wrap(err, "%s", c->name);
                     goto done;
                 }
+                if (fcn_session_threads(c->session) < c->threads) {   /* fewer CPUs than asked for */
+                    if (console)
+                        fprintf(console, "bench: %s runs on %d threads: one per CPU this process may run on\n",
+                                c->name, fcn_session_threads(c->session));
+                    c->threads = fcn_session_threads(c->session);
+                    snprintf(c->short_name, sizeof c->short_name, "b%d/t%d", c->batch, c->threads);
+                    snprintf(c->name, sizeof c->name, "%s/%s", vars[vi].name, c->short_name);
+                }
                 if (fill_input(c->session, ds, c->batch, err) || fcn_session_run(c->session, err)) {
                     fc_wrap(err, "%s", c->name);
                     n++;

@@ -20,7 +20,8 @@ static const char run_usage[] =
     "  --input X.npy            input tensor (float32, C order)\n"
     "  -o, --output Y.npy       write the first output\n"
     "  --output-dir DIR         write every output as DIR/<name>.npy\n"
-    "  --threads N              worker threads (default: FULLCONV_THREADS or 1)\n"
+    "  --threads N              worker threads (default: FULLCONV_THREADS or 1; at most one\n"
+    "                           per CPU this process may run on)\n"
     "  --top K                  print the K best classes of every row of the first output\n"
     "  --input-shape NxCxHxW    run at this shape instead of the model's (fully convolutional models)\n"
     "  --repeat N               one warm-up then N timed runs; latency on stderr\n"
@@ -405,6 +406,9 @@ int fcv_cmd_run(int argc, char **argv)
     so.input_shapes = &shape;
     so.profile = a.profile;
     if (fcn_session_create(lm.model, &so, &s, &err)) goto fail;
+    if (a.threads > fcn_session_threads(s))
+        fprintf(stderr, "fullconv run: %d threads, not %ld: one per CPU this process may run on\n",
+                fcn_session_threads(s), a.threads);
     int dt;
     fcn_shape got;
     fcn_session_input(s, 0, &got, &dt);

@@ -82,6 +82,8 @@ int fcn_session_find_input(const fcn_session *s, const char *name);
 
 /* The activation arena: every intermediate tensor, the outputs and the kernels' scratch. */
 size_t fcn_session_arena_bytes(const fcn_session *s);
+/* The threads the session runs on: those asked for, at most one per CPU the process may use. */
+int fcn_session_threads(const fcn_session *s);
 size_t fcn_session_input_bytes(const fcn_session *s);   /* the inputs' own buffers, outside the arena */
 size_t fcn_session_packed_bytes(const fcn_session *s);  /* expanded/packed weight copies */
 /* Prepacked weights (format.h, PREPACKED): what node `node`'s fast path packed at creation,

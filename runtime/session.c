@@ -11,10 +11,12 @@
 #include "runtime/kernels/kernels.h"
 
 #include <math.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <time.h>
+#include <unistd.h>
 
 struct fcn_session {
     const fcn_model *m;
@@ -44,15 +46,35 @@ struct fcn_session {
 
 #define ALIGN64(x) (((x) + 63) & ~(size_t)63)
 
+/* The CPUs this process may run on (its affinity mask; the online count where that fails). */
+static int cpus_available(void)
+{
+#ifdef CPU_COUNT
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0) return CPU_COUNT(&set);
+#endif
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (int)n : 1;
+}
+
+/* The threads asked for (options, else FULLCONV_THREADS, else 1), at most one per CPU the
+ * process may run on: the pool's threads spin between loops, and more of them than CPUs take
+ * turns on the cores (GoogLeNet at 4 threads on this 2-vCPU VM: 69 ms, against 18 at 1 and 10
+ * at 2). The results are those of the thread count used. */
 static int session_threads(const fcn_session_options *opt)
 {
-    if (opt && opt->threads > 0) return opt->threads > 256 ? 256 : opt->threads;
-    const char *e = getenv("FULLCONV_THREADS");
-    if (e && *e) {
-        long v = strtol(e, NULL, 10);
-        if (v >= 1) return v > 256 ? 256 : (int)v;
+    int want = 1;
+    if (opt && opt->threads > 0) {
+        want = opt->threads > 256 ? 256 : opt->threads;
+    } else {
+        const char *e = getenv("FULLCONV_THREADS");
+        if (e && *e) {
+            long v = strtol(e, NULL, 10);
+            if (v >= 1) want = v > 256 ? 256 : (int)v;
+        }
     }
-    return 1;
+    int cpus = cpus_available();
+    return want > cpus ? cpus : want;
 }
 
 /* ---- constants -------------------------------------------------------------------------------- */
@@ -1172,6 +1194,7 @@ int fcn_session_find_input(const fcn_session *s, const char *name)
 /* ---- info ---------------------------------------------------------------------------------------- */
 
 size_t fcn_session_arena_bytes(const fcn_session *s) { return s->arena_bytes; }
+int fcn_session_threads(const fcn_session *s) { return s->nthreads; }
 size_t fcn_session_packed_bytes(const fcn_session *s) { return s->packed_bytes; }
 
 int fcn_session_prepacked(const fcn_session *s, int node, const void **data, size_t *bytes, uint32_t *kind,

@@ -1,6 +1,7 @@
 /* test_plan.c — the static memory plan and the thread pool: buffers alive at the same step
  * never overlap, a chain of N ops needs the input plus two buffers, graph outputs are never
  * clobbered by later nodes, and parallel_for covers every index exactly once. */
+#include <sched.h>
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -200,6 +201,37 @@ static void run_chain(int n_ops, int tap, int threads)
             if (t[i] != (float)i * 0.5f + 2.0f) fail_msg("tapped output clobbered: y2[%d] = %g", i, (double)t[i]);
     }
     fcn_session_destroy(s);
+    fcn_model_close(m);
+    free(buf);
+}
+
+/* The session's threads: those asked for, at most one per CPU the process may run on (more
+ * spin against each other on the cores), from the options or FULLCONV_THREADS. */
+static void test_session_threads(void **state)
+{
+    (void)state;
+    size_t size;
+    uint8_t *buf = chain_model(2, 0, &size);
+    fcn_model *m;
+    fc_error err = { 0, "" };
+    if (fcn_model_open_memory(buf, size, "chain.fcn", 0, &m, &err)) fail_msg("%s", err.msg);
+    cpu_set_t set;
+    int cpus = sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set) : 1;
+    static const int asked[] = { 1, 2, 3, 64, 1000 };
+    for (size_t i = 0; i < sizeof asked / sizeof asked[0]; i++)
+        for (int env = 0; env < 2; env++) {
+            char v[16];
+            snprintf(v, sizeof v, "%d", asked[i]);
+            if (env) setenv("FULLCONV_THREADS", v, 1);
+            fcn_session_options opt = { env ? 0 : asked[i], 0, NULL, 0 };
+            fcn_session *s;
+            if (fcn_session_create(m, &opt, &s, &err)) fail_msg("%s", err.msg);
+            int want = asked[i] > 256 ? 256 : asked[i];
+            assert_int_equal(fcn_session_threads(s), want < cpus ? want : cpus);
+            assert_int_equal(fcn_session_run(s, &err), 0);
+            fcn_session_destroy(s);
+            unsetenv("FULLCONV_THREADS");
+        }
     fcn_model_close(m);
     free(buf);
 }
@@ -1250,6 +1282,7 @@ int main(void)
         cmocka_unit_test(test_plan_uneven_chain),
         cmocka_unit_test(test_plan_random),
         cmocka_unit_test(test_plan_gaps),
+        cmocka_unit_test(test_session_threads),
         cmocka_unit_test(test_session_chain_reuses_buffers),
         cmocka_unit_test(test_session_outputs_not_clobbered),
         cmocka_unit_test(test_concat_views),
