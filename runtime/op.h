@@ -109,6 +109,10 @@ int fcn_broadcast_shape(int na, const int64_t *a, int nb, const int64_t *b, int 
 /* Applies the node's fused activation to count floats in place. */
 void fcn_apply_act(const fcn_node *n, float *data, size_t count);
 
+/* A Slice, Transpose or Expand whose output is one contiguous run of its input (ops/shape.c):
+ * 1 and the run's byte offset in the input, else 0. */
+int fcn_strided_is_view(const fcn_node *n, size_t *byte_off);
+
 /* Thread pool (threadpool.c): fn(ctx, begin, end, thread_id) over [0, n) split statically. */
 typedef void (*fcn_range_fn)(void *ctx, int64_t begin, int64_t end, int tid);
 void fcn_parallel_for(const fcn_exec *x, int64_t n, fcn_range_fn fn, void *ctx);

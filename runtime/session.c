@@ -707,7 +707,10 @@ static void plan_concat_views(fcn_session *s, int *alias_of, size_t *alias_off, 
  * a graph input or output, and the output is not a Concat view already. The input and its root
  * are marked in concat_alias so no residual is written in place over bytes a view still reads;
  * the plan extends the root's life to the view's last reader. ShuffleNetV2's 32 Reshapes around
- * its channel shuffles copied 0.15–0.25 ms; every classifier's Flatten copied its features. */
+ * its channel shuffles copied 0.15–0.25 ms; every classifier's Flatten copied its features.
+ * Likewise a Slice (or Transpose, Expand) whose output is one contiguous run of its input — a
+ * channel Slice of a batch-1 map, ShuffleNetV2's split of each block's input — becomes a view
+ * at the run's offset. */
 /* Makes y a view of v's bytes: of the buffer v is in (through v's own views) at v's offset.
  * Returns that buffer's value. */
 static int alias_to_root(int *alias_of, size_t *alias_off, int y, int v)
@@ -734,12 +737,16 @@ static void plan_reshape_views(fcn_session *s, int *alias_of, size_t *alias_off,
     if (links_build(s, &l)) return;   /* out of memory: no views, plain copies still work */
     for (int i = 0; i < s->n_nodes; i++) {
         fcn_node *n = &s->nodes[i];
-        if (!reshape_like(n->op) || n->n_out != 1 || n->n_in < 1 || !n->in[0] || n->in[0]->is_const) continue;
+        size_t off = 0;
+        int run = !reshape_like(n->op) && fcn_strided_is_view(n, &off);
+        if ((!reshape_like(n->op) && !run) || n->n_out != 1 || n->n_in < 1 || !n->in[0] || n->in[0]->is_const)
+            continue;
         int x = (int)(n->in[0] - s->tensors), y = (int)(n->out[0] - s->tensors);
         if (x == y || l.is_io[x] || l.is_io[y] || l.producer[x] < 0 || l.producer[x] >= i || l.producer[y] != i ||
-            alias_of[y] >= 0 || concat_alias[y] || n->in[0]->nbytes != n->out[0]->nbytes)
+            alias_of[y] >= 0 || concat_alias[y] || (!run && n->in[0]->nbytes != n->out[0]->nbytes))
             continue;
         int root = alias_to_root(alias_of, alias_off, y, x);
+        alias_off[y] += off;
         concat_alias[y] = 1;
         concat_alias[x] |= 1;
         concat_alias[root] |= 1;

@@ -54,21 +54,20 @@ static void strided_coalesce(const strided_params *p, strided_params *q)
     }
 }
 
-/* out[i...] = in[base + sum idx[d] * in_strides[d]], output in C order. */
-static void strided_copy(const strided_params *pp, const char *in, char *out, size_t esize)
+/* Rows [r0, r1) of the coalesced walk p (a row: its last dim) of out[i...] = in[base + sum
+ * idx[d] * in_strides[d]], output in C order. */
+static void strided_rows(const strided_params *p, const char *in, char *out, size_t esize, int64_t r0, int64_t r1)
 {
-    for (int d = 0; d < pp->ndim; d++)
-        if (pp->dims[d] == 0) return;
-    strided_params q;
-    strided_coalesce(pp, &q);
-    const strided_params *p = &q;
     int last = p->ndim - 1;
-    int64_t inner = p->dims[last], outer = 1, is = p->in_strides[last];
-    for (int d = 0; d < last; d++) outer *= p->dims[d];
-    if (inner == 0) return;
+    int64_t inner = p->dims[last], is = p->in_strides[last];
     int64_t idx[FCN_MAX_DIMS] = { 0 };
-    int64_t off = p->base;
-    for (int64_t r = 0; r < outer; r++) {
+    int64_t off = p->base, rest = r0;
+    for (int d = last - 1; d >= 0; d--) {   /* row r0's index and input offset */
+        idx[d] = rest % p->dims[d];
+        rest /= p->dims[d];
+        off += idx[d] * p->in_strides[d];
+    }
+    for (int64_t r = r0; r < r1; r++) {
         char *dst = out + (size_t)(r * inner) * esize;
         if (is == 1) memcpy(dst, in + (size_t)off * esize, (size_t)inner * esize);
         else
@@ -82,10 +81,71 @@ static void strided_copy(const strided_params *pp, const char *in, char *out, si
     }
 }
 
+typedef struct strided_job { strided_params q; const char *in; char *out; size_t esize; } strided_job;
+
+static void strided_range(void *ctx, int64_t r0, int64_t r1, int tid)
+{
+    (void)tid;
+    const strided_job *j = ctx;
+    strided_rows(&j->q, j->in, j->out, j->esize, r0, r1);
+}
+
+enum { RUN_PIECE = 16 << 10 };   /* bytes: one contiguous run is shared in pieces of this */
+
+static void run_range(void *ctx, int64_t p0, int64_t p1, int tid)
+{
+    (void)tid;
+    const strided_job *j = ctx;
+    size_t total = (size_t)j->q.dims[0] * j->esize, b0 = (size_t)p0 * RUN_PIECE, b1 = (size_t)p1 * RUN_PIECE;
+    if (b1 > total) b1 = total;
+    memcpy(j->out + b0, j->in + (size_t)j->q.base * j->esize + b0, b1 - b0);
+}
+
+/* out[i...] = in[base + sum idx[d] * in_strides[d]], output in C order; shared by the threads
+ * from 64 KiB on, by rows when there are a few a thread, a single run in 16 KiB pieces. On two
+ * threads ShuffleNetV2's channel shuffles, read by one thread from maps both cores wrote, took
+ * 2-3× their one-thread time. */
+static void strided_copy_x(const strided_params *pp, const char *in, char *out, size_t esize, const fcn_exec *x)
+{
+    for (int d = 0; d < pp->ndim; d++)
+        if (pp->dims[d] == 0) return;
+    strided_job j = { .in = in, .out = out, .esize = esize };
+    strided_coalesce(pp, &j.q);
+    int last = j.q.ndim - 1;
+    int64_t outer = 1;
+    for (int d = 0; d < last; d++) outer *= j.q.dims[d];
+    size_t bytes = (size_t)(outer * j.q.dims[last]) * esize;
+    int threads = x && x->pool ? x->nthreads : 1;
+    if (threads > 1 && bytes >= ((size_t)64 << 10) && outer >= 2 * threads)
+        fcn_parallel_for(x, outer, strided_range, &j);
+    else if (threads > 1 && bytes >= ((size_t)64 << 10) && outer == 1 && j.q.in_strides[0] == 1)
+        fcn_parallel_for(x, (int64_t)((bytes + RUN_PIECE - 1) / RUN_PIECE), run_range, &j);
+    else
+        strided_rows(&j.q, in, out, esize, 0, outer);
+}
+
 static void strided_run(fcn_node *n, const fcn_exec *x)
 {
-    (void)x;
-    strided_copy(n->params, n->in[0]->data, n->out[0]->data, fc_dtype_size(n->in[0]->dtype));
+    strided_copy_x(n->params, n->in[0]->data, n->out[0]->data, fc_dtype_size(n->in[0]->dtype), x);
+}
+
+/* A Slice, Transpose or Expand whose output is one contiguous run of its input: 1 and the
+ * run's byte offset in the input (the session makes such an output a view), else 0. */
+int fcn_strided_is_view(const fcn_node *n, size_t *byte_off)
+{
+    if ((n->op != FCN_OP_SLICE && n->op != FCN_OP_TRANSPOSE && n->op != FCN_OP_EXPAND) || !n->params ||
+        n->n_in < 1 || !n->in[0] || n->n_out != 1 || !n->out[0] || n->in[0]->dtype != n->out[0]->dtype)
+        return 0;
+    strided_params q;
+    strided_coalesce(n->params, &q);
+    int64_t count = 1;
+    for (int d = 0; d < q.ndim; d++) count *= q.dims[d];
+    size_t esize = fc_dtype_size(n->in[0]->dtype);
+    if (q.ndim != 1 || (q.in_strides[0] != 1 && q.dims[0] > 1) || q.base < 0 || count < 1 ||
+        (size_t)(q.base + count) * esize > n->in[0]->nbytes || (size_t)count * esize != n->out[0]->nbytes)
+        return 0;
+    *byte_off = (size_t)q.base * esize;
+    return 1;
 }
 
 static strided_params *strided_alloc(fcn_node *n, fc_error *err)

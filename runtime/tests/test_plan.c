@@ -996,6 +996,173 @@ static void test_reshape_views(void **state)
     run_reshape_views(1);
 }
 
+/* Slices (and a Transpose) as views (session.c, plan_reshape_views; ops/shape.c,
+ * fcn_strided_is_view): a = conv1×1(x) [1,16,12,10]; s0 = a's channels 0-7 and s1 = 8-15 (one
+ * contiguous run each: views at offsets 0 and 8·120 floats); t = conv1×1(s1) [1,8,12,10]; then
+ * a wide conv w = conv1×1(t) [1,64,12,10] (a buffer the size of a's four times over, planned
+ * while s0 is alive: a's buffer must live on through its view); y = Add(t, s0) reads s0 last.
+ * v = Transpose(a, [1,0,2,3]) only moves a unit dim (a view, read by a Relu); c = a's columns 0-4 (strided:
+ * stays a copy, read by a Relu); g = a's channels 4-11 as a graph output (a copy, not a view, in 16 KiB pieces
+ * on two threads: 64 KiB and more with H·W = 40·120); tr = a with H and W swapped, a graph
+ * output (row by row, the rows shared by two threads at 40·120). On one and two threads, the fast and
+ * the reference kernels: every output against values computed here. */
+static void run_slice_views(int H, int W, int threads, int fast)
+{
+    fc_error err = { 0, "" };
+    ir_graph *g = ir_graph_new();
+    int64_t d[4] = { 1, 16, H, W }, dh[4] = { 1, 8, H, W }, dw64[4] = { 1, 64, H, W }, dc[4] = { 1, 16, H, 5 };
+    int64_t dv[4] = { 16, 1, H, W }, dtr[4] = { 1, 16, W, H };
+    int64_t wa_d[4] = { 16, 16, 1, 1 }, wt_d[4] = { 8, 8, 1, 1 }, ww_d[4] = { 64, 8, 1, 1 };
+    int64_t b16[1] = { 16 }, b8[1] = { 8 }, b64[1] = { 64 };
+    static float wa[256], ba[16], wt[64], bt[8], ww[512], bw[64];
+    for (int i = 0; i < 256; i++) wa[i] = (float)((i * 37) % 17 - 8) / 16.0f;
+    for (int i = 0; i < 64; i++) wt[i] = (float)((i * 53) % 13 - 6) / 8.0f;
+    for (int i = 0; i < 512; i++) ww[i] = (float)((i * 29) % 11 - 5) / 8.0f;
+    for (int i = 0; i < 16; i++) ba[i] = (float)(i - 8) / 8.0f;
+    for (int i = 0; i < 8; i++) bt[i] = (float)(i - 4) / 4.0f;
+    for (int i = 0; i < 64; i++) bw[i] = (float)(i % 7) / 4.0f;
+    int x = ir_add_value(g, "x", FC_DT_F32, 4, d, &err);
+    int cwa = ir_add_const(g, "wa", FC_DT_F32, 4, wa_d, wa, sizeof wa, &err);
+    int cba = ir_add_const(g, "ba", FC_DT_F32, 1, b16, ba, sizeof ba, &err);
+    int cwt = ir_add_const(g, "wt", FC_DT_F32, 4, wt_d, wt, sizeof wt, &err);
+    int cbt = ir_add_const(g, "bt", FC_DT_F32, 1, b8, bt, sizeof bt, &err);
+    int cww = ir_add_const(g, "ww", FC_DT_F32, 4, ww_d, ww, sizeof ww, &err);
+    int cbw = ir_add_const(g, "bw", FC_DT_F32, 1, b64, bw, sizeof bw, &err);
+    int a = ir_add_value(g, "a", FC_DT_F32, 4, d, &err);
+    int s0 = ir_add_value(g, "s0", FC_DT_F32, 4, dh, &err), s1 = ir_add_value(g, "s1", FC_DT_F32, 4, dh, &err);
+    int t = ir_add_value(g, "t", FC_DT_F32, 4, dh, &err), w = ir_add_value(g, "w", FC_DT_F32, 4, dw64, &err);
+    int y = ir_add_value(g, "y", FC_DT_F32, 4, dh, &err), v = ir_add_value(g, "v", FC_DT_F32, 4, dv, &err);
+    int c = ir_add_value(g, "c", FC_DT_F32, 4, dc, &err), gg = ir_add_value(g, "g", FC_DT_F32, 4, dh, &err);
+    int tr = ir_add_value(g, "tr", FC_DT_F32, 4, dtr, &err);
+    int vr = ir_add_value(g, "vr", FC_DT_F32, 4, dv, &err), cr = ir_add_value(g, "cr", FC_DT_F32, 4, dc, &err);
+    int in_a[3] = { x, cwa, cba }, in_t[3] = { s1, cwt, cbt }, in_w[3] = { t, cww, cbw }, in_y[2] = { t, s0 };
+    ir_add_node(g, FCN_OP_CONV, "conv_a", in_a, 3, &a, 1, &err);
+    int n_s0 = ir_add_node(g, FCN_OP_SLICE, "slice0", &a, 1, &s0, 1, &err);
+    int n_s1 = ir_add_node(g, FCN_OP_SLICE, "slice1", &a, 1, &s1, 1, &err);
+    int n_v = ir_add_node(g, FCN_OP_TRANSPOSE, "unit_transpose", &a, 1, &v, 1, &err);
+    int n_c = ir_add_node(g, FCN_OP_SLICE, "columns", &a, 1, &c, 1, &err);
+    int n_g = ir_add_node(g, FCN_OP_SLICE, "middle", &a, 1, &gg, 1, &err);
+    int n_t = ir_add_node(g, FCN_OP_CONV, "conv_t", in_t, 3, &t, 1, &err);
+    int n_w = ir_add_node(g, FCN_OP_CONV, "conv_w", in_w, 3, &w, 1, &err);
+    ir_add_node(g, FCN_OP_ADD, "add", in_y, 2, &y, 1, &err);
+    ir_add_node(g, FCN_OP_RELU, "relu_v", &v, 1, &vr, 1, &err);
+    ir_add_node(g, FCN_OP_RELU, "relu_c", &c, 1, &cr, 1, &err);
+    int n_tr = ir_add_node(g, FCN_OP_TRANSPOSE, "transpose_hw", &a, 1, &tr, 1, &err);
+    assert_int_equal(err.code, 0);
+    int64_t k1[2] = { 1, 1 }, ax1[1] = { 1 }, ax3[1] = { 3 };
+    int64_t st0[1] = { 0 }, en8[1] = { 8 }, st8[1] = { 8 }, en16[1] = { 16 }, en5[1] = { 5 }, st4[1] = { 4 }, en12[1] = { 12 };
+    int64_t perm[4] = { 1, 0, 2, 3 };
+    ir_set_ints(&g->nodes[0], FCN_ATTR_KERNEL_SHAPE, k1, 2);
+    ir_set_ints(&g->nodes[n_t], FCN_ATTR_KERNEL_SHAPE, k1, 2);
+    ir_set_ints(&g->nodes[n_w], FCN_ATTR_KERNEL_SHAPE, k1, 2);
+    struct { int node; int64_t *st, *en, *ax; } sl[4] = { { n_s0, st0, en8, ax1 }, { n_s1, st8, en16, ax1 },
+                                                          { n_c, st0, en5, ax3 }, { n_g, st4, en12, ax1 } };
+    for (int i = 0; i < 4; i++) {
+        ir_set_ints(&g->nodes[sl[i].node], FCN_ATTR_STARTS, sl[i].st, 1);
+        ir_set_ints(&g->nodes[sl[i].node], FCN_ATTR_ENDS, sl[i].en, 1);
+        ir_set_ints(&g->nodes[sl[i].node], FCN_ATTR_AXES, sl[i].ax, 1);
+    }
+    ir_set_ints(&g->nodes[n_v], FCN_ATTR_PERM, perm, 4);
+    int64_t perm_hw[4] = { 0, 1, 3, 2 };
+    ir_set_ints(&g->nodes[n_tr], FCN_ATTR_PERM, perm_hw, 4);
+    int outs[6] = { y, w, vr, cr, gg, tr };
+    ir_set_io(g, &x, 1, outs, 6, &err);
+    assert_int_equal(err.code, 0);
+    size_t size;
+    uint8_t *buf;
+    if (fcv_write_fcn(g, &buf, &size, &err)) fail_msg("%s", err.msg);
+    ir_graph_free(g);
+
+    size_t hw = (size_t)H * (size_t)W;
+    float *xs = malloc(sizeof(float) * 16 * hw), *av = malloc(sizeof(float) * 16 * hw), *tv = malloc(sizeof(float) * 8 * hw);
+    for (size_t i = 0; i < 16 * hw; i++) xs[i] = (float)((i * 2654435761u) % 1000) / 500.0f - 1.0f;
+    for (int k = 0; k < 16; k++)
+        for (size_t p = 0; p < hw; p++) {
+            double sum = ba[k];
+            for (int ci = 0; ci < 16; ci++) sum += (double)wa[k * 16 + ci] * xs[ci * hw + p];
+            av[k * hw + p] = (float)sum;
+        }
+    for (int k = 0; k < 8; k++)
+        for (size_t p = 0; p < hw; p++) {
+            double sum = bt[k];
+            for (int ci = 0; ci < 8; ci++) sum += (double)wt[k * 8 + ci] * av[(8 + ci) * hw + p];
+            tv[k * hw + p] = (float)sum;
+        }
+
+    int was = fcn_use_reference_kernels(!fast);
+    fcn_model *m;
+    fcn_session *s;
+    if (fcn_model_open_memory(buf, size, "slices.fcn", 0, &m, &err)) fail_msg("%s", err.msg);
+    fcn_session_options opt = { threads, 0, NULL, 0 };
+    if (fcn_session_create(m, &opt, &s, &err)) fail_msg("%s", err.msg);
+    fcn_shape sh;
+    float *xin = fcn_session_input(s, 0, &sh, NULL);
+    memcpy(xin, xs, sizeof(float) * 16 * hw);
+    for (int rep = 0; rep < 2; rep++) assert_int_equal(fcn_session_run(s, &err), 0);
+    const float *yv = fcn_session_output(s, 0, &sh, NULL), *wv = fcn_session_output(s, 1, &sh, NULL);
+    const float *vv = fcn_session_output(s, 2, &sh, NULL), *cv = fcn_session_output(s, 3, &sh, NULL);
+    const float *gv = fcn_session_output(s, 4, &sh, NULL), *trv = fcn_session_output(s, 5, &sh, NULL);
+    for (int k = 0; k < 16; k++)   /* a copy exactly: the same bits */
+        for (int r = 0; r < H; r++)
+            for (int q = 0; q < W; q++)
+                if (trv[((size_t)k * W + q) * H + r] != av[k * hw + (size_t)r * W + q] &&
+                    fabsf(trv[((size_t)k * W + q) * H + r] - av[k * hw + (size_t)r * W + q]) > 1e-4f * (1 + fabsf(av[k * hw + (size_t)r * W + q])))
+                    fail_msg("%dx%d threads %d: transposed [%d][%d][%d] wrong", H, W, threads, k, q, r);
+    float tol = 1e-4f;
+    for (int k = 0; k < 8; k++)
+        for (size_t p = 0; p < hw; p++) {
+            float want = tv[k * hw + p] + av[k * hw + p];
+            if (fabsf(yv[k * hw + p] - want) > tol * (1 + fabsf(want)))
+                fail_msg("%dx%d threads %d fast %d: y[%d][%zu] %g, want %g", H, W, threads, fast, k, p,
+                         (double)yv[k * hw + p], (double)want);
+            if (gv[k * hw + p] != av[(4 + k) * hw + p] && fabsf(gv[k * hw + p] - av[(4 + k) * hw + p]) > tol * (1 + fabsf(av[(4 + k) * hw + p])))
+                fail_msg("%dx%d threads %d: g[%d][%zu] %g, want %g", H, W, threads, k, p, (double)gv[k * hw + p],
+                         (double)av[(4 + k) * hw + p]);
+        }
+    for (int k = 0; k < 64; k++)
+        for (size_t p = 0; p < hw; p++) {
+            double want = bw[k];
+            for (int ci = 0; ci < 8; ci++) want += (double)ww[k * 8 + ci] * tv[ci * hw + p];
+            if (fabs(wv[k * hw + p] - want) > tol * (1 + fabs(want)))
+                fail_msg("%dx%d threads %d fast %d: w[%d][%zu] %g, want %g", H, W, threads, fast, k, p,
+                         (double)wv[k * hw + p], want);
+        }
+    for (size_t i = 0; i < 16 * hw; i++) {
+        float want = av[i] > 0 ? av[i] : 0;
+        if (fabsf(vv[i] - want) > tol * (1 + want)) fail_msg("relu(v)[%zu] %g, want %g", i, (double)vv[i], (double)want);
+    }
+    for (int k = 0; k < 16; k++)
+        for (int r = 0; r < H; r++)
+            for (int q = 0; q < 5; q++) {
+                float want = av[k * hw + (size_t)r * W + q], got = cv[(k * H + r) * 5 + q];
+                want = want > 0 ? want : 0;
+                if (fabsf(got - want) > tol * (1 + fabsf(want))) fail_msg("relu(c)[%d][%d][%d] %g, want %g", k, r, q, (double)got, (double)want);
+            }
+    int views = 0;
+    for (int i = 0; i < fcn_session_num_nodes(s); i++) {
+        fcn_node_info info;
+        fcn_session_node_info(s, i, &info);
+        int is_view = !strcmp(info.kernel, "view");
+        views += is_view;
+        if (!strcmp(info.name, "columns") || !strcmp(info.name, "middle")) assert_false(is_view);
+    }
+    assert_int_equal(views, 3);   /* slice0, slice1, unit_transpose */
+    fcn_session_destroy(s);
+    fcn_model_close(m);
+    fcn_use_reference_kernels(was);
+    free(xs); free(av); free(tv); free(buf);
+}
+
+static void test_slice_views(void **state)
+{
+    (void)state;
+    for (int threads = 1; threads <= 2; threads++)
+        for (int fast = 0; fast < 2; fast++) {
+            run_slice_views(12, 10, threads, fast);
+            run_slice_views(40, 120, threads, fast);   /* copies of 150-300 KiB: shared by two threads */
+        }
+}
+
 typedef struct { int *hits; int *tid_of; } cover_ctx;
 static void cover(void *ctx, int64_t b, int64_t e, int tid)
 {
@@ -1289,6 +1456,7 @@ int main(void)
         cmocka_unit_test(test_concat_prefix_family),
         cmocka_unit_test(test_residual_fusion),
         cmocka_unit_test(test_reshape_views),
+        cmocka_unit_test(test_slice_views),
         cmocka_unit_test(test_pool_fusion),
         cmocka_unit_test(test_bn_fusion),
         cmocka_unit_test(test_expand_fusion),
