@@ -26,6 +26,8 @@ static const char convert_usage[] =
     "  --input-shape NxCxHxW    input shape when the file does not fix it\n"
     "  --mean M --std S         preprocessing of calibration data (x - M) / S (default 0, 1)\n"
     "  --no-verify              skip verification (the model is written even if a rewrite is off)\n"
+    "  --no-fc-columns          keep FC weights output-major (by default a batch-1 FC fed by a ReLU\n"
+    "                           stores them input-major: the runtime skips the zero inputs' rows)\n"
     "  --prepack                also store the weights packed for this CPU's kernels (AVX-512 or\n"
     "                           AVX2): a larger file that loads without packing on the same kind\n"
     "                           of CPU; other CPUs ignore the extra section\n"
@@ -60,6 +62,7 @@ int fcv_cmd_convert(int argc, char **argv)
         if (!strcmp(a, "--fc-to-conv")) { opt.fc_to_conv = 1; continue; }
         if (!strcmp(a, "--calib-labels")) { opt.calib_labels = 1; continue; }
         if (!strcmp(a, "--no-verify")) { opt.no_verify = 1; continue; }
+        if (!strcmp(a, "--no-fc-columns")) { opt.no_fc_columns = 1; continue; }
         if (!strcmp(a, "--force")) { force = 1; continue; }
         if (!strcmp(a, "--prepack")) { prepack = 1; continue; }
         if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) { opt.quiet = 1; continue; }

@@ -4,7 +4,7 @@
  *   import    fcv_import (by extension/magic) -> import_onnx.c, import_torch.c, import_tfjs.c,
  *             import_weights.c (safetensors/npz + --arch)
  *   passes    passes/ (one file each): fold_constants, dce, shape_infer, fold_bn, fuse_act, fc_to_conv,
- *             gap_head, quantize
+ *             gap_head, quantize, fc_columns
  *   verify    verify.c: old vs new graph, both run in the runtime
  *   write     write_fcn.c: IR -> .fcn bytes (deterministic), atomic save
  *
@@ -162,6 +162,7 @@ typedef struct fcv_options {
     const char *keep_fp32;        /* comma list of node names kept in fp32 */
     double quant_max_err;         /* per-layer error threshold keeping a layer in fp32; 0 = off */
     int no_verify;
+    int no_fc_columns;            /* --no-fc-columns: keep every FC weight output-major */
     int quiet;                    /* no per-pass report on stdout */
     float mean, std;              /* calibration/probe preprocessing (default 0, 1) */
     int n_probe;                  /* probe inputs for verification (default 4) */

@@ -49,6 +49,7 @@ static int run_fuse_act(ir_graph *g, const fcv_options *o, cJSON *l, fc_error *e
 static int run_fc_to_conv(ir_graph *g, const fcv_options *o, cJSON *l, fc_error *e) { (void)o; return fcv_fc_to_conv(g, l, e); }
 static int run_gap_head(ir_graph *g, const fcv_options *o, cJSON *l, fc_error *e) { return fcv_gap_head(g, o, l, e); }
 static int run_quantize(ir_graph *g, const fcv_options *o, cJSON *l, fc_error *e) { return fcv_quantize(g, o, l, e); }
+static int run_fc_columns(ir_graph *g, const fcv_options *o, cJSON *l, fc_error *e) { (void)o; return fcv_fc_columns(g, l, e); }
 
 static void print_names(FILE *f, const char *label, const cJSON *arr)
 {
@@ -255,6 +256,8 @@ int fcv_run_passes(ir_graph *g, const fcv_options *opt_in, fc_error *err)
     if (opt->gap_head && run_pass(&p, "gap_head", run_gap_head, 3, err)) goto out;
     if (opt->weights && strcmp(opt->weights, "fp32") && run_pass(&p, "quantize", run_quantize, 2, err)) goto out;
     if (ensure_shapes(g, err)) goto out;   /* the .fcn records traced shapes */
+    /* last: it reads the batch size, and a quantized weight keeps its per-output scales */
+    if (!opt->no_fc_columns && run_pass(&p, "fc_columns", run_fc_columns, 0, err)) goto out;
 
     /* the whole pipeline against the original: exact when every applied rewrite was */
     if (!p.probes) {

@@ -22,6 +22,8 @@ int fcv_fc_to_conv(ir_graph *g, cJSON *log, fc_error *err);        /* --fc-to-co
 int fcv_gap_head(ir_graph *g, const fcv_options *opt, cJSON *log, fc_error *err);
 /* --weights fp16|int8: per-layer output error vs fp32 on probe inputs. */
 int fcv_quantize(ir_graph *g, const fcv_options *opt, cJSON *log, fc_error *err);
+/* Batch-1 FC weights after a ReLU stored input-major (transB 0), for the runtime's sparse product. */
+int fcv_fc_columns(ir_graph *g, cJSON *log, fc_error *err);
 
 /* ---- helpers (rewrite_util.c) ---------------------------------------------------------- */
 int rw_is_graph_output(const ir_graph *g, int v);

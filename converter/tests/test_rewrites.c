@@ -734,6 +734,122 @@ static void test_quantize(void **state)
     }
 }
 
+/* fc_columns' graphs, batch `batch`: kind 0 the backbone's ReLU → MaxPool → Flatten → FC(64→20)
+ * → Relu → FC(20→17); 1 the same with an Inf in the first FC's weight; 2 GlobalAveragePool →
+ * Flatten → FC(4→16) (dense input); 3 a Relu6 (Clip 0..6) then MaxPool → FC(64→16). */
+static ir_graph *cols_model(int kind, int batch)
+{
+    ir_graph *g = ir_graph_new();
+    fc_error err = { 0 };
+    int64_t xd[4] = { batch, 1, 8, 8 };
+    int x = ir_add_value(g, "x", FC_DT_F32, 4, xd, &err);
+    g->inputs = malloc(sizeof(int));
+    g->inputs[0] = x;
+    g->n_inputs = 1;
+    int m = backbone(g, x, 1, 0);   /* 4x4x4 after ReLU and MaxPool */
+    if (kind == 2) {
+        int p = act(g, "gap_out");
+        node(g, FCN_OP_GLOBAL_AVGPOOL, "gap", 1, &m, p);
+        m = p;
+    }
+    if (kind == 3) {   /* the backbone's ReLU becomes a Relu6, and a second MaxPool follows it */
+        g->nodes[ir_find_node(g, "relu")].op = FCN_OP_CLIP;
+        ir_set_float(&g->nodes[ir_find_node(g, "relu")], FCN_ATTR_MIN, 0.0);
+        ir_set_float(&g->nodes[ir_find_node(g, "relu")], FCN_ATTR_MAX, 6.0);
+        int p = act(g, "pool2_out");
+        int pn = node(g, FCN_OP_MAXPOOL, "pool2", 1, &m, p);
+        int64_t one[2] = { 1, 1 };
+        ir_set_ints(&g->nodes[pn], FCN_ATTR_KERNEL_SHAPE, one, 2);
+        ir_set_ints(&g->nodes[pn], FCN_ATTR_STRIDES, one, 2);
+        m = p;
+    }
+    int f = act(g, "flat");
+    int fl = node(g, FCN_OP_FLATTEN, "flatten", 1, &m, f);
+    ir_set_int(&g->nodes[fl], FCN_ATTR_AXIS, 1);
+    int64_t k = kind == 2 ? 4 : 64, n1 = kind >= 2 ? 16 : 20;
+    int64_t wd[2] = { n1, k }, bd[1] = { n1 };
+    int w1 = cst(g, "fc1_w", 2, wd, 0.3f, 0);
+    if (kind == 1) ((float *)g->values[w1].data)[5] = INFINITY;
+    int h = act(g, kind >= 2 ? "y" : "fc1_out");
+    int ins[3] = { f, w1, cst(g, "fc1_b", 1, bd, 0.2f, 0) };
+    int n = node(g, FCN_OP_GEMM, "fc1", 3, ins, h);
+    ir_set_int(&g->nodes[n], FCN_ATTR_TRANS_B, 1);
+    if (kind < 2) {
+        int r = act(g, "fc1_relu"), y = act(g, "y");
+        node(g, FCN_OP_RELU, "relu1", 1, &h, r);
+        int64_t w2[2] = { 17, 20 }, b2[1] = { 17 };
+        int ins2[3] = { r, cst(g, "fc2_w", 2, w2, 0.4f, 0), cst(g, "fc2_b", 1, b2, 0.2f, 0) };
+        int n2 = node(g, FCN_OP_GEMM, "fc2", 3, ins2, y);
+        ir_set_int(&g->nodes[n2], FCN_ATTR_TRANS_B, 1);
+        h = y;
+    }
+    set_output(g, h);
+    assert_int_equal(fcv_infer_shapes(g, &err), 0);
+    return g;
+}
+
+/* transB of node `name` and the dims of its weight */
+static int trans_b_of(const ir_graph *g, const char *name, int64_t *d0, int64_t *d1)
+{
+    const ir_node *n = &g->nodes[ir_find_node(g, name)];
+    const ir_value *w = &g->values[n->in[1]];
+    *d0 = w->dims[0];
+    *d1 = w->dims[1];
+    return (int)ir_get_int(n, FCN_ATTR_TRANS_B, 0);
+}
+
+/* FC weights after a ReLU stored input-major: exactly the same outputs (the runtime now skipping
+ * the zero inputs' rows), only where the input has a ReLU's zeros, one row, finite weights,
+ * and not with --no-fc-columns. */
+static void test_fc_columns(void **state)
+{
+    (void)state;
+    /* kind, batch, FCs rewritten */
+    const int cases[][3] = { { 0, 1, 2 }, { 1, 1, 1 }, { 2, 1, 0 }, { 3, 1, 1 }, { 0, 2, 0 } };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        for (int off = 0; off < 2; off++) {
+            int kind = cases[i][0], batch = cases[i][1], want = off ? 0 : cases[i][2];
+            ir_graph *g = cols_model(kind, batch);
+            fcv_options o = quiet_options();
+            o.no_fc_columns = off;
+            o.no_verify = kind == 1;   /* the Inf weight's NaN outputs fail any comparison */
+            fc_error err = { 0 };
+            ir_graph *c = ir_clone(g, &err);
+            assert_non_null(c);
+            if (fcv_run_passes(c, &o, &err)) fail_msg("convert: %s", err.msg);
+            const cJSON *l = pass_log(c, "fc_columns");
+            if (off) {
+                assert_null(l);
+            } else {
+                assert_non_null(l);
+                assert_int_equal(cJSON_GetObjectItemCaseSensitive(l, "rewrites")->valueint, want);
+            }
+            int64_t d0, d1;
+            int tb = trans_b_of(c, "fc1", &d0, &d1);
+            int fc1 = want && kind != 1;   /* the Inf weight stays output-major */
+            assert_int_equal(tb, !fc1);
+            int64_t n1 = kind >= 2 ? 16 : 20, k = kind == 2 ? 4 : 64;
+            assert_int_equal(d0, fc1 ? k : n1);
+            assert_int_equal(d1, fc1 ? n1 : k);
+            if (kind < 2) assert_int_equal(trans_b_of(c, "fc2", &d0, &d1), !want);
+            /* the same outputs: random inputs, and inputs whose whole map is negative */
+            for (int neg = 0; neg < 2; neg++) {
+                float x[2 * 64], a[2 * 20], b[2 * 20];
+                random_input(x, (size_t)(batch * 64));
+                if (neg)
+                    for (int j = 0; j < batch * 64; j++) x[j] = -fabsf(x[j]) - 1.0f;
+                size_t na = run(g, x, batch, 8, 8, "y", a, NULL), nb = run(c, x, batch, 8, 8, "y", b, NULL);
+                assert_int_equal(na, nb);
+                for (size_t j = 0; j < na; j++)
+                    if (!(fabsf(a[j] - b[j]) <= 1e-5f * fmaxf(1.0f, fabsf(a[j]))) && !(isnan(a[j]) && isnan(b[j])) &&
+                        a[j] != b[j])   /* (equal infinities) */
+                        fail_msg("case %zu off %d neg %d: y[%zu] %g vs %g", i, off, neg, j, (double)b[j], (double)a[j]);
+            }
+            ir_graph_free(c);
+            ir_graph_free(g);
+        }
+}
+
 static void expect_error(ir_graph *g, fcv_options *o, int code, const char *needle)
 {
     fc_error err = { 0 };
@@ -845,6 +961,7 @@ int main(void)
         cmocka_unit_test(test_gap_fit),
         cmocka_unit_test(test_ridge_solver),
         cmocka_unit_test(test_quantize),
+        cmocka_unit_test(test_fc_columns),
         cmocka_unit_test(test_bad_cases),
         cmocka_unit_test(test_dataset),
     };

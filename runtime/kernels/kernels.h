@@ -143,6 +143,19 @@ void fcn_gemv_ref(const float *A, int64_t K, int64_t m0, int64_t m1,
 void fcn_gemv_avx2(const float *A, int64_t K, int64_t m0, int64_t m1,
                    const float *const *x, int rows, const float *bias, float *const *y);
 
+/* Columns [n0, n1) of y = bias + x·B for one input row x whose nonzero entries are listed:
+ * xv[i] = x[nz[i]], i < nnz, in increasing k. B is K×N row-major (row stride ldb): the input-major
+ * weight layout of a Gemm with transB 0, so the weight row of a zero input is never read — after a
+ * ReLU a third to a half of an FC layer's weights (docs/KERNELS.md "Sparse inputs"). Each y[n] is
+ * bias[n] then the terms in list order, whatever the column range, so the result does not depend
+ * on how the columns are split between threads. */
+void fcn_gemv_cols_ref(const float *B, int64_t ldb, const int32_t *nz, const float *xv, int64_t nnz,
+                       int64_t n0, int64_t n1, const float *bias, float *y);
+void fcn_gemv_cols_avx2(const float *B, int64_t ldb, const int32_t *nz, const float *xv, int64_t nnz,
+                        int64_t n0, int64_t n1, const float *bias, float *y);
+/* The list for fcn_gemv_cols: the nonzero entries of x[0..K) (NaN counts as nonzero); returns nnz. */
+int64_t fcn_nonzeros(const float *x, int64_t K, int32_t *nz, float *xv);
+
 /* Implicit im2col of one image (group) as an SGEMM B matrix: rows (channel, ky, kx), columns
  * the output pixels. fcn_pack_im2col_avx2 is an fcn_pack_b_fn over a fcn_im2col context. */
 typedef struct fcn_im2col {

@@ -400,6 +400,27 @@ void fcn_gemv_ref(const float *A, int64_t K, int64_t m0, int64_t m1,
     }
 }
 
+void fcn_gemv_cols_ref(const float *B, int64_t ldb, const int32_t *nz, const float *xv, int64_t nnz,
+                       int64_t n0, int64_t n1, const float *bias, float *y)
+{
+    for (int64_t n = n0; n < n1; n++) {
+        float s = bias ? bias[n] : 0.0f;
+        for (int64_t i = 0; i < nnz; i++) s += xv[i] * B[nz[i] * ldb + n];
+        y[n] = s;
+    }
+}
+
+int64_t fcn_nonzeros(const float *x, int64_t K, int32_t *nz, float *xv)
+{
+    int64_t c = 0;
+    for (int64_t k = 0; k < K; k++)
+        if (x[k] != 0.0f) {   /* NaN != 0: kept, so it reaches the outputs as in the dense product */
+            nz[c] = (int32_t)k;
+            xv[c++] = x[k];
+        }
+    return c;
+}
+
 void fcn_dwconv_ref(const fcn_dw_args *a, int64_t c0, int64_t c1)
 {
     for (int64_t c = c0; c < c1; c++) {

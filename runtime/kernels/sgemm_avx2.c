@@ -170,3 +170,66 @@ void fcn_gemv_avx2(const float *A, int64_t K, int64_t m0, int64_t m1,
     }
 }
 
+
+/* y[n] = fma(x, w[n], y[n]) for one column outside the 8-lane steps (the same rounding as the lanes) */
+static inline float fma1(float x, float w, float y)
+{
+    return _mm_cvtss_f32(_mm_fmadd_ss(_mm_set_ss(x), _mm_set_ss(w), _mm_set_ss(y)));
+}
+
+/* Columns in chunks of at most this many floats (16 KB of y, kept in L1 while every listed weight
+ * row streams past it once). */
+#define GEMV_COLS_CHUNK 4096
+
+/* Four listed rows at a time: four sequential weight streams in flight, and y loaded and stored
+ * once per four rows. Each y[n] still takes its terms one by one in list order. */
+void fcn_gemv_cols_avx2(const float *B, int64_t ldb, const int32_t *nz, const float *xv, int64_t nnz,
+                        int64_t n0, int64_t n1, const float *bias, float *y)
+{
+    for (int64_t c0 = n0; c0 < n1; c0 += GEMV_COLS_CHUNK) {
+        int64_t c1 = n1 - c0 < GEMV_COLS_CHUNK ? n1 : c0 + GEMV_COLS_CHUNK;
+        if (bias)
+            memcpy(y + c0, bias + c0, sizeof(float) * (size_t)(c1 - c0));
+        else
+            memset(y + c0, 0, sizeof(float) * (size_t)(c1 - c0));
+        int64_t i = 0;
+        for (; i + 4 <= nnz; i += 4) {
+            const float *w0 = B + nz[i] * ldb, *w1 = B + nz[i + 1] * ldb;
+            const float *w2 = B + nz[i + 2] * ldb, *w3 = B + nz[i + 3] * ldb;
+            __m256 x0 = _mm256_set1_ps(xv[i]), x1 = _mm256_set1_ps(xv[i + 1]);
+            __m256 x2 = _mm256_set1_ps(xv[i + 2]), x3 = _mm256_set1_ps(xv[i + 3]);
+            int64_t n = c0;
+            for (; n + 16 <= c1; n += 16) {
+                __m256 a = _mm256_loadu_ps(y + n), b = _mm256_loadu_ps(y + n + 8);
+                a = _mm256_fmadd_ps(x0, _mm256_loadu_ps(w0 + n), a);
+                b = _mm256_fmadd_ps(x0, _mm256_loadu_ps(w0 + n + 8), b);
+                a = _mm256_fmadd_ps(x1, _mm256_loadu_ps(w1 + n), a);
+                b = _mm256_fmadd_ps(x1, _mm256_loadu_ps(w1 + n + 8), b);
+                a = _mm256_fmadd_ps(x2, _mm256_loadu_ps(w2 + n), a);
+                b = _mm256_fmadd_ps(x2, _mm256_loadu_ps(w2 + n + 8), b);
+                a = _mm256_fmadd_ps(x3, _mm256_loadu_ps(w3 + n), a);
+                b = _mm256_fmadd_ps(x3, _mm256_loadu_ps(w3 + n + 8), b);
+                _mm256_storeu_ps(y + n, a);
+                _mm256_storeu_ps(y + n + 8, b);
+            }
+            for (; n + 8 <= c1; n += 8) {
+                __m256 a = _mm256_loadu_ps(y + n);
+                a = _mm256_fmadd_ps(x0, _mm256_loadu_ps(w0 + n), a);
+                a = _mm256_fmadd_ps(x1, _mm256_loadu_ps(w1 + n), a);
+                a = _mm256_fmadd_ps(x2, _mm256_loadu_ps(w2 + n), a);
+                a = _mm256_fmadd_ps(x3, _mm256_loadu_ps(w3 + n), a);
+                _mm256_storeu_ps(y + n, a);
+            }
+            for (; n < c1; n++)
+                y[n] = fma1(xv[i + 3], w3[n], fma1(xv[i + 2], w2[n], fma1(xv[i + 1], w1[n], fma1(xv[i], w0[n], y[n]))));
+        }
+        for (; i < nnz; i++) {
+            const float *w0 = B + nz[i] * ldb;
+            __m256 x0 = _mm256_set1_ps(xv[i]);
+            int64_t n = c0;
+            for (; n + 8 <= c1; n += 8)
+                _mm256_storeu_ps(y + n, _mm256_fmadd_ps(x0, _mm256_loadu_ps(w0 + n), _mm256_loadu_ps(y + n)));
+            for (; n < c1; n++) y[n] = fma1(xv[i], w0[n], y[n]);
+        }
+    }
+}

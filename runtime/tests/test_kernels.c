@@ -435,6 +435,126 @@ static void test_gemv_twins(void **state)
     unsetenv("FULLCONV_COST_MODEL");
 }
 
+/* The input-major product of a sparse row against its reference twin: column ranges that start
+ * and end anywhere (the 16-, 8- and 1-wide steps, a range past one 4096-column chunk), lists of
+ * every length mod 4, no bias, all inputs zero (y = bias); columns outside the range untouched. */
+static void test_gemv_cols_twins(void **state)
+{
+    (void)state;
+    if (!simd_ok()) skip();
+    const int64_t Ns[] = { 1, 7, 8, 9, 16, 17, 40, 100, 4100 }, Ks[] = { 1, 5, 37 };
+    const int zeros[] = { 0, 2, 3, 100 };   /* every k with k % zeros == 0 is zero; 100: all zero (K < 100: k = 0) */
+    for (size_t ni = 0; ni < sizeof Ns / sizeof Ns[0]; ni++)
+        for (size_t ki = 0; ki < sizeof Ks / sizeof Ks[0]; ki++)
+            for (size_t zi = 0; zi < sizeof zeros / sizeof zeros[0]; zi++) {
+                int64_t N = Ns[ni], K = Ks[ki], ld = N + 3;
+                float *B = malloc(sizeof(float) * (size_t)(K * ld)), *x = malloc(sizeof(float) * (size_t)K);
+                float *xv = malloc(sizeof(float) * (size_t)K), *bias = malloc(sizeof(float) * (size_t)N);
+                float *y1 = malloc(sizeof(float) * (size_t)N), *y2 = malloc(sizeof(float) * (size_t)N);
+                int32_t *nz = malloc(sizeof(int32_t) * (size_t)K);
+                fill(B, (size_t)(K * ld)); fill(x, (size_t)K); fill(bias, (size_t)N);
+                for (int64_t k = 0; k < K; k++)
+                    if (zeros[zi] == 100 || (zeros[zi] && k % zeros[zi] == 0)) x[k] = (k & 1) ? -0.0f : 0.0f;
+                int64_t nnz = fcn_nonzeros(x, K, nz, xv);
+                int64_t want = 0;
+                for (int64_t k = 0; k < K; k++) {
+                    if (x[k] == 0.0f) continue;
+                    assert_int_equal(nz[want], k);
+                    assert_true(xv[want] == x[k]);
+                    want++;
+                }
+                assert_int_equal(nnz, want);
+                int64_t n0 = N > 3 ? 3 : 0, n1 = N > 5 ? N - 2 : N;
+                for (int b = 0; b < 2; b++) {
+                    const float *bs = b ? bias : NULL;
+                    for (int64_t n = 0; n < N; n++) y1[n] = y2[n] = 123.0f;
+                    fcn_gemv_cols_ref(B, ld, nz, xv, nnz, n0, n1, bs, y1);
+                    fcn_gemv_cols_avx2(B, ld, nz, xv, nnz, n0, n1, bs, y2);
+                    assert_close(y2, y1, (size_t)N, 1e-5f);
+                    for (int64_t n = 0; n < N; n++) {
+                        if (n < n0 || n >= n1) assert_true(y2[n] == 123.0f);
+                        else if (!nnz) assert_true(y2[n] == (b ? bias[n] : 0.0f));
+                    }
+                }
+                free(B); free(x); free(xv); free(bias); free(y1); free(y2); free(nz);
+            }
+    /* a NaN input is listed, and reaches every output as in the dense product */
+    float x[3] = { 0.0f, NAN, 1.0f }, xv[3], B[3 * 8], y[8];
+    int32_t nz[3];
+    fill(B, 24);
+    assert_int_equal(fcn_nonzeros(x, 3, nz, xv), 2);
+    fcn_gemv_cols_avx2(B, 8, nz, xv, 2, 0, 8, NULL, y);
+    for (int n = 0; n < 8; n++) assert_true(isnan(y[n]));
+}
+
+/* An FC node through the fast path the session uses: a K×N weight (Gemm transB 0, MatMul) and
+ * one input row take the input-major product; its result is the same bits on 1, 2 and 3
+ * threads and matches the reference op; a second row, or an N×K weight, keeps the row product. */
+static void test_gemm_cols_node(void **state)
+{
+    (void)state;
+    if (!simd_ok()) skip();
+    const int64_t shapes[][3] = { /* M K N */ { 1, 300, 1000 }, { 1, 37, 16 }, { 1, 64, 4113 }, { 1, 9, 37 },
+                                  { 2, 50, 40 } };
+    for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; si++)
+        for (int op = 0; op < 3; op++) {   /* Gemm transB 0, Gemm transB 1, MatMul */
+            int64_t M = shapes[si][0], K = shapes[si][1], N = shapes[si][2];
+            int tb = op == 1, gemm = op < 2;
+            fcn_tensor A = { 0 }, Bt = { 0 }, C = { 0 }, Y1 = { 0 }, Y2 = { 0 };
+            A.dtype = Bt.dtype = C.dtype = FC_DT_F32;
+            A.ndim = Bt.ndim = 2;
+            A.dims[0] = M; A.dims[1] = K;
+            Bt.dims[0] = tb ? N : K; Bt.dims[1] = tb ? K : N;
+            C.ndim = 1; C.dims[0] = N;
+            Bt.is_const = C.is_const = 1;
+            A.numel = (size_t)(M * K); Bt.numel = (size_t)(K * N); C.numel = (size_t)N;
+            A.nbytes = A.numel * 4; Bt.nbytes = Bt.numel * 4; C.nbytes = C.numel * 4;
+            A.data = malloc(A.nbytes); Bt.data = malloc(Bt.nbytes); C.data = malloc(C.nbytes);
+            fill(A.data, A.numel); fill(Bt.data, Bt.numel); fill(C.data, C.numel);
+            for (size_t i = 0; i < A.numel; i += 3) ((float *)A.data)[i] = 0.0f;   /* a third zeros */
+            fcn_attr_rec attrs[1];
+            uint64_t slots[1];
+            int64_t one = tb;
+            memcpy(&slots[0], &one, 8);
+            attrs[0] = (fcn_attr_rec){ FCN_ATTR_TRANS_B, FCN_AK_INT, 1, 0 };
+            int na = gemm ? 1 : 0, nin = gemm ? 3 : 2;
+            int fop = gemm ? FCN_OP_GEMM : FCN_OP_MATMUL;
+            fcn_tensor *ins[3] = { &A, &Bt, &C }, *outs1[1] = { &Y1 }, *outs2[1] = { &Y2 };
+            fc_error err = { 0 };
+            assert_int_equal(fcn_eval_op(fop, "fc", attrs, na, slots, ins, nin, outs1, 1, &err), 0);
+            float *ref = Y1.data;   /* (MatMul: two inputs, no bias) */
+            fcn_act_apply(FCN_ACT_RELU, 0, 0, ref, (int64_t)Y1.numel);
+            float *first = NULL;
+            for (int threads = 1; threads <= 3; threads++) {
+                fcn_node n = { 0 };
+                n.op = fop; n.name = "fc"; n.n_in = nin; n.n_out = 1;
+                n.in = ins; n.out = outs2;
+                n.attrs = attrs; n.n_attrs = na; n.slots = slots; n.nthreads = threads;
+                n.act = FCN_ACT_RELU;
+                const fcn_op_def *def = fcn_op_lookup(fop);
+                assert_int_equal(def->infer(&n, &err), 0);
+                Y2.numel = (size_t)fcn_numel_dims(Y2.ndim, Y2.dims);
+                Y2.data = malloc(Y2.numel * 4);
+                assert_int_equal(fcn_fast_gemm_prepare(&n, &err), 1);
+                assert_string_equal(n.kernel, M == 1 && !tb ? "gemv-cols-avx2" : "gemv-avx2");
+                fcn_exec x = { NULL, 1 };
+                struct fcn_threadpool *pool = NULL;
+                if (threads > 1) { pool = fcn_threadpool_create(threads); x.pool = pool; x.nthreads = threads; }
+                n.run_fast(&n, &x);
+                if (pool) fcn_threadpool_destroy(pool);
+                n.free_fast(n.fast);
+                assert_close_scaled(Y2.data, ref, Y1.numel, 1e-5f);
+                if (!first) first = Y2.data;
+                else {
+                    assert_memory_equal(Y2.data, first, Y2.numel * 4);
+                    free(Y2.data);
+                }
+            }
+            free(first);
+            free(A.data); free(Bt.data); free(C.data); free(Y1.data);
+        }
+}
+
 /* The 1×1 convs' B packing against the generic one: same panels, bit for bit, with the padding
  * columns of a partial last panel zero (the output buffer starts as garbage). */
 static void test_pack_rows_twin(void **state)
@@ -1473,6 +1593,8 @@ int main(void)
         cmocka_unit_test(test_ukernel_ordered),
         cmocka_unit_test(test_sgemm_vs_naive),
         cmocka_unit_test(test_gemv_twins),
+        cmocka_unit_test(test_gemv_cols_twins),
+        cmocka_unit_test(test_gemm_cols_node),
         cmocka_unit_test(test_pack_rows_twin),
         cmocka_unit_test(test_act_twins),
         cmocka_unit_test(test_dwconv_twins),
