@@ -8,10 +8,13 @@
  * an FC layer of AlexNet or VGG spends its time streaming weights from memory.
  *
  * Exact: the rewrite moves numbers, and the kernel skips only terms 0·w. The one difference is
- * a weight that is Inf or NaN (0·Inf is NaN): such layers are left as they are. An FC whose
+ * a weight that is Inf or NaN (0·Inf is NaN): such layers are left as they are. fp16 weights
+ * are moved as they are (the runtime expands them at session creation, the layout kept); int8
+ * ones keep their layout, as their scales are per output channel. An FC whose
  * input is dense (after global average pooling, a softmax, the graph input) keeps its layout,
  * in which a dense product streams slightly faster on one thread. --no-fc-columns turns it off. */
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include "converter/passes/rewrites.h"
@@ -40,11 +43,31 @@ static int relu_zeros(const ir_graph *g, int v)
     return 0;
 }
 
-static int all_finite(const float *w, size_t n)
+static int all_finite(const ir_value *w, size_t n)
 {
+    if (w->dtype == FC_DT_F16) {   /* exponent all ones: Inf or NaN */
+        const uint16_t *h = w->data;
+        for (size_t i = 0; i < n; i++)
+            if ((h[i] & 0x7C00u) == 0x7C00u) return 0;
+        return 1;
+    }
+    const float *f = w->data;
     for (size_t i = 0; i < n; i++)
-        if (!isfinite(w[i])) return 0;
+        if (!isfinite(f[i])) return 0;
     return 1;
+}
+
+/* t[c][r] = src[r][c] for an R×C matrix of `size`-byte elements, in 32×32 blocks (both sides
+ * stay in cache while a block moves) */
+static void transpose(const void *src, void *t, int64_t R, int64_t C, size_t size)
+{
+    for (int64_t r0 = 0; r0 < R; r0 += 32)
+        for (int64_t c0 = 0; c0 < C; c0 += 32)
+            for (int64_t r = r0; r < R && r < r0 + 32; r++)
+                for (int64_t c = c0; c < C && c < c0 + 32; c++) {
+                    if (size == 4) ((float *)t)[c * R + r] = ((const float *)src)[r * C + c];
+                    else ((uint16_t *)t)[c * R + r] = ((const uint16_t *)src)[r * C + c];
+                }
 }
 
 int fcv_fc_columns(ir_graph *g, cJSON *log, fc_error *err)
@@ -60,22 +83,17 @@ int fcv_fc_columns(ir_graph *g, cJSON *log, fc_error *err)
             continue;
         const ir_value *a = &g->values[n->in[0]];
         ir_value *w = &g->values[n->in[1]];
-        if (a->ndim != 2 || a->dims[0] != 1 || !w->data || w->dtype != FC_DT_F32 || w->ndim != 2 ||
+        if (a->ndim != 2 || a->dims[0] != 1 || !w->data || (w->dtype != FC_DT_F32 && w->dtype != FC_DT_F16) || w->ndim != 2 ||
             w->n_consumers != 1 || rw_is_graph_output(g, n->in[1]))
             continue;
         int64_t N = w->dims[0], K = w->dims[1];
         /* a few outputs: the lanes of a column step would be mostly empty */
         if (N < 16 || K < 1 || a->dims[1] != K || !relu_zeros(g, n->in[0])) continue;
-        size_t count = (size_t)N * (size_t)K;
-        if (w->nbytes != count * sizeof(float) || !all_finite(w->data, count)) continue;
-        float *t = malloc(w->nbytes);
+        size_t count = (size_t)N * (size_t)K, size = w->dtype == FC_DT_F16 ? 2 : 4;
+        if (w->nbytes != count * size || !all_finite(w, count)) continue;
+        void *t = malloc(w->nbytes);
         if (!t) return fc_fail(err, FC_ENOMEM, "node '%s': out of memory", n->name);
-        const float *src = w->data;
-        /* blocks of 32×32: both sides stay in cache while a block moves */
-        for (int64_t r0 = 0; r0 < N; r0 += 32)
-            for (int64_t c0 = 0; c0 < K; c0 += 32)
-                for (int64_t r = r0; r < N && r < r0 + 32; r++)
-                    for (int64_t c = c0; c < K && c < c0 + 32; c++) t[c * N + r] = src[r * K + c];
+        transpose(w->data, t, N, K, size);
         free(w->data);
         w->data = t;
         w->dims[0] = K;

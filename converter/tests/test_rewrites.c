@@ -798,54 +798,62 @@ static int trans_b_of(const ir_graph *g, const char *name, int64_t *d0, int64_t 
     return (int)ir_get_int(n, FCN_ATTR_TRANS_B, 0);
 }
 
-/* FC weights after a ReLU stored input-major: exactly the same outputs (the runtime now skipping
- * the zero inputs' rows), only where the input has a ReLU's zeros, one row, finite weights,
- * and not with --no-fc-columns. */
+static ir_graph *convert_with(const ir_graph *g, const char *weights, int no_cols, int no_verify)
+{
+    fcv_options o = quiet_options();
+    o.weights = weights;
+    o.no_fc_columns = no_cols;
+    o.no_verify = no_verify;
+    fc_error err = { 0 };
+    ir_graph *c = ir_clone(g, &err);
+    assert_non_null(c);
+    if (fcv_run_passes(c, &o, &err)) fail_msg("convert: %s", err.msg);
+    return c;
+}
+
+/* FC weights after a ReLU stored input-major: the same outputs as the same conversion without
+ * the pass (the runtime now skipping the zero inputs' rows), only where the input has a ReLU's
+ * zeros, one row, finite weights, fp32 or fp16 (int8 keeps its per-output scales), and not with
+ * --no-fc-columns. */
 static void test_fc_columns(void **state)
 {
     (void)state;
     /* kind, batch, FCs rewritten */
     const int cases[][3] = { { 0, 1, 2 }, { 1, 1, 1 }, { 2, 1, 0 }, { 3, 1, 1 }, { 0, 2, 0 } };
+    const char *modes[3] = { "fp32", "fp16", "int8" };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
-        for (int off = 0; off < 2; off++) {
-            int kind = cases[i][0], batch = cases[i][1], want = off ? 0 : cases[i][2];
+        for (int m = 0; m < 3; m++) {
+            int kind = cases[i][0], batch = cases[i][1], want = m == 2 ? 0 : cases[i][2];
             ir_graph *g = cols_model(kind, batch);
-            fcv_options o = quiet_options();
-            o.no_fc_columns = off;
-            o.no_verify = kind == 1;   /* the Inf weight's NaN outputs fail any comparison */
-            fc_error err = { 0 };
-            ir_graph *c = ir_clone(g, &err);
-            assert_non_null(c);
-            if (fcv_run_passes(c, &o, &err)) fail_msg("convert: %s", err.msg);
+            /* (the Inf weight's NaN outputs fail any verification) */
+            ir_graph *c = convert_with(g, modes[m], 0, kind == 1), *off = convert_with(g, modes[m], 1, kind == 1);
             const cJSON *l = pass_log(c, "fc_columns");
-            if (off) {
-                assert_null(l);
-            } else {
-                assert_non_null(l);
-                assert_int_equal(cJSON_GetObjectItemCaseSensitive(l, "rewrites")->valueint, want);
-            }
+            assert_non_null(l);
+            assert_int_equal(cJSON_GetObjectItemCaseSensitive(l, "rewrites")->valueint, want);
+            assert_null(pass_log(off, "fc_columns"));
             int64_t d0, d1;
-            int tb = trans_b_of(c, "fc1", &d0, &d1);
             int fc1 = want && kind != 1;   /* the Inf weight stays output-major */
-            assert_int_equal(tb, !fc1);
+            assert_int_equal(trans_b_of(c, "fc1", &d0, &d1), !fc1);
             int64_t n1 = kind >= 2 ? 16 : 20, k = kind == 2 ? 4 : 64;
             assert_int_equal(d0, fc1 ? k : n1);
             assert_int_equal(d1, fc1 ? n1 : k);
+            assert_int_equal(trans_b_of(off, "fc1", &d0, &d1), 1);
             if (kind < 2) assert_int_equal(trans_b_of(c, "fc2", &d0, &d1), !want);
-            /* the same outputs: random inputs, and inputs whose whole map is negative */
+            /* the same outputs: random inputs, and inputs whose whole map is negative (all zeros) */
             for (int neg = 0; neg < 2; neg++) {
                 float x[2 * 64], a[2 * 20], b[2 * 20];
                 random_input(x, (size_t)(batch * 64));
                 if (neg)
                     for (int j = 0; j < batch * 64; j++) x[j] = -fabsf(x[j]) - 1.0f;
-                size_t na = run(g, x, batch, 8, 8, "y", a, NULL), nb = run(c, x, batch, 8, 8, "y", b, NULL);
+                size_t na = run(off, x, batch, 8, 8, "y", a, NULL), nb = run(c, x, batch, 8, 8, "y", b, NULL);
                 assert_int_equal(na, nb);
                 for (size_t j = 0; j < na; j++)
                     if (!(fabsf(a[j] - b[j]) <= 1e-5f * fmaxf(1.0f, fabsf(a[j]))) && !(isnan(a[j]) && isnan(b[j])) &&
                         a[j] != b[j])   /* (equal infinities) */
-                        fail_msg("case %zu off %d neg %d: y[%zu] %g vs %g", i, off, neg, j, (double)b[j], (double)a[j]);
+                        fail_msg("case %zu %s neg %d: y[%zu] %g vs %g", i, modes[m], neg, j, (double)b[j], (double)a[j]);
             }
             ir_graph_free(c);
+            ir_graph_free(off);
             ir_graph_free(g);
         }
 }
