@@ -543,6 +543,7 @@ static void test_gemm_cols_node(void **state)
                 n.run_fast(&n, &x);
                 if (pool) fcn_threadpool_destroy(pool);
                 n.free_fast(n.fast);
+                if (n.params && n.free_params) n.free_params(n.params); else free(n.params);
                 assert_close_scaled(Y2.data, ref, Y1.numel, 1e-5f);
                 if (!first) first = Y2.data;
                 else {
