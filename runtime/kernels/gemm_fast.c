@@ -52,9 +52,8 @@ static void fc_range(void *vctx, int64_t m0, int64_t m1, int tid)
 /* The list in COLS_PIECES pieces, each summed over all N columns into its own partial row; then
  * y = bias + the partials in piece order. Whole rows per piece: each thread streams its rows
  * end to end, as the row product does. Split by columns instead (every thread a stretch of each
- * row), AlexNet took 9.9 ms against 9.2 at two threads, and two threads' stretches were as slow as
- * one thread's until each thread had one stretch. A fixed number of pieces: the same bits on any
- * number of threads. */
+ * listed row), AlexNet took 9.7–10.5 ms against 9.2–9.6 at two threads (docs/KERNELS.md "Sparse
+ * inputs"). A fixed number of pieces: the same bits on any number of threads. */
 #define COLS_PIECES 4
 
 typedef struct cols_task { const gemm_fast *g; int64_t nnz; } cols_task;
