@@ -114,6 +114,17 @@ static int backbone(ir_graph *g, int x, int pad, int with_bn)
     return p;
 }
 
+/* A 1x1 stride-1 pool (op) of `in` (an adaptive pool whose output is its input's size): its output */
+static int unit_pool(ir_graph *g, int op, const char *name, const char *out, int in)
+{
+    int o = act(g, out);
+    int n = node(g, op, name, 1, &in, o);
+    int64_t one[2] = { 1, 1 };
+    ir_set_ints(&g->nodes[n], FCN_ATTR_KERNEL_SHAPE, one, 2);
+    ir_set_ints(&g->nodes[n], FCN_ATTR_STRIDES, one, 2);
+    return o;
+}
+
 enum { FORM_FLATTEN_GEMM_T1, FORM_FLATTEN_GEMM_T0, FORM_RESHAPE_GEMM, FORM_MATMUL_ADD, FORM_AVGPOOL1,
        FORM_NHWC, FORM_COUNT };
 
@@ -124,14 +135,7 @@ static ir_graph *fc_model(int form, int pad, int with_bn)
     ir_graph *g = new_graph(1, 8, 8, &x);
     int m = backbone(g, x, pad, with_bn);   /* 4x3x3 (pad 0) or 4x4x4 (pad 1) */
     int64_t chw = pad ? 64 : 36;
-    if (form == FORM_AVGPOOL1) {
-        int a = act(g, "avg_out");
-        int n = node(g, FCN_OP_AVGPOOL, "adaptive_avg", 1, &m, a);
-        int64_t one[2] = { 1, 1 };
-        ir_set_ints(&g->nodes[n], FCN_ATTR_KERNEL_SHAPE, one, 2);
-        ir_set_ints(&g->nodes[n], FCN_ATTR_STRIDES, one, 2);
-        m = a;
-    }
+    if (form == FORM_AVGPOOL1) m = unit_pool(g, FCN_OP_AVGPOOL, "adaptive_avg", "avg_out", m);
     if (form == FORM_NHWC) {
         int t = act(g, "nhwc");
         int n = node(g, FCN_OP_TRANSPOSE, "to_nhwc", 1, &m, t);
@@ -756,12 +760,7 @@ static ir_graph *cols_model(int kind, int batch)
         g->nodes[ir_find_node(g, "relu")].op = FCN_OP_CLIP;
         ir_set_float(&g->nodes[ir_find_node(g, "relu")], FCN_ATTR_MIN, 0.0);
         ir_set_float(&g->nodes[ir_find_node(g, "relu")], FCN_ATTR_MAX, 6.0);
-        int p = act(g, "pool2_out");
-        int pn = node(g, FCN_OP_MAXPOOL, "pool2", 1, &m, p);
-        int64_t one[2] = { 1, 1 };
-        ir_set_ints(&g->nodes[pn], FCN_ATTR_KERNEL_SHAPE, one, 2);
-        ir_set_ints(&g->nodes[pn], FCN_ATTR_STRIDES, one, 2);
-        m = p;
+        m = unit_pool(g, FCN_OP_MAXPOOL, "pool2", "pool2_out", m);
     }
     int f = act(g, "flat");
     int fl = node(g, FCN_OP_FLATTEN, "flatten", 1, &m, f);
