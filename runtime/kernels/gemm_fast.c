@@ -140,9 +140,13 @@ int fcn_fast_gemm_prepare(fcn_node *n, fc_error *err)
     if (in_place) {
         g->w = bw;
     } else {
-        for (int64_t j = 0; j < N; j++)
-            for (int64_t k = 0; k < K; k++)
-                g->w_owned[j * K + k] = alpha * (trans_b ? bw[j * K + k] : bw[k * N + j]);
+        /* a K×N weight transposed in 32×32 blocks: a row-by-row walk read it with a stride of
+         * N floats, a cache line for every float */
+        for (int64_t j0 = 0; j0 < N; j0 += 32)
+            for (int64_t k0 = 0; k0 < K; k0 += 32)
+                for (int64_t j = j0; j < N && j < j0 + 32; j++)
+                    for (int64_t k = k0; k < K && k < k0 + 32; k++)
+                        g->w_owned[j * K + k] = alpha * (trans_b ? bw[j * K + k] : bw[k * N + j]);
         g->w = g->w_owned;
     }
     if (C) {
