@@ -25,7 +25,7 @@
 
 #define FCN_MAGIC "\x89" "FCN\r\n\x1a\n"   /* 8 bytes: PNG-style, catches text-mode mangling */
 #define FCN_VERSION_MAJOR 1
-#define FCN_VERSION_MINOR 2
+#define FCN_VERSION_MINOR 3
 #define FCN_SECTION_ALIGN 64
 #define FCN_DATA_ALIGN 64
 #define FCN_MAX_DIMS FC_MAX_DIMS          /* 8 */
@@ -247,6 +247,10 @@ typedef enum fcn_attr_key {
     FCN_ATTR_ACT = 40,
     FCN_ATTR_ACT_ALPHA = 41,
     FCN_ATTR_ACT_BETA = 42,
+    /* Conv (version 1.3): the order of the weight's bytes, its dims staying [K, C/group, kh, kw]:
+     * 0 (absent) [K][C/group][kh][kw]; 1 input-major [C/group][kh][kw][K], group 1 only (written
+     * by the converter's fc_columns pass for an FC turned conv whose input holds a ReLU's zeros) */
+    FCN_ATTR_W_LAYOUT = 43,
     FCN_ATTR_COUNT
 } fcn_attr_key;
 

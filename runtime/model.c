@@ -366,6 +366,18 @@ static int check_nodes(fcn_model *m, fc_error *err)
             goto out;
         }
         if (check_attrs(m, n, nn, err)) goto out;
+        /* an input-major Conv weight (W_LAYOUT 1) cannot be int8: its scales run along dims[0],
+         * the slowest dimension of the ONNX order only (the op checks the value itself) */
+        if (n->op == FCN_OP_CONV && n->n_in > 1 && m->ids[n->in_first + 1] < m->n_tensors &&
+            m->tensors[m->ids[n->in_first + 1]].dtype == FC_DT_I8)
+            for (uint32_t a = 0; a < n->n_attr; a++) {
+                const fcn_attr_rec *r = &m->attrs[n->attr_first + a];
+                if (r->key == FCN_ATTR_W_LAYOUT && r->count == 1 && m->slots[r->slot_first] != 0) {
+                    BAD("%s: node '%s' (Conv) has an int8 weight stored input-major (w_layout), which is not"
+                        " supported", nm, nn);
+                    goto out;
+                }
+            }
         for (uint32_t k = 0; k < n->n_in; k++) {
             uint32_t id = m->ids[n->in_first + k];
             if (id == FCN_NO_VALUE) continue;

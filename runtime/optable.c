@@ -113,6 +113,7 @@ static const char *const attr_names[FCN_ATTR_COUNT] = {
     [FCN_ATTR_ACT] = "act",
     [FCN_ATTR_ACT_ALPHA] = "act_alpha",
     [FCN_ATTR_ACT_BETA] = "act_beta",
+    [FCN_ATTR_W_LAYOUT] = "w_layout",
 };
 
 const char *fcn_attr_name(int key)

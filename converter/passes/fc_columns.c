@@ -12,7 +12,13 @@
  * are moved as they are (the runtime expands them at session creation, the layout kept); int8
  * ones keep their layout, as their scales are per output channel. An FC whose
  * input is dense (after global average pooling, a softmax, the graph input) keeps its layout,
- * in which a dense product streams slightly faster on one thread. --no-fc-columns turns it off. */
+ * in which a dense product streams slightly faster on one thread. --no-fc-columns turns it off.
+ *
+ * An FC turned convolution by fc_to_conv (a conv whose kernel covers its whole unpadded input,
+ * so its output is 1×1 at the model's input size) gets the same treatment, its weight's bytes
+ * reordered to [C][kh][kw][K] (the input's own order, so a flattened image is the GEMV's x) and
+ * marked by the W_LAYOUT attribute (format 1.3), its dims kept. Any batch: the runtime runs the
+ * images one at a time. On a larger input the runtime packs the GEMM's A from that order. */
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -70,12 +76,58 @@ static void transpose(const void *src, void *t, int64_t R, int64_t C, size_t siz
                 }
 }
 
+/* all of an INTS attribute's values equal v (absent: true) */
+static int ints_all(const ir_node *n, int key, int64_t v)
+{
+    const ir_attr *a = ir_get_attr(n, key);
+    if (!a) return 1;
+    for (int k = 0; k < a->count; k++)
+        if (a->i[k] != v) return 0;
+    return 1;
+}
+
+/* A Conv that is an FC (fc_to_conv's output): one group, no dilation or padding, the kernel the
+ * input's whole map. Its weight [K][C][kh][kw] becomes [C][kh][kw][K], W_LAYOUT 1. */
+static int conv_columns(ir_graph *g, ir_node *n, fc_error *err)
+{
+    if (n->n_in < 2 || n->n_out != 1 || n->in[0] < 0 || n->in[1] < 0 || ir_get_int(n, FCN_ATTR_GROUP, 1) != 1 ||
+        ir_get_int(n, FCN_ATTR_AUTO_PAD, 0) != 0 || ir_get_int(n, FCN_ATTR_W_LAYOUT, 0) != 0 ||
+        !ints_all(n, FCN_ATTR_PADS, 0) || !ints_all(n, FCN_ATTR_DILATIONS, 1))
+        return 0;
+    const ir_value *x = &g->values[n->in[0]];
+    ir_value *w = &g->values[n->in[1]];
+    if (x->ndim != 4 || w->ndim != 4 || !w->data || (w->dtype != FC_DT_F32 && w->dtype != FC_DT_F16) ||
+        w->n_consumers != 1 || rw_is_graph_output(g, n->in[1]))
+        return 0;
+    int64_t K = w->dims[0], C = w->dims[1], kh = w->dims[2], kw = w->dims[3];
+    if (K < 16 || C < 1 || x->dims[1] != C || x->dims[2] != kh || x->dims[3] != kw || !relu_zeros(g, n->in[0]))
+        return 0;
+    size_t rows = (size_t)C * (size_t)kh * (size_t)kw, size = w->dtype == FC_DT_F16 ? 2 : 4;
+    if (w->nbytes != rows * (size_t)K * size || !all_finite(w, rows * (size_t)K)) return 0;
+    void *t = malloc(w->nbytes);
+    if (!t) return fc_fail(err, FC_ENOMEM, "node '%s': out of memory", n->name);
+    transpose(w->data, t, K, (int64_t)rows, size);
+    free(w->data);
+    w->data = t;
+    ir_set_int(n, FCN_ATTR_W_LAYOUT, 1);
+    return 1;
+}
+
 int fcv_fc_columns(ir_graph *g, cJSON *log, fc_error *err)
 {
     int done = 0;
     ir_update_links(g);
     for (int i = 0; i < g->n_nodes; i++) {
         ir_node *n = &g->nodes[i];
+        if (!n->dead && n->op == FCN_OP_CONV) {
+            int r = conv_columns(g, n, err);
+            if (r < 0) return -1;
+            if (r) {
+                rw_log_add(log, "matched", n->name);
+                done++;
+            }
+            continue;
+        }
         if (n->dead || n->op != FCN_OP_GEMM || n->n_in < 2 || n->n_out != 1 || n->in[0] < 0 || n->in[1] < 0)
             continue;
         if (ir_get_int(n, FCN_ATTR_TRANS_A, 0) || !ir_get_int(n, FCN_ATTR_TRANS_B, 0) ||

@@ -857,6 +857,68 @@ static void test_fc_columns(void **state)
         }
 }
 
+/* After --fc-to-conv: the FCs turned convolutions whose input holds a ReLU's zeros keep their dims
+ * and get their weight bytes input-major (W_LAYOUT 1, any batch); the outputs equal the same
+ * conversion without fc_columns at the model's size (the cols product) and as a score map at a
+ * larger one (the GEMM, A packed from that order), on random and all-negative inputs. Not for a
+ * dense input (after GAP), an Inf weight, int8 weights, or with --no-fc-columns. */
+static void test_fc_columns_conv(void **state)
+{
+    (void)state;
+    /* kind, batch, convs rewritten */
+    const int cases[][3] = { { 0, 1, 2 }, { 0, 2, 2 }, { 1, 1, 1 }, { 2, 1, 0 }, { 3, 1, 1 } };
+    const char *modes[3] = { "fp32", "fp16", "int8" };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        for (int m = 0; m < 3; m++) {
+            int kind = cases[i][0], batch = cases[i][1], want = m == 2 ? 0 : cases[i][2];
+            ir_graph *g = cols_model(kind, batch);
+            fcv_options o = quiet_options();
+            o.weights = modes[m];
+            o.fc_to_conv = 1;
+            o.no_verify = kind == 1;
+            fc_error err = { 0 };
+            ir_graph *c = ir_clone(g, &err), *off = ir_clone(g, &err);
+            if (fcv_run_passes(c, &o, &err)) fail_msg("convert: %s", err.msg);
+            o.no_fc_columns = 1;
+            if (fcv_run_passes(off, &o, &err)) fail_msg("convert: %s", err.msg);
+            const cJSON *l = pass_log(c, "fc_columns");
+            assert_non_null(l);
+            assert_int_equal(cJSON_GetObjectItemCaseSensitive(l, "rewrites")->valueint, want);
+            int layouts = 0;
+            for (int j = 0; j < c->n_nodes; j++) {
+                const ir_node *n = &c->nodes[j];
+                if (n->dead || n->op != FCN_OP_CONV || !ir_get_int(n, FCN_ATTR_W_LAYOUT, 0)) continue;
+                layouts++;
+                const ir_value *w = &c->values[n->in[1]], *x = &c->values[n->in[0]];
+                assert_int_equal(w->dims[1], x->dims[1]);   /* dims kept: [K, C, kh, kw] */
+                assert_int_equal(w->dims[2], x->dims[2]);
+                assert_int_equal(w->dims[3], x->dims[3]);
+            }
+            assert_int_equal(layouts, want);
+            for (int j = 0; j < off->n_nodes; j++) assert_int_equal(ir_get_int(&off->nodes[j], FCN_ATTR_W_LAYOUT, 0), 0);
+            /* the model's size (8×8), then a score map at 12×12 */
+            for (int big = 0; big < 2; big++)
+                for (int neg = 0; neg < 2; neg++) {
+                    int64_t hw = big ? 12 : 8;
+                    float x[2 * 144], a[2 * 20 * 9], b[2 * 20 * 9];
+                    random_input(x, (size_t)(batch * hw * hw));
+                    if (neg)
+                        for (int j = 0; j < batch * hw * hw; j++) x[j] = -fabsf(x[j]) - 1.0f;
+                    const char *out = big ? "score_map" : "y";
+                    size_t na = run(off, x, batch, hw, hw, out, a, NULL), nb = run(c, x, batch, hw, hw, out, b, NULL);
+                    assert_int_equal(na, nb);
+                    for (size_t j = 0; j < na; j++)
+                        if (!(fabsf(a[j] - b[j]) <= 1e-5f * fmaxf(1.0f, fabsf(a[j]))) && !(isnan(a[j]) && isnan(b[j])) &&
+                            a[j] != b[j])
+                            fail_msg("case %zu %s %s neg %d: %s[%zu] %g vs %g", i, modes[m], big ? "12x12" : "8x8", neg,
+                                     out, j, (double)b[j], (double)a[j]);
+                }
+            ir_graph_free(c);
+            ir_graph_free(off);
+            ir_graph_free(g);
+        }
+}
+
 static void expect_error(ir_graph *g, fcv_options *o, int code, const char *needle)
 {
     fc_error err = { 0 };
@@ -969,6 +1031,7 @@ int main(void)
         cmocka_unit_test(test_ridge_solver),
         cmocka_unit_test(test_quantize),
         cmocka_unit_test(test_fc_columns),
+        cmocka_unit_test(test_fc_columns_conv),
         cmocka_unit_test(test_bad_cases),
         cmocka_unit_test(test_dataset),
     };

@@ -35,7 +35,7 @@
 #define WINO_STREAM_US 37.5          /* µs per MB of big weights streamed from memory */
 #define WINO_STREAM_US_AMD 0.0       /* Zen 4: the stream hides behind the arithmetic (KERNELS.md) */
 
-typedef enum { CONV_GEMM, CONV_GEMV, CONV_DW, CONV_WINO, CONV_GROUPED, CONV_STEM } conv_algo;
+typedef enum { CONV_GEMM, CONV_GEMV, CONV_DW, CONV_WINO, CONV_GROUPED, CONV_STEM, CONV_COLS } conv_algo;
 
 typedef struct conv_fast {
     conv_algo algo;
@@ -78,12 +78,15 @@ typedef struct conv_fast {
     const float *pre_ab;           /* gemm, pointwise: a fused BatchNormalization's (scale, shift) */
     int pre_act;                   /* and its activation */
     float pre_alpha, pre_beta;
+    int w_layout;                  /* FCN_ATTR_W_LAYOUT 1: weights input-major [C][kh][kw][K] (GEMM, cols only) */
+    fcn_cols cols;                 /* cols: the input-major product, one image at a time */
 } conv_fast;
 
 static void conv_fast_free_parts(conv_fast *cf)
 {
     if (!cf->a_borrowed) free(cf->a_packed);
     if (!cf->wino.u_borrowed) free(cf->wino.u_packed);
+    fcn_cols_free(&cf->cols);
 }
 
 static void conv_fast_free(void *p)
@@ -199,6 +202,19 @@ static void gemv_range(void *vctx, int64_t m0, int64_t m1, int tid)
     fcn_gemv_avx2(cf->weights, K, m0, m1, xs, t->rows, cf->bias, ys);
     for (int r = 0; r < t->rows; r++)
         fcn_act_apply(t->n->act, t->n->act_alpha, t->n->act_beta, ys[r] + m0, m1 - m0);
+}
+
+/* an FC turned convolution with its weight input-major (W_LAYOUT 1): only the weights of the
+ * input's nonzero entries are read (fcn_cols_run), an image at a time */
+static void run_cols(fcn_node *n, const fcn_exec *x)
+{
+    const conv_fast *cf = n->fast;
+    int64_t K = cf->C * cf->H * cf->W;
+    for (int64_t b = 0; b < cf->N; b++) {
+        float *y = (float *)n->out[0]->data + b * cf->K;
+        fcn_cols_run(&cf->cols, (const float *)n->in[0]->data + b * K, cf->bias, y, x);
+        fcn_act_apply(n->act, n->act_alpha, n->act_beta, y, cf->K);
+    }
 }
 
 static void run_gemv(fcn_node *n, const fcn_exec *x)
@@ -828,6 +844,8 @@ int fcn_fast_conv_prepare(fcn_node *n, fc_error *err)
         return 0;
     cf.bias = B ? B->data : NULL;
     cf.weights = Wt->data;
+    cf.w_layout = (int)fcn_attr_int(n, FCN_ATTR_W_LAYOUT, 0);
+    if (cf.w_layout != 0 && (cf.w_layout != 1 || cf.group != 1)) return 0;   /* the op refuses these */
     cf.ukernel = fcn_best_ukernel(&cf.mr);
     /* On one thread; on two, only on AMD. On the Xeon (sessions 1–13), much of a 1×1 conv's
      * input sat in the other core's cache on two threads (a depthwise layer splits its
@@ -844,7 +862,17 @@ int fcn_fast_conv_prepare(fcn_node *n, fc_error *err)
                   !fcn_env_flag("FULLCONV_NO_DIRECT_B");
     int wino_m = 0;
 
-    if (cf.group == cf.C && cf.K == cf.C && cf.C > 1) {
+    int fc_like = cf.group == 1 && cf.Ho == 1 && cf.Wo == 1 && cf.kh == cf.H && cf.kw == cf.W && cf.ph == 0 &&
+                  cf.pw == 0 && pads[2] == 0 && pads[3] == 0 && auto_pad != 1 && auto_pad != 2;
+    /* an input-major weight: the cols product where the conv is an FC, else (a larger input: a
+     * score map) the GEMM, A packed from it; none of the special kernels */
+    int ordinary = !cf.w_layout;
+    if (cf.w_layout && fc_like) {
+        /* the weight K'×K input-major, used in place; K' = C·kh·kw is one image's input */
+        cf.algo = CONV_COLS;
+        if (fcn_cols_init(&cf.cols, cf.weights, cf.C * cf.kh * cf.kw, cf.K))
+            return fc_fail(err, FC_ENOMEM, "node '%s': out of memory", n->name);
+    } else if (ordinary && cf.group == cf.C && cf.K == cf.C && cf.C > 1) {
         cf.algo = CONV_DW;
         fcn_dw_args geo = { .H = cf.H, .W = cf.W, .Ho = cf.Ho, .Wo = cf.Wo, .kh = cf.kh, .kw = cf.kw,
                             .sh = cf.sh, .sw = cf.sw, .ph = cf.ph, .pw = cf.pw, .dh = cf.dh, .dw = cf.dw };
@@ -856,10 +884,9 @@ int fcn_fast_conv_prepare(fcn_node *n, fc_error *err)
         int threads = n->nthreads > 0 ? n->nthreads : 1;
         size_t need = (size_t)threads * cf.dw_work * sizeof(float);
         if (n->scratch_bytes < need) n->scratch_bytes = need;
-    } else if (cf.group == 1 && cf.Ho == 1 && cf.Wo == 1 && cf.kh == cf.H && cf.kw == cf.W &&
-               cf.ph == 0 && cf.pw == 0 && pads[2] == 0 && pads[3] == 0 && auto_pad != 1 && auto_pad != 2) {
+    } else if (ordinary && fc_like) {
         cf.algo = CONV_GEMV;
-    } else if (cf.group == 1 && cf.sh == 1 && cf.sw == 1 && cf.dh == 1 && cf.dw == 1 &&
+    } else if (ordinary && cf.group == 1 && cf.sh == 1 && cf.sw == 1 && cf.dh == 1 && cf.dw == 1 &&
                ((cf.kh == 3 && cf.kw == 3 && (wino_m = winograd_tile(cf.C, cf.K, cf.Ho, cf.Wo)) > 0) ||
                 (cf.kh == 5 && cf.kw == 5 && (wino_m = winograd_tile_5x5(cf.C, cf.K, cf.Ho, cf.Wo)) > 0))) {
         cf.algo = CONV_WINO;
@@ -873,7 +900,7 @@ int fcn_fast_conv_prepare(fcn_node *n, fc_error *err)
                                      FCN_PREPACK_WINOGRAD, (uint32_t)wino_m };
         size_t need = cf.wino.scratch_floats * sizeof(float);
         if (n->scratch_bytes < need) n->scratch_bytes = need;
-    } else if (fcn_stem_applies(cf.C, cf.K, cf.group, cf.kh, cf.kw, cf.sh, cf.sw, cf.dh, cf.dw, cf.Wo) &&
+    } else if (ordinary && fcn_stem_applies(cf.C, cf.K, cf.group, cf.kh, cf.kw, cf.sh, cf.sw, cf.dh, cf.dw, cf.Wo) &&
                cf.ph >= 0 && cf.pw >= 0 && !fcn_env_flag("FULLCONV_NO_STEM")) {
         cf.algo = CONV_STEM;
         cf.stem_transposed = fcn_env_flag("FULLCONV_NO_STEM_PLANAR");
@@ -891,7 +918,7 @@ int fcn_fast_conv_prepare(fcn_node *n, fc_error *err)
         int threads = n->nthreads > 0 ? n->nthreads : 1;
         size_t need = (size_t)threads * ((fcn_stem_work_floats(&sa) + 15) & ~(size_t)15) * sizeof(float);
         if (n->scratch_bytes < need) n->scratch_bytes = need;
-    } else if (fcn_gconv_applies(cf.C, cf.K, cf.group, cf.kh, cf.kw, cf.sh, cf.sw, cf.dh, cf.dw, cf.Wo) &&
+    } else if (ordinary && fcn_gconv_applies(cf.C, cf.K, cf.group, cf.kh, cf.kw, cf.sh, cf.sw, cf.dh, cf.dw, cf.Wo) &&
                !fcn_env_flag("FULLCONV_NO_GCONV")) {
         cf.algo = CONV_GROUPED;
         cf.gconv_no_pair = fcn_env_flag("FULLCONV_NO_GCONV_PAIR");
@@ -915,9 +942,12 @@ int fcn_fast_conv_prepare(fcn_node *n, fc_error *err)
         } else {
             cf.a_packed = aligned_alloc(64, ((floats * sizeof(float)) + 63) & ~(size_t)63);
             if (!cf.a_packed) return fc_fail(err, FC_ENOMEM, "node '%s': out of memory packing weights", n->name);
-            for (int64_t g = 0; g < cf.group; g++)
-                fcn_pack_a_mr(cf.weights + g * kg * kk, kk, 1, kg, kk, cf.mr,
-                              cf.a_packed + (size_t)g * cf.a_group_floats);
+            if (cf.w_layout)   /* group 1: row m of A is column m of the kk×K weight */
+                fcn_pack_a_mr(cf.weights, 1, cf.K, cf.K, kk, cf.mr, cf.a_packed);
+            else
+                for (int64_t g = 0; g < cf.group; g++)
+                    fcn_pack_a_mr(cf.weights + g * kg * kk, kk, 1, kg, kk, cf.mr,
+                                  cf.a_packed + (size_t)g * cf.a_group_floats);
         }
         n->packed = (fcn_prepacked){ cf.a_packed, floats * sizeof(float), FCN_PREPACK_GEMM, (uint32_t)cf.group };
         int threads = n->nthreads > 0 ? n->nthreads : 1;
@@ -955,12 +985,14 @@ int fcn_fast_conv_prepare(fcn_node *n, fc_error *err)
     n->fast = st;
     n->free_fast = conv_fast_free;
     static void (*const runs[])(fcn_node *, const fcn_exec *) = { run_gemm, run_gemv, run_dw, run_wino, run_grouped,
-                                                                   run_stem };
+                                                                   run_stem, run_cols };
     /* the label names the instruction set that runs: the 16-row micro-kernel (GEMM, Winograd)
      * and the depthwise kernels are AVX-512 when the session uses it; the GEMV is AVX2 */
-    static const char *const names[2][6] = {
-        { "gemm-avx2", "gemv-avx2", "dwconv-avx2", "winograd-f4x4-avx2", "gconv-avx512", "stem-avx512" },
-        { "gemm-avx512", "gemv-avx2", "dwconv-avx512", "winograd-f4x4-avx512", "gconv-avx512", "stem-avx512" },
+    static const char *const names[2][7] = {
+        { "gemm-avx2", "gemv-avx2", "dwconv-avx2", "winograd-f4x4-avx2", "gconv-avx512", "stem-avx512",
+          "gemv-cols-avx2" },
+        { "gemm-avx512", "gemv-avx2", "dwconv-avx512", "winograd-f4x4-avx512", "gconv-avx512", "stem-avx512",
+          "gemv-cols-avx2" },
     };
     int z = cf.mr == 16;
     n->run_fast = runs[cf.algo];

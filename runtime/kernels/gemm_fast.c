@@ -18,16 +18,14 @@ typedef struct gemm_fast {
                                     * cols: K×N, the model's own */
     float *w_owned;                /* else a transposed/scaled copy */
     float *bias;                   /* N or NULL */
-    int cols;                      /* w is K×N (input-major), M == 1: fcn_gemv_cols */
-    int32_t *nz;                   /* cols: the input's nonzero positions and values, per run */
-    float *xv;
-    float *part;                   /* cols: COLS_PIECES partial sums, N each */
+    int cols;                      /* w is K×N (input-major), M == 1: fcn_cols_run */
+    fcn_cols c;
 } gemm_fast;
 
 static void gemm_fast_free(void *p)
 {
     gemm_fast *g = p;
-    if (g) { free(g->w_owned); free(g->bias); free(g->nz); free(g->xv); free(g->part); }
+    if (g) { free(g->w_owned); free(g->bias); fcn_cols_free(&g->c); }
     free(g);
 }
 
@@ -49,37 +47,68 @@ static void fc_range(void *vctx, int64_t m0, int64_t m1, int tid)
         fcn_act_apply(t->n->act, t->n->act_alpha, t->n->act_beta, ys[r] + m0, m1 - m0);
 }
 
-/* The list in COLS_PIECES pieces, each summed over all N columns into its own partial row; then
- * y = bias + the partials in piece order. Whole rows per piece: each thread streams its rows
- * end to end, as the row product does. Split by columns instead (every thread a stretch of each
- * listed row), AlexNet took 9.7–10.5 ms against 9.2–9.6 at two threads (docs/KERNELS.md "Sparse
- * inputs"). A fixed number of pieces: the same bits on any number of threads. */
-#define COLS_PIECES 4
+/* ---- input-major weights (fcn_cols) ---------------------------------------------------------- */
 
-typedef struct cols_task { const gemm_fast *g; int64_t nnz; } cols_task;
+int fcn_cols_init(fcn_cols *c, const float *w, int64_t K, int64_t N)
+{
+    memset(c, 0, sizeof *c);
+    if (K < 1 || K > INT32_MAX || N < 1) return -1;
+    c->w = w;
+    c->K = K;
+    c->N = N;
+    c->nz = malloc(sizeof(int32_t) * (size_t)K);
+    c->xv = malloc(sizeof(float) * (size_t)K);
+    c->part = malloc(sizeof(float) * (size_t)N * FCN_COLS_PIECES);
+    if (!c->nz || !c->xv || !c->part) {
+        fcn_cols_free(c);
+        return -1;
+    }
+    return 0;
+}
+
+void fcn_cols_free(fcn_cols *c)
+{
+    free(c->nz);
+    free(c->xv);
+    free(c->part);
+    c->nz = NULL;
+    c->xv = c->part = NULL;
+}
+
+/* The list in FCN_COLS_PIECES pieces, each summed over all N columns into its own partial row.
+ * Whole rows per piece: each thread streams its rows end to end, as the row product does. Split
+ * by columns instead (every thread a stretch of each listed row), AlexNet took 9.7–10.5 ms
+ * against 9.2–9.6 at two threads (docs/KERNELS.md "Sparse inputs"). A fixed number of pieces:
+ * the same bits on any number of threads. */
+typedef struct cols_task { const fcn_cols *c; int64_t nnz; } cols_task;
 
 static void cols_pieces(void *vctx, int64_t p0, int64_t p1, int tid)
 {
     (void)tid;
     const cols_task *t = vctx;
-    const gemm_fast *g = t->g;
+    const fcn_cols *c = t->c;
     for (int64_t p = p0; p < p1; p++) {
-        int64_t i0 = t->nnz * p / COLS_PIECES, i1 = t->nnz * (p + 1) / COLS_PIECES;
-        fcn_gemv_cols_avx2(g->w, g->N, g->nz + i0, g->xv + i0, i1 - i0, 0, g->N, NULL, g->part + p * g->N);
+        int64_t i0 = t->nnz * p / FCN_COLS_PIECES, i1 = t->nnz * (p + 1) / FCN_COLS_PIECES;
+        fcn_gemv_cols_avx2(c->w, c->N, c->nz + i0, c->xv + i0, i1 - i0, 0, c->N, NULL, c->part + p * c->N);
+    }
+}
+
+void fcn_cols_run(const fcn_cols *c, const float *x, const float *bias, float *y, const fcn_exec *ex)
+{
+    cols_task t = { c, fcn_nonzeros(x, c->K, c->nz, c->xv) };
+    fcn_parallel_for(ex, FCN_COLS_PIECES, cols_pieces, &t);
+    for (int64_t j = 0; j < c->N; j++) {
+        float v = bias ? bias[j] : 0.0f;
+        for (int p = 0; p < FCN_COLS_PIECES; p++) v += c->part[p * c->N + j];
+        y[j] = v;
     }
 }
 
 static void run_fc_cols(fcn_node *n, const fcn_exec *x)
 {
     const gemm_fast *g = n->fast;
-    cols_task t = { g, fcn_nonzeros(n->in[0]->data, g->K, g->nz, g->xv) };
-    fcn_parallel_for(x, COLS_PIECES, cols_pieces, &t);
     float *y = n->out[0]->data;
-    for (int64_t j = 0; j < g->N; j++) {
-        float v = g->bias ? g->bias[j] : 0.0f;
-        for (int p = 0; p < COLS_PIECES; p++) v += g->part[p * g->N + j];
-        y[j] = v;
-    }
+    fcn_cols_run(&g->c, n->in[0]->data, g->bias, y, x);
     fcn_act_apply(n->act, n->act_alpha, n->act_beta, y, g->N);
 }
 
@@ -118,14 +147,9 @@ int fcn_fast_gemm_prepare(fcn_node *n, fc_error *err)
     g->M = M; g->N = N; g->K = K;
     /* input-major K×N in place for one row (K < 2^31: the list holds int32 positions) */
     g->cols = M == 1 && !trans_b && alpha == 1.0f && K <= INT32_MAX;
-    if (g->cols) {
-        g->nz = malloc(sizeof(int32_t) * (size_t)K);
-        g->xv = malloc(sizeof(float) * (size_t)K);
-        g->part = malloc(sizeof(float) * (size_t)N * COLS_PIECES);
-        if (!g->nz || !g->xv || !g->part) {
-            gemm_fast_free(g);
-            return fc_fail(err, FC_ENOMEM, "node '%s': out of memory", n->name);
-        }
+    if (g->cols && fcn_cols_init(&g->c, B->data, K, N)) {
+        gemm_fast_free(g);
+        return fc_fail(err, FC_ENOMEM, "node '%s': out of memory", n->name);
     }
     /* A transB weight with alpha 1 is already N×K row-major: use it in place (an FC of AlexNet
      * or VGG is 100+ MB; copying it costs more than the session's whole setup otherwise). */

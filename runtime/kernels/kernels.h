@@ -156,6 +156,23 @@ void fcn_gemv_cols_avx2(const float *B, int64_t ldb, const int32_t *nz, const fl
 /* The list for fcn_gemv_cols: the nonzero entries of x[0..K) (NaN counts as nonzero); returns nnz. */
 int64_t fcn_nonzeros(const float *x, int64_t K, int32_t *nz, float *xv);
 
+/* y = bias + x·W for input rows x of K floats and an input-major K×N weight W used in place:
+ * fcn_nonzeros, then fcn_gemv_cols_avx2 over the list in FCN_COLS_PIECES fixed pieces, each into
+ * its own partial row, split over the threads, then y = bias + the partials in piece order (the
+ * same bits on any number of threads). The FC (gemm_fast.c) and the FC turned convolution
+ * (conv_fast.c) with such a weight. */
+#define FCN_COLS_PIECES 4
+typedef struct fcn_cols {
+    const float *w;                /* K×N */
+    int64_t K, N;
+    int32_t *nz;                   /* the nonzero positions and values of the row being run */
+    float *xv;
+    float *part;                   /* FCN_COLS_PIECES partial rows of N */
+} fcn_cols;
+int fcn_cols_init(fcn_cols *c, const float *w, int64_t K, int64_t N);   /* 0, -1 out of memory (K < 2^31) */
+void fcn_cols_free(fcn_cols *c);
+void fcn_cols_run(const fcn_cols *c, const float *x, const float *bias, float *y, const fcn_exec *ex);
+
 /* Implicit im2col of one image (group) as an SGEMM B matrix: rows (channel, ky, kx), columns
  * the output pixels. fcn_pack_im2col_avx2 is an fcn_pack_b_fn over a fcn_im2col context. */
 typedef struct fcn_im2col {

@@ -1,5 +1,6 @@
 /* conv.c — Conv (ONNX, NCHW, 2-D): groups (depthwise when group == C), strides, dilations,
- * asymmetric pads, auto_pad, optional bias, fused activation. W is [K, C/group, kh, kw].
+ * asymmetric pads, auto_pad, optional bias, fused activation. W is [K, C/group, kh, kw], its bytes
+ * in that order or, with W_LAYOUT 1 (group 1), input-major [C][kh][kw][K].
  * The reference kernel is a direct convolution whose innermost loop runs along an output row. */
 #include "runtime/ops/ops_internal.h"
 
@@ -41,6 +42,11 @@ static int conv_infer(fcn_node *n, fc_error *err)
             return fcn_node_fail(n, err, "bias has shape %s, expected [%lld]", fcn_dims_str(b, buf, sizeof buf),
                                  (long long)k);
     }
+    int64_t layout = fcn_attr_int(n, FCN_ATTR_W_LAYOUT, 0);
+    if (layout != 0 && layout != 1)
+        return fcn_node_fail(n, err, "w_layout %lld (0 output-major or 1 input-major)", (long long)layout);
+    if (layout == 1 && group != 1)
+        return fcn_node_fail(n, err, "w_layout 1 (input-major weight) with group %lld (only group 1)", (long long)group);
     fcn_conv_params *p = fcn_alloc_params(n, err, sizeof *p);
     if (!p) return -1;
     if (fcn_window2d_resolve(n, err, x->dims[2], x->dims[3], w->dims[2], w->dims[3], 1, 0, &p->win)) return -1;
@@ -49,6 +55,7 @@ static int conv_infer(fcn_node *n, fc_error *err)
     p->out_channels = k;
     p->group = group;
     p->has_bias = b != NULL;
+    p->w_layout = (int)layout;
     int64_t dims[4] = { x->dims[0], k, p->win.oh, p->win.ow };
     fcn_set_out(n->out[0], FC_DT_F32, 4, dims);
     n->macs = (uint64_t)dims[0] * (uint64_t)k * (uint64_t)dims[2] * (uint64_t)dims[3] *
@@ -89,12 +96,15 @@ static void conv_planes(void *ctx, int64_t begin, int64_t end, int tid)
         for (int64_t i = 0; i < plane_out; i++) o[i] = bv;
         for (int64_t c = 0; c < cg; c++) {
             const float *src = in + (b * p->in_channels + g * cg + c) * plane_in;
-            const float *wk = wt + ((k * cg + c) * w->kh) * w->kw;
+            /* weight (k, c, ky, kx) at wk[(ky·kw + kx)·ws]: ONNX order, or input-major (group 1) */
+            const float *wk = p->w_layout ? wt + c * w->kh * w->kw * p->out_channels + k
+                                          : wt + ((k * cg + c) * w->kh) * w->kw;
+            int64_t ws = p->w_layout ? p->out_channels : 1;
             for (int64_t ky = 0; ky < w->kh; ky++) {
                 int64_t oy_lo, oy_hi;
                 valid_range(ky * w->dh, w->sh, w->pad_top, w->ih, w->oh, &oy_lo, &oy_hi);
                 for (int64_t kx = 0; kx < w->kw; kx++) {
-                    float wv = wk[ky * w->kw + kx];
+                    float wv = wk[(ky * w->kw + kx) * ws];
                     int64_t ox_lo, ox_hi;
                     valid_range(kx * w->dw, w->sw, w->pad_left, w->iw, w->ow, &ox_lo, &ox_hi);
                     for (int64_t oy = oy_lo; oy < oy_hi; oy++) {

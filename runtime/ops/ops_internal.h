@@ -59,6 +59,7 @@ typedef struct fcn_conv_params {
     fcn_window2d win;
     int64_t batch, in_channels, out_channels, group;
     int has_bias;
+    int w_layout;                 /* FCN_ATTR_W_LAYOUT: 0 [K][C/g][kh][kw], 1 [C][kh][kw][K] (group 1) */
 } fcn_conv_params;
 
 typedef struct fcn_pool_params {

@@ -295,7 +295,7 @@ static void test_roundtrip_model_accessors(void **state)
     size_t len;
     const char *meta = fcn_model_metadata(m, &len);
     char *text = strndup(meta, len);
-    const char *must[] = { "\"format_version\":\"1.2\"", "\"producer\":\"fullconv ", "\"file\":\"tiny.onnx\"",
+    const char *must[] = { "\"format_version\":\"1.3\"", "\"producer\":\"fullconv ", "\"file\":\"tiny.onnx\"",
                            "\"sha256\":\"", "\"bytes\":4", "\"format\":\"onnx\"", "\"producer\":\"pytorch 1.13.1\"",
                            "\"inputs\":[{\"name\":\"input\",\"dtype\":\"f32\",\"shape\":[-1,2,5,5]}]",
                            "\"labels\":[\"cat\",\"dog\"]", "\"passes\":[]" };
@@ -508,7 +508,7 @@ static void test_versions(void **state)
     hdr(c)->version_major = 2;
     hdr(c)->version_minor = 3;
     refix(c);
-    expect_refused(c, size, "format version 2.3 is newer than this reader's 1.2");
+    expect_refused(c, size, "format version 2.3 is newer than this reader's 1.3");
     hdr(c)->version_major = 0;
     refix(c);
     expect_refused(c, size, "not supported");
@@ -770,6 +770,23 @@ static void test_graph_records(void **state)
     graph_hdr(c)->n_nodes = 0xffffffffu;
     refix(c);
     expect_refused(c, size, "nodes, over the limit");
+    /* an int8 Conv weight stored input-major (W_LAYOUT 1): its scales would run along the wrong
+     * dimension; refused at open (the same model with fp32 weights opens) */
+    for (int wt = 0; wt < 2; wt++) {
+        ir_graph *g = build_graph(wt ? WT_I8 : WT_F32);
+        ir_set_int(&g->nodes[0], FCN_ATTR_W_LAYOUT, 1);
+        size_t qs;
+        uint8_t *q = write_graph(g, &qs);
+        ir_graph_free(g);
+        if (wt) {
+            expect_refused(q, qs, "node 'conv1' (Conv) has an int8 weight stored input-major (w_layout)");
+        } else {
+            fcn_model *mq;
+            assert_int_equal(fcn_model_open_memory(q, qs, "m.fcn", 1, &mq, &err), 0);
+            fcn_model_close(mq);
+        }
+        free(q);
+    }
     /* attributes: duplicate key, unknown key, bad kind, count, slots */
     fcn_attr_rec *a;
     memcpy(c, b, size);

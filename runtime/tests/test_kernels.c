@@ -556,6 +556,102 @@ static void test_gemm_cols_node(void **state)
         }
 }
 
+/* An FC turned convolution whose weight is stored input-major (W_LAYOUT 1, [C][kh][kw][K]):
+ * the reference op gives the same bits as with the ONNX order; the fast path takes the cols
+ * product where the kernel covers the whole unpadded input (same bits on 1, 2 and 3 threads,
+ * batch 1 and 2) and, on a larger input, the GEMM with A packed from that order; both close to
+ * the reference. A layout other than 0/1, or 1 with groups, is refused. */
+static void test_conv_cols_node(void **state)
+{
+    (void)state;
+    /* N C kh kw K, input H W, stride */
+    const int64_t cases[][8] = { { 1, 4, 3, 5, 40, 3, 5, 1 }, { 2, 3, 6, 6, 17, 6, 6, 1 }, { 1, 64, 1, 1, 1000, 1, 1, 1 },
+                                 { 1, 2, 4, 4, 4113, 4, 4, 1 }, { 1, 4, 3, 5, 40, 7, 9, 1 }, { 2, 3, 4, 4, 20, 9, 8, 2 },
+                                 { 1, 37, 1, 1, 50, 5, 6, 1 } };
+    for (size_t ci = 0; ci < sizeof cases / sizeof cases[0]; ci++) {
+        const int64_t *c = cases[ci];
+        int64_t N = c[0], C = c[1], kh = c[2], kw = c[3], K = c[4], H = c[5], W = c[6], st = c[7];
+        int fc = H == kh && W == kw;
+        int64_t rows = C * kh * kw;
+        fcn_tensor X = { 0 }, W0 = { 0 }, W1 = { 0 }, B = { 0 }, Y0 = { 0 }, Y1 = { 0 }, Y2 = { 0 };
+        X.dtype = W0.dtype = B.dtype = FC_DT_F32;
+        X.ndim = W0.ndim = 4;
+        X.dims[0] = N; X.dims[1] = C; X.dims[2] = H; X.dims[3] = W;
+        W0.dims[0] = K; W0.dims[1] = C; W0.dims[2] = kh; W0.dims[3] = kw;
+        B.ndim = 1; B.dims[0] = K;
+        W0.is_const = B.is_const = 1;
+        X.numel = (size_t)(N * C * H * W); W0.numel = (size_t)(K * rows); B.numel = (size_t)K;
+        X.nbytes = X.numel * 4; W0.nbytes = W0.numel * 4; B.nbytes = B.numel * 4;
+        X.data = malloc(X.nbytes); W0.data = malloc(W0.nbytes); B.data = malloc(B.nbytes);
+        fill(X.data, X.numel); fill(W0.data, W0.numel); fill(B.data, B.numel);
+        for (size_t i = 0; i < X.numel; i += 3) ((float *)X.data)[i] = 0.0f;   /* a ReLU's zeros */
+        W1 = W0;
+        W1.data = malloc(W0.nbytes);
+        for (int64_t k = 0; k < K; k++)
+            for (int64_t r = 0; r < rows; r++) ((float *)W1.data)[r * K + k] = ((const float *)W0.data)[k * rows + r];
+        fcn_attr_rec attrs[3];
+        uint64_t slots[4];
+        int64_t v[4] = { st, st, 1, 1 };   /* strides, then the layout */
+        for (int i = 0; i < 4; i++) memcpy(&slots[i], &v[i], 8);
+        attrs[0] = (fcn_attr_rec){ FCN_ATTR_STRIDES, FCN_AK_INTS, 2, 0 };
+        attrs[1] = (fcn_attr_rec){ FCN_ATTR_W_LAYOUT, FCN_AK_INT, 1, 2 };
+        attrs[2] = (fcn_attr_rec){ FCN_ATTR_GROUP, FCN_AK_INT, 1, 3 };
+        fcn_tensor *ins0[3] = { &X, &W0, &B }, *ins1[3] = { &X, &W1, &B }, *o0[1] = { &Y0 }, *o1[1] = { &Y1 };
+        fc_error err = { 0 };
+        assert_int_equal(fcn_eval_op(FCN_OP_CONV, "conv", attrs, 1, slots, ins0, 3, o0, 1, &err), 0);
+        assert_int_equal(fcn_eval_op(FCN_OP_CONV, "conv", attrs, 3, slots, ins1, 3, o1, 1, &err), 0);
+        assert_int_equal(Y0.numel, Y1.numel);
+        assert_memory_equal(Y0.data, Y1.data, Y0.numel * 4);   /* the same terms in the same order */
+        fcn_act_apply(FCN_ACT_RELU, 0, 0, Y0.data, (int64_t)Y0.numel);
+        float *first = NULL;
+        for (int threads = 1; threads <= 3 && simd_ok(); threads++) {
+            fcn_node n = { 0 };
+            fcn_tensor *outs[1] = { &Y2 };
+            n.op = FCN_OP_CONV; n.name = "conv"; n.n_in = 3; n.n_out = 1;
+            n.in = ins1; n.out = outs;
+            n.attrs = attrs; n.n_attrs = 3; n.slots = slots; n.nthreads = threads;
+            n.act = FCN_ACT_RELU;
+            assert_int_equal(fcn_op_lookup(FCN_OP_CONV)->infer(&n, &err), 0);
+            free(n.params);
+            n.params = NULL;
+            Y2.numel = (size_t)fcn_numel_dims(Y2.ndim, Y2.dims);
+            Y2.data = malloc(Y2.numel * 4);
+            assert_int_equal(fcn_fast_conv_prepare(&n, &err), 1);
+            if (fc) assert_string_equal(n.kernel, "gemv-cols-avx2");
+            else assert_true(strstr(n.kernel, "gemm") || strstr(n.kernel, "pointwise"));
+            n.scratch = aligned_alloc(64, (n.scratch_bytes + 64) & ~(size_t)63);
+            fcn_exec x = { NULL, 1 };
+            struct fcn_threadpool *pool = NULL;
+            if (threads > 1) { pool = fcn_threadpool_create(threads); x.pool = pool; x.nthreads = threads; }
+            n.run_fast(&n, &x);
+            if (pool) fcn_threadpool_destroy(pool);
+            n.free_fast(n.fast);
+            free(n.scratch);
+            assert_close_scaled(Y2.data, Y0.data, Y0.numel, 1e-5f);
+            if (!first) first = Y2.data;
+            else {
+                if (fc) assert_memory_equal(Y2.data, first, Y2.numel * 4);
+                free(Y2.data);
+            }
+        }
+        free(first);
+        /* refused: a layout other than 0 and 1, and an input-major weight with groups */
+        if (ci == 0) {
+            int64_t bad[2] = { 2, 1 }, grp = 2;
+            for (int b = 0; b < 2; b++) {
+                memcpy(&slots[2], &bad[b], 8);
+                memcpy(&slots[3], &grp, 8);
+                fcn_tensor Wg = W1, Yb = { 0 }, *insb[3] = { &X, &Wg, &B }, *ob[1] = { &Yb };
+                Wg.dims[1] = b == 0 ? C : C / 2;
+                assert_int_equal(fcn_eval_op(FCN_OP_CONV, "conv", attrs, b == 0 ? 2 : 3, slots, insb, 3, ob, 1, &err), -1);
+                assert_non_null(strstr(err.msg, "w_layout"));
+                free(Yb.data);
+            }
+        }
+        free(X.data); free(W0.data); free(W1.data); free(B.data); free(Y0.data); free(Y1.data);
+    }
+}
+
 /* The 1×1 convs' B packing against the generic one: same panels, bit for bit, with the padding
  * columns of a partial last panel zero (the output buffer starts as garbage). */
 static void test_pack_rows_twin(void **state)
@@ -1596,6 +1692,7 @@ int main(void)
         cmocka_unit_test(test_gemv_twins),
         cmocka_unit_test(test_gemv_cols_twins),
         cmocka_unit_test(test_gemm_cols_node),
+        cmocka_unit_test(test_conv_cols_node),
         cmocka_unit_test(test_pack_rows_twin),
         cmocka_unit_test(test_act_twins),
         cmocka_unit_test(test_dwconv_twins),
