@@ -1,6 +1,6 @@
 /* fc_columns.c — FC weights stored input-major where the FC's input comes from a ReLU.
  *
- * A batch-1 Gemm y = x·Wᵀ + b with W N×K (transB 1, as PyTorch exports) becomes y = x·W' + b with
+ * A Gemm y = x·Wᵀ + b with W N×K (transB 1, as PyTorch exports) becomes y = x·W' + b with
  * W' = Wᵀ K×N (transB 0): the same product, each input's N weights now contiguous. The runtime
  * then reads only the weight rows of the input's nonzero entries (fcn_gemv_cols): after a ReLU
  * (fused into the producer, or a Relu / Relu6 node), through MaxPool, AveragePool and the shape
@@ -17,13 +17,24 @@
  * An FC turned convolution by fc_to_conv (a conv whose kernel covers its whole unpadded input,
  * so its output is 1×1 at the model's input size) gets the same treatment, its weight's bytes
  * reordered to [C][kh][kw][K] (the input's own order, so a flattened image is the GEMV's x) and
- * marked by the W_LAYOUT attribute (format 1.3), its dims kept. Any batch: the runtime runs the
- * images one at a time. On a larger input the runtime packs the GEMM's A from that order. */
+ * marked by the W_LAYOUT attribute (format 1.3), its dims kept. On a larger input the runtime
+ * packs the GEMM's A from that order.
+ *
+ * Any batch, fixed or free: the runtime takes four input rows at a time over the union of their
+ * nonzero positions, each weight row read once for the four (as the row product reads each
+ * weight once per four rows), so a batch costs no more than in the N×K layout. */
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include "converter/passes/rewrites.h"
+
+/* Weights of fewer elements (1 MB of fp32) stay in cache from run to run, where the layer takes
+ * microseconds and the list and partial sums are a fair share of them: LeNet's 512 → 128 layer
+ * (bench-ci, its own inputs) took 2.8–2.9 µs input-major against 2.5–2.7 (node minima). Larger
+ * weights are streamed, and the sparse product wins (a random input with half zeros, one thread,
+ * node minima): 1024 → 256 10.5 → 6.5 µs, 2048 → 512 54 → 30, 4096 → 1024 240 → 110. */
+#define COLS_MIN_WEIGHTS (1 << 18)
 
 /* Does v hold a ReLU's zeros? Follows single-input shape ops and pooling back to a producer. */
 static int relu_zeros(const ir_graph *g, int v)
@@ -100,7 +111,8 @@ static int conv_columns(ir_graph *g, ir_node *n, fc_error *err)
         w->n_consumers != 1 || rw_is_graph_output(g, n->in[1]))
         return 0;
     int64_t K = w->dims[0], C = w->dims[1], kh = w->dims[2], kw = w->dims[3];
-    if (K < 16 || C < 1 || x->dims[1] != C || x->dims[2] != kh || x->dims[3] != kw || !relu_zeros(g, n->in[0]))
+    if (K < 16 || C < 1 || x->dims[1] != C || x->dims[2] != kh || x->dims[3] != kw ||
+        K * C * kh * kw < COLS_MIN_WEIGHTS || !relu_zeros(g, n->in[0]))
         return 0;
     size_t rows = (size_t)C * (size_t)kh * (size_t)kw, size = w->dtype == FC_DT_F16 ? 2 : 4;
     if (w->nbytes != rows * (size_t)K * size || !all_finite(w, rows * (size_t)K)) return 0;
@@ -135,12 +147,12 @@ int fcv_fc_columns(ir_graph *g, cJSON *log, fc_error *err)
             continue;
         const ir_value *a = &g->values[n->in[0]];
         ir_value *w = &g->values[n->in[1]];
-        if (a->ndim != 2 || a->dims[0] != 1 || !w->data || (w->dtype != FC_DT_F32 && w->dtype != FC_DT_F16) || w->ndim != 2 ||
+        if (a->ndim != 2 || !w->data || (w->dtype != FC_DT_F32 && w->dtype != FC_DT_F16) || w->ndim != 2 ||
             w->n_consumers != 1 || rw_is_graph_output(g, n->in[1]))
             continue;
         int64_t N = w->dims[0], K = w->dims[1];
         /* a few outputs: the lanes of a column step would be mostly empty */
-        if (N < 16 || K < 1 || a->dims[1] != K || !relu_zeros(g, n->in[0])) continue;
+        if (N < 16 || K < 1 || N * K < COLS_MIN_WEIGHTS || a->dims[1] != K || !relu_zeros(g, n->in[0])) continue;
         size_t count = (size_t)N * (size_t)K, size = w->dtype == FC_DT_F16 ? 2 : 4;
         if (w->nbytes != count * size || !all_finite(w, count)) continue;
         void *t = malloc(w->nbytes);

@@ -205,16 +205,12 @@ static void gemv_range(void *vctx, int64_t m0, int64_t m1, int tid)
 }
 
 /* an FC turned convolution with its weight input-major (W_LAYOUT 1): only the weights of the
- * input's nonzero entries are read (fcn_cols_run), an image at a time */
+ * input's nonzero entries are read (fcn_cols_run), four images at a time */
 static void run_cols(fcn_node *n, const fcn_exec *x)
 {
     const conv_fast *cf = n->fast;
-    int64_t K = cf->C * cf->H * cf->W;
-    for (int64_t b = 0; b < cf->N; b++) {
-        float *y = (float *)n->out[0]->data + b * cf->K;
-        fcn_cols_run(&cf->cols, (const float *)n->in[0]->data + b * K, cf->bias, y, x);
-        fcn_act_apply(n->act, n->act_alpha, n->act_beta, y, cf->K);
-    }
+    fcn_cols_run(&cf->cols, n->in[0]->data, cf->N, cf->bias, n->out[0]->data, x);
+    fcn_act_apply(n->act, n->act_alpha, n->act_beta, n->out[0]->data, cf->N * cf->K);
 }
 
 static void run_gemv(fcn_node *n, const fcn_exec *x)

@@ -155,23 +155,32 @@ void fcn_gemv_cols_avx2(const float *B, int64_t ldb, const int32_t *nz, const fl
                         int64_t n0, int64_t n1, const float *bias, float *y);
 /* The list for fcn_gemv_cols: the nonzero entries of x[0..K) (NaN counts as nonzero); returns nnz. */
 int64_t fcn_nonzeros(const float *x, int64_t K, int32_t *nz, float *xv);
+/* The same for `rows` (1–4) input rows x[r][0..K) (row stride ldx) at once: nz lists the positions
+ * where any row is nonzero, xv their values, `rows` a position (zeros included); y[r] (row stride
+ * ldy) = bias + Σ in list order xv[i·rows + r]·B[nz[i]]: each weight row read once for the batch
+ * (a row's zeros at listed positions add exact zeros where B is finite). */
+void fcn_gemv_cols_rows_ref(const float *B, int64_t ldb, const int32_t *nz, const float *xv, int rows, int64_t nnz,
+                            int64_t n0, int64_t n1, const float *bias, float *y, int64_t ldy);
+void fcn_gemv_cols_rows_avx2(const float *B, int64_t ldb, const int32_t *nz, const float *xv, int rows, int64_t nnz,
+                             int64_t n0, int64_t n1, const float *bias, float *y, int64_t ldy);
+int64_t fcn_nonzeros_rows(const float *x, int64_t ldx, int rows, int64_t K, int32_t *nz, float *xv);
 
-/* y = bias + x·W for input rows x of K floats and an input-major K×N weight W used in place:
- * fcn_nonzeros, then fcn_gemv_cols_avx2 over the list in FCN_COLS_PIECES fixed pieces, each into
- * its own partial row, split over the threads, then y = bias + the partials in piece order (the
- * same bits on any number of threads). The FC (gemm_fast.c) and the FC turned convolution
- * (conv_fast.c) with such a weight. */
+/* y = bias + x·W for `rows` input rows x of K floats and an input-major K×N weight W used in
+ * place, four rows at a time: fcn_nonzeros_rows, then fcn_gemv_cols_rows_avx2 over the list in
+ * FCN_COLS_PIECES fixed pieces, each into its own partial rows, split over the threads, then
+ * y = bias + the partials in piece order (the same bits on any number of threads). The FC
+ * (gemm_fast.c) and the FC turned convolution (conv_fast.c) with such a weight. */
 #define FCN_COLS_PIECES 4
 typedef struct fcn_cols {
     const float *w;                /* K×N */
     int64_t K, N;
-    int32_t *nz;                   /* the nonzero positions and values of the row being run */
+    int32_t *nz;                   /* the listed positions and values of the rows being run */
     float *xv;
-    float *part;                   /* FCN_COLS_PIECES partial rows of N */
+    float *part;                   /* FCN_COLS_PIECES × 4 partial rows of N */
 } fcn_cols;
 int fcn_cols_init(fcn_cols *c, const float *w, int64_t K, int64_t N);   /* 0, -1 out of memory (K < 2^31) */
 void fcn_cols_free(fcn_cols *c);
-void fcn_cols_run(const fcn_cols *c, const float *x, const float *bias, float *y, const fcn_exec *ex);
+void fcn_cols_run(const fcn_cols *c, const float *x, int64_t rows, const float *bias, float *y, const fcn_exec *ex);
 
 /* Implicit im2col of one image (group) as an SGEMM B matrix: rows (channel, ky, kx), columns
  * the output pixels. fcn_pack_im2col_avx2 is an fcn_pack_b_fn over a fcn_im2col context. */

@@ -418,6 +418,31 @@ void fcn_gemv_cols_ref(const float *B, int64_t ldb, const int32_t *nz, const flo
     }
 }
 
+void fcn_gemv_cols_rows_ref(const float *B, int64_t ldb, const int32_t *nz, const float *xv, int rows, int64_t nnz,
+                            int64_t n0, int64_t n1, const float *bias, float *y, int64_t ldy)
+{
+    for (int r = 0; r < rows; r++)
+        for (int64_t n = n0; n < n1; n++) {
+            float s = bias ? bias[n] : 0.0f;
+            for (int64_t i = 0; i < nnz; i++) s += xv[i * rows + r] * B[nz[i] * ldb + n];
+            y[r * ldy + n] = s;
+        }
+}
+
+int64_t fcn_nonzeros_rows(const float *x, int64_t ldx, int rows, int64_t K, int32_t *nz, float *xv)
+{
+    int64_t c = 0;
+    for (int64_t k = 0; k < K; k++) {
+        int any = 0;
+        for (int r = 0; r < rows; r++) any |= x[r * ldx + k] != 0.0f;   /* NaN != 0: kept */
+        if (!any) continue;
+        nz[c] = (int32_t)k;
+        for (int r = 0; r < rows; r++) xv[c * rows + r] = x[r * ldx + k];
+        c++;
+    }
+    return c;
+}
+
 int64_t fcn_nonzeros(const float *x, int64_t K, int32_t *nz, float *xv)
 {
     int64_t c = 0;

@@ -487,19 +487,83 @@ static void test_gemv_cols_twins(void **state)
     for (int n = 0; n < 8; n++) assert_true(isnan(y[n]));
 }
 
-/* An FC node through the fast path the session uses: a K×N weight (Gemm transB 0, MatMul) and
- * one input row take the input-major product; its result is the same bits on 1, 2 and 3
- * threads and matches the reference op; a second row, or an N×K weight, keeps the row product. */
+/* Batches of 1–4 rows over the union of their nonzero positions: the list (a position kept when
+ * any row is nonzero there, every row's value beside it), the kernel against its twin on column
+ * ranges starting and ending anywhere, a chunk past 4096 columns, lists of every length
+ * mod 2, rows zero everywhere, with and without bias; columns outside the range untouched; a NaN
+ * in one row reaching that row's outputs only. */
+static void test_gemv_cols_rows_twins(void **state)
+{
+    (void)state;
+    if (!simd_ok()) skip();
+    const int64_t Ns[] = { 1, 9, 16, 37, 1030, 4100 }, Ks[] = { 1, 6, 37 };
+    for (int rows = 1; rows <= 4; rows++)
+        for (size_t ni = 0; ni < sizeof Ns / sizeof Ns[0]; ni++)
+            for (size_t ki = 0; ki < sizeof Ks / sizeof Ks[0]; ki++) {
+                int64_t N = Ns[ni], K = Ks[ki], ld = N + 5, ldx = K + 2, ldy = N + 3;
+                float *B = malloc(sizeof(float) * (size_t)(K * ld)), *x = malloc(sizeof(float) * (size_t)(4 * ldx));
+                float *xv = malloc(sizeof(float) * (size_t)(4 * K)), *bias = malloc(sizeof(float) * (size_t)N);
+                float *y1 = malloc(sizeof(float) * (size_t)(4 * ldy)), *y2 = malloc(sizeof(float) * (size_t)(4 * ldy));
+                int32_t *nz = malloc(sizeof(int32_t) * (size_t)K);
+                fill(B, (size_t)(K * ld)); fill(x, (size_t)(4 * ldx)); fill(bias, (size_t)N);
+                /* row r zero at k % (r + 2) == 0, row 3 (if any) zero everywhere */
+                for (int r = 0; r < rows; r++)
+                    for (int64_t k = 0; k < K; k++)
+                        if (r == 3 || k % (r + 2) == 0) x[r * ldx + k] = (k & 1) ? -0.0f : 0.0f;
+                int64_t nnz = fcn_nonzeros_rows(x, ldx, rows, K, nz, xv), want = 0;
+                for (int64_t k = 0; k < K; k++) {
+                    int any = 0;
+                    for (int r = 0; r < rows; r++) any |= x[r * ldx + k] != 0.0f;
+                    if (!any) continue;
+                    assert_int_equal(nz[want], k);
+                    for (int r = 0; r < rows; r++) assert_true(xv[want * rows + r] == x[r * ldx + k]);
+                    want++;
+                }
+                assert_int_equal(nnz, want);
+                int64_t n0 = N > 3 ? 3 : 0, n1 = N > 5 ? N - 2 : N;
+                for (int b = 0; b < 2; b++) {
+                    const float *bs = b ? bias : NULL;
+                    for (int64_t i = 0; i < 4 * ldy; i++) y1[i] = y2[i] = 123.0f;
+                    fcn_gemv_cols_rows_ref(B, ld, nz, xv, rows, nnz, n0, n1, bs, y1, ldy);
+                    fcn_gemv_cols_rows_avx2(B, ld, nz, xv, rows, nnz, n0, n1, bs, y2, ldy);
+                    for (int r = 0; r < 4; r++)
+                        for (int64_t n = 0; n < ldy; n++) {
+                            float a = y1[r * ldy + n], c = y2[r * ldy + n];
+                            if (r >= rows || n < n0 || n >= n1) assert_true(c == 123.0f);
+                            else if (!(fabsf(a - c) <= 1e-5f * fmaxf(1.0f, fabsf(a))))
+                                fail_msg("rows %d N %lld K %lld: y[%d][%lld] %g vs %g", rows, (long long)N,
+                                         (long long)K, r, (long long)n, (double)c, (double)a);
+                        }
+                    if (rows == 4)   /* the all-zero row: bias (or zero) exactly */
+                        for (int64_t n = n0; n < n1; n++) assert_true(y2[3 * ldy + n] == (b ? bias[n] : 0.0f));
+                }
+                free(B); free(x); free(xv); free(bias); free(y1); free(y2); free(nz);
+            }
+    /* a NaN in row 1 reaches row 1's outputs only (B finite) */
+    float x[2 * 3] = { 0.0f, 2.0f, 1.0f, 0.0f, NAN, 0.0f }, xv[6], B[3 * 8], y[2 * 8];
+    int32_t nz[3];
+    fill(B, 24);
+    assert_int_equal(fcn_nonzeros_rows(x, 3, 2, 3, nz, xv), 2);
+    fcn_gemv_cols_rows_avx2(B, 8, nz, xv, 2, 2, 0, 8, NULL, y, 8);
+    for (int n = 0; n < 8; n++) {
+        assert_false(isnan(y[n]));
+        assert_true(isnan(y[8 + n]));
+    }
+}
+
+/* An FC node through the fast path the session uses: a K×N weight (Gemm transB 0, MatMul) takes
+ * the input-major product, four input rows at a time; its result is the same bits on 1, 2 and 3
+ * threads and matches the reference op; an N×K weight keeps the row product. */
 static void test_gemm_cols_node(void **state)
 {
     (void)state;
     if (!simd_ok()) skip();
     const int64_t shapes[][3] = { /* M K N */ { 1, 300, 1000 }, { 1, 37, 16 }, { 1, 64, 4113 }, { 1, 9, 37 },
-                                  { 2, 50, 40 } };
+                                  { 2, 50, 40 }, { 3, 70, 2100 }, { 7, 33, 45 } };
     for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; si++)
-        for (int op = 0; op < 3; op++) {   /* Gemm transB 0, Gemm transB 1, MatMul */
+        for (int op = 0; op < 4; op++) {   /* Gemm transB 0, Gemm transB 1, MatMul, Gemm transB 0 alpha 0.5 */
             int64_t M = shapes[si][0], K = shapes[si][1], N = shapes[si][2];
-            int tb = op == 1, gemm = op < 2;
+            int tb = op == 1, gemm = op != 2, scaled = op == 3;
             fcn_tensor A = { 0 }, Bt = { 0 }, C = { 0 }, Y1 = { 0 }, Y2 = { 0 };
             A.dtype = Bt.dtype = C.dtype = FC_DT_F32;
             A.ndim = Bt.ndim = 2;
@@ -512,12 +576,15 @@ static void test_gemm_cols_node(void **state)
             A.data = malloc(A.nbytes); Bt.data = malloc(Bt.nbytes); C.data = malloc(C.nbytes);
             fill(A.data, A.numel); fill(Bt.data, Bt.numel); fill(C.data, C.numel);
             for (size_t i = 0; i < A.numel; i += 3) ((float *)A.data)[i] = 0.0f;   /* a third zeros */
-            fcn_attr_rec attrs[1];
-            uint64_t slots[1];
+            fcn_attr_rec attrs[2];
+            uint64_t slots[2];
             int64_t one = tb;
+            double half = 0.5;
             memcpy(&slots[0], &one, 8);
+            memcpy(&slots[1], &half, 8);
             attrs[0] = (fcn_attr_rec){ FCN_ATTR_TRANS_B, FCN_AK_INT, 1, 0 };
-            int na = gemm ? 1 : 0, nin = gemm ? 3 : 2;
+            attrs[1] = (fcn_attr_rec){ FCN_ATTR_ALPHA, FCN_AK_FLOAT, 1, 1 };
+            int na = gemm ? 1 + scaled : 0, nin = gemm ? 3 : 2;
             int fop = gemm ? FCN_OP_GEMM : FCN_OP_MATMUL;
             fcn_tensor *ins[3] = { &A, &Bt, &C }, *outs1[1] = { &Y1 }, *outs2[1] = { &Y2 };
             fc_error err = { 0 };
@@ -536,7 +603,8 @@ static void test_gemm_cols_node(void **state)
                 Y2.numel = (size_t)fcn_numel_dims(Y2.ndim, Y2.dims);
                 Y2.data = malloc(Y2.numel * 4);
                 assert_int_equal(fcn_fast_gemm_prepare(&n, &err), 1);
-                assert_string_equal(n.kernel, M == 1 && !tb ? "gemv-cols-avx2" : "gemv-avx2");
+                /* (alpha 0.5: a scaled copy, N×K, for the row product) */
+                assert_string_equal(n.kernel, !tb && !scaled ? "gemv-cols-avx2" : "gemv-avx2");
                 fcn_exec x = { NULL, 1 };
                 struct fcn_threadpool *pool = NULL;
                 if (threads > 1) { pool = fcn_threadpool_create(threads); x.pool = pool; x.nthreads = threads; }
@@ -1691,6 +1759,7 @@ int main(void)
         cmocka_unit_test(test_sgemm_vs_naive),
         cmocka_unit_test(test_gemv_twins),
         cmocka_unit_test(test_gemv_cols_twins),
+        cmocka_unit_test(test_gemv_cols_rows_twins),
         cmocka_unit_test(test_gemm_cols_node),
         cmocka_unit_test(test_conv_cols_node),
         cmocka_unit_test(test_pack_rows_twin),
