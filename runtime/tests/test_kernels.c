@@ -551,6 +551,17 @@ static void test_gemv_cols_rows_twins(void **state)
     }
 }
 
+/* A prepared node's fast path run once on `threads` threads (a pool of its own), then freed */
+static void run_fast_once(fcn_node *n, int threads)
+{
+    fcn_exec x = { NULL, 1 };
+    struct fcn_threadpool *pool = NULL;
+    if (threads > 1) { pool = fcn_threadpool_create(threads); x.pool = pool; x.nthreads = threads; }
+    n->run_fast(n, &x);
+    if (pool) fcn_threadpool_destroy(pool);
+    n->free_fast(n->fast);
+}
+
 /* An FC node through the fast path the session uses: a K×N weight (Gemm transB 0, MatMul) takes
  * the input-major product, four input rows at a time; its result is the same bits on 1, 2 and 3
  * threads and matches the reference op; an N×K weight keeps the row product. */
@@ -605,12 +616,7 @@ static void test_gemm_cols_node(void **state)
                 assert_int_equal(fcn_fast_gemm_prepare(&n, &err), 1);
                 /* (alpha 0.5: a scaled copy, N×K, for the row product) */
                 assert_string_equal(n.kernel, !tb && !scaled ? "gemv-cols-avx2" : "gemv-avx2");
-                fcn_exec x = { NULL, 1 };
-                struct fcn_threadpool *pool = NULL;
-                if (threads > 1) { pool = fcn_threadpool_create(threads); x.pool = pool; x.nthreads = threads; }
-                n.run_fast(&n, &x);
-                if (pool) fcn_threadpool_destroy(pool);
-                n.free_fast(n.fast);
+                run_fast_once(&n, threads);
                 if (n.params && n.free_params) n.free_params(n.params); else free(n.params);
                 assert_close_scaled(Y2.data, ref, Y1.numel, 1e-5f);
                 if (!first) first = Y2.data;
@@ -688,12 +694,7 @@ static void test_conv_cols_node(void **state)
             if (fc) assert_string_equal(n.kernel, "gemv-cols-avx2");
             else assert_true(strstr(n.kernel, "gemm") || strstr(n.kernel, "pointwise"));
             n.scratch = aligned_alloc(64, (n.scratch_bytes + 64) & ~(size_t)63);
-            fcn_exec x = { NULL, 1 };
-            struct fcn_threadpool *pool = NULL;
-            if (threads > 1) { pool = fcn_threadpool_create(threads); x.pool = pool; x.nthreads = threads; }
-            n.run_fast(&n, &x);
-            if (pool) fcn_threadpool_destroy(pool);
-            n.free_fast(n.fast);
+            run_fast_once(&n, threads);
             free(n.scratch);
             assert_close_scaled(Y2.data, Y0.data, Y0.numel, 1e-5f);
             if (!first) first = Y2.data;
