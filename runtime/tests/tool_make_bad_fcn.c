@@ -9,20 +9,26 @@
 #include "converter/ir.h"
 #include "runtime/format.h"
 
-static uint8_t *base_model(size_t *size)
+/* x (1×2×4×4) → 1×1 conv to 3 channels → GlobalAveragePool; with int8, the conv's weight int8
+ * with per-channel scales and stored input-major (W_LAYOUT 1), which the reader refuses */
+static uint8_t *model(size_t *size, int int8)
 {
     fc_error err = { 0, "" };
     ir_graph *g = ir_graph_new();
-    int64_t xd[4] = { 1, 2, 4, 4 }, wd[4] = { 3, 2, 1, 1 }, yd[4] = { 1, 3, 4, 4 }, pd[4] = { 1, 3, 1, 1 };
-    float w[6] = { 1, -1, 0.5f, 2, -0.25f, 1 };
+    int64_t xd[4] = { 1, 2, 4, 4 }, wd[4] = { 3, 2, 1, 1 }, yd[4] = { 1, 3, 4, 4 }, pd[4] = { 1, 3, 1, 1 }, sd[1] = { 3 };
+    float w[6] = { 1, -1, 0.5f, 2, -0.25f, 1 }, scales[3] = { 0.01f, 0.02f, 0.01f };
+    int8_t q[6] = { 100, -100, 25, 100, -25, 100 };
     int x = ir_add_value(g, "x", FC_DT_F32, 4, xd, &err);
-    int wt = ir_add_const(g, "conv.weight", FC_DT_F32, 4, wd, w, sizeof w, &err);
+    int wt = int8 ? ir_add_const(g, "conv.weight", FC_DT_I8, 4, wd, q, sizeof q, &err)
+                  : ir_add_const(g, "conv.weight", FC_DT_F32, 4, wd, w, sizeof w, &err);
+    if (int8) ir_val(g, wt)->aux = ir_add_const(g, "conv.weight.scale", FC_DT_F32, 1, sd, scales, sizeof scales, &err);
     int c = ir_add_value(g, "conv_out", FC_DT_F32, 4, yd, &err);
     int y = ir_add_value(g, "pooled", FC_DT_F32, 4, pd, &err);
     int ins[2] = { x, wt };
     int n = ir_add_node(g, FCN_OP_CONV, "conv", ins, 2, &c, 1, &err);
     int64_t k[2] = { 1, 1 };
     ir_set_ints(&g->nodes[n], FCN_ATTR_KERNEL_SHAPE, k, 2);
+    if (int8) ir_set_int(&g->nodes[n], FCN_ATTR_W_LAYOUT, 1);
     ir_add_node(g, FCN_OP_GLOBAL_AVGPOOL, "gap", &c, 1, &y, 1, &err);
     ir_set_io(g, &x, 1, &y, 1, &err);
     uint8_t *buf = NULL;
@@ -87,7 +93,7 @@ int main(int argc, char **argv)
     }
     const char *dir = argv[1];
     size_t size;
-    uint8_t *b = base_model(&size);
+    uint8_t *b = model(&size, 0);
     uint8_t *c = malloc(size + 64);
 
     emit(dir, "fcn_truncated", b, size / 2, "header says");
@@ -95,7 +101,14 @@ int main(int argc, char **argv)
     memcpy(c, b, size);
     hdr(c)->version_major = 2;
     refix(c);
-    emit(dir, "fcn_newer_major", c, size, "format version 2.0 is newer than this reader's 1.0");
+    char msg[128];
+    snprintf(msg, sizeof msg, "format version 2.0 is newer than this reader's %d.%d", FCN_VERSION_MAJOR, FCN_VERSION_MINOR);
+    emit(dir, "fcn_newer_major", c, size, msg);
+
+    size_t qsize;
+    uint8_t *q = model(&qsize, 1);
+    emit(dir, "fcn_int8_w_layout", q, qsize, "node 'conv' (Conv) has an int8 weight stored input-major (w_layout)");
+    free(q);
 
     memcpy(c, b, size);
     hdr(c)->file_size ^= 0x100;   /* header damaged, CRC left stale */
