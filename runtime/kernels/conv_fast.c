@@ -79,7 +79,7 @@ typedef struct conv_fast {
     int pre_act;                   /* and its activation */
     float pre_alpha, pre_beta;
     int w_layout;                  /* FCN_ATTR_W_LAYOUT 1: weights input-major [C][kh][kw][K] (GEMM, cols only) */
-    fcn_cols cols;                 /* cols: the input-major product, one image at a time */
+    fcn_cols cols;                 /* cols: the input-major product, four images at a time */
 } conv_fast;
 
 static void conv_fast_free_parts(conv_fast *cf)
@@ -863,7 +863,7 @@ int fcn_fast_conv_prepare(fcn_node *n, fc_error *err)
     /* an input-major weight: the cols product where the conv is an FC, else (a larger input: a
      * score map) the GEMM, A packed from it; none of the special kernels */
     int ordinary = !cf.w_layout;
-    if (cf.w_layout && fc_like) {
+    if (cf.w_layout && fc_like && cf.C * cf.kh * cf.kw <= INT32_MAX) {   /* (int32 positions in the list) */
         /* the weight K'×K input-major, used in place; K' = C·kh·kw is one image's input */
         cf.algo = CONV_COLS;
         if (fcn_cols_init(&cf.cols, cf.weights, cf.C * cf.kh * cf.kw, cf.K))
@@ -896,8 +896,8 @@ int fcn_fast_conv_prepare(fcn_node *n, fc_error *err)
                                      FCN_PREPACK_WINOGRAD, (uint32_t)wino_m };
         size_t need = cf.wino.scratch_floats * sizeof(float);
         if (n->scratch_bytes < need) n->scratch_bytes = need;
-    } else if (ordinary && fcn_stem_applies(cf.C, cf.K, cf.group, cf.kh, cf.kw, cf.sh, cf.sw, cf.dh, cf.dw, cf.Wo) &&
-               cf.ph >= 0 && cf.pw >= 0 && !fcn_env_flag("FULLCONV_NO_STEM")) {
+    } else if (ordinary && fcn_stem_applies(cf.C, cf.K, cf.group, cf.kh, cf.kw, cf.sh, cf.sw, cf.dh, cf.dw,
+                                            cf.Wo) && cf.ph >= 0 && cf.pw >= 0 && !fcn_env_flag("FULLCONV_NO_STEM")) {
         cf.algo = CONV_STEM;
         cf.stem_transposed = fcn_env_flag("FULLCONV_NO_STEM_PLANAR");
         size_t floats = fcn_stem_packed_floats(cf.K, cf.C, cf.kh, cf.kw);
@@ -914,8 +914,8 @@ int fcn_fast_conv_prepare(fcn_node *n, fc_error *err)
         int threads = n->nthreads > 0 ? n->nthreads : 1;
         size_t need = (size_t)threads * ((fcn_stem_work_floats(&sa) + 15) & ~(size_t)15) * sizeof(float);
         if (n->scratch_bytes < need) n->scratch_bytes = need;
-    } else if (ordinary && fcn_gconv_applies(cf.C, cf.K, cf.group, cf.kh, cf.kw, cf.sh, cf.sw, cf.dh, cf.dw, cf.Wo) &&
-               !fcn_env_flag("FULLCONV_NO_GCONV")) {
+    } else if (ordinary && fcn_gconv_applies(cf.C, cf.K, cf.group, cf.kh, cf.kw, cf.sh, cf.sw, cf.dh, cf.dw,
+                                             cf.Wo) && !fcn_env_flag("FULLCONV_NO_GCONV")) {
         cf.algo = CONV_GROUPED;
         cf.gconv_no_pair = fcn_env_flag("FULLCONV_NO_GCONV_PAIR");
         cf.gconv_no_lanes = fcn_env_flag("FULLCONV_NO_GCONV_LANES");

@@ -21,7 +21,7 @@ typedef struct gemm_fast {
                                     * cols: K×N, the model's own */
     float *w_owned;                /* else a transposed/scaled copy */
     float *bias;                   /* N or NULL */
-    int cols;                      /* w is K×N (input-major), M == 1: fcn_cols_run */
+    int cols;                      /* w is K×N (input-major): fcn_cols_run */
     fcn_cols c;
 } gemm_fast;
 
@@ -102,8 +102,9 @@ void fcn_cols_run(const fcn_cols *c, const float *x, int64_t rows, const float *
     for (int64_t r0 = 0; r0 < rows; r0 += 4) {
         int nr = (int)(rows - r0 < 4 ? rows - r0 : 4);
         const float *xr = x + r0 * c->K;
-        cols_task t = { c, nr == 1 ? fcn_nonzeros(xr, c->K, c->nz, c->xv) : fcn_nonzeros_rows(xr, c->K, nr, c->K, c->nz, c->xv),
-                        nr };
+        int64_t nnz = nr == 1 ? fcn_nonzeros(xr, c->K, c->nz, c->xv)
+                              : fcn_nonzeros_rows(xr, c->K, nr, c->K, c->nz, c->xv);
+        cols_task t = { c, nnz, nr };
         fcn_parallel_for(ex, FCN_COLS_PIECES, cols_pieces, &t);
         for (int r = 0; r < nr; r++) {
             float *yr = y + (r0 + r) * c->N;

@@ -198,7 +198,8 @@ void fcn_pack_a_mr(const float *A, int64_t rs, int64_t cs, int64_t M, int64_t K,
         for (int64_t p = 0; p < mpad / mr; p++) {
             float *dst = blk + p * mr * kc;
             int r = 0;
-            if (rs == 1 && cs != 1) {   /* A stored transposed (an input-major conv weight): a k's mr rows are contiguous */
+            /* A stored transposed (an input-major conv weight): a k's mr rows are contiguous */
+            if (rs == 1 && cs != 1) {
                 int64_t m0 = p * mr, rows = min64(mr, M - m0);
                 for (int64_t k = 0; k < kc; k++) {
                     if (rows > 0) memcpy(dst + k * mr, A + m0 + (k0 + k) * cs, sizeof(float) * (size_t)rows);

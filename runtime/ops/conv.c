@@ -46,7 +46,8 @@ static int conv_infer(fcn_node *n, fc_error *err)
     if (layout != 0 && layout != 1)
         return fcn_node_fail(n, err, "w_layout %lld (0 output-major or 1 input-major)", (long long)layout);
     if (layout == 1 && group != 1)
-        return fcn_node_fail(n, err, "w_layout 1 (input-major weight) with group %lld (only group 1)", (long long)group);
+        return fcn_node_fail(n, err, "w_layout 1 (input-major weight) with group %lld (only group 1)",
+                             (long long)group);
     fcn_conv_params *p = fcn_alloc_params(n, err, sizeof *p);
     if (!p) return -1;
     if (fcn_window2d_resolve(n, err, x->dims[2], x->dims[3], w->dims[2], w->dims[3], 1, 0, &p->win)) return -1;
