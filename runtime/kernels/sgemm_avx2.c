@@ -102,6 +102,16 @@ static inline float hsum256(__m256 v)
 /* One input row (batch 1, the common case): 4 weight rows at a time, so 4 sequential streams
  * are in flight instead of 1 — a single stream left the FC layers of AlexNet/VGG at about half
  * the memory bandwidth ORT reaches — and each x load feeds 4 FMAs. */
+/* Rows shorter than this (4 KB) go one at a time, one sequential stream: a classifier after
+ * global average pooling, its weights cold in memory by the time the model reaches it, read
+ * faster that way on Zen 4 (node minima inside the model, one thread: RegNet-X-400MF's 400 →
+ * 1000 0.098–0.104 → 0.070 ms, ResNet-18's 512 → 1000 0.114 → 0.097; two threads 0.066 → 0.054)
+ * while 1024 or more a row wanted the four streams (DenseNet-121's 1024 → 1000 0.195 against
+ * 0.222–0.224 one at a time, MobileNetV2's 1280 0.236–0.258 against 0.279–0.282, ResNet-50's 2048
+ * 0.389–0.395 against 0.468–0.472). The same sums either way: the loop below adds a row's terms
+ * in the same two chains. */
+#define GEMV_STREAMS_MIN_K 1024
+
 /* floats ahead in each weight row: ~3 KB, a DRAM latency's worth of the 4 streams (Xeon). On
  * Zen 4 the hardware prefetchers alone do better: AlexNet's 151 MB FC layer 6.6–6.9 → 5.7–5.8 ms
  * without the software prefetches, 19–23 → 26 GB/s (docs/KERNELS.md, session 14). */
@@ -186,7 +196,7 @@ __attribute__((always_inline)) static inline int64_t gemv_2xr(const float *A, in
 void fcn_gemv_avx2(const float *A, int64_t K, int64_t m0, int64_t m1,
                    const float *const *x, int rows, const float *bias, float *const *y)
 {
-    if (rows == 1)
+    if (rows == 1 && K >= GEMV_STREAMS_MIN_K)
         m0 = fcn_cpu_is_amd() ? gemv_1x4(A, K, m0, m1, x[0], bias, y[0], 0) : gemv_1x4(A, K, m0, m1, x[0], bias, y[0], 1);
     else if (rows == 2)
         m0 = gemv_2xr(A, K, m0, m1, x, 2, bias, y);

@@ -415,21 +415,27 @@ static void test_gemv_twins(void **state)
 {
     (void)state;
     if (!simd_ok()) skip();
-    int64_t Ks[] = { 1, 15, 16, 33, 512 };
+    int64_t Ks[] = { 1, 15, 16, 33, 512, 1100 };   /* (1100: one input row takes four weight rows at a time) */
     static const char *const vendors[] = { "intel", "amd" };   /* with and without the software prefetches */
     for (int v = 0; v < 2; v++)
-    for (size_t s = 0; s < 5; s++)
+    for (size_t s = 0; s < 6; s++)
         for (int rows = 1; rows <= 4; rows++) {
             setenv("FULLCONV_COST_MODEL", vendors[v], 1);
             int64_t K = Ks[s], M = 11;
-            float *A = malloc(sizeof(float) * (size_t)(M * K)), x[4][512], y1[4][11], y2[4][11], bias[11];
-            fill(A, (size_t)(M * K)); fill(&x[0][0], 4 * 512); fill(bias, 11);
+            static float x[4][1100];
+            float *A = malloc(sizeof(float) * (size_t)(M * K)), y1[4][11], y2[4][11], y3[11], bias[11];
+            fill(A, (size_t)(M * K)); fill(&x[0][0], 4 * 1100); fill(bias, 11);
             const float *xs[4] = { x[0], x[1], x[2], x[3] };
             float *ys1[4] = { y1[0], y1[1], y1[2], y1[3] }, *ys2[4] = { y2[0], y2[1], y2[2], y2[3] };
             fcn_gemv_ref(A, K, 0, M, xs, rows, bias, ys1);
             fcn_gemv_avx2(A, K, 2, M, xs, rows, bias, ys2);
             fcn_gemv_avx2(A, K, 0, 2, xs, rows, bias, ys2);
             for (int r = 0; r < rows; r++) assert_close(y2[r], y1[r], (size_t)M, 1e-5f);
+            if (rows == 1) {   /* row by row (one at a time): the same bits as four at a time */
+                float *y3s[1] = { y3 };
+                for (int64_t m = 0; m < M; m++) fcn_gemv_avx2(A, K, m, m + 1, xs, 1, bias, y3s);
+                assert_memory_equal(y3, y2[0], sizeof y3);
+            }
             free(A);
         }
     unsetenv("FULLCONV_COST_MODEL");
