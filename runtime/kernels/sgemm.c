@@ -412,11 +412,7 @@ void fcn_gemv_ref(const float *A, int64_t K, int64_t m0, int64_t m1,
 void fcn_gemv_cols_ref(const float *B, int64_t ldb, const int32_t *nz, const float *xv, int64_t nnz,
                        int64_t n0, int64_t n1, const float *bias, float *y)
 {
-    for (int64_t n = n0; n < n1; n++) {
-        float s = bias ? bias[n] : 0.0f;
-        for (int64_t i = 0; i < nnz; i++) s += xv[i] * B[nz[i] * ldb + n];
-        y[n] = s;
-    }
+    fcn_gemv_cols_rows_ref(B, ldb, nz, xv, 1, nnz, n0, n1, bias, y, 0);
 }
 
 void fcn_gemv_cols_rows_ref(const float *B, int64_t ldb, const int32_t *nz, const float *xv, int rows, int64_t nnz,
