@@ -87,7 +87,7 @@ typedef struct fcn_prepack_hdr {
 } fcn_prepack_hdr;
 enum fcn_prepack_kind {
     FCN_PREPACK_GEMM = 1,          /* conv GEMM A panels, group after group; param = group */
-    FCN_PREPACK_WINOGRAD = 2,      /* Winograd U, P packed K×C matrices; param = m (2 or 4) */
+    FCN_PREPACK_WINOGRAD = 2,      /* Winograd U, P packed K×C matrices (grouped: per group); param = m (2 or 4) */
     FCN_PREPACK_GCONV = 3,         /* grouped direct conv panels; param = group */
     FCN_PREPACK_STEM = 4,          /* direct few-channel conv (stem_avx512.c) weights; param = 1 */
 };

@@ -616,6 +616,19 @@ int fcn_fast_conv_fuse_maxpool(fcn_node *n, const fcn_node *pool)
     return 1;
 }
 
+/* the kernel label of a Winograd layer: tile, grouped or not, instruction set */
+static const char *wino_label(const conv_fast *cf)
+{
+    static const char *const names[2][2][3] = {
+        { { "winograd-f4x4-avx2", "winograd-f2x2-avx2", "winograd-5x5-avx2" },
+          { "winograd-f4x4-avx512", "winograd-f2x2-avx512", "winograd-5x5-avx512" } },
+        { { "gwinograd-f4x4-avx2", "gwinograd-f2x2-avx2", "gwinograd-5x5-avx2" },
+          { "gwinograd-f4x4-avx512", "gwinograd-f2x2-avx512", "gwinograd-5x5-avx512" } },
+    };
+    int t = cf->wino.r == 5 ? 2 : cf->wino.m == 2 ? 1 : 0;
+    return names[cf->wino.groups > 1][cf->mr == 16][t];
+}
+
 static void run_wino(fcn_node *n, const fcn_exec *x)
 {
     const conv_fast *cf = n->fast;
@@ -667,8 +680,8 @@ size_t fcn_fast_conv_fit_scratch(fcn_node *n, size_t budget)
     int mine = g->data && g->kind == FCN_PREPACK_WINOGRAD && g->param == 2u && (uintptr_t)g->data % 64 == 0;
     fcn_wino_plan w2;
     memset(&w2, 0, sizeof w2);
-    if (fcn_winograd_plan(&w2, 2, cf->weights, cf->C, cf->H, cf->W, cf->K, cf->Ho, cf->Wo, cf->ph, cf->pw, threads,
-                          mine ? g->data : NULL, mine ? g->bytes : 0))
+    if (fcn_winograd_plan(&w2, 2, cf->weights, cf->wino.C, cf->H, cf->W, cf->wino.K, cf->Ho, cf->Wo, cf->ph, cf->pw,
+                          cf->wino.groups, threads, mine ? g->data : NULL, mine ? g->bytes : 0))
         return n->scratch_bytes;   /* out of memory for F(2×2)'s weights: keep F(4×4) */
     if (fcn_winograd_size(&w2, threads, budget / sizeof(float))) {
         if (!w2.u_borrowed) free(w2.u_packed);
@@ -676,9 +689,9 @@ size_t fcn_fast_conv_fit_scratch(fcn_node *n, size_t budget)
     }
     if (!cf->wino.u_borrowed) free(cf->wino.u_packed);
     cf->wino = w2;
-    n->packed = (fcn_prepacked){ cf->wino.u_packed, sizeof(float) * (size_t)cf->wino.P * cf->wino.u_floats,
+    n->packed = (fcn_prepacked){ cf->wino.u_packed, sizeof(float) * fcn_winograd_u_floats(&cf->wino),
                                  FCN_PREPACK_WINOGRAD, 2u };
-    n->kernel = cf->mr == 16 ? "winograd-f2x2-avx512" : "winograd-f2x2-avx2";
+    n->kernel = wino_label(cf);
     n->scratch_bytes = cf->wino.scratch_floats * sizeof(float);
     return n->scratch_bytes;
 }
@@ -750,6 +763,28 @@ static void panel_cols(const wino_costs *w, int i, int64_t n, double *full, doub
     int64_t rem = n % 16;
     *narrow = w->narrow[i] > 0 && rem > 0 && rem <= 8 ? (double)rem : 0.0;
     *full = (double)(n - rem) + (rem > 0 && *narrow == 0.0 ? 16.0 : 0.0);
+}
+
+/* Output tile of the Winograd path for a grouped 3×3 stride-1 layer of cg input channels a
+ * group, or 0 for the direct kernel (gconv_avx512.c; `direct`: it applies) or, without it, the
+ * GEMM a group. Each group runs as its own small Winograd conv on one thread (winograd_avx2.c):
+ * its transforms are amortized over only kg output channels, and its V and M (P positions ×
+ * 16 channels × the tiles) go through L2 where the direct kernel keeps its input rows in L1.
+ * Measured on Zen 4 (single layers, one thread, ms; docs/KERNELS.md "Grouped Winograd"): with
+ * the direct kernel, 7×7 maps stay direct at every group width (16 wide: 0.034 against 0.061
+ * for the best tile); at 14×14 F(2×2) wins from 24 channels a group (0.275 → 0.176) and at 4–8
+ * (0.156 → 0.146), not at 16 (0.150 against 0.159, RegNet's stage 3); from 28×28 F(4×4) wins
+ * at every width (16: 0.305 → 0.265, 48: 0.671 → 0.293; 56×56 4 wide 0.613 → 0.378). Against
+ * the GEMM (no AVX-512), F(4×4) from 14×14 (16 wide: 0.376 → 0.321; 48: 0.585 → 0.366).
+ * FULLCONV_GWINOGRAD=0 keeps every grouped layer off it, =2 or =4 forces that tile. */
+static int winograd_tile_grouped(int64_t cg, int64_t Ho, int64_t Wo, int direct)
+{
+    const char *f = getenv("FULLCONV_GWINOGRAD");
+    if (f && (f[0] == '0' || f[0] == '2' || f[0] == '4') && f[1] == 0) return f[0] - '0';
+    int64_t px = Ho * Wo;
+    if (!direct) return px >= 14 * 14 ? 4 : 0;
+    if (px >= 24 * 24) return 4;
+    return px >= 12 * 12 && (cg >= 24 || cg <= 8) ? 2 : 0;
 }
 
 static int winograd_tile(int64_t C, int64_t K, int64_t Ho, int64_t Wo)
@@ -882,17 +917,24 @@ int fcn_fast_conv_prepare(fcn_node *n, fc_error *err)
         if (n->scratch_bytes < need) n->scratch_bytes = need;
     } else if (ordinary && fc_like) {
         cf.algo = CONV_GEMV;
-    } else if (ordinary && cf.group == 1 && cf.sh == 1 && cf.sw == 1 && cf.dh == 1 && cf.dw == 1 &&
-               ((cf.kh == 3 && cf.kw == 3 && (wino_m = winograd_tile(cf.C, cf.K, cf.Ho, cf.Wo)) > 0) ||
-                (cf.kh == 5 && cf.kw == 5 && (wino_m = winograd_tile_5x5(cf.C, cf.K, cf.Ho, cf.Wo)) > 0))) {
+    } else if (ordinary && cf.sh == 1 && cf.sw == 1 && cf.dh == 1 && cf.dw == 1 &&
+               ((cf.group == 1 && cf.kh == 3 && cf.kw == 3 && (wino_m = winograd_tile(cf.C, cf.K, cf.Ho, cf.Wo)) > 0) ||
+                (cf.group == 1 && cf.kh == 5 && cf.kw == 5 &&
+                 (wino_m = winograd_tile_5x5(cf.C, cf.K, cf.Ho, cf.Wo)) > 0) ||
+                (cf.group > 1 && cf.group < cf.C && cf.kh == 3 && cf.kw == 3 &&
+                 (wino_m = winograd_tile_grouped(cf.C / cf.group, cf.Ho, cf.Wo,
+                                                 fcn_gconv_applies(cf.C, cf.K, cf.group, cf.kh, cf.kw, cf.sh, cf.sw,
+                                                                   cf.dh, cf.dw, cf.Wo) &&
+                                                     !fcn_env_flag("FULLCONV_NO_GCONV"))) > 0))) {
         cf.algo = CONV_WINO;
         int threads = n->nthreads > 0 ? n->nthreads : 1;
         const fcn_prepacked *g = &n->given;
         int mine = g->data && g->kind == FCN_PREPACK_WINOGRAD && g->param == (uint32_t)wino_m && (uintptr_t)g->data % 64 == 0;
-        if (fcn_winograd_plan(&cf.wino, wino_m, cf.weights, cf.C, cf.H, cf.W, cf.K, cf.Ho, cf.Wo, cf.ph, cf.pw,
-                              threads, mine ? g->data : NULL, mine ? g->bytes : 0))
+        int64_t groups = cf.group;
+        if (fcn_winograd_plan(&cf.wino, wino_m, cf.weights, cf.C / groups, cf.H, cf.W, cf.K / groups, cf.Ho, cf.Wo,
+                              cf.ph, cf.pw, groups, threads, mine ? g->data : NULL, mine ? g->bytes : 0))
             return fc_fail(err, FC_ENOMEM, "node '%s': out of memory packing weights", n->name);
-        n->packed = (fcn_prepacked){ cf.wino.u_packed, sizeof(float) * (size_t)cf.wino.P * cf.wino.u_floats,
+        n->packed = (fcn_prepacked){ cf.wino.u_packed, sizeof(float) * fcn_winograd_u_floats(&cf.wino),
                                      FCN_PREPACK_WINOGRAD, (uint32_t)wino_m };
         size_t need = cf.wino.scratch_floats * sizeof(float);
         if (n->scratch_bytes < need) n->scratch_bytes = need;
@@ -1009,9 +1051,7 @@ int fcn_fast_conv_prepare(fcn_node *n, fc_error *err)
         n->kernel = "gemm-s2-avx512";
         return 1;
     }
-    n->kernel = cf.algo == CONV_WINO && cf.wino.r == 5 ? (z ? "winograd-5x5-avx512" : "winograd-5x5-avx2")
-              : cf.algo == CONV_WINO && cf.wino.m == 2 ? (z ? "winograd-f2x2-avx512" : "winograd-f2x2-avx2")
-                                                       : names[z][cf.algo];
+    n->kernel = cf.algo == CONV_WINO ? wino_label(&cf) : names[z][cf.algo];
     if (cf.algo == CONV_GEMM && cf.pwb) n->kernel = "pointwise-avx512";
     return 1;
 }

@@ -66,7 +66,7 @@ static void size_blocks(fcn_wino_plan *p, int nthreads, int64_t block_rows)
     p->v_floats = round16((size_t)(p->P * p->v_stride) + 16);
     p->m_floats = round16((size_t)(p->P * p->m_stride) + 16);
     /* V and M, per thread when blocked (the transforms read the input in place) */
-    p->scratch_floats = (size_t)((p->blocks > 1 || p->k_chunks > 1) && !p->shared ? nthreads : 1) *
+    p->scratch_floats = (size_t)((p->blocks > 1 || p->k_chunks > 1 || p->groups > 1) && !p->shared ? nthreads : 1) *
                         (p->v_floats + p->m_floats);
 }
 
@@ -89,6 +89,12 @@ int fcn_winograd_size(fcn_wino_plan *p, int nthreads, size_t max_scratch_floats)
 {
     if (nthreads < 1) nthreads = 1;
     p->shared = 0;
+    if (p->groups > 1) {   /* a group's whole map a thread (a group's V and M: tens of KB) */
+        p->k_chunks = 1;
+        p->k_chunk = p->K;
+        size_blocks(p, nthreads, p->tiles_y);
+        return max_scratch_floats == 0 || p->scratch_floats <= max_scratch_floats ? 0 : -1;
+    }
     const int P = p->P;
     const double C = (double)p->C, K = (double)p->K;
     /* Blocks of tile rows: when U is small enough to stay in L2 next to them, V and M are made
@@ -165,11 +171,12 @@ int fcn_winograd_size(fcn_wino_plan *p, int nthreads, size_t max_scratch_floats)
 }
 
 int fcn_winograd_plan(fcn_wino_plan *p, int m, const float *w, int64_t C, int64_t H, int64_t W,
-                      int64_t K, int64_t Ho, int64_t Wo, int64_t ph, int64_t pw, int nthreads,
+                      int64_t K, int64_t Ho, int64_t Wo, int64_t ph, int64_t pw, int64_t groups, int nthreads,
                       const float *u_given, size_t u_given_bytes)
 {
     if (nthreads < 1) nthreads = 1;
     p->C = C; p->H = H; p->W = W; p->K = K; p->Ho = Ho; p->Wo = Wo; p->ph = ph; p->pw = pw;
+    p->groups = groups > 1 ? groups : 1;
     p->r = m == FCN_WINO_F25 ? 5 : 3;
     p->m = m == 2 || m == FCN_WINO_F25 ? 2 : 4;
     m = p->m;
@@ -187,7 +194,8 @@ int fcn_winograd_plan(fcn_wino_plan *p, int m, const float *w, int64_t C, int64_
     fcn_winograd_size(p, nthreads, 0);
     p->u_floats = fcn_pack_a_mr_floats(K, C, p->mr);
     p->u_borrowed = 0;
-    if (u_given && u_given_bytes == sizeof(float) * (size_t)P * p->u_floats) {
+    const size_t u_total = fcn_winograd_u_floats(p);
+    if (u_given && u_given_bytes == sizeof(float) * u_total) {
         p->u_packed = (float *)u_given;   /* read only, from the file's PREPACKED section */
         p->u_borrowed = 1;
         return 0;
@@ -198,30 +206,32 @@ int fcn_winograd_plan(fcn_wino_plan *p, int m, const float *w, int64_t C, int64_
     int mr = p->mr;
     int64_t mpad = (K + mr - 1) / mr * mr;
     float *u = malloc(sizeof(float) * (size_t)(P * (int64_t)mr * C));
-    p->u_packed = aligned_alloc(64, (sizeof(float) * (size_t)P * p->u_floats + 63) & ~(size_t)63);
+    p->u_packed = aligned_alloc(64, (sizeof(float) * u_total + 63) & ~(size_t)63);
     if (!u || !p->u_packed) {
         free(u);
         free(p->u_packed);
         p->u_packed = NULL;
         return -1;
     }
-    fcn_hint_hugepages(p->u_packed, sizeof(float) * (size_t)P * p->u_floats);
+    fcn_hint_hugepages(p->u_packed, sizeof(float) * u_total);
 #ifdef HAVE_X86
     __builtin_cpu_init();
     int avx2 = __builtin_cpu_supports("avx2");   /* the plan is made on the SIMD path only; be sure */
     int fast16 = mr == 16 && __builtin_cpu_supports("avx512f");
 #endif
-    for (int64_t k_first = 0; k_first < K; k_first += mr) {
+    for (int64_t gk = 0; gk < p->groups * mpad; gk += mr) {   /* group g = gk / mpad: its own P matrices */
+        int64_t g = gk / mpad, k_first = gk % mpad;
         int64_t rows = K - k_first < mr ? K - k_first : mr, panel = k_first / mr;
+        const float *wg = w + g * K * C * p->r * p->r;
         if (p->r == 5)
-            fcn_winograd_weights_f25(w + k_first * C * 25, rows, C, u);
+            fcn_winograd_weights_f25(wg + k_first * C * 25, rows, C, u);
         else if (m == 4)
-            fcn_winograd_weights(w + k_first * C * 9, rows, C, u);   /* u[(ξ*rows + r)*C + c] */
+            fcn_winograd_weights(wg + k_first * C * 9, rows, C, u);   /* u[(ξ*rows + r)*C + c] */
         else
-            fcn_winograd_weights_f2(w + k_first * C * 9, rows, C, u);
+            fcn_winograd_weights_f2(wg + k_first * C * 9, rows, C, u);
         for (int xi = 0; xi < P; xi++) {
             const float *src = u + (size_t)xi * (size_t)(rows * C);
-            float *dst_xi = p->u_packed + (size_t)xi * p->u_floats;
+            float *dst_xi = p->u_packed + ((size_t)g * (size_t)P + (size_t)xi) * p->u_floats;
             /* the layout of fcn_pack_a_mr: KC blocks, mr-row panels, k-major inside a panel */
             for (int64_t c0 = 0; c0 < C; c0 += FCN_KC) {
                 int64_t kc = C - c0 < FCN_KC ? C - c0 : FCN_KC;
@@ -249,4 +259,9 @@ int fcn_winograd_plan(fcn_wino_plan *p, int m, const float *w, int64_t C, int64_
 #endif
     free(u);
     return 0;
+}
+
+size_t fcn_winograd_u_floats(const fcn_wino_plan *p)
+{
+    return (size_t)p->groups * (size_t)p->P * p->u_floats;
 }

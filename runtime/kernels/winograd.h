@@ -4,7 +4,11 @@
 #include "runtime/kernels/kernels.h"
 
 typedef struct fcn_wino_plan {
-    int64_t C, H, W, K, Ho, Wo, ph, pw;
+    int64_t C, H, W, K, Ho, Wo, ph, pw;   /* C and K: one group's */
+    /* A grouped conv (groups > 1: RegNet's 3×3 layers of 16 channels a group) runs as `groups`
+     * convs of C → K channels, each over the whole map on one thread (the groups spread over
+     * the threads), U holding each group's P matrices one group after another. */
+    int64_t groups;
     int m;                         /* output tile m×m: 4 (input tiles 6×6) or 2 (4×4; 6×6 when r is 5) */
     int r;                         /* kernel r×r: 3, or 5 for F(2×2,5×5) */
     int P;                         /* positions per tile: (m + r − 1)² = 36 or 16 */
@@ -102,10 +106,13 @@ void fcn_winograd_weights_f25(const float *w, int64_t K, int64_t C, float *u);
 /* Fills the plan for output tiles m×m (m = 4 or 2 with 3×3 kernels, FCN_WINO_F25 for 5×5) and
  * packs U (malloc'd u_packed, caller frees unless u_borrowed); 0 or -1 (ENOMEM). u_given: U
  * already packed (a PREPACKED blob), used in place when u_given_bytes is exactly its size
- * (P·u_floats floats), else ignored. */
+ * (fcn_winograd_u_floats), else ignored. C and K are one group's channels (groups > 1: the
+ * weight is groups·K × C × r × r, group g's filters from row g·K). */
 int fcn_winograd_plan(fcn_wino_plan *p, int m, const float *w, int64_t C, int64_t H, int64_t W,
-                      int64_t K, int64_t Ho, int64_t Wo, int64_t ph, int64_t pw, int nthreads,
+                      int64_t K, int64_t Ho, int64_t Wo, int64_t ph, int64_t pw, int64_t groups, int nthreads,
                       const float *u_given, size_t u_given_bytes);
+/* U's floats: groups · P · u_floats */
+size_t fcn_winograd_u_floats(const fcn_wino_plan *p);
 /* (Re)sizes the blocks of tile rows for nthreads (the plan's defaults), then, when
  * max_scratch_floats > 0 and the scratch is over it, the tallest blocks that fit: 0, or -1
  * (does not fit; the defaults are kept). fcn_winograd_plan calls it with 0. */

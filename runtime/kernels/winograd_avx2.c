@@ -416,12 +416,41 @@ static void run_blocks(void *vctx, int64_t i0, int64_t i1, int tid)
     }
 }
 
+/* ---- grouped: group after group, each over the whole map on one thread ---------------- *
+ * Items are groups; group g reads input channels g·C.., writes output channels g·K.., and
+ * multiplies by its own U (the plan with u_packed moved to group g's matrices). */
+static void run_groups(void *vctx, int64_t g0, int64_t g1, int tid)
+{
+    const wino_run *r = vctx;
+    const fcn_wino_plan *p = r->p;
+    fcn_wino_plan pg = *p;
+    float *v = r->work + (size_t)tid * (p->v_floats + p->m_floats);
+    const int64_t in_group = p->C * p->H * p->W, out_group = p->K * p->Ho * p->Wo;
+    for (int64_t g = g0; g < g1; g++) {
+        pg.u_packed = p->u_packed + (size_t)g * (size_t)p->P * p->u_floats;
+        wino_run rg = *r;
+        rg.p = &pg;
+        rg.in = r->in + g * in_group;
+        rg.out = r->out + g * out_group;
+        rg.bias = r->bias ? r->bias + g * p->K : NULL;
+        rg.residual = r->residual ? r->residual + g * out_group : NULL;
+        wino_blk b = { &rg, v, v + p->v_floats, 0, p->tiles_y, p->tiles_y * p->tiles_x, 0, p->K };
+        input_transform(&b, 0, p->C);
+        block_gemms(&b, 0, p->P);
+        output_transform(&b, 0, p->K);
+    }
+}
+
 void fcn_winograd_run(const fcn_wino_plan *p, const float *in, float *out, const float *bias, const float *residual,
                       int act, float act_alpha, float act_beta, float *scratch, const fcn_exec *x)
 {
     wino_run r = { .p = p, .in = in, .out = out, .bias = bias, .residual = residual,
                    .act = act, .act_alpha = act_alpha, .act_beta = act_beta, .ty0 = 0, .ty1 = p->tiles_y };
     r.work = scratch;
+    if (p->groups > 1) {
+        fcn_parallel_for(x, p->groups, run_groups, &r);
+        return;
+    }
     if (p->shared) {
         for (int64_t ty = 0; ty < p->tiles_y; ty += p->block_rows) {
             r.ty0 = ty;

@@ -925,6 +925,10 @@ typedef struct conv_case { int N, C, H, W, K, kh, kw, s, p, d, g, bias, act; } c
  * scratch over conv_budget_div), and how many of those runs took Winograd's shared blocks. */
 static size_t conv_budget_div = 3;
 static int seen_shared;
+/* run_conv_case adds a residual (the session's Add fusion) before the activation when set */
+static int conv_residual;
+/* when set, run_conv_case stores the fast path's kernel label there */
+static const char **conv_kernel_out;
 
 /* The fast path against the reference op; with keep, the fast path's output is handed back
  * (the caller frees it). */
@@ -964,6 +968,13 @@ static void run_conv_case_keep(const conv_case *cc, int threads, float **keep)
     /* reference result through the op table */
     int rc = fcn_eval_op(FCN_OP_CONV, "conv", attrs, na, slots, ins, cc->bias ? 3 : 2, outs1, 1, &err);
     assert_int_equal(rc, 0);
+    fcn_tensor R = Y1;   /* the residual: Y1's shape, its own data */
+    R.data = NULL;
+    if (conv_residual) {
+        R.data = malloc(Y1.numel * 4);
+        fill(R.data, Y1.numel);
+        for (size_t i = 0; i < Y1.numel; i++) ((float *)Y1.data)[i] += ((const float *)R.data)[i];
+    }
     if (cc->act) fcn_act_apply(cc->act == 2 ? FCN_ACT_LEAKY_RELU : FCN_ACT_RELU, cc->act == 2 ? 0.1f : 0.0f, 0, Y1.data, (int64_t)Y1.numel);
 
     /* the fast path on a node set up the way the session does */
@@ -986,6 +997,12 @@ static void run_conv_case_keep(const conv_case *cc, int threads, float **keep)
     n.scratch_bytes = 0;
     assert_int_equal(fcn_fast_conv_prepare(&n, &err), 1);
     (void)ref_scratch;
+    if (conv_residual) {   /* fused as the session does: the conv's activation moves after the add */
+        int act = n.act;
+        n.act = FCN_ACT_NONE;
+        assert_int_equal(fcn_fast_conv_fuse_residual(&n, &R, act, n.act_alpha, n.act_beta), 1);
+    }
+    if (conv_kernel_out) *conv_kernel_out = n.kernel;
     n.scratch = aligned_alloc(64, (n.scratch_bytes + 64) & ~(size_t)63);
     fcn_exec x = { NULL, 1 };
     struct fcn_threadpool *pool = NULL;
@@ -1007,7 +1024,7 @@ static void run_conv_case_keep(const conv_case *cc, int threads, float **keep)
     if (pool) fcn_threadpool_destroy(pool);
     n.free_fast(n.fast);
     if (keep) *keep = Y2.data; else free(Y2.data);
-    free(n.scratch); free(X.data); free(Wt.data); free(B.data); free(Y1.data);
+    free(n.scratch); free(X.data); free(Wt.data); free(B.data); free(Y1.data); free(R.data);
 }
 
 static void run_conv_case(const conv_case *cc, int threads)
@@ -1567,6 +1584,72 @@ static void test_winograd_tiles(void **state)
     fcn_set_avx512(had512);
 }
 
+/* Grouped 3×3 layers through Winograd (a small conv a group, groups spread over the threads):
+ * both tiles forced (FULLCONV_GWINOGRAD) on group widths 4 to 48, partial channel panels (12
+ * outputs a group), odd maps, no pad, batch 2, LeakyReLU after the stores, a fused residual;
+ * against the reference op, and the same bits on one and two threads (a group is computed
+ * whole by one thread). Then the chooser's picks (conv_fast.c winograd_tile_grouped). */
+static void test_grouped_winograd(void **state)
+{
+    (void)state;
+    if (!simd_ok()) skip();
+    conv_case cases[] = {
+        /* N C H W K kh kw s p d g bias act */
+        { 1, 32, 28, 28, 32, 3, 3, 1, 1, 1, 2, 1, 1 },     /* RegNet's 28×28 stage: 16 a group */
+        { 2, 48, 15, 17, 48, 3, 3, 1, 1, 1, 2, 1, 0 },     /* 24 a group, odd map, batch 2 */
+        { 1, 24, 20, 23, 36, 3, 3, 1, 1, 1, 3, 0, 1 },     /* 8 in, 12 out a group: a partial panel */
+        { 1, 128, 22, 21, 128, 3, 3, 1, 1, 1, 32, 1, 1 },  /* ResNeXt-like: 4 a group, 32 groups */
+        { 1, 40, 9, 13, 40, 3, 3, 1, 0, 1, 5, 1, 2 },      /* no pad, LeakyReLU after the stores */
+        { 1, 96, 14, 14, 96, 3, 3, 1, 1, 1, 2, 1, 1 },     /* 48 a group */
+    };
+    const char *tiles[] = { "2", "4" };
+    int had512 = fcn_set_avx512(1);
+    for (int avx512 = 0; avx512 < 2; avx512++) {
+        fcn_set_avx512(avx512);
+        for (int t = 0; t < 2; t++) {
+            setenv("FULLCONV_GWINOGRAD", tiles[t], 1);
+            for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+                for (int res = 0; res < 2; res++) {
+                    conv_residual = res;
+                    float *y1 = NULL, *y2 = NULL;
+                    uint32_t seed = rng;
+                    run_conv_case_keep(&cases[i], 1, &y1);
+                    rng = seed;
+                    run_conv_case_keep(&cases[i], 2, &y2);
+                    const conv_case *c = &cases[i];
+                    int64_t Ho = c->H + 2 * c->p - 2, Wo = c->W + 2 * c->p - 2;
+                    assert_memory_equal(y1, y2, sizeof(float) * (size_t)(c->N * c->K * Ho * Wo));
+                    free(y1);
+                    free(y2);
+                }
+        }
+    }
+    conv_residual = 0;
+    unsetenv("FULLCONV_GWINOGRAD");
+    /* the picks: with the direct kernel (AVX-512) 7×7 stays direct, 14×14 takes F(2×2) at 24
+     * a group but not at 16, 28×28 F(4×4); without it F(4×4) from 14×14 */
+    static const struct { int avx512; int64_t C, H, g; const char *kernel; } picks[] = {
+        { 1, 400, 7, 25, "gconv-avx512" },          { 1, 160, 14, 10, "gconv-avx512" },
+        { 1, 240, 14, 10, "gwinograd-f2x2-avx512" }, { 1, 64, 28, 4, "gwinograd-f4x4-avx512" },
+        { 0, 160, 14, 10, "gwinograd-f4x4-avx2" },  { 0, 400, 7, 25, "gemm-avx2" },
+    };
+    for (size_t i = 0; i < sizeof picks / sizeof picks[0]; i++) {
+        fcn_set_avx512(picks[i].avx512);
+        if (picks[i].avx512 && !fcn_avx512_enabled()) continue;
+        conv_case c = { 1, (int)picks[i].C, (int)picks[i].H, (int)picks[i].H, (int)picks[i].C, 3, 3, 1, 1, 1,
+                        (int)picks[i].g, 1, 1 };
+        const char *kernel = NULL;
+        conv_kernel_out = &kernel;
+        run_conv_case(&c, 1);
+        conv_kernel_out = NULL;
+        assert_non_null(kernel);
+        if (strcmp(kernel, picks[i].kernel) != 0)
+            fail_msg("%lld channels, %lld×%lld, %lld groups: %s, expected %s", (long long)picks[i].C,
+                     (long long)picks[i].H, (long long)picks[i].H, (long long)picks[i].g, kernel, picks[i].kernel);
+    }
+    fcn_set_avx512(had512);
+}
+
 /* Runs op on ins through the reference path (fcn_eval_op) and through fcn_fast_prepare +
  * run_fast on an identically set-up node; asserts the fast path was installed and agrees. */
 static void fast_vs_ref(int op, const fcn_attr_rec *attrs, int na, const uint64_t *slots,
@@ -1777,6 +1860,7 @@ int main(void)
         cmocka_unit_test(test_stem_layouts),
         cmocka_unit_test(test_pwb),
         cmocka_unit_test(test_winograd_tiles),
+        cmocka_unit_test(test_grouped_winograd),
         cmocka_unit_test(test_wino_memory_modes),
         cmocka_unit_test(test_fast_pool_paths),
         cmocka_unit_test(test_fast_trailing_mean),

@@ -146,11 +146,12 @@ static void refix(uint8_t *b)
     h->header_crc = fc_crc32(b, offsetof(fcn_header, header_crc));
 }
 
-static void test_prepacked_used_in_place(void **state)
+/* grouped_wino: the grouped layer on Winograd too (FULLCONV_GWINOGRAD=4: its U, group after
+ * group, is a Winograd blob), else on its own kernel */
+static void check_prepacked_in_place(int grouped_wino)
 {
-    (void)state;
-    if (!fcn_simd_enabled()) skip();
     setenv("FULLCONV_WINOGRAD_TILE", "4", 1);   /* the 32→32 layer takes Winograd whatever the cost model says */
+    setenv("FULLCONV_GWINOGRAD", grouped_wino ? "4" : "0", 1);
     size_t plain_size, size;
     uint8_t *plain = model_bytes(&plain_size);
     fcv_prepack_stats st;
@@ -160,10 +161,10 @@ static void test_prepacked_used_in_place(void **state)
     assert_int_equal(st.blobs, 4);
     int kinds[5] = { 0 };
     for (uint32_t r = 0; r < pp_hdr(b)->count; r++) kinds[pp_recs(b)[r].kind]++;
-    assert_int_equal(kinds[FCN_PREPACK_WINOGRAD], 1);
-    assert_int_equal(kinds[FCN_PREPACK_GEMM] + kinds[FCN_PREPACK_GCONV] + kinds[FCN_PREPACK_STEM], 3);
+    assert_int_equal(kinds[FCN_PREPACK_WINOGRAD], 1 + grouped_wino);
+    assert_int_equal(kinds[FCN_PREPACK_GEMM] + kinds[FCN_PREPACK_GCONV] + kinds[FCN_PREPACK_STEM], 3 - grouped_wino);
     if (fcn_avx512_enabled()) {   /* the stem on the direct kernel, the grouped conv on its own */
-        assert_int_equal(kinds[FCN_PREPACK_GCONV], 1);
+        assert_int_equal(kinds[FCN_PREPACK_GCONV], !grouped_wino);
         assert_int_equal(kinds[FCN_PREPACK_STEM], 1);
         assert_int_equal(pp_recs(b)[0].kind, FCN_PREPACK_STEM);
     }
@@ -191,6 +192,15 @@ static void test_prepacked_used_in_place(void **state)
     free(b);
     free(plain);
     unsetenv("FULLCONV_WINOGRAD_TILE");
+    unsetenv("FULLCONV_GWINOGRAD");
+}
+
+static void test_prepacked_used_in_place(void **state)
+{
+    (void)state;
+    if (!fcn_simd_enabled()) skip();
+    check_prepacked_in_place(0);
+    check_prepacked_in_place(1);
 }
 
 /* Blobs that are not what this session's kernels want are skipped, never misused. */
