@@ -776,11 +776,13 @@ static void panel_cols(const wino_costs *w, int i, int64_t n, double *full, doub
  * (0.156 → 0.146), not at 16 (0.150 against 0.159, RegNet's stage 3); from 28×28 F(4×4) wins
  * at every width (16: 0.305 → 0.265, 48: 0.671 → 0.293; 56×56 4 wide 0.613 → 0.378). Against
  * the GEMM (no AVX-512), F(4×4) from 14×14 (16 wide: 0.376 → 0.321; 48: 0.585 → 0.366).
- * FULLCONV_GWINOGRAD=0 keeps every grouped layer off it, =2 or =4 forces that tile. */
+ * FULLCONV_GWINOGRAD=0 (or FULLCONV_NO_WINOGRAD=1) keeps every grouped layer off it, =2 or =4
+ * forces that tile. */
 static int winograd_tile_grouped(int64_t cg, int64_t Ho, int64_t Wo, int direct)
 {
     const char *f = getenv("FULLCONV_GWINOGRAD");
     if (f && (f[0] == '0' || f[0] == '2' || f[0] == '4') && f[1] == 0) return f[0] - '0';
+    if (fcn_env_flag("FULLCONV_NO_WINOGRAD")) return 0;
     int64_t px = Ho * Wo;
     if (!direct) return px >= 14 * 14 ? 4 : 0;
     if (px >= 24 * 24) return 4;
