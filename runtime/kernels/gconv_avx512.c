@@ -241,8 +241,11 @@ AVX512 static void gconv_flat_tasks(const fcn_gconv_args *a, int64_t t0, int64_t
     }
 }
 
-/* Group width 16 at stride 2 (RegNet-X's strided grouped layers, before the pair path): the group's
- * 16 output channels in the lanes, up to 16 output pixels of a row in 16 accumulators. Per tap
+/* 16 output channels a group, or a multiple of 16, at stride 2 (RegNet-X's strided grouped layers,
+ * ResNeXt's with 32 a group; before the pair path): a block of 16 of the group's output channels
+ * in the lanes, up to 16 output pixels of a row in 16 accumulators; tasks (group, block, row).
+ * ResNeXt-50's 1024-channel 14×14 → 7×7 layer (32 groups of 32) 0.415 → 0.381 ms alone against
+ * the pair path. Per tap
  * (c, ky, kx) one load of the packed weights' 16-float row and one FMA a pixel with its input
  * value broadcast from the image; a tile whose window crosses the left or right padding reads a
  * zero-padded copy of its window instead (copying whole rows for every tile cost a sixth of the
@@ -262,7 +265,7 @@ static int64_t lanes_row_floats(const fcn_gconv_args *a) { return 15 * a->s + a-
 
 static int gconv_lanes(const fcn_gconv_args *a)
 {
-    return !a->no_lanes && a->K / a->group == 16 && a->s == 2 && !gconv_flat(a) &&
+    return !a->no_lanes && (a->K / a->group) % 16 == 0 && a->s == 2 && !gconv_flat(a) &&
            (a->C / a->group) * a->kh * lanes_row_floats(a) <= GCONV_LANES_BUF;
 }
 
@@ -304,14 +307,16 @@ __attribute__((always_inline)) AVX512 static inline void lanes_tile(const int NP
 AVX512 static void gconv_lanes_tasks(const fcn_gconv_args *a, int64_t t0, int64_t t1)
 {
     const int64_t cg = a->C / a->group, wb = lanes_row_floats(a), taps = cg * a->kh * a->kw, plane = a->H * a->W;
+    const int64_t kblocks = a->K / a->group / 16;
     float buf[GCONV_LANES_BUF] __attribute__((aligned(64)));
     for (int64_t t = t0; t < t1; t++) {
-        int64_t g = t / a->Ho, oy = t % a->Ho, iy0 = oy * a->s - a->ph;
+        int64_t gk = t / a->Ho, g = gk / kblocks, kb = gk % kblocks, oy = t % a->Ho, iy0 = oy * a->s - a->ph;
         int row_ok[7];
         for (int64_t ky = 0; ky < a->kh; ky++) row_ok[ky] = iy0 + ky >= 0 && iy0 + ky < a->H;
         const float *in = a->in + g * cg * plane + iy0 * a->W;   /* row ky of channel c: + c·plane + ky·W */
-        const float *w = a->wp + g * taps * 16;
-        const __m512 bias = a->bias ? _mm512_loadu_ps(a->bias + g * 16) : _mm512_setzero_ps();
+        const float *w = a->wp + gk * taps * 16;
+        const int64_t k0 = g * kblocks * 16 + kb * 16;   /* the block's first output channel */
+        const __m512 bias = a->bias ? _mm512_loadu_ps(a->bias + k0) : _mm512_setzero_ps();
         for (int64_t x0 = 0; x0 < a->Wo; x0 += 16) {
             /* a group's first tile prefetches the next group's weights (see the flat path) */
             const int64_t pfd = oy == 0 && x0 == 0 ? taps * 16 : 0;
@@ -336,7 +341,7 @@ AVX512 static void gconv_lanes_tasks(const fcn_gconv_args *a, int64_t t0, int64_
                 cs = a->kh * wb;
                 ys = wb;
             }
-            float *out = a->out + (g * 16 * a->Ho + oy) * a->Wo + x0;
+            float *out = a->out + (k0 * a->Ho + oy) * a->Wo + x0;
             switch (np) {
                 LANES_CASE(1) LANES_CASE(2) LANES_CASE(3) LANES_CASE(4) LANES_CASE(5) LANES_CASE(6)
                 LANES_CASE(7) LANES_CASE(8) LANES_CASE(9) LANES_CASE(10) LANES_CASE(11) LANES_CASE(12)

@@ -1416,26 +1416,29 @@ static void test_gconv_lanes(void **state)
         { 128, 2, 40, 40, 7, 3, FCN_ACT_NONE, 1 },    { 64, 4, 14, 14, 3, 1, FCN_ACT_RELU, 1 },
         { 32, 2, 9, 8, 3, 1, FCN_ACT_LEAKY_RELU, 0 }, { 48, 3, 28, 27, 3, 1, FCN_ACT_NONE, 1 },
     };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        int64_t C = cases[i].C, g = cases[i].group, K = 16 * g, H = cases[i].H, W = cases[i].W, k = cases[i].k,
-                p = cases[i].p;
+    /* 16 or 32 output channels a group (two channel blocks: ResNeXt's 1024-channel 14×14 → 7×7) */
+    for (size_t ci = 0; ci < 2 * sizeof cases / sizeof cases[0]; ci++) {
+        size_t i = ci % (sizeof cases / sizeof cases[0]);
+        int64_t kblocks = 1 + (int64_t)(ci / (sizeof cases / sizeof cases[0]));
+        int64_t C = cases[i].C, g = cases[i].group, K = 16 * kblocks * g, H = cases[i].H, W = cases[i].W,
+                k = cases[i].k, p = cases[i].p;
         int64_t Ho = (H + 2 * p - k) / 2 + 1, Wo = (W + 2 * p - k) / 2 + 1;
         size_t nw = (size_t)(K * (C / g) * k * k), nin = (size_t)(C * H * W), nout = (size_t)(K * Ho * Wo);
-        float *w = malloc(nw * sizeof(float)), *in = malloc(nin * sizeof(float)), bias[64];
+        float *w = malloc(nw * sizeof(float)), *in = malloc(nin * sizeof(float)), bias[128];
         float *wp = malloc(fcn_gconv_packed_floats(K, C, g, k, k) * sizeof(float));
         float *y1 = malloc(nout * sizeof(float)), *y2 = malloc(nout * sizeof(float));
-        fill(w, nw); fill(in, nin); fill(bias, 64);
+        fill(w, nw); fill(in, nin); fill(bias, 128);
         fcn_gconv_pack(w, K, C, g, k, k, wp);
         fcn_gconv_args a = { .in = in, .out = y1, .wp = wp, .bias = cases[i].bias ? bias : NULL, .C = C, .H = H,
                              .W = W, .K = K, .Ho = Ho, .Wo = Wo, .kh = k, .kw = k, .s = 2, .ph = p, .pw = p,
                              .group = g, .act = cases[i].act, .act_alpha = 0.1f, .act_beta = 0 };
         assert_true(fcn_gconv_applies(C, K, g, k, k, 2, 2, 1, 1, Wo));
-        int64_t tasks = g * fcn_gconv_rows(&a);
+        int64_t tasks = g * kblocks * fcn_gconv_rows(&a);
         fcn_gconv_avx512(&a, 0, tasks / 2);   /* in two pieces, as two threads would */
         fcn_gconv_avx512(&a, tasks / 2, tasks);
         a.out = y2;
         a.no_lanes = a.no_pair = 1;
-        fcn_gconv_avx512(&a, 0, fcn_gconv_rows(&a) * g);
+        fcn_gconv_avx512(&a, 0, fcn_gconv_rows(&a) * g * kblocks);
         for (size_t j = 0; j < nout; j++)
             if (memcmp(&y1[j], &y2[j], sizeof(float)))
                 fail_msg("case %zu: y[%zu] = %.9g on the lanes path, %.9g on the row path", i, j, (double)y1[j],
