@@ -1177,6 +1177,9 @@ static void test_fast_conv_paths(void **state)
         { 1, 40, 10, 21, 40, 3, 3, 1, 1, 1, 2, 0, 1 },   /* grouped, 20 outputs a group: a partial block */
         { 1, 24, 17, 19, 36, 5, 5, 2, 2, 1, 4, 1, 1 },   /* grouped 5×5 stride 2, K/group 9 */
         { 1, 64, 7, 7, 64, 3, 3, 1, 1, 1, 4, 1, 1 },     /* grouped on 7×7: flat vectors */
+        { 1, 40, 13, 13, 40, 3, 3, 1, 1, 1, 2, 1, 1 },   /* grouped flat 13×13: 10 vectors and 9 lanes, 20 a group */
+        { 1, 32, 10, 10, 32, 3, 3, 1, 1, 1, 2, 0, 2 },   /* grouped flat 10×10: 6 vectors and 4 pixels, LeakyReLU */
+        { 1, 48, 15, 15, 48, 5, 5, 1, 2, 1, 3, 1, 1 },   /* 15×15: as many vectors as rows, the row path */
         { 2, 40, 5, 9, 60, 3, 3, 1, 1, 1, 2, 0, 0 },     /* grouped flat, 30 outputs a group (2 blocks) */
         { 1, 64, 7, 7, 64, 3, 3, 1, 1, 1, 4, 1, 2 },     /* grouped flat, LeakyReLU after the stores */
         /* grouped flat, a last vector of 1 to 4 outputs taken pixel by pixel (16 channels in the
