@@ -26,7 +26,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT = ["resnet18", "alexnet", "vgg11", "squeezenet1_1", "mobilenet_v2"]
 EXTRA = ["resnet50"]
 KNOWN = DEFAULT + EXTRA + ["vgg16", "resnet34", "densenet121", "mobilenet_v3_small", "shufflenet_v2_x1_0",
-                           "efficientnet_b0", "googlenet", "mnasnet1_0", "regnet_x_400mf"]
+                           "efficientnet_b0", "googlenet", "mnasnet1_0", "regnet_x_400mf",
+                           "resnext50_32x4d", "regnet_y_400mf", "mobilenet_v3_large"]
 
 
 def build(name):
