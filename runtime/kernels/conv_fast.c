@@ -766,7 +766,7 @@ static void panel_cols(const wino_costs *w, int i, int64_t n, double *full, doub
 }
 
 /* Output tile of the Winograd path for a grouped 3×3 stride-1 layer of cg input channels a
- * group, or 0 for the direct kernel (gconv_avx512.c; `direct`: it applies) or, without it, the
+ * group (at least 4 in and 4 out: narrower ones were not measured), or 0 for the direct kernel (gconv_avx512.c; `direct`: it applies) or, without it, the
  * GEMM a group. Each group runs as its own small Winograd conv on one thread (winograd_avx2.c):
  * its transforms are amortized over only kg output channels, and its V and M (P positions ×
  * 16 channels × the tiles) go through L2 where the direct kernel keeps its input rows in L1.
@@ -927,7 +927,7 @@ int fcn_fast_conv_prepare(fcn_node *n, fc_error *err)
                ((cf.group == 1 && cf.kh == 3 && cf.kw == 3 && (wino_m = winograd_tile(cf.C, cf.K, cf.Ho, cf.Wo)) > 0) ||
                 (cf.group == 1 && cf.kh == 5 && cf.kw == 5 &&
                  (wino_m = winograd_tile_5x5(cf.C, cf.K, cf.Ho, cf.Wo)) > 0) ||
-                (cf.group > 1 && cf.group < cf.C && cf.kh == 3 && cf.kw == 3 &&
+                (cf.group > 1 && cf.C / cf.group >= 4 && cf.K / cf.group >= 4 && cf.kh == 3 && cf.kw == 3 &&
                  (wino_m = winograd_tile_grouped(cf.C / cf.group, cf.Ho, cf.Wo,
                                                  fcn_gconv_applies(cf.C, cf.K, cf.group, cf.kh, cf.kw, cf.sh, cf.sw,
                                                                    cf.dh, cf.dw, cf.Wo) &&
