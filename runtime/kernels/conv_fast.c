@@ -766,13 +766,14 @@ static void panel_cols(const wino_costs *w, int i, int64_t n, double *full, doub
 }
 
 /* Output tile of the Winograd path for a grouped 3×3 stride-1 layer of cg input channels a
- * group (at least 4 in and 4 out: narrower ones were not measured), or 0 for the direct kernel (gconv_avx512.c; `direct`: it applies) or, without it, the
- * GEMM a group. Each group runs as its own small Winograd conv on one thread (winograd_avx2.c):
- * its transforms are amortized over only kg output channels, and its V and M (P positions ×
- * 16 channels × the tiles) go through L2 where the direct kernel keeps its input rows in L1.
- * Measured on Zen 4 (single layers, one thread, ms; docs/KERNELS.md "Grouped Winograd"): with
- * the direct kernel, 7×7 maps stay direct at every group width (16 wide: 0.034 against 0.061
- * for the best tile); at 14×14 F(2×2) wins from 24 channels a group (0.275 → 0.176) and at 4–8
+ * group (the caller asks for at least 4 in and 4 out: narrower ones were not measured), or 0
+ * for the direct kernel (gconv_avx512.c; `direct`: it applies) or, without it, the GEMM a group.
+ * Each group runs as its own small Winograd conv on one thread (winograd_avx2.c): its transforms
+ * are amortized over only kg output channels, and its V and M (P positions × 16 channels × the
+ * tiles) go through L2 where the direct kernel keeps its input rows in L1. Measured on Zen 4
+ * (single layers, one thread, ms; docs/KERNELS.md "Grouped layers through Winograd"): with the
+ * direct kernel, 7×7 maps stay direct at every group width (16 wide: 0.034 against 0.061 for
+ * the best tile); at 14×14 F(2×2) wins from 24 channels a group (0.275 → 0.176) and at 4–8
  * (0.156 → 0.146), not at 16 (0.150 against 0.159, RegNet's stage 3); from 28×28 F(4×4) wins
  * at every width (16: 0.305 → 0.265, 48: 0.671 → 0.293; 56×56 4 wide 0.613 → 0.378). Against
  * the GEMM (no AVX-512), F(4×4) from 14×14 (16 wide: 0.376 → 0.321; 48: 0.585 → 0.366).

@@ -323,8 +323,8 @@ __attribute__((always_inline)) AVX512 static inline void pl_tile(const fcn_stem_
         }
 }
 
-/* conv row `by` of the band, channels k0..k0+7, to D + k·dcs (NONE, RELU, CLIP, HARD_SWISH applied): tiles
- * of 4 channels × 6 vectors (6 loads and 4 broadcasts a tap for 24 FMAs; 8 × 3 took 5 % longer
+/* conv row `by` of the band, channels k0..k0+7, to D + k·dcs (NONE, RELU, CLIP, HARD_SWISH
+ * applied): tiles of 4 channels × 6 vectors (6 loads and 4 broadcasts a tap for 24 FMAs; 8 × 3 took 5 % longer
  * on a 7×7 stem), the row's last 1–3 vectors 8 channels at a time, 4–5 as 4 × 4–5 */
 AVX512 static void pl_conv_row(const fcn_stem_args *a, const float *Bp, int64_t by, int64_t k0, float *D,
                                int64_t dcs)
