@@ -61,6 +61,7 @@ typedef struct conv_fast {
     int gconv_no_pair;             /* fcn_gconv_args.no_pair */
     int gconv_no_lanes;            /* fcn_gconv_args.no_lanes */
     int direct_b;                  /* 1×1: the AVX-512 tile may read the input in place (fcn_gemm.b_direct) */
+    int pack_in_tile;              /* 1×1: the first panel of rows packs B as it reads it (fcn_gemm) */
     /* depthwise: a fused 1×1 expansion before it (fcn_fast_conv_fuse_expand), or NULL; output
      * rows a band, bands, floats of a thread's work (band, GEMM scratch, depthwise work) */
     const fcn_node *xn;
@@ -175,10 +176,11 @@ static void run_gemm(fcn_node *n, const fcn_exec *x)
                 .act = n->act, .act_alpha = n->act_alpha, .act_beta = n->act_beta,
                 .scratch = n->scratch, .ukernel = cf->ukernel, .mr = cf->mr,
             };
-            if (pointwise && cf->direct_b) {
+            if (pointwise && !cf->pre_ab) {   /* B's rows for the prefetch, and in place where the tile may read them */
                 gm.b_direct = img;
                 gm.ldb = cf->H * cf->W;
-                gm.ukernel_ldb = fcn_ukernel_16x16_avx512_ldb;
+                if (cf->direct_b) gm.ukernel_ldb = fcn_ukernel_16x16_avx512_ldb;
+                gm.pack_in_tile = cf->pack_in_tile;
             }
             fcn_sgemm(&gm, x);
         }
@@ -588,7 +590,7 @@ int fcn_fast_conv_fuse_pre_bn(fcn_node *n, const fcn_node *bn)
         bn->in[0]->numel != n->in[0]->numel || bn->in[0]->ndim != 4 || bn->in[0]->dims[1] != cf->C)
         return 0;
     cf->pre_ab = ab;
-    cf->direct_b = 0;   /* B is the normalized input: packed through the affine map */
+    cf->direct_b = cf->pack_in_tile = 0;   /* B is the normalized input: packed through the affine map */
     cf->pre_act = bn->act;
     cf->pre_alpha = bn->act == FCN_ACT_RELU ? 0.0f : bn->act_alpha;
     cf->pre_beta = bn->act_beta;
@@ -898,6 +900,12 @@ int fcn_fast_conv_prepare(fcn_node *n, fc_error *err)
      * 7 of 7 rounds each; SqueezeNet's 128→16 squeeze at 55×55 89 → 68 µs. */
     cf.direct_b = cf.ukernel == fcn_ukernel_16x16_avx512 && (n->nthreads <= 1 || fcn_cpu_is_amd()) &&
                   !fcn_env_flag("FULLCONV_NO_DIRECT_B");
+    /* The first panel of rows packing B as it reads it (sgemm.c, gemm_tile), on Zen 4 (one
+     * layer, medians of 300 runs, ms): 256→128 at 56×56 1.92 → 1.81, 128→256 1.86 → 1.81,
+     * 512→256 at 28×28 1.86 → 1.80. Its loads go down B's rows as the in-place tile's do, so
+     * where that tile is kept off (two threads on Intel) this is too (not measured there). */
+    cf.pack_in_tile = cf.ukernel == fcn_ukernel_16x16_avx512 && (n->nthreads <= 1 || fcn_cpu_is_amd()) &&
+                      !fcn_env_flag("FULLCONV_NO_PACK_IN_TILE");
     int wino_m = 0;
 
     int fc_like = cf.group == 1 && cf.Ho == 1 && cf.Wo == 1 && cf.kh == cf.H && cf.kw == cf.W && cf.ph == 0 &&

@@ -57,6 +57,8 @@ void fcn_ukernel_16x16_avx512_ldb_tiles(int64_t k, const float *a, const float *
 /* The 16×16 tile with B read in place, row p at b + p·ldb (fcn_gemm.b_direct). */
 typedef void (*fcn_ukernel_ldb_fn)(int64_t k, const float *a, const float *b, int64_t ldb, float *c, int64_t ldc,
                                    int m, int n, int acc, const fcn_epilogue *ep);
+void fcn_ukernel_16x16_avx512_ldb_pack(int64_t k, const float *a, const float *b, int64_t ldb, float *c, int64_t ldc,
+                                       int acc, const fcn_epilogue *ep, float *pk);
 void fcn_ukernel_16x16_avx512_ldb(int64_t k, const float *a, const float *b, int64_t ldb, float *c, int64_t ldc,
                                   int m, int n, int acc, const fcn_epilogue *ep);
 void fcn_ukernel_16x16_avx512_ordered_ldb(int64_t k, const float *a, const float *b, int64_t ldb, float *c, int64_t ldc,
@@ -124,6 +126,10 @@ typedef struct fcn_gemm {
     const float *b_direct;
     int64_t ldb;
     fcn_ukernel_ldb_fn ukernel_ldb;
+    /* with b_direct and the AVX-512 16×16 kernel: a task's first panel of rows reads B in place
+     * and packs it for the others as it goes (pack_b then packs only a block's partial last
+     * panel), so pack_b must copy b_direct's rows unchanged */
+    int pack_in_tile;
 } fcn_gemm;
 #define FCN_DIRECT_B_PANELS 3      /* tasks with at most this many panels of rows read b_direct */
 /* Per-thread scratch floats of fcn_sgemm: at most FCN_GEMM_SCRATCH_FLOATS, and for a product of

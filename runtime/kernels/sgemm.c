@@ -240,10 +240,19 @@ static void gemm_tile(const fcn_gemm *g, int64_t n0, int64_t nc, int64_t p0, int
      * 103 → 79-87, 96→24 at 56×56 112 → 91, 144→40 at 28×28 57 → 50; with 4-5 panels
      * (192→64, 240→80) no gain. */
     int direct = g->b_direct && g->ukernel_ldb && p1 - p0 <= FCN_DIRECT_B_PANELS;
+    /* Packing B was a phase of its own, reading B (the layer's input, out of L2) at L3 speed
+     * with no FMAs beside it: 7 % of a 256→128 1×1 conv at 56×56. With pack_in_tile the first
+     * panel of rows reads B in place and stores each row's 16 values into the packed panel the
+     * other panels then read (fcn_ukernel_16x16_avx512_ldb_pack), so the copy runs beside the
+     * FMAs; only a block's last, partial panel is packed as before. Same bits. */
+    int fuse = g->pack_in_tile && g->b_direct && !direct && g->ukernel == fcn_ukernel_16x16_avx512 &&
+               p1 - p0 >= 2 && g->M - p0 * mr >= 16 && nc >= FCN_NR;
     for (int64_t k0 = 0; k0 < g->K; k0 += FCN_KC) {
         int64_t kc = min64(FCN_KC, g->K - k0);
         int last = k0 + kc >= g->K;
-        if (!direct) g->pack_b(g->pack_ctx, k0, kc, n0, nc, bpack);
+        int64_t full = nc / FCN_NR * FCN_NR;
+        if (!direct && !fuse) g->pack_b(g->pack_ctx, k0, kc, n0, nc, bpack);
+        else if (fuse && full < nc) g->pack_b(g->pack_ctx, k0, kc, n0 + full, nc - full, bpack + full * kc);
         const float *ablk = g->a_packed + k0 * mpad;
         for (int64_t p = p0; p < p1; p++) {
             int64_t m0 = p * mr;
@@ -257,7 +266,16 @@ static void gemm_tile(const fcn_gemm *g, int64_t n0, int64_t nc, int64_t p0, int
                 .act = in_kernel_act ? g->act : FCN_ACT_NONE, .lo = g->act_alpha, .hi = g->act_beta,
             };
             int64_t j0 = 0;
-            if (mrows == 16 && nc >= FCN_NR && kc <= (direct ? 32 : 128) &&
+            if (fuse && p == p0) {
+                for (; j0 < full; j0 += FCN_NR) {
+                    fcn_epilogue ep = ep0;
+                    if (ep.residual) ep.residual += j0;
+                    fcn_ukernel_16x16_avx512_ldb_pack(kc, ap, g->b_direct + k0 * g->ldb + n0 + j0, g->ldb,
+                                                      g->c + m0 * g->ldc + n0 + j0, g->ldc, acc, last ? &ep : NULL,
+                                                      bpack + j0 * kc);
+                }
+            }
+            if (j0 == 0 && mrows == 16 && nc >= FCN_NR && kc <= (direct ? 32 : 128) &&
                 (direct ? g->ukernel_ldb == fcn_ukernel_16x16_avx512_ldb ||
                               g->ukernel_ldb == fcn_ukernel_16x16_avx512_ordered_ldb
                         : g->ukernel == fcn_ukernel_16x16_avx512 || g->ukernel == fcn_ukernel_16x16_avx512_ordered)) {

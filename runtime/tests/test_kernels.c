@@ -293,6 +293,55 @@ static void test_sgemm_direct_b(void **state)
     }
 }
 
+/* B packed by the first panel of rows as it reads B in place (fcn_gemm.pack_in_tile): the same
+ * bits as packing it first, on 1–3 threads with each epilogue, K across KC blocks, a partial
+ * last panel of columns (packed as before) or of rows; and pack_b is really skipped where every
+ * panel of columns is whole. */
+static void test_sgemm_pack_in_tile(void **state)
+{
+    (void)state;
+    if (!__builtin_cpu_supports("avx512f")) skip();
+    int64_t shapes[][3] = { { 32, 256, 64 }, { 40, 241, 300 }, { 48, 3136, 256 }, { 64, 196, 512 },
+                            { 16, 100, 20 }, { 24, 784, 40 }, { 96, 49, 700 }, { 128, 480, 1 } };
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+        int64_t M = shapes[s][0], N = shapes[s][1], K = shapes[s][2];
+        float *A = malloc(sizeof(float) * (size_t)(M * K)), *B = malloc(sizeof(float) * (size_t)(K * N));
+        float *C1 = malloc(sizeof(float) * (size_t)(M * N)), *C2 = malloc(sizeof(float) * (size_t)(M * N));
+        float *bias = malloc(sizeof(float) * (size_t)M), *res = malloc(sizeof(float) * (size_t)(M * N));
+        fill(A, (size_t)(M * K)); fill(B, (size_t)(K * N)); fill(bias, (size_t)M); fill(res, (size_t)(M * N));
+        float *ap = aligned_alloc(64, (fcn_pack_a_mr_floats(M, K, 16) * sizeof(float) + 63) & ~(size_t)63);
+        fcn_pack_a_mr(A, K, 1, M, K, 16, ap);
+        for (int threads = 1; threads <= 3; threads++) {
+            struct fcn_threadpool *pool = threads > 1 ? fcn_threadpool_create(threads) : NULL;
+            fcn_exec x = { pool, threads };
+            float *scratch = aligned_alloc(64, FCN_GEMM_SCRATCH_FLOATS * sizeof(float) * 3);
+            for (int epi = 0; epi < 3; epi++) {
+                counted_b cb = { { B, N, 1 }, 0 };
+                fcn_gemm g = { .M = M, .N = N, .K = K, .a_packed = ap, .pack_b = pack_counted, .pack_ctx = &cb,
+                               .c = C1, .ldc = N, .bias = bias, .act = FCN_ACT_RELU, .scratch = scratch,
+                               .ukernel = fcn_ukernel_16x16_avx512, .mr = 16 };
+                if (epi == 1) { g.residual = res; g.act = FCN_ACT_CLIP; g.act_alpha = -0.5f; g.act_beta = 0.75f; }
+                if (epi == 2) { g.c_is_addend = 1; g.act = FCN_ACT_NONE; memcpy(C1, res, sizeof(float) * (size_t)(M * N)); }
+                fcn_sgemm(&g, pool ? &x : NULL);
+                int packed_calls = cb.calls;
+                cb.calls = 0;
+                g.c = C2;
+                if (epi == 2) memcpy(C2, res, sizeof(float) * (size_t)(M * N));
+                g.b_direct = B; g.ldb = N; g.pack_in_tile = 1;
+                fcn_sgemm(&g, pool ? &x : NULL);
+                if (threads == 1 && M >= 32 && N % 16 == 0) assert_int_equal(cb.calls, 0);
+                else if (M <= 16) assert_int_equal(cb.calls, packed_calls);   /* one panel: packed first */
+                if (memcmp(C1, C2, sizeof(float) * (size_t)(M * N)) != 0)
+                    fail_msg("M %ld N %ld K %ld threads %d epilogue %d: packed in the tile differs", (long)M,
+                             (long)N, (long)K, threads, epi);
+            }
+            free(scratch);
+            if (pool) fcn_threadpool_destroy(pool);
+        }
+        free(A); free(B); free(C1); free(C2); free(bias); free(res); free(ap);
+    }
+}
+
 static void test_sgemm_vs_naive(void **state)
 {
     (void)state;
@@ -1875,6 +1924,7 @@ int main(void)
         cmocka_unit_test(test_dwc16),
         cmocka_unit_test(test_threadpool_handshake),
         cmocka_unit_test(test_sgemm_direct_b),
+        cmocka_unit_test(test_sgemm_pack_in_tile),
         cmocka_unit_test(test_sgemm_even_blocks),
         cmocka_unit_test(test_fast_eltwise_paths),
     };
