@@ -62,6 +62,7 @@ typedef struct conv_fast {
     int gconv_no_lanes;            /* fcn_gconv_args.no_lanes */
     int direct_b;                  /* 1×1: the AVX-512 tile may read the input in place (fcn_gemm.b_direct) */
     int pack_in_tile;              /* 1×1: the first panel of rows packs B as it reads it (fcn_gemm) */
+    int pack_s2;                   /* 1×1 stride 2, no padding: B packed row by row (fcn_pack_1x1s2_avx512) */
     /* depthwise: a fused 1×1 expansion before it (fcn_fast_conv_fuse_expand), or NULL; output
      * rows a band, bands, floats of a thread's work (band, GEMM scratch, depthwise work) */
     const fcn_node *xn;
@@ -166,7 +167,8 @@ static void run_gemm(fcn_node *n, const fcn_exec *x)
             fcn_gemm gm = {
                 .M = kg, .N = cf->Ho * cf->Wo, .K = cg * cf->kh * cf->kw,
                 .a_packed = cf->a_packed + (size_t)g * cf->a_group_floats,
-                .pack_b = cf->pre_ab ? fcn_pack_b_affine : pointwise ? fcn_pack_b_rows_avx2 : fcn_pack_im2col_avx2,
+                .pack_b = cf->pre_ab ? fcn_pack_b_affine : pointwise ? fcn_pack_b_rows_avx2
+                          : cf->pack_s2 ? fcn_pack_1x1s2_avx512 : fcn_pack_im2col_avx2,
                 .pack_ctx = cf->pre_ab ? (const void *)&ab : pointwise ? (const void *)&sb : (const void *)&ic,
                 .c = out + (b * cf->K + g * kg) * cf->Ho * cf->Wo,
                 .ldc = cf->Ho * cf->Wo,
@@ -906,6 +908,9 @@ int fcn_fast_conv_prepare(fcn_node *n, fc_error *err)
      * where that tile is kept off (two threads on Intel) this is too (not measured there). */
     cf.pack_in_tile = cf.ukernel == fcn_ukernel_16x16_avx512 && (n->nthreads <= 1 || fcn_cpu_is_amd()) &&
                       !fcn_env_flag("FULLCONV_NO_PACK_IN_TILE");
+    cf.pack_s2 = cf.ukernel == fcn_ukernel_16x16_avx512 && cf.kh == 1 && cf.kw == 1 && cf.sh == 2 && cf.sw == 2 &&
+                 cf.ph == 0 && cf.pw == 0 && 2 * (cf.Ho - 1) < cf.H && 2 * (cf.Wo - 1) < cf.W &&
+                 !fcn_env_flag("FULLCONV_NO_PACK_S2");
     int wino_m = 0;
 
     int fc_like = cf.group == 1 && cf.Ho == 1 && cf.Wo == 1 && cf.kh == cf.H && cf.kw == cf.W && cf.ph == 0 &&

@@ -154,3 +154,53 @@ void fcn_subsample2_avx512(const float *img, int64_t C, int64_t in_cs, int64_t W
             }
         }
 }
+
+/* fcn_pack_im2col_avx2 for a 1×1 stride-2 convolution without padding (ResNets' downsamples onto
+ * 28×28 and smaller maps), row by row as fcn_pack_b_rows_avx2: each channel's rows are read front
+ * to back, 16 outputs a permute of two masked loads into a row of the block in L1, then dealt out
+ * 16 floats a panel. Panel by panel instead read 16 pixels from every channel a plane apart, and
+ * every panel that crossed an output row by two gathers (a 28×28 map: 3 panels in 7). */
+__attribute__((target("avx512f,avx512vl")))
+void fcn_pack_1x1s2_avx512(const void *vctx, int64_t k0, int64_t kc, int64_t n0, int64_t nc, float *out)
+{
+    const fcn_im2col *c = vctx;
+    if (nc > FCN_NC || c->Wo <= 0) {
+        fcn_pack_im2col_avx2(vctx, k0, kc, n0, nc, out);
+        return;
+    }
+    /* the block's runs along output rows: input offset, first column, length */
+    int64_t off[FCN_NC], col[FCN_NC], len[FCN_NC];
+    int runs = 0;
+    for (int64_t j = 0, n = n0; j < nc; runs++) {
+        int64_t oy = n / c->Wo, ox = n % c->Wo, l = c->Wo - ox < nc - j ? c->Wo - ox : nc - j;
+        off[runs] = 2 * oy * c->W + 2 * ox;
+        col[runs] = j;
+        len[runs] = l;
+        j += l;
+        n += l;
+    }
+    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    const int64_t full = nc / FCN_NR * FCN_NR, w = nc - full;
+    const __mmask16 tail = (__mmask16)((1u << w) - 1u);
+    float row[FCN_NC + FCN_NR] __attribute__((aligned(64)));
+    for (int64_t k = 0; k < kc; k++) {
+        const float *plane = c->in + (k0 + k) * c->H * c->W;
+        for (int r = 0; r < runs; r++) {
+            const float *src = plane + off[r];
+            int64_t avail = c->W - off[r] % c->W;   /* input columns left on the row */
+            for (int64_t x = 0; x < len[r]; x += 16) {
+                int64_t left = avail - 2 * x;
+                __mmask16 m0 = (__mmask16)(left >= 16 ? 0xFFFF : (1u << left) - 1u);
+                __mmask16 m1 = (__mmask16)(left >= 32 ? 0xFFFF : left <= 16 ? 0 : (1u << (left - 16)) - 1u);
+                __m512 v = _mm512_permutex2var_ps(_mm512_maskz_loadu_ps(m0, src + 2 * x), even,
+                                                  _mm512_maskz_loadu_ps(m1, src + 2 * x + 16));
+                int64_t cnt = len[r] - x < 16 ? len[r] - x : 16;
+                _mm512_mask_storeu_ps(row + col[r] + x, (__mmask16)(cnt >= 16 ? 0xFFFF : (1u << cnt) - 1u), v);
+            }
+        }
+        float *d = out + k * FCN_NR;
+        int64_t j0 = 0;
+        for (; j0 < full; j0 += FCN_NR, d += kc * FCN_NR) _mm512_store_ps(d, _mm512_load_ps(row + j0));
+        if (w) _mm512_store_ps(d, _mm512_maskz_load_ps(tail, row + j0));
+    }
+}

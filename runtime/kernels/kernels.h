@@ -194,6 +194,8 @@ typedef struct fcn_im2col {
     const float *in;               /* first channel of the group, one image */
     int64_t H, W, kh, kw, sh, sw, ph, pw, dh, dw, Wo;
 } fcn_im2col;
+/* the same for a 1×1 stride-2 conv without padding (2·(Ho−1) < H, 2·(Wo−1) < W), AVX-512 */
+void fcn_pack_1x1s2_avx512(const void *ctx, int64_t k0, int64_t kc, int64_t n0, int64_t nc, float *out);
 void fcn_pack_im2col_avx2(const void *ctx, int64_t k0, int64_t kc, int64_t n0, int64_t nc, float *out);
 /* fcn_pack_b_strided for cs == 1 (1×1 convs), 8-lane moves (im2col_avx2.c) */
 void fcn_pack_b_rows_avx2(const void *ctx, int64_t k0, int64_t kc, int64_t n0, int64_t nc, float *out);

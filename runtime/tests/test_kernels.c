@@ -799,6 +799,40 @@ static void test_pack_rows_twin(void **state)
     }
 }
 
+/* The 1×1 stride-2 packer (row by row, permutes of masked loads) against the generic im2col one:
+ * the same panels bit for bit, on maps whose output rows are narrower or wider than a panel, odd
+ * sizes (the last input column and row used), blocks starting anywhere, a block wider than NC
+ * (handed to the generic packer). The input is allocated to its last float: a read past a row's
+ * end on the last plane would leave it (test-asan). */
+static void test_pack_1x1s2_twin(void **state)
+{
+    (void)state;
+    if (!__builtin_cpu_supports("avx512f")) skip();
+    int64_t maps[][2] = { { 56, 56 }, { 14, 14 }, { 7, 7 }, { 13, 29 }, { 2, 33 }, { 64, 64 }, { 100, 100 }, { 1, 1 } };
+    for (size_t i = 0; i < sizeof maps / sizeof maps[0]; i++) {
+        int64_t H = maps[i][0], W = maps[i][1], Ho = (H - 1) / 2 + 1, Wo = (W - 1) / 2 + 1, N = Ho * Wo;
+        int64_t k0 = 1, kc = 3, C = k0 + kc;
+        float *in = malloc(sizeof(float) * (size_t)(C * H * W));
+        fill(in, (size_t)(C * H * W));
+        fcn_im2col ic = { in, H, W, 1, 1, 2, 2, 0, 0, 1, 1, Wo };
+        int64_t blocks[][2] = { { 0, N < FCN_NC ? N : FCN_NC }, { N > 16 ? 16 : 0, N > 16 ? (N - 16 < 192 ? N - 16 : 192) : N },
+                                { N > 5 ? 5 : 0, N > 5 ? (N - 5 < 37 ? N - 5 : 37) : N }, { N - 1, 1 }, { 0, N } };
+        for (size_t b = 0; b < sizeof blocks / sizeof blocks[0]; b++) {
+            int64_t n0 = blocks[b][0], nc = blocks[b][1];
+            size_t outn = (size_t)((nc + 15) / 16 * 16 * kc);
+            float *o1 = aligned_alloc(64, (outn * sizeof(float) + 63) & ~(size_t)63);
+            float *o2 = aligned_alloc(64, (outn * sizeof(float) + 63) & ~(size_t)63);
+            for (size_t j = 0; j < outn; j++) { o1[j] = 7.0f; o2[j] = -7.0f; }
+            fcn_pack_im2col_avx2(&ic, k0, kc, n0, nc, o1);
+            fcn_pack_1x1s2_avx512(&ic, k0, kc, n0, nc, o2);
+            if (memcmp(o1, o2, sizeof(float) * outn) != 0)
+                fail_msg("%ldx%ld columns [%ld, +%ld): packs differ", (long)H, (long)W, (long)n0, (long)nc);
+            free(o1); free(o2);
+        }
+        free(in);
+    }
+}
+
 /* The output of depthwise args `a` (computed whole into `whole`) again band by band, each band
  * `rows` output rows read through a view of its input rows (fcn_dw_args.in_cs/out_cs, the top
  * padding what is left of it), as the fused layers run it: the same bits. */
@@ -1910,6 +1944,7 @@ int main(void)
         cmocka_unit_test(test_gemm_cols_node),
         cmocka_unit_test(test_conv_cols_node),
         cmocka_unit_test(test_pack_rows_twin),
+        cmocka_unit_test(test_pack_1x1s2_twin),
         cmocka_unit_test(test_act_twins),
         cmocka_unit_test(test_dwconv_twins),
         cmocka_unit_test(test_fast_conv_paths),
