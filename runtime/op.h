@@ -56,6 +56,9 @@ typedef struct fcn_node {
     const char *kernel;           /* algorithm chosen in prepare ("ref" by default) */
     uint64_t macs;
     int nthreads;                 /* the session's thread count (set before prepare; 0 = 1) */
+    int weights_warm;             /* the model's weights are few enough to stay in the L3 between
+                                   * runs (session.c, FCN_WARM_WEIGHT_BYTES): a GEMV reads them as
+                                   * four streams at any row length (fcn_gemv_warm_avx2) */
     /* Fast path (runtime/kernels/select.c): after def->prepare, when fcn_simd_enabled(), the
      * session calls fcn_fast_prepare(node); it may set run_fast (used instead of def->run),
      * fast (its packed state, freed with free_fast), kernel, and raise scratch_bytes. */

@@ -62,6 +62,7 @@ typedef struct conv_fast {
     int gconv_no_lanes;            /* fcn_gconv_args.no_lanes */
     int direct_b;                  /* 1×1: the AVX-512 tile may read the input in place (fcn_gemm.b_direct) */
     int pack_in_tile;              /* 1×1: the first panel of rows packs B as it reads it (fcn_gemm) */
+    int gemv_warm;                 /* CONV_GEMV through fcn_gemv_warm_avx2 (fcn_node.weights_warm) */
     int pack_s2;                   /* 1×1 stride 2, no padding: B packed row by row (fcn_pack_1x1s2_avx512) */
     /* depthwise: a fused 1×1 expansion before it (fcn_fast_conv_fuse_expand), or NULL; output
      * rows a band, bands, floats of a thread's work (band, GEMM scratch, depthwise work) */
@@ -203,7 +204,7 @@ static void gemv_range(void *vctx, int64_t m0, int64_t m1, int tid)
         xs[r] = (const float *)t->n->in[0]->data + (t->b0 + r) * K;
         ys[r] = (float *)t->n->out[0]->data + (t->b0 + r) * cf->K;
     }
-    fcn_gemv_avx2(cf->weights, K, m0, m1, xs, t->rows, cf->bias, ys);
+    (cf->gemv_warm ? fcn_gemv_warm_avx2 : fcn_gemv_avx2)(cf->weights, K, m0, m1, xs, t->rows, cf->bias, ys);
     for (int r = 0; r < t->rows; r++)
         fcn_act_apply(t->n->act, t->n->act_alpha, t->n->act_beta, ys[r] + m0, m1 - m0);
 }
@@ -937,6 +938,7 @@ int fcn_fast_conv_prepare(fcn_node *n, fc_error *err)
         if (n->scratch_bytes < need) n->scratch_bytes = need;
     } else if (ordinary && fc_like) {
         cf.algo = CONV_GEMV;
+        cf.gemv_warm = n->weights_warm;
     } else if (ordinary && cf.sh == 1 && cf.sw == 1 && cf.dh == 1 && cf.dw == 1 &&
                ((cf.group == 1 && cf.kh == 3 && cf.kw == 3 && (wino_m = winograd_tile(cf.C, cf.K, cf.Ho, cf.Wo)) > 0) ||
                 (cf.group == 1 && cf.kh == 5 && cf.kw == 5 &&
@@ -1074,5 +1076,6 @@ int fcn_fast_conv_prepare(fcn_node *n, fc_error *err)
     }
     n->kernel = cf.algo == CONV_WINO ? wino_label(&cf) : names[z][cf.algo];
     if (cf.algo == CONV_GEMM && cf.pwb) n->kernel = "pointwise-avx512";
+    if (cf.algo == CONV_GEMV && cf.gemv_warm) n->kernel = "gemv-warm-avx2";
     return 1;
 }

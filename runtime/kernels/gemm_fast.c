@@ -22,6 +22,7 @@ typedef struct gemm_fast {
     float *w_owned;                /* else a transposed/scaled copy */
     float *bias;                   /* N or NULL */
     int cols;                      /* w is K×N (input-major): fcn_cols_run */
+    int warm;                      /* fcn_gemv_warm_avx2 (fcn_node.weights_warm) */
     fcn_cols c;
 } gemm_fast;
 
@@ -45,7 +46,7 @@ static void fc_range(void *vctx, int64_t m0, int64_t m1, int tid)
         xs[r] = (const float *)t->n->in[0]->data + (t->r0 + r) * g->K;
         ys[r] = (float *)t->n->out[0]->data + (t->r0 + r) * g->N;
     }
-    fcn_gemv_avx2(g->w, g->K, m0, m1, xs, t->rows, g->bias, ys);
+    (g->warm ? fcn_gemv_warm_avx2 : fcn_gemv_avx2)(g->w, g->K, m0, m1, xs, t->rows, g->bias, ys);
     for (int r = 0; r < t->rows; r++)
         fcn_act_apply(t->n->act, t->n->act_alpha, t->n->act_beta, ys[r] + m0, m1 - m0);
 }
@@ -199,6 +200,7 @@ int fcn_fast_gemm_prepare(fcn_node *n, fc_error *err)
     n->fast = g;
     n->free_fast = gemm_fast_free;
     n->run_fast = g->cols ? run_fc_cols : run_fc;
-    n->kernel = g->cols ? "gemv-cols-avx2" : "gemv-avx2";
+    g->warm = n->weights_warm;
+    n->kernel = g->cols ? "gemv-cols-avx2" : g->warm ? "gemv-warm-avx2" : "gemv-avx2";
     return 1;
 }

@@ -148,6 +148,8 @@ void fcn_gemv_ref(const float *A, int64_t K, int64_t m0, int64_t m1,
                   const float *const *x, int rows, const float *bias, float *const *y);
 void fcn_gemv_avx2(const float *A, int64_t K, int64_t m0, int64_t m1,
                    const float *const *x, int rows, const float *bias, float *const *y);
+void fcn_gemv_warm_avx2(const float *A, int64_t K, int64_t m0, int64_t m1,
+                        const float *const *x, int rows, const float *bias, float *const *y);
 
 /* Columns [n0, n1) of y = bias + x·B for one input row x whose nonzero entries are listed:
  * xv[i] = x[nz[i]], i < nnz, in increasing k. B is K×N row-major (row stride ldb): the input-major

@@ -374,6 +374,13 @@ static void run_tiny(int wt, int batch, int threads)
     assert_true(info.macs >= (uint64_t)batch * C_OUT * H * W * C_IN * 9 * 4 / 9);
     assert_true(info.last_ms >= 0);
     assert_int_equal(info.out_shape.dims[1], C_OUT);
+    /* the FC: a model this small stays in the L3, its GEMV reads four weight rows at a time
+     * (session.c, FCN_WARM_WEIGHT_BYTES) unless turned off */
+    for (int i = 0; i < fcn_session_num_nodes(s); i++) {
+        fcn_session_node_info(s, i, &info);
+        if (strcmp(info.op, "Gemm") == 0 && strncmp(info.kernel, "gemv", 4) == 0)
+            assert_string_equal(info.kernel, getenv("FULLCONV_NO_WARM_GEMV") ? "gemv-avx2" : "gemv-warm-avx2");
+    }
     if (wt == WT_F32) assert_int_equal(fcn_session_packed_bytes(s), 0);   /* fp32 used in place */
     else assert_int_equal(fcn_session_packed_bytes(s), sizeof conv_w);
     /* set_input checks the size */
@@ -403,7 +410,15 @@ static void run_tiny(int wt, int batch, int threads)
     free(b);
 }
 
-static void test_session_fp32(void **state) { (void)state; run_tiny(WT_F32, 1, 1); run_tiny(WT_F32, 3, 2); }
+static void test_session_fp32(void **state)
+{
+    (void)state;
+    run_tiny(WT_F32, 1, 1);
+    run_tiny(WT_F32, 3, 2);
+    setenv("FULLCONV_NO_WARM_GEMV", "1", 1);
+    run_tiny(WT_F32, 1, 1);
+    unsetenv("FULLCONV_NO_WARM_GEMV");
+}
 static void test_session_fp16(void **state) { (void)state; run_tiny(WT_F16, 2, 1); }
 static void test_session_int8(void **state) { (void)state; run_tiny(WT_I8, 2, 2); }
 

@@ -480,6 +480,11 @@ static void test_gemv_twins(void **state)
             fcn_gemv_avx2(A, K, 2, M, xs, rows, bias, ys2);
             fcn_gemv_avx2(A, K, 0, 2, xs, rows, bias, ys2);
             for (int r = 0; r < rows; r++) assert_close(y2[r], y1[r], (size_t)M, 1e-5f);
+            /* four weight rows at a time at any K (weights warm in the L3): the same bits */
+            float y4[4][11], *ys4[4] = { y4[0], y4[1], y4[2], y4[3] };
+            fcn_gemv_warm_avx2(A, K, 0, 5, xs, rows, bias, ys4);
+            fcn_gemv_warm_avx2(A, K, 5, M, xs, rows, bias, ys4);
+            for (int r = 0; r < rows; r++) assert_memory_equal(y4[r], y2[r], sizeof y4[r]);
             if (rows == 1) {   /* row by row (one at a time): the same bits as four at a time */
                 float *y3s[1] = { y3 };
                 for (int64_t m = 0; m < M; m++) fcn_gemv_avx2(A, K, m, m + 1, xs, 1, bias, y3s);
@@ -619,7 +624,8 @@ static void run_fast_once(fcn_node *n, int threads)
 
 /* An FC node through the fast path the session uses: a K×N weight (Gemm transB 0, MatMul) takes
  * the input-major product, four input rows at a time; its result is the same bits on 1, 2 and 3
- * threads and matches the reference op; an N×K weight keeps the row product. */
+ * threads, with the weights cold or warm (fcn_node.weights_warm: four weight rows at a time at
+ * any K), and matches the reference op; an N×K weight keeps the row product. */
 static void test_gemm_cols_node(void **state)
 {
     (void)state;
@@ -658,11 +664,13 @@ static void test_gemm_cols_node(void **state)
             float *ref = Y1.data;   /* (MatMul: two inputs, no bias) */
             fcn_act_apply(FCN_ACT_RELU, 0, 0, ref, (int64_t)Y1.numel);
             float *first = NULL;
-            for (int threads = 1; threads <= 3; threads++) {
+            for (int run = 0; run < 6; run++) {   /* 1-3 threads, the weights cold and warm */
+                int threads = run % 3 + 1, warm = run / 3;
                 fcn_node n = { 0 };
                 n.op = fop; n.name = "fc"; n.n_in = nin; n.n_out = 1;
                 n.in = ins; n.out = outs2;
                 n.attrs = attrs; n.n_attrs = na; n.slots = slots; n.nthreads = threads;
+                n.weights_warm = warm;
                 n.act = FCN_ACT_RELU;
                 const fcn_op_def *def = fcn_op_lookup(fop);
                 assert_int_equal(def->infer(&n, &err), 0);
@@ -670,7 +678,7 @@ static void test_gemm_cols_node(void **state)
                 Y2.data = malloc(Y2.numel * 4);
                 assert_int_equal(fcn_fast_gemm_prepare(&n, &err), 1);
                 /* (alpha 0.5: a scaled copy, N×K, for the row product) */
-                assert_string_equal(n.kernel, !tb && !scaled ? "gemv-cols-avx2" : "gemv-avx2");
+                assert_string_equal(n.kernel, !tb && !scaled ? "gemv-cols-avx2" : warm ? "gemv-warm-avx2" : "gemv-avx2");
                 run_fast_once(&n, threads);
                 if (n.params && n.free_params) n.free_params(n.params); else free(n.params);
                 assert_close_scaled(Y2.data, ref, Y1.numel, 1e-5f);
