@@ -69,6 +69,10 @@ struct fcn_threadpool {
     uint64_t *shares;
     int job_steal;                 /* this job's shares may be stolen from */
     int steal;                     /* 0 under FULLCONV_NO_STEAL=1: the static shares alone */
+    /* FULLCONV_SPLIT_TASKS=1 (tests): every job's tasks one call each, in order, on the caller,
+     * the thread ids taken in turn — the finest cut stealing could make, deterministically: a
+     * kernel whose result depends on how its range is cut shows up as different bits */
+    int split;
 };
 
 enum { SHARE_STRIDE = 8 };   /* uint64_t a share: 64 bytes */
@@ -181,6 +185,8 @@ struct fcn_threadpool *fcn_threadpool_create(int nthreads)
     }
     const char *ns = getenv("FULLCONV_NO_STEAL");
     p->steal = !(ns && ns[0] && strcmp(ns, "0") != 0);
+    const char *sp = getenv("FULLCONV_SPLIT_TASKS");
+    p->split = sp && sp[0] && strcmp(sp, "0") != 0;
     pthread_mutex_init(&p->lock, NULL);
     pthread_mutex_init(&p->job_lock, NULL);
     pthread_cond_init(&p->wake, NULL);
@@ -232,6 +238,12 @@ void fcn_parallel_for(const fcn_exec *x, int64_t n, fcn_range_fn fn, void *ctx)
     }
     if (want > p->nthreads) want = p->nthreads;
     if ((int64_t)want > n) want = (int)n;
+    if (p->split) {
+        in_job = 1;
+        for (int64_t i = 0; i < n; i++) fn(ctx, i, i + 1, (int)(i % want));
+        in_job = 0;
+        return;
+    }
     pthread_mutex_lock(&p->job_lock);
     /* the job's fields, then the generation that publishes them */
     p->fn = fn;

@@ -264,6 +264,7 @@ AVX512 static void gconv_flat_tasks(const fcn_gconv_args *a, int64_t t0, int64_t
  * go out through a 16×16 transpose. At stride 1 the row path stays (28×28: 0.152 against the
  * lanes path's 0.167 ms). */
 #define GCONV_LANES_BUF 8192   /* floats of an edge tile's padded input window, on the stack */
+#define GCONV_PLANE_BUF 16384  /* floats of a group's column-padded input, on the stack */
 
 /* the input columns a tile of 16 output pixels reads */
 static int64_t lanes_row_floats(const fcn_gconv_args *a) { return 15 * a->s + a->kw; }
@@ -314,6 +315,16 @@ AVX512 static void gconv_lanes_tasks(const fcn_gconv_args *a, int64_t t0, int64_
     const int64_t cg = a->C / a->group, wb = lanes_row_floats(a), taps = cg * a->kh * a->kw, plane = a->H * a->W;
     const int64_t kblocks = a->K / a->group / 16;
     float buf[GCONV_LANES_BUF] __attribute__((aligned(64)));
+    /* Maps whose every tile crosses the padding (rows of up to 16 outputs: ResNeXt's 28×28 →
+     * 14×14 and 14×14 → 7×7 layers, RegNet's last two) copied their window for every task, a
+     * third of the layer's time (masked copies the tile's loads then waited on). When the group's
+     * input padded left and right fits GCONV_PLANE_BUF it is copied once per group and thread:
+     * pad[(c·H + iy)·pw_cols + x] = in[c][iy][x − pw] (zeros outside), the same values the tile
+     * copied, the same bits. */
+    const int64_t pw_cols = (a->Wo - 1) * a->s + a->kw;
+    const int plane_mode = cg * a->H * pw_cols <= GCONV_PLANE_BUF && a->Wo <= 16;
+    float pad[GCONV_PLANE_BUF] __attribute__((aligned(64)));
+    int64_t pad_g = -1;
     for (int64_t t = t0; t < t1; t++) {
         int64_t gk = t / a->Ho, g = gk / kblocks, kb = gk % kblocks, oy = t % a->Ho, iy0 = oy * a->s - a->ph;
         int row_ok[7];
@@ -329,7 +340,19 @@ AVX512 static void gconv_lanes_tasks(const fcn_gconv_args *a, int64_t t0, int64_
             int64_t ix0 = x0 * a->s - a->pw, span = (np - 1) * a->s + a->kw;
             const float *base = in + ix0;
             int64_t cs = plane, ys = a->W;
-            if (ix0 < 0 || ix0 + span > a->W) {
+            if (plane_mode) {
+                if (pad_g != g) {
+                    const float *src = a->in + g * cg * plane;
+                    for (int64_t r = 0; r < cg * a->H; r++, src += a->W)
+                        for (int64_t j = 0; j < pw_cols; j += 16)
+                            _mm512_mask_storeu_ps(pad + r * pw_cols + j, (__mmask16)fcn_first_lanes16(pw_cols - j),
+                                                  _mm512_maskz_loadu_ps(span_mask(j - a->pw, a->W), src + j - a->pw));
+                    pad_g = g;
+                }
+                base = pad + iy0 * pw_cols + x0 * a->s;
+                cs = a->H * pw_cols;
+                ys = pw_cols;
+            } else if (ix0 < 0 || ix0 + span > a->W) {
                 /* a tile over the left or right padding reads a zero-padded copy of its window:
                  * buf[(c·kh + ky)·wb + j] = in[c][iy0 + ky][ix0 + j] */
                 for (int64_t ky = 0; ky < a->kh; ky++) {

@@ -1101,6 +1101,22 @@ static void run_conv_case_keep(const conv_case *cc, int threads, float **keep)
     n.run_fast(&n, &x);
     assert_int_equal(Y1.numel, Y2.numel);
     assert_close_scaled(Y2.data, Y1.data, Y1.numel, 1e-4f);
+    if (pool) {   /* the tasks cut one a call (the finest cut the pool's stealing can make): the same bits */
+        float *first = malloc(Y2.numel * 4);
+        memcpy(first, Y2.data, Y2.numel * 4);
+        setenv("FULLCONV_SPLIT_TASKS", "1", 1);
+        struct fcn_threadpool *split = fcn_threadpool_create(threads);
+        unsetenv("FULLCONV_SPLIT_TASKS");
+        assert_non_null(split);
+        fcn_exec xs = { split, threads };
+        memset(Y2.data, 0, Y2.numel * 4);
+        n.run_fast(&n, &xs);
+        fcn_threadpool_destroy(split);
+        if (memcmp(Y2.data, first, Y2.numel * 4) != 0)
+            fail_msg("conv C %d H %d W %d K %d %dx%d s %d g %d (%s), %d threads: the bits depend on how the tasks are cut",
+                     cc->C, cc->H, cc->W, cc->K, cc->kh, cc->kw, cc->s, cc->g, n.kernel, threads);
+        free(first);
+    }
     /* under a memory budget (the session's plan asks when the scratch would pass its bound):
      * Winograd runs in smaller blocks of tile rows, with the same result */
     size_t full = n.scratch_bytes, fitted = fcn_fast_conv_fit_scratch(&n, full / conv_budget_div);
@@ -1509,6 +1525,10 @@ static void test_gconv_lanes(void **state)
         { 32, 2, 7, 700, 3, 1, FCN_ACT_NONE, 1 },     { 32, 2, 12, 41, 3, 1, FCN_ACT_RELU, 1 },
         { 128, 2, 40, 40, 7, 3, FCN_ACT_NONE, 1 },    { 64, 4, 14, 14, 3, 1, FCN_ACT_RELU, 1 },
         { 32, 2, 9, 8, 3, 1, FCN_ACT_LEAKY_RELU, 0 }, { 48, 3, 28, 27, 3, 1, FCN_ACT_NONE, 1 },
+        /* rows of up to 16 outputs: the group's padded input copied once (GCONV_PLANE_BUF), or
+         * per tile where it does not fit (64 channels a group at 28×28), or without padding */
+        { 128, 2, 28, 28, 3, 1, FCN_ACT_RELU, 1 },    { 32, 2, 15, 15, 3, 0, FCN_ACT_NONE, 1 },
+        { 96, 3, 29, 30, 5, 2, FCN_ACT_RELU, 1 },
     };
     /* 16 or 32 output channels a group (two channel blocks: ResNeXt's 1024-channel 14×14 → 7×7) */
     for (size_t ci = 0; ci < 2 * sizeof cases / sizeof cases[0]; ci++) {
