@@ -179,7 +179,7 @@ static void run_gemm(fcn_node *n, const fcn_exec *x)
                 .act = n->act, .act_alpha = n->act_alpha, .act_beta = n->act_beta,
                 .scratch = n->scratch, .ukernel = cf->ukernel, .mr = cf->mr,
             };
-            if (pointwise && !cf->pre_ab) {   /* B's rows for the prefetch, and in place where the tile may read them */
+            if (pointwise && !cf->pre_ab) {   /* B's rows, read in place by the first panel or every tile */
                 gm.b_direct = img;
                 gm.ldb = cf->H * cf->W;
                 if (cf->direct_b) gm.ukernel_ldb = fcn_ukernel_16x16_avx512_ldb;

@@ -245,14 +245,14 @@ static void gemm_tile(const fcn_gemm *g, int64_t n0, int64_t nc, int64_t p0, int
      * panel of rows reads B in place and stores each row's 16 values into the packed panel the
      * other panels then read (fcn_ukernel_16x16_avx512_ldb_pack), so the copy runs beside the
      * FMAs; only a block's last, partial panel is packed as before. Same bits. */
-    int fuse = g->pack_in_tile && g->b_direct && !direct && g->ukernel == fcn_ukernel_16x16_avx512 &&
+    int in_tile = g->pack_in_tile && g->b_direct && !direct && g->ukernel == fcn_ukernel_16x16_avx512 &&
                p1 - p0 >= 2 && g->M - p0 * mr >= 16 && nc >= FCN_NR;
     for (int64_t k0 = 0; k0 < g->K; k0 += FCN_KC) {
         int64_t kc = min64(FCN_KC, g->K - k0);
         int last = k0 + kc >= g->K;
         int64_t full = nc / FCN_NR * FCN_NR;
-        if (!direct && !fuse) g->pack_b(g->pack_ctx, k0, kc, n0, nc, bpack);
-        else if (fuse && full < nc) g->pack_b(g->pack_ctx, k0, kc, n0 + full, nc - full, bpack + full * kc);
+        if (!direct && !in_tile) g->pack_b(g->pack_ctx, k0, kc, n0, nc, bpack);
+        else if (in_tile && full < nc) g->pack_b(g->pack_ctx, k0, kc, n0 + full, nc - full, bpack + full * kc);
         const float *ablk = g->a_packed + k0 * mpad;
         for (int64_t p = p0; p < p1; p++) {
             int64_t m0 = p * mr;
@@ -266,7 +266,7 @@ static void gemm_tile(const fcn_gemm *g, int64_t n0, int64_t nc, int64_t p0, int
                 .act = in_kernel_act ? g->act : FCN_ACT_NONE, .lo = g->act_alpha, .hi = g->act_beta,
             };
             int64_t j0 = 0;
-            if (fuse && p == p0) {
+            if (in_tile && p == p0) {
                 for (; j0 < full; j0 += FCN_NR) {
                     fcn_epilogue ep = ep0;
                     if (ep.residual) ep.residual += j0;
