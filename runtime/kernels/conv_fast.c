@@ -789,17 +789,21 @@ static void panel_cols(const wino_costs *w, int i, int64_t n, double *full, doub
  * the GEMM (no AVX-512), F(4×4) from 14×14 (16 wide: 0.376 → 0.321; 48: 0.585 → 0.366).
  * FULLCONV_GWINOGRAD=0 (or FULLCONV_NO_WINOGRAD=1) keeps every grouped layer off it, =2 or =4
  * forces that tile. */
-static int winograd_tile_grouped(int64_t cg, int64_t Ho, int64_t Wo, int direct, int64_t groups, int threads)
+static int winograd_tile_grouped(int64_t cg, int64_t Ho, int64_t Wo, int direct, int64_t groups)
 {
     const char *f = getenv("FULLCONV_GWINOGRAD");
     if (f && (f[0] == '0' || f[0] == '2' || f[0] == '4') && f[1] == 0) return f[0] - '0';
     if (fcn_env_flag("FULLCONV_NO_WINOGRAD")) return 0;
     int64_t px = Ho * Wo;
     if (!direct) return px >= 14 * 14 ? 4 : 0;
-    /* whole groups a thread: with few narrow ones the direct kernel (rows a task) shares better;
-     * RegNet's 28×28 layer (4 groups of 16) at two threads 0.079 direct against 0.083 in the
-     * model. Wide groups win regardless (5 groups of 48 at 28×28: 0.840 → 0.453). */
-    if (cg <= 16 && threads > 1 && groups < 4 * (int64_t)threads) return 0;
+    /* Few narrow groups stay direct (rows a task) at any thread count: Winograd gives each
+     * thread whole groups, which two threads share badly when the host slows one of them
+     * (RegNet-X-400MF at two threads in such a phase, medians: 5.83–5.94 ms direct against
+     * 5.94–6.04; quiet, its 28×28 layer 0.079 against 0.083), and at one thread RegNet-X was the
+     * same either way (8.20–8.34 against 8.20–8.33 ms). Session 19 decided by the thread count,
+     * which gave that model other bits on two threads than on one. Wide groups win regardless
+     * (5 groups of 48 at 28×28: 0.840 → 0.453). */
+    if (cg <= 16 && groups < 8) return 0;
     if (px >= 24 * 24) return 4;
     return px >= 12 * 12 && (cg >= 24 || cg <= 8) ? 2 : 0;
 }
@@ -953,7 +957,7 @@ int fcn_fast_conv_prepare(fcn_node *n, fc_error *err)
                                                  fcn_gconv_applies(cf.C, cf.K, cf.group, cf.kh, cf.kw, cf.sh, cf.sw,
                                                                    cf.dh, cf.dw, cf.Wo) &&
                                                      !fcn_env_flag("FULLCONV_NO_GCONV"),
-                                                 cf.group, n->nthreads > 0 ? n->nthreads : 1)) > 0))) {
+                                                 cf.group)) > 0))) {
         cf.algo = CONV_WINO;
         int threads = n->nthreads > 0 ? n->nthreads : 1;
         const fcn_prepacked *g = &n->given;

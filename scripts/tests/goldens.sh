@@ -6,7 +6,7 @@
 #   run X.onnx directly                              (converted in memory)
 #   convert twice -> byte-identical files            (determinism, issue 2 part 3)
 #   --fc-to-conv on FC-head models, --gap-head exact on GAP-head models: output unchanged
-#   two threads, and with every task its own call (FULLCONV_SPLIT_TASKS=1): the same bits
+#   one thread, two, and two with every task its own call (FULLCONV_SPLIT_TASKS=1): the same bits
 # Ends with "N passed, N failed".
 BUILD=${BUILD:-build}
 FULLCONV="$BUILD/fullconv"
@@ -98,10 +98,11 @@ check_model() { # $1 = path without .onnx, $2 = rewrite options ("" for none)
     flat=$(echo "$name" | tr '/' '_')
     if convert "$name convert" "$base.onnx" "$tmp/$flat.fcn"; then
         run_and_compare "$name: convert + run .fcn" "$tmp/$flat.fcn" "$input" "$ref"
-        # two threads, and again with every parallel loop's tasks one call each (the finest cut
-        # the pool's stealing can make, FULLCONV_SPLIT_TASKS=1): the same bits
-        rm -f "$tmp/t2.npy" "$tmp/t2s.npy"
-        if "$FULLCONV" run "$tmp/$flat.fcn" --input "$input" --threads 2 --output "$tmp/t2.npy" >"$tmp/log" 2>&1 &&
+        # one thread, two, and two with every parallel loop's tasks one call each (the finest
+        # cut the pool's stealing can make, FULLCONV_SPLIT_TASKS=1): the same bits
+        rm -f "$tmp/t1.npy" "$tmp/t2.npy" "$tmp/t2s.npy"
+        if "$FULLCONV" run "$tmp/$flat.fcn" --input "$input" --threads 1 --output "$tmp/t1.npy" >"$tmp/log" 2>&1 &&
+            "$FULLCONV" run "$tmp/$flat.fcn" --input "$input" --threads 2 --output "$tmp/t2.npy" >>"$tmp/log" 2>&1 &&
             FULLCONV_SPLIT_TASKS=1 "$FULLCONV" run "$tmp/$flat.fcn" --input "$input" --threads 2 \
                 --output "$tmp/t2s.npy" >>"$tmp/log" 2>&1; then
             if cmp -s "$tmp/t2.npy" "$tmp/t2s.npy"; then
@@ -110,8 +111,14 @@ check_model() { # $1 = path without .onnx, $2 = rewrite options ("" for none)
                 rm -f "$tmp/log"
                 ko "$name: two threads, the bits depend on how the tasks are cut ($(cmp "$tmp/t2.npy" "$tmp/t2s.npy" 2>&1))"
             fi
+            if cmp -s "$tmp/t1.npy" "$tmp/t2.npy"; then
+                ok "$name: one and two threads, the same bits"
+            else
+                rm -f "$tmp/log"
+                ko "$name: one and two threads give different bits ($(cmp "$tmp/t1.npy" "$tmp/t2.npy" 2>&1))"
+            fi
         else
-            ko "$name: fullconv run --threads 2 failed"
+            ko "$name: fullconv run --threads 1 / 2 failed"
         fi
         if convert "$name convert (2nd)" "$base.onnx" "$tmp/$flat.again.fcn"; then
             if cmp -s "$tmp/$flat.fcn" "$tmp/$flat.again.fcn"; then
