@@ -161,9 +161,8 @@ static void test_ukernel_ordered(void **state)
     fcn_set_avx512(had);
 }
 
-/* B read in place (fcn_gemm.b_direct, 1×1 convs): the same bits as packing it, for products
- * of 1 to 3 panels of rows (in place) and 4 (packed as before), K across KC blocks, partial
- * and narrow column tiles, with the epilogues; and the packing is really skipped. */
+/* B read in place (fcn_gemm.b_direct, 1×1 convs) or packed as the first panel reads it
+ * (pack_in_tile): pack_b's calls counted, to check that the packing is really skipped. */
 typedef struct counted_b { fcn_strided_b sb; int calls; } counted_b;
 
 static void pack_counted(const void *ctx, int64_t k0, int64_t kc, int64_t n0, int64_t nc, float *out)
@@ -239,15 +238,13 @@ static void test_sgemm_even_blocks(void **state)
     free(l); free(ap); free(c); free(scratch);
 }
 
-static void test_sgemm_direct_b(void **state)
+/* The packed product against one reading B where it lies (`in_tile` 0: the tile reads B in
+ * place, fcn_gemm.b_direct; 1: the first panel of rows packs B as it reads it, pack_in_tile):
+ * the same bits, on 1–3 threads with each epilogue (bias + ReLU; residual + Clip; accumulating
+ * onto C), and the same bits on every thread count; and pack_b skipped where it should be. */
+static void check_b_in_place(const int64_t (*shapes)[3], size_t n_shapes, int in_tile)
 {
-    (void)state;
-    if (!__builtin_cpu_supports("avx512f")) skip();
-    int64_t shapes[][3] = { { 5, 37, 3 }, { 16, 241, 64 }, { 24, 100, 300 }, { 40, 51, 17 },
-                            { 48, 13, 129 }, { 64, 77, 40 }, { 16, 3025, 128 },
-                            /* column blocks split over threads: 14×14, 7×7 and 28×28 maps */
-                            { 96, 196, 40 }, { 80, 49, 24 }, { 32, 784, 20 } };
-    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+    for (size_t s = 0; s < n_shapes; s++) {
         int64_t M = shapes[s][0], N = shapes[s][1], K = shapes[s][2];
         float *A = malloc(sizeof(float) * (size_t)(M * K)), *B = malloc(sizeof(float) * (size_t)(K * N));
         float *C1 = malloc(sizeof(float) * (size_t)(M * N)), *C2 = malloc(sizeof(float) * (size_t)(M * N));
@@ -269,17 +266,26 @@ static void test_sgemm_direct_b(void **state)
                 if (epi == 1) { g.residual = res; g.act = FCN_ACT_CLIP; g.act_alpha = -0.5f; g.act_beta = 0.75f; }
                 if (epi == 2) { g.c_is_addend = 1; g.act = FCN_ACT_NONE; memcpy(C1, res, sizeof(float) * (size_t)(M * N)); }
                 fcn_sgemm(&g, pool ? &x : NULL);
-                assert_true(cb.calls > 0);
+                int packed_calls = cb.calls;
+                assert_true(packed_calls > 0);
                 cb.calls = 0;
                 g.c = C2;
                 if (epi == 2) memcpy(C2, res, sizeof(float) * (size_t)(M * N));
-                g.b_direct = B; g.ldb = N; g.ukernel_ldb = fcn_ukernel_16x16_avx512_ldb;
+                g.b_direct = B;
+                g.ldb = N;
+                if (in_tile) g.pack_in_tile = 1;
+                else g.ukernel_ldb = fcn_ukernel_16x16_avx512_ldb;
                 fcn_sgemm(&g, pool ? &x : NULL);
-                if (M <= 16 * FCN_DIRECT_B_PANELS) assert_int_equal(cb.calls, 0);
-                else if (threads == 1) assert_true(cb.calls > 0);   /* (split rows may be direct) */
+                if (!in_tile) {
+                    if (M <= 16 * FCN_DIRECT_B_PANELS) assert_int_equal(cb.calls, 0);
+                    else if (threads == 1) assert_true(cb.calls > 0);   /* (split rows may be direct) */
+                } else {
+                    if (threads == 1 && M >= 32 && N % 16 == 0) assert_int_equal(cb.calls, 0);
+                    else if (M <= 16) assert_int_equal(cb.calls, packed_calls);   /* one panel: packed first */
+                }
                 if (memcmp(C1, C2, sizeof(float) * (size_t)(M * N)) != 0)
-                    fail_msg("M %ld N %ld K %ld threads %d epilogue %d: in place differs from packed", (long)M,
-                             (long)N, (long)K, threads, epi);
+                    fail_msg("M %ld N %ld K %ld threads %d epilogue %d: %s differs from packed", (long)M, (long)N,
+                             (long)K, threads, epi, in_tile ? "packed in the tile" : "in place");
                 if (threads == 1) memcpy(one[epi], C1, sizeof(float) * (size_t)(M * N));
                 else if (memcmp(C1, one[epi], sizeof(float) * (size_t)(M * N)) != 0)
                     fail_msg("M %ld N %ld K %ld epilogue %d: %d threads differ from one", (long)M, (long)N, (long)K,
@@ -293,53 +299,28 @@ static void test_sgemm_direct_b(void **state)
     }
 }
 
-/* B packed by the first panel of rows as it reads B in place (fcn_gemm.pack_in_tile): the same
- * bits as packing it first, on 1–3 threads with each epilogue, K across KC blocks, a partial
- * last panel of columns (packed as before) or of rows; and pack_b is really skipped where every
- * panel of columns is whole. */
+/* in place for 1 to 3 panels of rows, packed as before from 4; K across KC blocks, partial and
+ * narrow column tiles; the packing really skipped */
+static void test_sgemm_direct_b(void **state)
+{
+    (void)state;
+    if (!__builtin_cpu_supports("avx512f")) skip();
+    static const int64_t shapes[][3] = { { 5, 37, 3 }, { 16, 241, 64 }, { 24, 100, 300 }, { 40, 51, 17 },
+                                         { 48, 13, 129 }, { 64, 77, 40 }, { 16, 3025, 128 },
+                                         /* column blocks split over threads: 14×14, 7×7 and 28×28 maps */
+                                         { 96, 196, 40 }, { 80, 49, 24 }, { 32, 784, 20 } };
+    check_b_in_place(shapes, sizeof shapes / sizeof shapes[0], 0);
+}
+
+/* packed in the first panel's tiles: K across KC blocks, a partial last panel of columns (packed
+ * as before) or of rows, one panel (packed first); pack_b skipped where every panel is whole */
 static void test_sgemm_pack_in_tile(void **state)
 {
     (void)state;
     if (!__builtin_cpu_supports("avx512f")) skip();
-    int64_t shapes[][3] = { { 32, 256, 64 }, { 40, 241, 300 }, { 48, 3136, 256 }, { 64, 196, 512 },
-                            { 16, 100, 20 }, { 24, 784, 40 }, { 96, 49, 700 }, { 128, 480, 1 } };
-    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
-        int64_t M = shapes[s][0], N = shapes[s][1], K = shapes[s][2];
-        float *A = malloc(sizeof(float) * (size_t)(M * K)), *B = malloc(sizeof(float) * (size_t)(K * N));
-        float *C1 = malloc(sizeof(float) * (size_t)(M * N)), *C2 = malloc(sizeof(float) * (size_t)(M * N));
-        float *bias = malloc(sizeof(float) * (size_t)M), *res = malloc(sizeof(float) * (size_t)(M * N));
-        fill(A, (size_t)(M * K)); fill(B, (size_t)(K * N)); fill(bias, (size_t)M); fill(res, (size_t)(M * N));
-        float *ap = aligned_alloc(64, (fcn_pack_a_mr_floats(M, K, 16) * sizeof(float) + 63) & ~(size_t)63);
-        fcn_pack_a_mr(A, K, 1, M, K, 16, ap);
-        for (int threads = 1; threads <= 3; threads++) {
-            struct fcn_threadpool *pool = threads > 1 ? fcn_threadpool_create(threads) : NULL;
-            fcn_exec x = { pool, threads };
-            float *scratch = aligned_alloc(64, FCN_GEMM_SCRATCH_FLOATS * sizeof(float) * 3);
-            for (int epi = 0; epi < 3; epi++) {
-                counted_b cb = { { B, N, 1 }, 0 };
-                fcn_gemm g = { .M = M, .N = N, .K = K, .a_packed = ap, .pack_b = pack_counted, .pack_ctx = &cb,
-                               .c = C1, .ldc = N, .bias = bias, .act = FCN_ACT_RELU, .scratch = scratch,
-                               .ukernel = fcn_ukernel_16x16_avx512, .mr = 16 };
-                if (epi == 1) { g.residual = res; g.act = FCN_ACT_CLIP; g.act_alpha = -0.5f; g.act_beta = 0.75f; }
-                if (epi == 2) { g.c_is_addend = 1; g.act = FCN_ACT_NONE; memcpy(C1, res, sizeof(float) * (size_t)(M * N)); }
-                fcn_sgemm(&g, pool ? &x : NULL);
-                int packed_calls = cb.calls;
-                cb.calls = 0;
-                g.c = C2;
-                if (epi == 2) memcpy(C2, res, sizeof(float) * (size_t)(M * N));
-                g.b_direct = B; g.ldb = N; g.pack_in_tile = 1;
-                fcn_sgemm(&g, pool ? &x : NULL);
-                if (threads == 1 && M >= 32 && N % 16 == 0) assert_int_equal(cb.calls, 0);
-                else if (M <= 16) assert_int_equal(cb.calls, packed_calls);   /* one panel: packed first */
-                if (memcmp(C1, C2, sizeof(float) * (size_t)(M * N)) != 0)
-                    fail_msg("M %ld N %ld K %ld threads %d epilogue %d: packed in the tile differs", (long)M,
-                             (long)N, (long)K, threads, epi);
-            }
-            free(scratch);
-            if (pool) fcn_threadpool_destroy(pool);
-        }
-        free(A); free(B); free(C1); free(C2); free(bias); free(res); free(ap);
-    }
+    static const int64_t shapes[][3] = { { 32, 256, 64 }, { 40, 241, 300 }, { 48, 3136, 256 }, { 64, 196, 512 },
+                                         { 16, 100, 20 }, { 24, 784, 40 }, { 96, 49, 700 }, { 128, 480, 1 } };
+    check_b_in_place(shapes, sizeof shapes / sizeof shapes[0], 1);
 }
 
 static void test_sgemm_vs_naive(void **state)
