@@ -2,7 +2,9 @@
 # libFuzzer campaign over every parser (docs/HARDENING.md). `make fuzz FUZZ_SECONDS=N`.
 #
 # Builds the library with clang + ASan/UBSan + fuzzer coverage into build-fuzz/ (through the
-# Makefile, so the objects are exactly the tree's), links fuzz/fuzz_<target>.c against it, then
+# Makefile, so the objects are exactly the tree's; the AVX-512 kernels with coverage only — clang
+# took minutes to instrument each with the sanitizers, see SAN_AVX512 in the Makefile), links
+# fuzz/fuzz_<target>.c against it, then
 # runs each target for FUZZ_SECONDS (default 60), FUZZ_JOBS at a time (default 2), with its
 # committed seeds testdata/fuzz/<target>/ copied into a scratch corpus build-fuzz/corpus/<target>/
 # (new inputs stay there, out of the tree). Crashes, leaks, timeouts (> 1 s) and OOMs
@@ -40,7 +42,8 @@ if [ "${FUZZ_NO_BUILD:-0}" != 1 ]; then
     # -fsanitize=fuzzer-no-link: coverage instrumentation in the library, libFuzzer's main only
     # in the harnesses.
     make --no-print-directory -j"$JOBS" BUILD="$OUT" CC="$CLANG" CXX="$CLANGXX" OPT=-O1 \
-        SAN="$SAN -fsanitize=fuzzer-no-link" "$OUT/libfullconv.a" >"$OUT/build.log" 2>&1 || {
+        SAN="$SAN -fsanitize=fuzzer-no-link" SAN_AVX512="-fsanitize=fuzzer-no-link" \
+        "$OUT/libfullconv.a" >"$OUT/build.log" 2>&1 || {
         echo "fuzz: library build failed, see $OUT/build.log" >&2
         tail -n 20 "$OUT/build.log" >&2
         exit 2
