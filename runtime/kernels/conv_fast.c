@@ -910,14 +910,13 @@ int fcn_fast_conv_prepare(fcn_node *n, fc_error *err)
      * way round at two threads too (in place instead of packed, medians of 7 interleaved
      * rounds, ms): SqueezeNet 2.93 → 2.87, RegNet 4.57 → 4.51, MobileNetV3-small 0.91 → 0.88,
      * 7 of 7 rounds each; SqueezeNet's 128→16 squeeze at 55×55 89 → 68 µs. */
-    cf.direct_b = cf.ukernel == fcn_ukernel_16x16_avx512 && (n->nthreads <= 1 || fcn_cpu_is_amd()) &&
-                  !fcn_env_flag("FULLCONV_NO_DIRECT_B");
+    const int b_rows_ok = cf.ukernel == fcn_ukernel_16x16_avx512 && (n->nthreads <= 1 || fcn_cpu_is_amd());
+    cf.direct_b = b_rows_ok && !fcn_env_flag("FULLCONV_NO_DIRECT_B");
     /* The first panel of rows packing B as it reads it (sgemm.c, gemm_tile), on Zen 4 (one
      * layer, medians of 300 runs, ms): 256→128 at 56×56 1.92 → 1.81, 128→256 1.86 → 1.81,
      * 512→256 at 28×28 1.86 → 1.80. Its loads go down B's rows as the in-place tile's do, so
      * where that tile is kept off (two threads on Intel) this is too (not measured there). */
-    cf.pack_in_tile = cf.ukernel == fcn_ukernel_16x16_avx512 && (n->nthreads <= 1 || fcn_cpu_is_amd()) &&
-                      !fcn_env_flag("FULLCONV_NO_PACK_IN_TILE");
+    cf.pack_in_tile = b_rows_ok && !fcn_env_flag("FULLCONV_NO_PACK_IN_TILE");
     cf.pack_s2 = cf.ukernel == fcn_ukernel_16x16_avx512 && cf.kh == 1 && cf.kw == 1 && cf.sh == 2 && cf.sw == 2 &&
                  cf.ph == 0 && cf.pw == 0 && 2 * (cf.Ho - 1) < cf.H && 2 * (cf.Wo - 1) < cf.W &&
                  !fcn_env_flag("FULLCONV_NO_PACK_S2");
