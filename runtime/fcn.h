@@ -86,7 +86,8 @@ size_t fcn_session_arena_bytes(const fcn_session *s);
 int fcn_session_threads(const fcn_session *s);
 size_t fcn_session_input_bytes(const fcn_session *s);   /* the inputs' own buffers, outside the arena */
 size_t fcn_session_packed_bytes(const fcn_session *s);  /* expanded/packed weight copies */
-/* Prepacked weights (format.h, PREPACKED): what node `node`'s fast path packed at creation,
+/* Prepacked weights (format.h, PREPACKED): what node `node` (the model's numbering, whatever
+ * order the session runs the nodes in) had its fast path pack at creation,
  * or used in place from the file. 1 and fills the four, or 0 when the node has none.
  * `fullconv convert --prepack` writes these with the layout of fcn_prepack_layout. */
 int fcn_session_prepacked(const fcn_session *s, int node, const void **data, size_t *bytes, uint32_t *kind,
@@ -96,9 +97,9 @@ size_t fcn_session_prepacked_used(const fcn_session *s);
 /* The PREPACKED layout of the kernels sessions created now use: 0 and fills h (reserved and
  * count zero), or -1 when the reference kernels are in use (nothing is packed). */
 int fcn_prepack_layout(fcn_prepack_hdr *h);
-/* The most arena bytes in use at one step, and the model graph's bound (taken before the
- * session's fusions): the largest sum, over steps, of the two largest tensors alive at that
- * step (inputs included, no scratch, no in-place). */
+/* The most arena bytes in use at one step, and the model graph's bound (taken in the file's
+ * node order, before the session's fusions and reordering): the largest sum, over steps, of the
+ * two largest tensors alive at that step (inputs included, no scratch, no in-place). */
 void fcn_session_plan_stats(const fcn_session *s, size_t *peak_live, size_t *two_largest_bound);
 
 typedef struct fcn_node_info {
@@ -117,6 +118,8 @@ int fcn_session_num_nodes(const fcn_session *s);
  * the converter's shape inference reads these back. */
 int fcn_session_num_values(const fcn_session *s);
 void fcn_session_value_info(const fcn_session *s, int i, const char **name, fcn_shape *shape, int *dtype);
+/* Node i in the order the session runs them (which may move a projection shortcut ahead of
+ * its block's branch: schedule_shortcuts in session.c); info->name says which node it is. */
 void fcn_session_node_info(const fcn_session *s, int i, fcn_node_info *info);
 uint64_t fcn_session_total_macs(const fcn_session *s);
 

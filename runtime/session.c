@@ -42,6 +42,7 @@ struct fcn_session {
     void *input_block;             /* the graph inputs' buffers, outside the arena */
     size_t input_bytes;
     int *fused_res;                /* per node: [2i] residual value fused into conv i, [2i+1] its Add; -1 */
+    int *slot;                     /* per model node: its position in nodes (schedule_shortcuts) */
     struct fcn_threadpool *pool;
     int nthreads;
     int profile;
@@ -450,6 +451,110 @@ static int sole_producer(const fcn_session *s, const value_links *l, const fcn_t
     return a >= 0 && a < consumer && l->uses[v] == 1 && !l->is_io[v] ? a : -1;
 }
 
+/* Shortcuts first. A block with a projection shortcut reads its input X twice: the branch's
+ * first conv, and the projection after the branch (PyTorch's order for ResNet and ResNeXt).
+ * Where that first conv can write over its input (fcn_fast_conv_in_place) with as many bytes
+ * out as in, and the projection needs nothing made from the conv on, the projection moves to
+ * just before the conv, which then is X's last reader and writes over it (plan_conv_in_place):
+ * X, the branch's first output and its second (ResNeXt-50's 3.2 + 3.2 + 0.8 MB in layer2) were
+ * three live tensors; now X's buffer, the projection's output (no larger than X: a moved node
+ * must not make more bytes than it frees) and the second. Decided on the file's order, each
+ * node moved at most once and never a node that others move before; the values each node reads
+ * are still made before it. FULLCONV_NO_IN_PLACE=1 keeps the file's order and plans no conv
+ * over its input. */
+static int in_place_off(void) { return fcn_env_flag("FULLCONV_NO_IN_PLACE"); }
+
+static int schedule_shortcuts(fcn_session *s, fc_error *err)
+{
+    int nn = s->n_nodes, nv = s->n_values;
+    for (int i = 0; i < nn; i++) s->slot[i] = i;
+    if (!s->simd || in_place_off()) return 0;
+    value_links l;
+    int *hoist = malloc(sizeof(int) * ((size_t)nn + 1));      /* node moved before hoist[i], or -1 */
+    char *target = calloc((size_t)nn + 1, 1);                   /* nodes others move before */
+    int *rstart = calloc((size_t)nv + 2, sizeof(int)), *readers = NULL, *ord = NULL;
+    fcn_node *nodes = NULL;
+    const fcn_op_def **defs = NULL;
+    int rc = -1;
+    if (!hoist || !target || !rstart || links_build(s, &l)) {
+        free(hoist); free(target); free(rstart);
+        return fc_fail(err, FC_ENOMEM, "%s: out of memory planning", s->m->name);
+    }
+    /* readers of each value, node order: rstart[v] .. rstart[v + 1] in readers */
+    int64_t total = 0;
+    for (int v = 0; v < nv; v++) total += l.uses[v];
+    if (!(readers = malloc(sizeof(int) * ((size_t)total + 1)))) goto out;
+    for (int v = 0; v < nv; v++) rstart[v + 1] = rstart[v] + l.uses[v];
+    {
+        int *fill = malloc(sizeof(int) * ((size_t)nv + 1));
+        if (!fill) goto out;
+        memcpy(fill, rstart, sizeof(int) * (size_t)nv);
+        for (int i = 0; i < nn; i++)
+            for (int k = 0; k < s->nodes[i].n_in; k++)
+                if (s->nodes[i].in[k]) readers[fill[s->nodes[i].in[k] - s->tensors]++] = i;
+        free(fill);
+    }
+    int moves = 0;
+    for (int i = 0; i < nn; i++) hoist[i] = -1;
+    for (int r = 0; r < nn; r++) {
+        const fcn_node *c = &s->nodes[r];
+        if (c->op != FCN_OP_CONV || hoist[r] >= 0 || !fcn_fast_conv_in_place(c)) continue;
+        int x = (int)(c->in[0] - s->tensors), y = (int)(c->out[0] - s->tensors);
+        /* (as many bytes out as in: a conv with more may not be planned in place after all) */
+        if (l.is_io[x] || l.is_io[y] || l.producer[x] < 0 || c->out[0]->nbytes != c->in[0]->nbytes) continue;
+        size_t made = 0;
+        int ok = 1, later = 0;
+        for (int j = rstart[x]; j < rstart[x + 1] && ok; j++) {
+            int d = readers[j];
+            if (d <= r || (j > rstart[x] && readers[j - 1] == d)) continue;   /* (a node reading x twice) */
+            const fcn_node *dn = &s->nodes[d];
+            later++;
+            ok = hoist[d] < 0 && !target[d];
+            for (int k = 0; k < dn->n_in && ok; k++)   /* what it reads is made before the conv */
+                ok = !dn->in[k] || dn->in[k]->is_const || l.producer[dn->in[k] - s->tensors] < r;
+            for (int k = 0; k < dn->n_out && ok; k++) {
+                ok = !l.is_io[dn->out[k] - s->tensors];
+                made += dn->out[k]->nbytes;
+            }
+        }
+        if (!ok || later == 0 || made > c->in[0]->nbytes) continue;
+        for (int j = rstart[x]; j < rstart[x + 1]; j++)
+            if (readers[j] > r) hoist[readers[j]] = r;
+        target[r] = 1;
+        moves++;
+    }
+    if (moves == 0) {
+        rc = 0;
+        goto out;
+    }
+    /* the new order: each target preceded by the nodes moved before it, in their order */
+    ord = malloc(sizeof(int) * ((size_t)nn + 1));
+    nodes = malloc(sizeof(fcn_node) * ((size_t)nn + 1));
+    defs = malloc(sizeof(*defs) * ((size_t)nn + 1));
+    if (!ord || !nodes || !defs) goto out;
+    int k = 0;
+    for (int i = 0; i < nn; i++) {
+        if (hoist[i] >= 0) continue;
+        if (target[i])
+            for (int d = i + 1; d < nn; d++)
+                if (hoist[d] == i) ord[k++] = d;
+        ord[k++] = i;
+    }
+    for (int p = 0; p < nn; p++) {
+        nodes[p] = s->nodes[ord[p]];
+        defs[p] = s->defs[ord[p]];
+        s->slot[ord[p]] = p;
+    }
+    memcpy(s->nodes, nodes, sizeof(fcn_node) * (size_t)nn);
+    memcpy(s->defs, defs, sizeof(*defs) * (size_t)nn);
+    rc = 0;
+out:
+    if (rc) fc_fail(err, FC_ENOMEM, "%s: out of memory planning", s->m->name);
+    links_free(&l);
+    free(hoist); free(target); free(rstart); free(readers); free(ord); free(nodes); free(defs);
+    return rc;
+}
+
 /* Residual fusion: Add(conv(x), r) (same shapes, either order) where the conv's output feeds
  * only this Add and r is ready before the conv runs becomes one conv that writes the Add's
  * output, adding r and applying the Add's activation in its epilogue while the tile is in
@@ -765,6 +870,75 @@ static void plan_reshape_views(fcn_session *s, int *alias_of, size_t *alias_off,
     links_free(&l);
 }
 
+/* In-place convs: a conv that can (fcn_fast_conv_in_place) and is the last reader of its input
+ * writes its output over it — the GEMM of a 1×1 packs every input row at its columns before it
+ * writes them (fcn_gemm.over_b), a grouped Winograd conv transforms a group's whole map first.
+ * The input must be a buffer of its own (not a graph input or output, not a view or holding
+ * one), the output too; the buffer is made as large as the larger of the two (extent). After
+ * schedule_shortcuts: the first 1×1 of ResNeXt-50's and RegNet's projection blocks (RegNet-Y's
+ * 32 → 48 channels at 112×112 too), ResNeXt's grouped 3×3 layers at 56×56. */
+static void plan_conv_in_place(fcn_session *s, const int *first, const int *last, int *alias_of, size_t *alias_off,
+                               const char *concat_alias, size_t *extent)
+{
+    if (in_place_off()) return;
+    int nn = s->n_nodes;
+    value_links l;
+    /* bytes alive at each step as planned so far (views counted again: an overestimate) */
+    size_t *live = calloc((size_t)nn + 2, sizeof(size_t));
+    if (!live || links_build(s, &l)) {   /* out of memory: no in-place convs, nothing else changes */
+        free(live);
+        return;
+    }
+    for (int v = 0; v < s->n_values; v++)
+        if (first[v] >= 0 && !s->tensors[v].is_const) {
+            live[first[v]] += extent[v];
+            live[last[v] + 1] -= extent[v];
+        }
+    for (int i = 1; i <= nn; i++) live[i] += live[i - 1];
+    /* As many bytes out as in first: the output takes the input's buffer, one buffer less at
+     * the conv's step. Then more bytes out (more channels on one image): the input's buffer
+     * grows over its whole life, so only at a step where the most bytes are alive and when the
+     * steps before stay below it (RegNet-Y's first block: the stem's 1.6 MB output grows to
+     * the 2.4 MB of the 32 → 48 1×1 over two steps; not ResNet-50's 64-channel map that the
+     * 256-channel projection reads at the end of its block). */
+    for (int pass = 0; pass < 2; pass++) {
+        size_t peak = 0;
+        for (int i = 0; i < nn; i++)
+            if (live[i] > peak) peak = live[i];
+        for (int a = 0; a < nn; a++) {
+            const fcn_node *c = &s->nodes[a];
+            /* (a conv with a fused residual writes over the residual instead: plan_residual_in_place,
+             * which leaves its GEMM free to split its rows over the threads) */
+            if (c->op != FCN_OP_CONV || c->n_out != 1 || !c->in[0] || !fcn_fast_conv_in_place(c) ||
+                (s->fused_res && s->fused_res[2 * a] >= 0))
+                continue;
+            int x = (int)(c->in[0] - s->tensors), y = (int)(c->out[0] - s->tensors);
+            if (x == y || l.is_io[x] || l.is_io[y] || c->in[0]->is_const || first[x] < 0 || last[x] != a ||
+                first[y] != a || alias_of[y] >= 0 || concat_alias[x] || concat_alias[y])
+                continue;
+            /* x may be an in-place conv's output itself (views are marked in concat_alias): its
+             * buffer holds x alone by now, every earlier value in it read for the last time */
+            int rx = x;
+            while (alias_of[rx] >= 0) rx = alias_of[rx];
+            size_t xb = extent[rx], yb = c->out[0]->nbytes, grow = yb > xb ? yb - xb : 0;
+            /* (fewer bytes out: the input's buffer would outlive it at its size) */
+            if (yb < c->in[0]->nbytes || (grow > 0) != (pass == 1)) continue;
+            if (grow) {
+                int ok = live[a] >= peak;
+                for (int i = first[rx]; i < a && ok; i++) ok = live[i] + grow < live[a];
+                if (!ok) continue;
+                for (int i = first[rx]; i < a; i++) live[i] += grow;
+                extent[rx] = yb;
+            }
+            live[a] -= c->in[0]->nbytes;
+            alias_of[y] = rx;
+            alias_off[y] = 0;
+        }
+    }
+    free(live);
+    links_free(&l);
+}
+
 /* In-place residuals: a conv with a fused residual Add writes its output over the residual's
  * buffer when nothing reads the residual once the conv starts (the Add was its last use) — the
  * epilogue reads each residual element right before writing the same element, and a GEMM whose
@@ -886,9 +1060,10 @@ static int plan_memory(fcn_session *s, fc_error *err)
     int *alias_of = malloc(sizeof(int) * ((size_t)nv + 1));
     size_t *alias_off = malloc(sizeof(size_t) * ((size_t)nv + 1));
     char *concat_alias = calloc((size_t)nv + 1, 1);
+    size_t *extent = malloc(sizeof(size_t) * ((size_t)nv + 1));   /* bytes of each value's buffer */
     fcn_plan_item *items = malloc(sizeof(fcn_plan_item) * ((size_t)nv + (size_t)nn + 1));
     int rc = -1;
-    if (!first || !last || !items || !alias_of || !alias_off || !concat_alias) {
+    if (!first || !last || !items || !alias_of || !alias_off || !concat_alias || !extent) {
         fc_fail(err, FC_ENOMEM, "%s: out of memory planning", m->name);
         goto out;
     }
@@ -899,7 +1074,10 @@ static int plan_memory(fcn_session *s, fc_error *err)
     for (uint32_t k = 0; k < m->graph.n_inputs; k++) first[m->inputs[k]] = last[m->inputs[k]] = -1;
     for (int i = 0; i < nn; i++) {
         const fcn_node *n = &s->nodes[i];
-        for (int k = 0; k < n->n_out; k++) {
+        /* a producer fused into its consumer writes nothing: its output (read by no one now:
+         * the consumer reads the producer's input) gets no buffer. MnasNet's first depthwise
+         * output (1.6 MB) and its first expansion's (2.4 MB) were planned and never written. */
+        for (int k = 0; k < n->n_out && n->run_fast != fused_noop; k++) {
             int v = (int)(n->out[k] - s->tensors);
             if (first[v] != -2) continue;   /* a fused Add re-lists its conv's output: the conv wrote it first */
             first[v] = i;
@@ -938,7 +1116,24 @@ static int plan_memory(fcn_session *s, fc_error *err)
         in_off += ALIGN64(s->tensors[v].nbytes ? s->tensors[v].nbytes : 1);
     }
 
+    for (int v = 0; v < nv; v++) extent[v] = s->tensors[v].nbytes;
+    plan_conv_in_place(s, first, last, alias_of, alias_off, concat_alias, extent);
     plan_residual_in_place(s, first, last, alias_of, alias_off, concat_alias);
+    /* An in-place conv's input may since have been planned over a residual itself (ResNeXt's
+     * layer2 reads layer1's output, which is the buffer of layer1's in-place residuals): every
+     * value to the buffer at the end of its chain, that buffer as large as any of them needs. */
+    for (int v = 0; v < nv; v++) {
+        if (alias_of[v] < 0) continue;
+        int root = alias_of[v], hops = 0;
+        size_t off = alias_off[v];
+        while (alias_of[root] >= 0 && hops++ < nv) {
+            off += alias_off[root];
+            root = alias_of[root];
+        }
+        alias_of[v] = root;
+        alias_off[v] = off;
+        if (off + extent[v] > extent[root]) extent[root] = off + extent[v];
+    }
     /* a view's writes start the life of the buffer it is a slice of, its last read ends it */
     for (int v = 0; v < nv; v++) {
         if (alias_of[v] < 0 || first[v] == -2) continue;
@@ -949,11 +1144,11 @@ static int plan_memory(fcn_session *s, fc_error *err)
     n_items = 0;
     for (int v = 0; v < nv; v++) {
         if (first[v] == -2 || s->tensors[v].is_const || alias_of[v] >= 0) continue;
-        items[n_items++] = (fcn_plan_item){ v, first[v], last[v], ALIGN64(s->tensors[v].nbytes ? s->tensors[v].nbytes : 1), 0, 0 };
+        items[n_items++] = (fcn_plan_item){ v, first[v], last[v], ALIGN64(extent[v] ? extent[v] : 1), 0, 0 };
     }
     int n_tensors = n_items;
     for (int i = 0; i < nn; i++) {
-        if (s->nodes[i].scratch_bytes == 0) continue;
+        if (s->nodes[i].scratch_bytes == 0 || s->nodes[i].run_fast == fused_noop) continue;
         items[n_items++] = (fcn_plan_item){ nv + i, i, i, ALIGN64(s->nodes[i].scratch_bytes), 0, 1 };
     }
     if (fcn_plan_place(items, n_items, &s->arena_bytes) ||
@@ -993,6 +1188,7 @@ out:
     free(alias_of);
     free(alias_off);
     free(concat_alias);
+    free(extent);
     free(items);
     return rc;
 }
@@ -1023,7 +1219,8 @@ int fcn_session_create(const fcn_model *m, const fcn_session_options *opt, fcn_s
     s->copies = calloc((size_t)s->n_values + 1, sizeof(void *));
     s->last_ms = calloc((size_t)s->n_nodes + 1, sizeof(double));
     s->min_ms = calloc((size_t)s->n_nodes + 1, sizeof(double));
-    if (!s->tensors || !s->nodes || !s->defs || !s->io || !s->copies || !s->last_ms || !s->min_ms) {
+    s->slot = calloc((size_t)s->n_nodes + 1, sizeof(int));
+    if (!s->tensors || !s->nodes || !s->defs || !s->io || !s->copies || !s->last_ms || !s->min_ms || !s->slot) {
         fcn_session_destroy(s);
         return fc_fail(err, FC_ENOMEM, "%s: out of memory creating a session", m->name);
     }
@@ -1076,7 +1273,8 @@ int fcn_session_create(const fcn_model *m, const fcn_session_options *opt, fcn_s
         io += s->nodes[i].n_in + s->nodes[i].n_out;
     }
     if (rc == 0) rc = fast_prepare_all(s, err);
-    if (rc == 0) rc = graph_bound(s, err);
+    if (rc == 0) rc = graph_bound(s, err);   /* on the file's order: the model's yardstick */
+    if (rc == 0) rc = schedule_shortcuts(s, err);
     if (rc == 0 && s->simd) fuse_residual_adds(s);
     if (rc == 0 && s->simd) fuse_stem_pools(s);
     if (rc == 0 && s->simd) fuse_pre_bns(s);
@@ -1119,6 +1317,7 @@ void fcn_session_destroy(fcn_session *s)
     free(s->arena_block);
     free(s->input_block);
     free(s->fused_res);
+    free(s->slot);
     free(s);
 }
 
@@ -1219,8 +1418,8 @@ size_t fcn_session_packed_bytes(const fcn_session *s) { return s->packed_bytes; 
 int fcn_session_prepacked(const fcn_session *s, int node, const void **data, size_t *bytes, uint32_t *kind,
                           uint32_t *param)
 {
-    if (node < 0 || node >= s->n_nodes || !s->nodes[node].packed.data) return 0;
-    const fcn_prepacked *p = &s->nodes[node].packed;
+    if (node < 0 || node >= s->n_nodes || !s->nodes[s->slot[node]].packed.data) return 0;
+    const fcn_prepacked *p = &s->nodes[s->slot[node]].packed;
     *data = p->data;
     *bytes = p->bytes;
     *kind = p->kind;

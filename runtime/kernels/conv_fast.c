@@ -158,6 +158,8 @@ static void run_gemm(fcn_node *n, const fcn_exec *x)
      * already in C and the product accumulates onto it */
     const float *res = cf->residual ? cf->residual->data : NULL;
     int in_place = res == out;
+    /* or over the input, when this conv is its last reader (fcn_fast_conv_in_place) */
+    int over_in = pointwise && (const float *)out == in;
     for (int64_t b = 0; b < cf->N; b++) {
         for (int64_t g = 0; g < cf->group; g++) {
             const float *img = in + (b * cf->C + g * cg) * cf->H * cf->W;
@@ -184,6 +186,7 @@ static void run_gemm(fcn_node *n, const fcn_exec *x)
                 gm.ldb = cf->H * cf->W;
                 if (cf->direct_b) gm.ukernel_ldb = fcn_ukernel_16x16_avx512_ldb;
                 gm.pack_in_tile = cf->pack_in_tile;
+                gm.over_b = over_in;
             }
             fcn_sgemm(&gm, x);
         }
@@ -704,6 +707,19 @@ size_t fcn_fast_conv_fit_scratch(fcn_node *n, size_t budget)
     n->kernel = wino_label(cf);
     n->scratch_bytes = cf->wino.scratch_floats * sizeof(float);
     return n->scratch_bytes;
+}
+
+int fcn_fast_conv_in_place(const fcn_node *n)
+{
+    const conv_fast *cf = n->run_fast == run_gemm || n->run_fast == run_wino ? n->fast : NULL;
+    if (!cf || cf->Ho != cf->H || cf->Wo != cf->W) return 0;
+    /* grouped Winograd: a group's whole map goes into V before any of its outputs is written,
+     * each over its own channels (run_groups; never blocked, whatever the memory plan asks) */
+    if (n->run_fast == run_wino) return cf->wino.groups > 1 && cf->K == cf->C;
+    /* the GEMM: output row m and input row m start at the same place (a map apart), so any
+     * channel counts on one image; several images only with as many channels out as in */
+    return !cf->pwb && !cf->pre_ab && cf->group == 1 && cf->kh == 1 && cf->kw == 1 && cf->sh == 1 && cf->sw == 1 &&
+           cf->ph == 0 && cf->pw == 0 && cf->C <= FCN_KC && (cf->K == cf->C || cf->N == 1);
 }
 
 int fcn_fast_conv_wino_shared(const fcn_node *n)

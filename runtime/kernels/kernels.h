@@ -130,6 +130,12 @@ typedef struct fcn_gemm {
      * and packs it for the others as it goes (pack_b then packs only a block's partial last
      * panel), so pack_b must copy b_direct's rows unchanged */
     int pack_in_tile;
+    /* C written over B (b_direct: C's row m starts where B's row m does, ldc == ldb, K <=
+     * FCN_KC; M may differ from K): each task
+     * takes every row of its columns and has read all of B there (packed, or by the panel that
+     * writes them) before it writes C; B is never read in place by a later panel. A 1×1 conv
+     * over as many channels planned over its input (fcn_fast_conv_in_place). */
+    int over_b;
 } fcn_gemm;
 #define FCN_DIRECT_B_PANELS 3      /* tasks with at most this many panels of rows read b_direct */
 /* Per-thread scratch floats of fcn_sgemm: at most FCN_GEMM_SCRATCH_FLOATS, and for a product of
@@ -387,6 +393,14 @@ int fcn_fast_conv_fuse_pre_bn(fcn_node *n, const fcn_node *bn);
 int fcn_fast_conv_fuse_expand(fcn_node *n, const fcn_node *xn);
 /* n a 1×1 conv on the GEMM path, dn the depthwise conv before it: n computes dn band by band */
 int fcn_fast_conv_fuse_dw(fcn_node *n, const fcn_node *dn);
+/* In-place convs (session.c, plan_conv_in_place): 1 when n's output may be planned over its
+ * input, starting where the input starts (the buffer made as large as the larger of the two):
+ * a 1×1 stride-1 conv on the plain GEMM path (no fused BatchNormalization, not the
+ * pointwise-lanes kernel) over at most FCN_KC channels (into any number on one image, as many
+ * on several), which detects it at run time and writes through fcn_gemm.over_b; or a grouped
+ * 3×3 conv through Winograd with as many channels out as in (each group's map is transformed
+ * whole before its outputs are written over it). */
+int fcn_fast_conv_in_place(const fcn_node *n);
 /* The per-channel (scale, shift) pairs of a BatchNormalization on its fast path, or NULL. */
 const float *fcn_fast_bn_ab(const fcn_node *n);
 /* The MaxPool's fast-path arguments (pointers unset), or NULL when n is not on that path. */

@@ -239,7 +239,7 @@ static void gemm_tile(const fcn_gemm *g, int64_t n0, int64_t nc, int64_t p0, int
      * it. Single 1×1 layers with the input in L2 (µs, packed → in place): 128→16 at 55×55
      * 103 → 79-87, 96→24 at 56×56 112 → 91, 144→40 at 28×28 57 → 50; with 4-5 panels
      * (192→64, 240→80) no gain. */
-    int direct = g->b_direct && g->ukernel_ldb && p1 - p0 <= FCN_DIRECT_B_PANELS;
+    int direct = g->b_direct && g->ukernel_ldb && p1 - p0 <= FCN_DIRECT_B_PANELS && !g->over_b;
     /* Packing B was a phase of its own, reading B (the layer's input, out of L2) at L3 speed
      * with no FMAs beside it: 7 % of a 256→128 1×1 conv at 56×56. With pack_in_tile the first
      * panel of rows reads B in place and stores each row's 16 values into the packed panel the
@@ -382,8 +382,9 @@ void fcn_sgemm(const fcn_gemm *g, const fcn_exec *x)
      * gain at all); splitting the columns has each read all of A, cheaper while A is not
      * larger than B. Blocks stay multiples of 16 columns, so the panels, and the bits, are the
      * same at any thread count. */
-    else if (nthreads > 1 && t.n_blocks < nthreads && g->N >= g->M && div_up(g->N, FCN_NR) >= 2 * nthreads)
-        t.n_blocks = nthreads;
+    else if (nthreads > 1 && t.n_blocks < nthreads && (g->N >= g->M || g->over_b) &&
+             div_up(g->N, FCN_NR) >= 2 * nthreads)
+        t.n_blocks = nthreads;   /* (written over B: the rows cannot be split) */
     t.nc = div_up(div_up(g->N, t.n_blocks), FCN_NR) * FCN_NR;
     if (t.nc > FCN_NC) t.nc = FCN_NC;
     t.n_blocks = div_up(g->N, t.nc);
@@ -398,6 +399,7 @@ void fcn_sgemm(const fcn_gemm *g, const fcn_exec *x)
         while (b) { int64_t r = a % b; a = b; b = r; }
         t.m_chunks = min64(panels, nthreads / a);
     }
+    if (g->over_b) t.m_chunks = 1;   /* a task writes rows only after reading all of B at its columns */
     t.panels_per_chunk = div_up(panels, t.m_chunks);
     t.m_chunks = div_up(panels, t.panels_per_chunk);
     int64_t tasks = t.n_blocks * t.m_chunks;

@@ -323,6 +323,70 @@ static void test_sgemm_pack_in_tile(void **state)
     check_b_in_place(shapes, sizeof shapes / sizeof shapes[0], 1);
 }
 
+/* C written over B (fcn_gemm.over_b, a 1×1 conv planned over its input): M below, at and above
+ * K (on one image the output may have more channels than the input), K up to KC, maps whose
+ * columns the threads split though there are more rows than columns, both micro-kernels, with
+ * and without the in-place and packing tiles asked for (over_b turns the in-place tile off):
+ * the same bits as the same product into a separate C, which is close to the naive one. */
+static void test_sgemm_over_b(void **state)
+{
+    (void)state;
+    if (!simd_ok()) skip();
+    static const int64_t shapes[][3] = { { 32, 256, 32 }, { 48, 1000, 32 }, { 256, 784, 256 }, { 24, 241, 40 },
+                                         { 128, 196, 256 }, { 64, 50, 64 }, { 16, 100, 20 }, { 40, 33, 7 } };
+    for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; si++) {
+        int64_t M = shapes[si][0], N = shapes[si][1], K = shapes[si][2], rows = M > K ? M : K;
+        float *A = malloc(sizeof(float) * (size_t)(M * K)), *B = malloc(sizeof(float) * (size_t)(K * N));
+        float *bias = malloc(sizeof(float) * (size_t)M), *res = malloc(sizeof(float) * (size_t)(M * N));
+        float *C = malloc(sizeof(float) * (size_t)(M * N)), *R = malloc(sizeof(float) * (size_t)(M * N));
+        float *buf = malloc(sizeof(float) * (size_t)(rows * N));   /* B, then C over it: no float more */
+        fill(A, (size_t)(M * K)); fill(B, (size_t)(K * N)); fill(bias, (size_t)M); fill(res, (size_t)(M * N));
+        for (int64_t i = 0; i < M; i++)
+            for (int64_t j = 0; j < N; j++) {
+                double acc = bias[i] + res[i * N + j];
+                for (int64_t k = 0; k < K; k++) acc += (double)A[i * K + k] * B[k * N + j];
+                R[i * N + j] = acc > 0 ? (float)acc : 0.0f;
+            }
+        for (int twin = 0; twin < 2; twin++) {
+            if (twin == 1 && !__builtin_cpu_supports("avx512f")) continue;
+            int mr = twin ? 16 : FCN_MR;
+            float *ap = aligned_alloc(64, (fcn_pack_a_mr_floats(M, K, mr) * sizeof(float) + 63) & ~(size_t)63);
+            fcn_pack_a_mr(A, K, 1, M, K, mr, ap);
+            for (int threads = 1; threads <= 3; threads++) {
+                struct fcn_threadpool *pool = threads > 1 ? fcn_threadpool_create(threads) : NULL;
+                fcn_exec x = { pool, threads };
+                float *scratch = aligned_alloc(64, FCN_GEMM_SCRATCH_FLOATS * sizeof(float) * 3);
+                for (int tiles = 0; tiles < 2; tiles++) {
+                    fcn_strided_b sb = { B, N, 1 };
+                    fcn_gemm g = { .M = M, .N = N, .K = K, .a_packed = ap, .pack_b = fcn_pack_b_strided,
+                                   .pack_ctx = &sb, .c = C, .ldc = N, .bias = bias, .residual = res,
+                                   .act = FCN_ACT_RELU, .scratch = scratch,
+                                   .ukernel = twin ? fcn_ukernel_16x16_avx512 : fcn_ukernel_6x16_avx2, .mr = mr,
+                                   .b_direct = B, .ldb = N, .over_b = 1 };
+                    if (tiles) {
+                        g.pack_in_tile = twin;
+                        g.ukernel_ldb = twin ? fcn_ukernel_16x16_avx512_ldb : NULL;
+                    }
+                    fcn_sgemm(&g, pool ? &x : NULL);
+                    assert_close(C, R, (size_t)(M * N), 1e-4f);
+                    memcpy(buf, B, sizeof(float) * (size_t)(K * N));
+                    sb.b = buf;
+                    g.b_direct = buf;
+                    g.c = buf;
+                    fcn_sgemm(&g, pool ? &x : NULL);
+                    if (memcmp(buf, C, sizeof(float) * (size_t)(M * N)) != 0)
+                        fail_msg("M %ld N %ld K %ld mr %d threads %d tiles %d: over B differs from apart", (long)M,
+                                 (long)N, (long)K, mr, threads, tiles);
+                }
+                free(scratch);
+                if (pool) fcn_threadpool_destroy(pool);
+            }
+            free(ap);
+        }
+        free(A); free(B); free(bias); free(res); free(C); free(R); free(buf);
+    }
+}
+
 static void test_sgemm_vs_naive(void **state)
 {
     (void)state;
@@ -1970,6 +2034,7 @@ int main(void)
         cmocka_unit_test(test_threadpool_handshake),
         cmocka_unit_test(test_sgemm_direct_b),
         cmocka_unit_test(test_sgemm_pack_in_tile),
+        cmocka_unit_test(test_sgemm_over_b),
         cmocka_unit_test(test_sgemm_even_blocks),
         cmocka_unit_test(test_fast_eltwise_paths),
     };

@@ -520,6 +520,167 @@ static void test_residual_fusion(void **state)
     }
 }
 
+/* In-place convs (session.c: schedule_shortcuts, plan_conv_in_place). A projection block in
+ * PyTorch's order — a = ReLU(x), b = 1×1 C→C (a), c = grouped 3×3 C→C (b, Winograd forced),
+ * e = 1×1 C→C (c), then the projection d = 1×1 C→C (a), y = ReLU(e + d) — runs the projection
+ * before the first 1×1, which writes over a, and the grouped conv over b; and a 1×1 into more
+ * channels on one image (a = ReLU(x), y = GAP(1×1 C→2.5C (a))), whose input's buffer grows to
+ * hold its output; and the block after an identity block (a written over that block's input by
+ * its fused residual: the buffers chained). Against the reference kernels; the arena smaller than with
+ * FULLCONV_NO_IN_PLACE=1; one thread, two and two split into single tasks give the same bits. */
+static float *in_place_run(const uint8_t *buf, size_t size, int reference, int threads, size_t *arena, int *order_ok,
+                           size_t *n_out)
+{
+    fc_error err = { 0, "" };
+    fcn_model *m;
+    fcn_session *s;
+    int was = fcn_use_reference_kernels(reference);
+    if (fcn_model_open_memory(buf, size, "in_place.fcn", 0, &m, &err)) fail_msg("%s", err.msg);
+    fcn_session_options opt = { threads, 0, NULL, 0 };
+    if (fcn_session_create(m, &opt, &s, &err)) fail_msg("%s", err.msg);
+    fcn_shape sh;
+    float *x = fcn_session_input(s, 0, &sh, NULL);
+    size_t nx = 1;
+    for (int d = 0; d < sh.ndim; d++) nx *= (size_t)sh.dims[d];
+    for (size_t i = 0; i < nx; i++) x[i] = (float)((i * 2654435761u) % 1000) / 500.0f - 1.0f;
+    assert_int_equal(fcn_session_run(s, &err), 0);
+    const float *y = fcn_session_output(s, 0, &sh, NULL);
+    *n_out = 1;
+    for (int d = 0; d < sh.ndim; d++) *n_out *= (size_t)sh.dims[d];
+    float *copy = malloc(*n_out * sizeof(float));
+    memcpy(copy, y, *n_out * sizeof(float));
+    int down = -1, conv1 = -1;   /* where the session runs them */
+    for (int i = 0; i < fcn_session_num_nodes(s); i++) {
+        fcn_node_info info;
+        fcn_session_node_info(s, i, &info);
+        if (strcmp(info.name, "down") == 0) down = i;
+        if (strcmp(info.name, "conv1") == 0) conv1 = i;
+    }
+    *order_ok = down >= 0 && down < conv1;
+    *arena = fcn_session_arena_bytes(s);
+    fcn_session_destroy(s);
+    fcn_model_close(m);
+    fcn_use_reference_kernels(was);
+    return copy;
+}
+
+static uint8_t *in_place_model(int block, size_t *size)
+{
+    fc_error err = { 0, "" };
+    ir_graph *g = ir_graph_new();
+    enum { C = 32, K = 32, G = 4, H = 20, W = 19, CG = 16, KG = 40, HG = 24 };
+    static float w1[C * C], w2[C * (C / G) * 9], w3[K * C], wd[K * C], wg[KG * CG], bias[K];
+    float *ws[5] = { w1, w2, w3, wd, wg };
+    size_t ns[5] = { C * C, C * (C / G) * 9, K * C, K * C, KG * CG };
+    for (int k = 0; k < 5; k++)
+        for (size_t i = 0; i < ns[k]; i++) ws[k][i] = (float)((i * (7919 + 13 * k)) % 201 - 100) / 1000.0f;
+    for (int i = 0; i < K; i++) bias[i] = (float)(i % 9 - 4) / 16.0f;
+    int64_t dx[4] = { 1, block ? C : CG, block ? H : HG, block ? W : HG };
+    int x = ir_add_value(g, "x", FC_DT_F32, 4, dx, &err);
+    int a = ir_add_value(g, "a", FC_DT_F32, 4, dx, &err);
+    int ra = ir_add_node(g, FCN_OP_RELU, "relu", &x, 1, &a, 1, &err);
+    int y;
+    int64_t kk1[2] = { 1, 1 }, kk3[2] = { 3, 3 }, p1[4] = { 1, 1, 1, 1 };
+    if (block == 2) {   /* a = ReLU(1×1 (r) + r), r = ReLU(x): a is written over r (in-place residual) */
+        int64_t s0[4] = { C, C, 1, 1 }, sb[1] = { C };
+        int r = a, t = ir_add_value(g, "t", FC_DT_F32, 4, dx, &err);
+        a = ir_add_value(g, "a2", FC_DT_F32, 4, dx, &err);
+        int c0 = ir_add_const(g, "w0", FC_DT_F32, 4, s0, w3, sizeof(float) * C * C, &err);
+        int cb0 = ir_add_const(g, "b0", FC_DT_F32, 1, sb, bias, sizeof(float) * C, &err);
+        int i0[3] = { r, c0, cb0 }, ia[2] = { t, r };
+        int n0 = ir_add_node(g, FCN_OP_CONV, "conv0", i0, 3, &t, 1, &err);
+        int na = ir_add_node(g, FCN_OP_ADD, "add0", ia, 2, &a, 1, &err);
+        assert_true(n0 >= 0 && na >= 0);
+        ir_set_ints(&g->nodes[n0], FCN_ATTR_KERNEL_SHAPE, kk1, 2);
+        ir_set_int(&g->nodes[na], FCN_ATTR_ACT, FCN_ACT_RELU);
+    }
+    if (block) {
+        int64_t dc[4] = { 1, C, H, W }, dk[4] = { 1, K, H, W }, s1[4] = { C, C, 1, 1 }, s2[4] = { C, C / G, 3, 3 };
+        int64_t s3[4] = { K, C, 1, 1 }, sb[1] = { C }, sk[1] = { K };
+        int c1 = ir_add_const(g, "w1", FC_DT_F32, 4, s1, w1, sizeof(float) * C * C, &err);
+        int c2 = ir_add_const(g, "w2", FC_DT_F32, 4, s2, w2, sizeof w2, &err);
+        int c3 = ir_add_const(g, "w3", FC_DT_F32, 4, s3, w3, sizeof w3, &err);
+        int cd = ir_add_const(g, "wd", FC_DT_F32, 4, s3, wd, sizeof wd, &err);
+        int cbc = ir_add_const(g, "bc", FC_DT_F32, 1, sb, bias, sizeof(float) * C, &err);
+        int cbk = ir_add_const(g, "bk", FC_DT_F32, 1, sk, bias, sizeof(float) * K, &err);
+        int b = ir_add_value(g, "b", FC_DT_F32, 4, dc, &err), c = ir_add_value(g, "c", FC_DT_F32, 4, dc, &err);
+        int e = ir_add_value(g, "e", FC_DT_F32, 4, dk, &err), d = ir_add_value(g, "d", FC_DT_F32, 4, dk, &err);
+        y = ir_add_value(g, "y", FC_DT_F32, 4, dk, &err);
+        int i1[3] = { a, c1, cbc }, i2[3] = { b, c2, cbc }, i3[3] = { c, c3, cbk }, id[3] = { a, cd, cbk }, iy[2] = { e, d };
+        int n1 = ir_add_node(g, FCN_OP_CONV, "conv1", i1, 3, &b, 1, &err);
+        int n2 = ir_add_node(g, FCN_OP_CONV, "conv2", i2, 3, &c, 1, &err);
+        int n3 = ir_add_node(g, FCN_OP_CONV, "conv3", i3, 3, &e, 1, &err);
+        int nd = ir_add_node(g, FCN_OP_CONV, "down", id, 3, &d, 1, &err);
+        int na = ir_add_node(g, FCN_OP_ADD, "add", iy, 2, &y, 1, &err);
+        assert_true(ra >= 0 && n1 >= 0 && n2 >= 0 && n3 >= 0 && nd >= 0 && na >= 0);
+        ir_set_ints(&g->nodes[n1], FCN_ATTR_KERNEL_SHAPE, kk1, 2);
+        ir_set_int(&g->nodes[n1], FCN_ATTR_ACT, FCN_ACT_RELU);
+        ir_set_ints(&g->nodes[n2], FCN_ATTR_KERNEL_SHAPE, kk3, 2);
+        ir_set_ints(&g->nodes[n2], FCN_ATTR_PADS, p1, 4);
+        ir_set_int(&g->nodes[n2], FCN_ATTR_GROUP, G);
+        ir_set_ints(&g->nodes[n3], FCN_ATTR_KERNEL_SHAPE, kk1, 2);
+        ir_set_ints(&g->nodes[nd], FCN_ATTR_KERNEL_SHAPE, kk1, 2);
+        ir_set_int(&g->nodes[na], FCN_ATTR_ACT, FCN_ACT_RELU);
+    } else {
+        int64_t dk[4] = { 1, KG, HG, HG }, dy[4] = { 1, KG, 1, 1 }, sw[4] = { KG, CG, 1, 1 }, sb[1] = { KG };
+        int cw = ir_add_const(g, "wg", FC_DT_F32, 4, sw, wg, sizeof wg, &err);
+        int cb = ir_add_const(g, "bg", FC_DT_F32, 1, sb, bias, sizeof(float) * KG, &err);
+        int t = ir_add_value(g, "t", FC_DT_F32, 4, dk, &err);
+        y = ir_add_value(g, "y", FC_DT_F32, 4, dy, &err);
+        int it[3] = { a, cw, cb };
+        int nc = ir_add_node(g, FCN_OP_CONV, "conv1", it, 3, &t, 1, &err);
+        int np = ir_add_node(g, FCN_OP_GLOBAL_AVGPOOL, "gap", &t, 1, &y, 1, &err);
+        assert_true(ra >= 0 && nc >= 0 && np >= 0);
+        ir_set_ints(&g->nodes[nc], FCN_ATTR_KERNEL_SHAPE, kk1, 2);
+    }
+    return graph_bytes(g, x, y, size);
+}
+
+static void test_conv_in_place(void **state)
+{
+    (void)state;
+    setenv("FULLCONV_GWINOGRAD", "4", 1);
+    for (int block = 0; block < 3; block++) {
+        size_t size, n_ref, n, arena, arena_off, arena_on = 0;
+        int order_ok;
+        uint8_t *buf = in_place_model(block, &size);
+        float *ref = in_place_run(buf, size, 1, 1, &arena, &order_ok, &n_ref);
+        float scale = 0;
+        for (size_t i = 0; i < n_ref; i++) scale = fabsf(ref[i]) > scale ? fabsf(ref[i]) : scale;
+        setenv("FULLCONV_NO_IN_PLACE", "1", 1);
+        float *off = in_place_run(buf, size, 0, 1, &arena_off, &order_ok, &n);
+        if (block) assert_false(order_ok);   /* the file's order */
+        unsetenv("FULLCONV_NO_IN_PLACE");
+        float *one = NULL;
+        for (int run = 0; run < 3; run++) {   /* one thread, two, two split */
+            if (run == 2) setenv("FULLCONV_SPLIT_TASKS", "1", 1);
+            float *fast = in_place_run(buf, size, 0, run ? 2 : 1, &arena, &order_ok, &n);
+            unsetenv("FULLCONV_SPLIT_TASKS");
+            assert_int_equal(n, n_ref);
+            for (size_t i = 0; i < n; i++)
+                if (fabsf(fast[i] - ref[i]) > 1e-4f * scale)
+                    fail_msg("block %d run %d: y[%zu] = %g, want %g", block, run, i, (double)fast[i], (double)ref[i]);
+            if (run == 0) {
+                one = fast;
+                arena_on = arena;
+                continue;
+            }
+            if (memcmp(fast, one, n * sizeof(float)) != 0) fail_msg("block %d run %d: other bits than one thread", block, run);
+            free(fast);
+        }
+        if (fcn_simd_enabled()) {
+            if (block) assert_true(order_ok);
+            if (arena_on >= arena_off)
+                fail_msg("block %d: arena %zu in place, %zu not: nothing written over its input", block, arena_on, arena_off);
+        }
+        free(one);
+        free(off);
+        free(ref);
+        free(buf);
+    }
+    unsetenv("FULLCONV_GWINOGRAD");
+}
+
 /* MaxPool fusion (session.c, fuse_stem_pools): conv on the stem path -> MaxPool computed in one
  * pass from a ring of conv rows. Against the reference kernels for ResNet's 7×7/2 + 3×3/2 pad 1,
  * SqueezeNet's 3×3/2 + 3×3/2 ceil mode on odd sizes, a batch of 2 with 48 channels (a pass of
@@ -1455,6 +1616,7 @@ int main(void)
         cmocka_unit_test(test_concat_views),
         cmocka_unit_test(test_concat_prefix_family),
         cmocka_unit_test(test_residual_fusion),
+        cmocka_unit_test(test_conv_in_place),
         cmocka_unit_test(test_reshape_views),
         cmocka_unit_test(test_slice_views),
         cmocka_unit_test(test_pool_fusion),
