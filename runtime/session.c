@@ -10,6 +10,7 @@
 #include "runtime/kernels/convert.h"
 #include "runtime/kernels/kernels.h"
 
+#include <limits.h>
 #include <math.h>
 #include <sched.h>
 #include <stdlib.h>
@@ -483,6 +484,10 @@ static int schedule_shortcuts(fcn_session *s, fc_error *err)
     /* readers of each value, node order: rstart[v] .. rstart[v + 1] in readers */
     int64_t total = 0;
     for (int v = 0; v < nv; v++) total += l.uses[v];
+    if (total >= INT_MAX) {   /* (no file within the limits has that many inputs: keep its order) */
+        rc = 0;
+        goto out;
+    }
     if (!(readers = malloc(sizeof(int) * ((size_t)total + 1)))) goto out;
     for (int v = 0; v < nv; v++) rstart[v + 1] = rstart[v] + l.uses[v];
     {
@@ -500,8 +505,11 @@ static int schedule_shortcuts(fcn_session *s, fc_error *err)
         const fcn_node *c = &s->nodes[r];
         if (c->op != FCN_OP_CONV || hoist[r] >= 0 || !fcn_fast_conv_in_place(c)) continue;
         int x = (int)(c->in[0] - s->tensors), y = (int)(c->out[0] - s->tensors);
-        /* (as many bytes out as in: a conv with more may not be planned in place after all) */
-        if (l.is_io[x] || l.is_io[y] || l.producer[x] < 0 || c->out[0]->nbytes != c->in[0]->nbytes) continue;
+        /* (as many bytes out as in: a conv with more may not be planned in place after all; a
+         * value read many times — not a block's input — is not worth a scan per reader) */
+        if (l.is_io[x] || l.is_io[y] || l.producer[x] < 0 || c->out[0]->nbytes != c->in[0]->nbytes ||
+            l.uses[x] > 8)
+            continue;
         size_t made = 0;
         int ok = 1, later = 0;
         for (int j = rstart[x]; j < rstart[x + 1] && ok; j++) {
@@ -527,19 +535,30 @@ static int schedule_shortcuts(fcn_session *s, fc_error *err)
         rc = 0;
         goto out;
     }
-    /* the new order: each target preceded by the nodes moved before it, in their order */
+    /* the new order: each target preceded by the nodes moved before it, in their order (a list
+     * per target: head[r], then next[d]) */
     ord = malloc(sizeof(int) * ((size_t)nn + 1));
     nodes = malloc(sizeof(fcn_node) * ((size_t)nn + 1));
     defs = malloc(sizeof(*defs) * ((size_t)nn + 1));
-    if (!ord || !nodes || !defs) goto out;
+    int *lists = malloc(sizeof(int) * 2 * ((size_t)nn + 1));
+    if (!ord || !nodes || !defs || !lists) {
+        free(lists);
+        goto out;
+    }
+    int *head = lists, *next = lists + nn + 1;
+    for (int i = 0; i < nn; i++) head[i] = -1;
+    for (int d = nn - 1; d >= 0; d--)
+        if (hoist[d] >= 0) {
+            next[d] = head[hoist[d]];
+            head[hoist[d]] = d;
+        }
     int k = 0;
     for (int i = 0; i < nn; i++) {
         if (hoist[i] >= 0) continue;
-        if (target[i])
-            for (int d = i + 1; d < nn; d++)
-                if (hoist[d] == i) ord[k++] = d;
+        for (int d = head[i]; d >= 0; d = next[d]) ord[k++] = d;
         ord[k++] = i;
     }
+    free(lists);
     for (int p = 0; p < nn; p++) {
         nodes[p] = s->nodes[ord[p]];
         defs[p] = s->defs[ord[p]];
