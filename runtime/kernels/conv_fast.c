@@ -64,6 +64,7 @@ typedef struct conv_fast {
     int pack_in_tile;              /* 1×1: the first panel of rows packs B as it reads it (fcn_gemm) */
     int gemv_warm;                 /* CONV_GEMV through fcn_gemv_warm_avx2 (fcn_node.weights_warm) */
     int pack_s2;                   /* 1×1 stride 2, no padding: B packed row by row (fcn_pack_1x1s2_avx512) */
+    int gemm_stack;                /* gemm: B's blocks packed on the stack (FCN_GEMM_STACK_FLOATS) */
     /* depthwise: a fused 1×1 expansion before it (fcn_fast_conv_fuse_expand), or NULL; output
      * rows a band, bands, floats of a thread's work (band, GEMM scratch, depthwise work) */
     const fcn_node *xn;
@@ -179,7 +180,7 @@ static void run_gemm(fcn_node *n, const fcn_exec *x)
                 .residual = res && !in_place ? res + (b * cf->K + g * kg) * cf->Ho * cf->Wo : NULL,
                 .c_is_addend = in_place,
                 .act = n->act, .act_alpha = n->act_alpha, .act_beta = n->act_beta,
-                .scratch = n->scratch, .ukernel = cf->ukernel, .mr = cf->mr,
+                .scratch = cf->gemm_stack ? NULL : n->scratch, .ukernel = cf->ukernel, .mr = cf->mr,
             };
             if (pointwise && !cf->pre_ab) {   /* B's rows, read in place by the first panel or every tile */
                 gm.b_direct = img;
@@ -1036,7 +1037,11 @@ int fcn_fast_conv_prepare(fcn_node *n, fc_error *err)
         }
         n->packed = (fcn_prepacked){ cf.a_packed, floats * sizeof(float), FCN_PREPACK_GEMM, (uint32_t)cf.group };
         int threads = n->nthreads > 0 ? n->nthreads : 1;
-        size_t need = (size_t)threads * fcn_gemm_scratch_floats(kk, cf.Ho * cf.Wo) * sizeof(float);
+        /* B's blocks of at most 32 KB packed on the stack: no scratch in the arena (MnasNet's and
+         * MobileNetV3-large's 16-channel 1×1 expansions at 112×112 on AVX2 put 15 KB a thread on
+         * top of the two tensors of their bound) */
+        cf.gemm_stack = fcn_gemm_scratch_floats(kk, cf.Ho * cf.Wo) <= FCN_GEMM_STACK_FLOATS;
+        size_t need = cf.gemm_stack ? 0 : (size_t)threads * fcn_gemm_scratch_floats(kk, cf.Ho * cf.Wo) * sizeof(float);
         /* A 1×1 conv over at most FCN_PWB_MAX_N pixels reducing to 32, 48 or 64 channels (one
          * pass over B, whole panels, at least twice as many channels in): the output channels
          * in the lanes (pointwise_avx512.c), on one thread, and on two on AMD, a band of pixels

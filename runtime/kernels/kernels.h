@@ -141,6 +141,9 @@ typedef struct fcn_gemm {
 /* Per-thread scratch floats of fcn_sgemm: at most FCN_GEMM_SCRATCH_FLOATS, and for a product of
  * depth K over N columns fcn_gemm_scratch_floats(K, N) (a LeNet layer needed 1 KB, not 256). */
 #define FCN_GEMM_SCRATCH_FLOATS ((size_t)FCN_KC * FCN_NC)
+/* fcn_gemm.scratch may be NULL when fcn_gemm_scratch_floats(K, N) is at most this: each task
+ * then packs B on its own stack (32 KB), and the session plans no scratch for the product. */
+#define FCN_GEMM_STACK_FLOATS ((size_t)8192)
 size_t fcn_gemm_scratch_floats(int64_t K, int64_t N);
 void fcn_sgemm(const fcn_gemm *g, const fcn_exec *x);
 /* Same, serially on the calling thread, for use inside an outer parallel loop. */

@@ -7,6 +7,7 @@
  * task's tile right after its last KC block, while the tile is still in cache. */
 #include <math.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #if defined(__x86_64__) || defined(__i386__)
@@ -344,7 +345,8 @@ static void gemm_tasks(void *vctx, int64_t begin, int64_t end, int tid)
 {
     const gemm_task_ctx *t = vctx;
     const fcn_gemm *g = t->g;
-    float *bpack = t->scratch_base + (size_t)tid * t->scratch_stride;
+    float local[FCN_GEMM_STACK_FLOATS] __attribute__((aligned(64)));   /* (scratch_base NULL: small B blocks) */
+    float *bpack = t->scratch_base ? t->scratch_base + (size_t)tid * t->scratch_stride : local;
     int64_t panels = div_up(g->M, g->mr > 0 ? g->mr : FCN_MR);
     for (int64_t task = begin; task < end; task++) {
         int64_t nb = task / t->m_chunks, mc = task % t->m_chunks;
@@ -367,6 +369,7 @@ size_t fcn_gemm_scratch_floats(int64_t K, int64_t N)
 void fcn_sgemm(const fcn_gemm *g, const fcn_exec *x)
 {
     if (g->M <= 0 || g->N <= 0) return;
+    if (!g->scratch && fcn_gemm_scratch_floats(g->K, g->N) > FCN_GEMM_STACK_FLOATS) abort();   /* a caller's bug */
     int nthreads = x && x->pool ? x->nthreads : 1;
     if (nthreads > FCN_MAX_THREADS) nthreads = FCN_MAX_THREADS;
     gemm_task_ctx t = { .g = g, .scratch_base = g->scratch, .scratch_stride = fcn_gemm_scratch_floats(g->K, g->N) };

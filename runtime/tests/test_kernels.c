@@ -323,7 +323,8 @@ static void test_sgemm_pack_in_tile(void **state)
     check_b_in_place(shapes, sizeof shapes / sizeof shapes[0], 1);
 }
 
-/* C written over B (fcn_gemm.over_b, a 1×1 conv planned over its input): M below, at and above
+/* C written over B (fcn_gemm.over_b, a 1×1 conv planned over its input), and B packed on the
+ * stack where it is small (fcn_gemm.scratch NULL): M below, at and above
  * K (on one image the output may have more channels than the input), K up to KC, maps whose
  * columns the threads split though there are more rows than columns, both micro-kernels, with
  * and without the in-place and packing tiles asked for (over_b turns the in-place tile off):
@@ -369,6 +370,15 @@ static void test_sgemm_over_b(void **state)
                     }
                     fcn_sgemm(&g, pool ? &x : NULL);
                     assert_close(C, R, (size_t)(M * N), 1e-4f);
+                    if (fcn_gemm_scratch_floats(K, N) <= FCN_GEMM_STACK_FLOATS) {   /* B packed on the stack */
+                        g.scratch = NULL;
+                        g.c = buf;
+                        fcn_sgemm(&g, pool ? &x : NULL);
+                        if (memcmp(buf, C, sizeof(float) * (size_t)(M * N)) != 0)
+                            fail_msg("M %ld N %ld K %ld: packed on the stack differs", (long)M, (long)N, (long)K);
+                        g.scratch = scratch;
+                        g.c = C;
+                    }
                     memcpy(buf, B, sizeof(float) * (size_t)(K * N));
                     sb.b = buf;
                     g.b_direct = buf;
