@@ -416,27 +416,45 @@ static uint8_t *graph_bytes(ir_graph *g, int x, int y, size_t *size)
     return buf;
 }
 
-static size_t residual_arena;   /* the arena of the last residual_run */
-static float *residual_run(const uint8_t *buf, size_t size, int reference, int threads, int *fused, size_t *n_out)
+/* A test model run once (the reference kernels or the fast ones, on `threads`), its input a fixed
+ * pattern: a copy of its first output (n_out floats); the session stays open for the caller to
+ * look at, closed with test_run_close(*m, *s, *was). */
+static float *test_run(const uint8_t *buf, size_t size, int reference, int threads, fcn_model **m, fcn_session **s,
+                       int *was, size_t *n_out)
 {
     fc_error err = { 0, "" };
-    fcn_model *m;
-    fcn_session *s;
-    int was = fcn_use_reference_kernels(reference);
-    if (fcn_model_open_memory(buf, size, "residual.fcn", 0, &m, &err)) fail_msg("%s", err.msg);
+    *was = fcn_use_reference_kernels(reference);
+    if (fcn_model_open_memory(buf, size, "test.fcn", 0, m, &err)) fail_msg("%s", err.msg);
     fcn_session_options opt = { threads, 0, NULL, 0 };
-    if (fcn_session_create(m, &opt, &s, &err)) fail_msg("%s", err.msg);
+    if (fcn_session_create(*m, &opt, s, &err)) fail_msg("%s", err.msg);
     fcn_shape sh;
-    float *x = fcn_session_input(s, 0, &sh, NULL);
+    float *x = fcn_session_input(*s, 0, &sh, NULL);
     size_t nx = 1;
     for (int d = 0; d < sh.ndim; d++) nx *= (size_t)sh.dims[d];
     for (size_t i = 0; i < nx; i++) x[i] = (float)((i * 2654435761u) % 1000) / 500.0f - 1.0f;
-    assert_int_equal(fcn_session_run(s, &err), 0);
-    const float *y = fcn_session_output(s, 0, &sh, NULL);
+    assert_int_equal(fcn_session_run(*s, &err), 0);
+    const float *y = fcn_session_output(*s, 0, &sh, NULL);
     *n_out = 1;
     for (int d = 0; d < sh.ndim; d++) *n_out *= (size_t)sh.dims[d];
     float *copy = malloc(*n_out * sizeof(float));
     memcpy(copy, y, *n_out * sizeof(float));
+    return copy;
+}
+
+static void test_run_close(fcn_model *m, fcn_session *s, int was)
+{
+    fcn_session_destroy(s);
+    fcn_model_close(m);
+    fcn_use_reference_kernels(was);
+}
+
+static size_t residual_arena;   /* the arena of the last residual_run */
+static float *residual_run(const uint8_t *buf, size_t size, int reference, int threads, int *fused, size_t *n_out)
+{
+    fcn_model *m;
+    fcn_session *s;
+    int was;
+    float *copy = test_run(buf, size, reference, threads, &m, &s, &was, n_out);
     *fused = 0;
     for (int i = 0; i < fcn_session_num_nodes(s); i++) {
         fcn_node_info info;
@@ -444,9 +462,7 @@ static float *residual_run(const uint8_t *buf, size_t size, int reference, int t
         if (strcmp(info.kernel, "fused") == 0) (*fused)++;
     }
     residual_arena = fcn_session_arena_bytes(s);
-    fcn_session_destroy(s);
-    fcn_model_close(m);
-    fcn_use_reference_kernels(was);
+    test_run_close(m, s, was);
     return copy;
 }
 
@@ -532,24 +548,10 @@ static void test_residual_fusion(void **state)
 static float *in_place_run(const uint8_t *buf, size_t size, int reference, int threads, size_t *arena, int *order_ok,
                            size_t *n_out)
 {
-    fc_error err = { 0, "" };
     fcn_model *m;
     fcn_session *s;
-    int was = fcn_use_reference_kernels(reference);
-    if (fcn_model_open_memory(buf, size, "in_place.fcn", 0, &m, &err)) fail_msg("%s", err.msg);
-    fcn_session_options opt = { threads, 0, NULL, 0 };
-    if (fcn_session_create(m, &opt, &s, &err)) fail_msg("%s", err.msg);
-    fcn_shape sh;
-    float *x = fcn_session_input(s, 0, &sh, NULL);
-    size_t nx = 1;
-    for (int d = 0; d < sh.ndim; d++) nx *= (size_t)sh.dims[d];
-    for (size_t i = 0; i < nx; i++) x[i] = (float)((i * 2654435761u) % 1000) / 500.0f - 1.0f;
-    assert_int_equal(fcn_session_run(s, &err), 0);
-    const float *y = fcn_session_output(s, 0, &sh, NULL);
-    *n_out = 1;
-    for (int d = 0; d < sh.ndim; d++) *n_out *= (size_t)sh.dims[d];
-    float *copy = malloc(*n_out * sizeof(float));
-    memcpy(copy, y, *n_out * sizeof(float));
+    int was;
+    float *copy = test_run(buf, size, reference, threads, &m, &s, &was, n_out);
     int down = -1, conv1 = -1;   /* where the session runs them */
     for (int i = 0; i < fcn_session_num_nodes(s); i++) {
         fcn_node_info info;
@@ -559,9 +561,7 @@ static float *in_place_run(const uint8_t *buf, size_t size, int reference, int t
     }
     *order_ok = down >= 0 && down < conv1;
     *arena = fcn_session_arena_bytes(s);
-    fcn_session_destroy(s);
-    fcn_model_close(m);
-    fcn_use_reference_kernels(was);
+    test_run_close(m, s, was);
     return copy;
 }
 
