@@ -570,12 +570,12 @@ static uint8_t *in_place_model(int block, size_t *size)
     fc_error err = { 0, "" };
     ir_graph *g = ir_graph_new();
     enum { C = 32, K = 32, G = 4, H = 20, W = 19, CG = 16, KG = 40, HG = 24 };
-    static float w1[C * C], w2[C * C * 9], w3[K * C], wd[K * C], wg[KG * CG], bias[K];
+    static float w1[C * C], w2[C * C * 9], w3[K * C], wd[K * C], wg[KG * CG], bias[KG > K ? KG : K];
     float *ws[5] = { w1, w2, w3, wd, wg };
     size_t ns[5] = { C * C, C * C * 9, K * C, K * C, KG * CG };
     for (int k = 0; k < 5; k++)
         for (size_t i = 0; i < ns[k]; i++) ws[k][i] = (float)((i * (7919 + 13 * k)) % 201 - 100) / 1000.0f;
-    for (int i = 0; i < K; i++) bias[i] = (float)(i % 9 - 4) / 16.0f;
+    for (size_t i = 0; i < sizeof bias / sizeof bias[0]; i++) bias[i] = (float)(i % 9) / 16.0f - 0.25f;
     int64_t dx[4] = { 1, block ? C : CG, block ? H : HG, block ? W : HG };
     int x = ir_add_value(g, "x", FC_DT_F32, 4, dx, &err);
     int a = ir_add_value(g, "a", FC_DT_F32, 4, dx, &err);
