@@ -131,10 +131,9 @@ typedef struct fcn_gemm {
      * panel), so pack_b must copy b_direct's rows unchanged */
     int pack_in_tile;
     /* C written over B (b_direct: C's row m starts where B's row m does, ldc == ldb, K <=
-     * FCN_KC; M may differ from K): each task
-     * takes every row of its columns and has read all of B there (packed, or by the panel that
-     * writes them) before it writes C; B is never read in place by a later panel. A 1×1 conv
-     * over as many channels planned over its input (fcn_fast_conv_in_place). */
+     * FCN_KC; M may differ from K): each task takes every row of its columns and has read all
+     * of B there (packed, or by the panel that writes them) before it writes C; B is never read
+     * in place by a later panel. A 1×1 conv planned over its input (fcn_fast_conv_in_place). */
     int over_b;
 } fcn_gemm;
 #define FCN_DIRECT_B_PANELS 3      /* tasks with at most this many panels of rows read b_direct */
