@@ -1143,15 +1143,10 @@ static int plan_memory(fcn_session *s, fc_error *err)
      * value to the buffer at the end of its chain, that buffer as large as any of them needs. */
     for (int v = 0; v < nv; v++) {
         if (alias_of[v] < 0) continue;
-        int root = alias_of[v], hops = 0;
-        size_t off = alias_off[v];
-        while (alias_of[root] >= 0 && hops++ < nv) {
-            off += alias_off[root];
-            root = alias_of[root];
-        }
-        alias_of[v] = root;
-        alias_off[v] = off;
-        if (off + extent[v] > extent[root]) extent[root] = off + extent[v];
+        size_t own = alias_off[v];
+        int root = alias_to_root(alias_of, alias_off, v, alias_of[v]);
+        alias_off[v] += own;
+        if (alias_off[v] + extent[v] > extent[root]) extent[root] = alias_off[v] + extent[v];
     }
     /* a view's writes start the life of the buffer it is a slice of, its last read ends it */
     for (int v = 0; v < nv; v++) {
